@@ -1,0 +1,536 @@
+//! Parser for the text that ApacheBench (`ab`, version 2.3) prints.
+//!
+//! [`parse`] turns a whole run's output (stdout, with stderr merged in or not) into an
+//! [`AbReport`]; [`parse_percentile_csv`] reads the file that `ab -e FILE` writes.
+//!
+//! The parser is lenient: labels are matched case-insensitively and regardless of spacing
+//! or punctuation, unknown lines (progress, SSL errors, verbose dumps) are ignored, and a
+//! known line whose value does not parse leaves its fields `None` and adds a warning to
+//! [`AbReport::warnings`] instead of failing the whole parse. Only text that holds no
+//! report at all (ab died, timed out, or printed its usage) is an error.
+//!
+//! Quirks of ab worth knowing when reading the numbers (see `shared/NOTES.md`):
+//!
+//! * **Non-2xx responses are not failures.** A 404 or 500 is counted as a complete
+//!   request (and in requests/s); it only shows up in the `Non-2xx responses: N` line,
+//!   i.e. [`AbReport::non_2xx`]. [`AbReport::failed_requests`] counts connect, receive,
+//!   length and exception failures ([`FailedBreakdown`]).
+//! * **`Document Length` is the body length of the first good response**, in bytes read
+//!   (not the `Content-Length` header). Every later response with another length is a
+//!   `Length` failure, so a server whose error pages differ in size from its normal pages
+//!   shows "failed requests" (`-l` turns the check off and prints `Variable`, parsed as
+//!   `None`).
+//! * **Time per request is derived, not measured**: `(mean)` is
+//!   `concurrency × time taken / done` and `(mean, across all concurrent requests)` is
+//!   `time taken / done`. The measured latencies are the Connection Times table and the
+//!   percentiles, both in whole milliseconds.
+//! * A TLS handshake problem can still print a full report with `Complete requests` and
+//!   few failures; the giveaways are an empty `Server Software:` (parsed as `Some("")`)
+//!   and `Total transferred: 0`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(test)]
+mod tests;
+
+/// Everything ab 2.3 prints in its final report. Each field is `None` when its line is
+/// absent (or garbled: then [`AbReport::warnings`] says which line).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AbReport {
+    /// `"2.3"` from `This is ApacheBench, Version 2.3 <$Revision: ... $>`.
+    pub ab_version: Option<String>,
+    /// The first response's `Server:` header. An empty `Server Software:` line gives
+    /// `Some("")`, typical of a failed TLS handshake; an absent line gives `None`.
+    pub server_software: Option<String>,
+    pub server_hostname: Option<String>,
+    pub server_port: Option<u16>,
+    pub document_path: Option<String>,
+    /// Body bytes of the first good response (see the module docs); `None` for `Variable`.
+    pub document_length: Option<u64>,
+    pub concurrency: Option<u32>,
+    pub time_taken_s: Option<f64>,
+    /// Includes failed and non-2xx requests.
+    pub complete_requests: Option<u64>,
+    /// Connect + receive + length + exception failures. Non-2xx responses are NOT here.
+    pub failed_requests: Option<u64>,
+    /// The `(Connect: a, Receive: b, Length: c, Exceptions: d)` line ab prints after
+    /// `Failed requests` when that is non-zero.
+    pub failed_breakdown: Option<FailedBreakdown>,
+    pub write_errors: Option<u64>,
+    /// `Non-2xx responses`: only printed when non-zero.
+    pub non_2xx: Option<u64>,
+    /// `Keep-Alive requests`: printed whenever `-k` was given, even when 0.
+    pub keepalive_requests: Option<u64>,
+    pub total_transferred: Option<u64>,
+    pub html_transferred: Option<u64>,
+    pub requests_per_second: Option<f64>,
+    /// `Time per request: X [ms] (mean)` = concurrency × time taken / done (derived).
+    pub time_per_request_ms: Option<f64>,
+    /// `Time per request: X [ms] (mean, across all concurrent requests)` = time taken / done.
+    pub time_per_request_all_ms: Option<f64>,
+    /// `Transfer rate: X [Kbytes/sec] received`; the `kb/s sent` / `kb/s total` lines
+    /// printed for POST/PUT are not kept.
+    pub transfer_rate_kbps: Option<f64>,
+    pub connection_times: Option<ConnectionTimes>,
+    /// `"50"` → ms for the `  50%      3` rows (`"100"` is the longest request).
+    pub percentiles: Option<BTreeMap<String, f64>>,
+    /// ab's own `WARNING:`/`ERROR:` lines about median and mean (and the
+    /// `These results are ...` line that follows each), plus the parser's warnings
+    /// about garbled lines.
+    pub warnings: Vec<String>,
+}
+
+/// The breakdown line after `Failed requests`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedBreakdown {
+    pub connect: u64,
+    pub receive: u64,
+    /// Responses whose body length differs from the first response's.
+    pub length: u64,
+    pub exceptions: u64,
+}
+
+/// The `Connection Times (ms)` table. A row is `None` when absent or garbled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionTimes {
+    pub connect: Option<TimeRow>,
+    pub processing: Option<TimeRow>,
+    pub waiting: Option<TimeRow>,
+    pub total: Option<TimeRow>,
+}
+
+/// One row of the Connection Times table, in ms. ab prints whole milliseconds except for
+/// the `[+/-sd]` column.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimeRow {
+    pub min: f64,
+    pub mean: f64,
+    pub sd: f64,
+    pub median: f64,
+    pub max: f64,
+}
+
+/// Why a text could not be parsed at all. `Display` is a one-line reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AbParseError {
+    /// The text holds no ab report; the string says why, quoting ab's most telling line.
+    #[error("no ab report found: {0}")]
+    NoReport(String),
+    /// The text is not an `ab -e` percentile CSV.
+    #[error("not an ab percentile CSV: {0}")]
+    PercentileCsv(String),
+}
+
+/// Longest quoted line in a message.
+const MAX_QUOTE: usize = 200;
+
+fn quote(line: &str) -> String {
+    let line = line.trim();
+    if line.chars().count() > MAX_QUOTE {
+        let cut: String = line.chars().take(MAX_QUOTE).collect();
+        format!("`{cut}…`")
+    } else {
+        format!("`{line}`")
+    }
+}
+
+/// Lines of `text` without their `\r`, numbered from 1.
+fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+}
+
+/// A label reduced to lowercase letters and digits: `Keep-Alive  requests` → `keepaliverequests`.
+fn norm(label: &str) -> String {
+    label
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The first whitespace-separated token of `value`, parsed.
+fn first<T: std::str::FromStr>(value: &str) -> Option<T> {
+    value.split_whitespace().next()?.parse().ok()
+}
+
+/// Like [`first`] for floats, rejecting NaN and infinities.
+fn first_f64(value: &str) -> Option<f64> {
+    first::<f64>(value).filter(|v| v.is_finite())
+}
+
+fn finite(token: &str) -> Option<f64> {
+    token.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Labels whose presence means the text holds a report.
+const REPORT_LABELS: &[&str] = &[
+    "completerequests",
+    "failedrequests",
+    "requestspersecond",
+    "timetakenfortests",
+    "totaltransferred",
+    "htmltransferred",
+    "timeperrequest",
+    "transferrate",
+];
+
+struct Parser {
+    report: AbReport,
+    found_report: bool,
+    conn_times: Option<ConnectionTimes>,
+    percentiles: Option<BTreeMap<String, f64>>,
+    /// The previous line was an ab WARNING/ERROR, whose explanation follows.
+    after_ab_warning: bool,
+    /// A `min avg max` header (ab -S) was seen: rows have no sd or median.
+    short_table: bool,
+}
+
+impl Parser {
+    fn garbled(&mut self, n: usize, line: &str) {
+        self.report.warnings.push(format!(
+            "could not parse line {n}: {}",
+            quote(line.trim_end())
+        ));
+    }
+
+    fn line(&mut self, n: usize, line: &str) {
+        let t = line.trim();
+        if t.is_empty() {
+            self.after_ab_warning = false;
+            return;
+        }
+        let lower = t.to_ascii_lowercase();
+
+        // ab's median/mean sanity warnings (two lines each).
+        if (lower.starts_with("warning:") || lower.starts_with("error:"))
+            && lower.contains("median and mean")
+        {
+            self.report.warnings.push(t.to_string());
+            self.after_ab_warning = true;
+            return;
+        }
+        if self.after_ab_warning && lower.contains("these results are") {
+            self.report.warnings.push(t.to_string());
+            self.after_ab_warning = false;
+            return;
+        }
+        self.after_ab_warning = false;
+
+        if let Some(pos) = lower.find("apachebench, version") {
+            let rest = &t[pos + "apachebench, version".len()..];
+            if let Some(v) = rest.split_whitespace().next() {
+                self.report.ab_version = Some(v.trim_end_matches(',').to_string());
+            }
+            return;
+        }
+
+        // `   (Connect: 0, Receive: 0, Length: 454, Exceptions: 0)`
+        if t.starts_with('(') && lower.contains("connect") {
+            match parse_breakdown(t) {
+                Some(b) => self.report.failed_breakdown = Some(b),
+                None => self.garbled(n, line),
+            }
+            return;
+        }
+
+        // Percentile rows: `  50%      3`, ` 100%     10 (longest request)`.
+        if let Some((pct, rest)) = t.split_once('%') {
+            if !pct.is_empty() && pct.trim().chars().all(|c| c.is_ascii_digit()) {
+                let map = self.percentiles.get_or_insert_with(BTreeMap::new);
+                match first_f64(rest) {
+                    Some(ms) => {
+                        let key = pct.trim().trim_start_matches('0');
+                        let key = if key.is_empty() { "0" } else { key };
+                        map.insert(key.to_string(), ms);
+                    }
+                    None => self.garbled(n, line),
+                }
+                return;
+            }
+        }
+        if lower.starts_with("percentage of the requests served") {
+            self.percentiles.get_or_insert_with(BTreeMap::new);
+            return;
+        }
+        if lower.starts_with("connection times") {
+            self.conn_times.get_or_insert_with(ConnectionTimes::default);
+            return;
+        }
+        if lower.starts_with("min") && lower.contains("max") {
+            // The table's column header: `min  mean[+/-sd] median   max` or, with -S,
+            // `min   avg   max`.
+            self.short_table = !lower.contains("median");
+            return;
+        }
+
+        let Some((label, value)) = t.split_once(':') else {
+            return;
+        };
+        let key = norm(label);
+        let value = value.trim();
+        if REPORT_LABELS.contains(&key.as_str()) {
+            self.found_report = true;
+        }
+        let r = &mut self.report;
+        match key.as_str() {
+            "serversoftware" => r.server_software = Some(value.to_string()),
+            "serverhostname" => r.server_hostname = Some(value.to_string()),
+            "documentpath" => r.document_path = Some(value.to_string()),
+            "serverport" => self.num(n, line, value, |r, v| r.server_port = v),
+            "documentlength" => {
+                if value.eq_ignore_ascii_case("variable") {
+                    r.document_length = None;
+                } else {
+                    self.num(n, line, value, |r, v| r.document_length = v);
+                }
+            }
+            "concurrencylevel" => self.num(n, line, value, |r, v| r.concurrency = v),
+            "timetakenfortests" => self.float(n, line, value, |r, v| r.time_taken_s = v),
+            "completerequests" => self.num(n, line, value, |r, v| r.complete_requests = v),
+            "failedrequests" => self.num(n, line, value, |r, v| r.failed_requests = v),
+            "writeerrors" => self.num(n, line, value, |r, v| r.write_errors = v),
+            "non2xxresponses" => self.num(n, line, value, |r, v| r.non_2xx = v),
+            "keepaliverequests" => self.num(n, line, value, |r, v| r.keepalive_requests = v),
+            "totaltransferred" => self.num(n, line, value, |r, v| r.total_transferred = v),
+            "htmltransferred" => self.num(n, line, value, |r, v| r.html_transferred = v),
+            "requestspersecond" => self.float(n, line, value, |r, v| r.requests_per_second = v),
+            "timeperrequest" => {
+                if value.to_ascii_lowercase().contains("across all") {
+                    self.float(n, line, value, |r, v| r.time_per_request_all_ms = v);
+                } else {
+                    self.float(n, line, value, |r, v| r.time_per_request_ms = v);
+                }
+            }
+            "transferrate" => self.float(n, line, value, |r, v| r.transfer_rate_kbps = v),
+            "connect" | "processing" | "waiting" | "total" => self.time_row(n, line, &key, value),
+            _ => {}
+        }
+    }
+
+    fn num<T: std::str::FromStr>(
+        &mut self,
+        n: usize,
+        line: &str,
+        value: &str,
+        set: impl FnOnce(&mut AbReport, Option<T>),
+    ) {
+        let v = first::<T>(value);
+        if v.is_none() {
+            self.garbled(n, line);
+        }
+        set(&mut self.report, v);
+    }
+
+    fn float(
+        &mut self,
+        n: usize,
+        line: &str,
+        value: &str,
+        set: impl FnOnce(&mut AbReport, Option<f64>),
+    ) {
+        let v = first_f64(value);
+        if v.is_none() {
+            self.garbled(n, line);
+        }
+        set(&mut self.report, v);
+    }
+
+    fn time_row(&mut self, n: usize, line: &str, key: &str, value: &str) {
+        let nums: Option<Vec<f64>> = value.split_whitespace().map(finite).collect();
+        let row = match nums.as_deref() {
+            Some(&[min, mean, sd, median, max]) => Some(TimeRow {
+                min,
+                mean,
+                sd,
+                median,
+                max,
+            }),
+            Some(&[_, _, _]) if self.short_table => {
+                self.report.warnings.push(format!(
+                    "line {n}: Connection Times row without sd and median (ab -S): {}",
+                    quote(line.trim_end())
+                ));
+                None
+            }
+            _ => {
+                self.garbled(n, line);
+                None
+            }
+        };
+        let table = self.conn_times.get_or_insert_with(ConnectionTimes::default);
+        let slot = match key {
+            "connect" => &mut table.connect,
+            "processing" => &mut table.processing,
+            "waiting" => &mut table.waiting,
+            _ => &mut table.total,
+        };
+        *slot = row;
+    }
+}
+
+/// `(Connect: 0, Receive: 0, Length: 454, Exceptions: 0)`; all four are required.
+fn parse_breakdown(t: &str) -> Option<FailedBreakdown> {
+    let inner = t.trim_start_matches('(').trim_end().trim_end_matches(')');
+    let (mut c, mut r, mut l, mut e) = (None, None, None, None);
+    for part in inner.split(',') {
+        let (name, value) = part.split_once(':')?;
+        let v: u64 = value.trim().parse().ok()?;
+        match norm(name).as_str() {
+            "connect" => c = Some(v),
+            "receive" => r = Some(v),
+            "length" => l = Some(v),
+            "exceptions" => e = Some(v),
+            _ => return None,
+        }
+    }
+    Some(FailedBreakdown {
+        connect: c?,
+        receive: r?,
+        length: l?,
+        exceptions: e?,
+    })
+}
+
+/// Parses the output of one ab 2.3 run (stdout, optionally with stderr merged in;
+/// `\n` or `\r\n` line endings).
+///
+/// Fails only when the text holds no report (no `Complete requests`, `Requests per
+/// second`, ... line): ab died (`apr_socket_recv: Connection refused (111)`), hit its
+/// `-s` timeout, printed its usage, or nothing was captured. The error quotes ab's most
+/// telling line.
+pub fn parse(text: &str) -> Result<AbReport, AbParseError> {
+    let mut p = Parser {
+        report: AbReport::default(),
+        found_report: false,
+        conn_times: None,
+        percentiles: None,
+        after_ab_warning: false,
+        short_table: false,
+    };
+    for (n, line) in numbered_lines(text) {
+        p.line(n, line);
+    }
+    if !p.found_report {
+        return Err(AbParseError::NoReport(no_report_reason(text)));
+    }
+    p.report.connection_times = p.conn_times;
+    p.report.percentiles = p.percentiles;
+    Ok(p.report)
+}
+
+fn is_banner(lower: &str) -> bool {
+    lower.starts_with("this is apachebench")
+        || lower.starts_with("copyright 1996 adam twiss")
+        || lower.starts_with("licensed to the apache software foundation")
+}
+
+/// Picks the line that best explains why a text has no report.
+fn no_report_reason(text: &str) -> String {
+    let lines: Vec<&str> = numbered_lines(text)
+        .map(|(_, l)| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        return "empty input (ab printed nothing)".to_string();
+    }
+    let lower: Vec<String> = lines.iter().map(|l| l.to_ascii_lowercase()).collect();
+    let find = |pred: &dyn Fn(&str) -> bool| lower.iter().position(|l| pred(l));
+
+    // `Total of 362 requests completed`, printed after a fatal error mid-run.
+    let total_of = find(&|l| l.starts_with("total of ") && l.contains("requests completed"))
+        .map(|i| format!(" ({})", lines[i]))
+        .unwrap_or_default();
+
+    // An APR error, often glued to `Benchmarking host (be patient)...`.
+    if let Some(i) = find(&|l| l.contains("apr_")) {
+        let at = lower[i].find("apr_").unwrap_or(0);
+        return format!("ab printed {}{total_of}", quote(&lines[i][at..]));
+    }
+    // Usage errors: the reason is on the line before `Usage:` (e.g. `ab: invalid URL`).
+    if let Some(i) = find(&|l| l.starts_with("ab:")) {
+        return format!("ab printed {}", quote(lines[i]));
+    }
+    if let Some(u) = find(&|l| l.starts_with("usage:")) {
+        let i = if u > 0 && !is_banner(&lower[u - 1]) {
+            u - 1
+        } else {
+            u
+        };
+        return format!("ab printed {}", quote(lines[i]));
+    }
+    for pred in [
+        &(|l: &str| l.contains("test aborted")) as &dyn Fn(&str) -> bool,
+        &|l: &str| l.contains("ssl") && l.contains("fail"),
+    ] {
+        if let Some(i) = find(pred) {
+            return format!("ab printed {}{total_of}", quote(lines[i]));
+        }
+    }
+    if !total_of.is_empty() {
+        return format!("ab printed `{}`", total_of.trim().trim_matches(['(', ')']));
+    }
+    if let Some(i) = find(&|l| l.starts_with("benchmarking ")) {
+        // The last progress line tells how far it got.
+        let last = lines[i..]
+            .iter()
+            .rev()
+            .find(|l| {
+                let l = l.to_ascii_lowercase();
+                l.starts_with("completed ") || l.starts_with("finished ")
+            })
+            .unwrap_or(&lines[i]);
+        return format!("ab printed {} but no statistics", quote(last));
+    }
+    match lower.iter().position(|l| !is_banner(l)) {
+        Some(i) => format!("ab printed {}", quote(lines[i])),
+        None => "ab printed only its banner".to_string(),
+    }
+}
+
+/// Parses the file written by `ab -e FILE`: a header `Percentage served,Time in ms`
+/// then rows `0,1.234` ... `100,9.876` (101 rows, sub-millisecond; ab's rows are wrong
+/// when n ≤ 50). Keys are the percentages as written without leading zeros (`"0"` ..
+/// `"100"`). Any row that does not parse is an error (the file is machine-written).
+pub fn parse_percentile_csv(text: &str) -> Result<BTreeMap<String, f64>, AbParseError> {
+    let mut map = BTreeMap::new();
+    let mut seen_content = false;
+    for (n, line) in numbered_lines(text) {
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let first_content = !seen_content;
+        seen_content = true;
+        let row = t.split_once(',').and_then(|(k, v)| {
+            let k: u32 = k.trim().parse().ok()?;
+            Some((k, finite(v.trim())?))
+        });
+        match row {
+            Some((k, v)) => {
+                map.insert(k.to_string(), v);
+            }
+            // The header (`Percentage served,Time in ms`) or any non-numeric first line.
+            None if first_content && !t.starts_with(|c: char| c.is_ascii_digit()) => {}
+            None => {
+                return Err(AbParseError::PercentileCsv(format!(
+                    "could not parse line {n}: {}",
+                    quote(t)
+                )))
+            }
+        }
+    }
+    if map.is_empty() {
+        let why = if seen_content {
+            "no `percent,ms` rows"
+        } else {
+            "empty input"
+        };
+        return Err(AbParseError::PercentileCsv(why.to_string()));
+    }
+    Ok(map)
+}

@@ -1,0 +1,308 @@
+//! The command line: `lab run | check | images | report | compare | parse-ab | clean`.
+//!
+//! Exit codes: 0 done; 1 the command failed; 2 bad input (usage, lab file) or the Docker
+//! daemon is unreachable; 130 interrupted by Ctrl-C (or SIGTERM) after cleaning up.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Plan};
+use crate::docker::{Engine, RUN_LABEL};
+use crate::report;
+use crate::runner::{self, RunId, RunOptions, PID_LABEL};
+
+#[derive(Debug, Parser)]
+#[command(name = "lab", version, about = "Compare an async and a thread-per-connection HTTP server under ApacheBench, in containers with CPU and memory limits")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an experiment and write results/<run-id>/
+    Run {
+        /// The lab file
+        #[arg(default_value = "lab.yaml")]
+        file: PathBuf,
+        /// Use the existing server images instead of rebuilding them
+        #[arg(long)]
+        no_build: bool,
+        /// Write the run folder under DIR instead of the lab file's `output`
+        #[arg(long, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
+    /// Validate a lab file and print the plan (no Docker needed)
+    Check {
+        #[arg(default_value = "lab.yaml")]
+        file: PathBuf,
+    },
+    /// Build or resolve every image the lab file needs
+    Images {
+        #[arg(default_value = "lab.yaml")]
+        file: PathBuf,
+    },
+    /// Re-render the reports of a run from RUN_DIR/results.json
+    Report { run_dir: PathBuf },
+    /// Parse saved ab output into JSON on stdout
+    ParseAb { file: PathBuf },
+    /// Remove containers and networks left behind by lab runs that are no longer running
+    Clean {
+        /// Also remove those of runs still in progress
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// Failure classes that pick the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Exit {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("interrupted")]
+    Interrupted,
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    init_logging();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match rt.block_on(dispatch(cli.command)) {
+        Ok(()) => 0,
+        Err(e) => {
+            if let Some(exit) = e.downcast_ref::<Exit>() {
+                return match exit {
+                    Exit::BadInput(msg) => {
+                        eprintln!("error: {msg}");
+                        2
+                    }
+                    Exit::Interrupted => 130,
+                };
+            }
+            if let Some(u) = e.downcast_ref::<crate::docker::Unreachable>() {
+                eprintln!("error: {u}");
+                return 2;
+            }
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let indicatif = tracing_indicatif::IndicatifLayer::new();
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .with_writer(indicatif.get_stderr_writer());
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(indicatif)
+        .try_init();
+}
+
+async fn dispatch(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Check { file } => check(&file),
+        Command::Run {
+            file,
+            no_build,
+            output,
+        } => run(&file, no_build, output).await,
+        Command::Images { file } => images(&file).await,
+        Command::Report { run_dir } => report_cmd(&run_dir),
+        Command::ParseAb { file } => parse_ab(&file),
+        Command::Clean { all } => clean(all).await,
+    }
+}
+
+/// Read and validate a lab file; a bad file is bad input (exit 2) with file:line:col.
+pub fn load_lab(file: &Path) -> Result<config::Lab> {
+    config::load(file, runner::host_cpus()).map_err(|e| Exit::BadInput(e.to_string()).into())
+}
+
+fn check(file: &Path) -> Result<()> {
+    let lab = load_lab(file)?;
+    let plan = Plan::new(&lab);
+    println!("{}", config::describe(&lab, &plan));
+    println!("{}: ok", file.display());
+    Ok(())
+}
+
+async fn connect() -> Result<Engine> {
+    Ok(Engine::connect().await?)
+}
+
+/// Is the `lab` process that owns these labels gone (so its objects are leftovers)?
+fn owner_is_gone(labels: &HashMap<String, String>) -> bool {
+    match labels.get(PID_LABEL).and_then(|p| p.parse::<u32>().ok()) {
+        Some(pid) => pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists(),
+        None => true,
+    }
+}
+
+async fn run(file: &Path, no_build: bool, output: Option<PathBuf>) -> Result<()> {
+    let mut lab = load_lab(file)?;
+    if let Some(dir) = output {
+        lab.output = dir;
+    }
+    let engine = connect().await?;
+    let (c, n) = engine.sweep(owner_is_gone).await?;
+    if c + n > 0 {
+        tracing::info!("removed {c} containers and {n} networks left behind by earlier runs");
+    }
+    let run_id = RunId::new(&lab);
+    tracing::info!("run {} → {}", run_id.id, run_id.dir.display());
+    let opts = RunOptions {
+        lab_file: file.to_path_buf(),
+        lab,
+        no_build,
+    };
+    let outcome = {
+        let work = runner::run(&engine, &opts, &run_id);
+        tokio::pin!(work);
+        tokio::select! {
+            r = &mut work => Some(r),
+            _ = interrupted() => None,
+        }
+    };
+    match outcome {
+        Some(Ok(_)) => {
+            let run = report::Run::load(&run_id.dir)?;
+            report::write_all(&run)?;
+            print!("{}", report::terminal::summary(&run));
+            println!("\nreport: {}", run_id.dir.join("report.md").display());
+            Ok(())
+        }
+        Some(Err(e)) => {
+            cleanup(&engine, &run_id).await;
+            let _ = runner::mark_interrupted(&run_id.dir);
+            Err(e.context(format!("run {} stopped; finished cells are in {}", run_id.id, run_id.dir.display())))
+        }
+        None => {
+            eprintln!("interrupted: removing the run's containers and network");
+            cleanup(&engine, &run_id).await;
+            if runner::mark_interrupted(&run_id.dir).is_ok() && run_id.dir.join("results.json").exists() {
+                if let Ok(run) = report::Run::load(&run_id.dir) {
+                    let _ = report::write_all(&run);
+                }
+                eprintln!("finished cells are kept in {}", run_id.dir.display());
+            }
+            Err(Exit::Interrupted.into())
+        }
+    }
+}
+
+/// Remove everything labelled with this run. Twice: a create request in flight when the
+/// run was cancelled can still land just after the first sweep.
+async fn cleanup(engine: &Engine, run: &RunId) {
+    for _ in 0..2 {
+        if let Err(e) = engine
+            .sweep(|l| l.get(RUN_LABEL).map(String::as_str) == Some(run.id.as_str()))
+            .await
+        {
+            eprintln!("warning: cleanup: {e:#}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn images(file: &Path) -> Result<()> {
+    let lab = load_lab(file)?;
+    let engine = connect().await?;
+    let mut models: Vec<config::Model> = lab
+        .servers
+        .iter()
+        .filter_map(|s| match &s.source {
+            config::ServerSource::Model(m) => Some(*m),
+            config::ServerSource::Image(_) => None,
+        })
+        .collect();
+    models.sort_by_key(|m| m.image());
+    models.dedup();
+    for (image, id) in crate::images::build_server_images(&engine, &models).await? {
+        println!("{image}\t{}", crate::images::short_id(&id));
+    }
+    for s in &lab.servers {
+        if let config::ServerSource::Image(img) = &s.source {
+            let id = crate::images::ensure_pulled(&engine, img).await?;
+            println!("{img}\t{}", crate::images::short_id(&id));
+        }
+    }
+    let (image, id, source) = crate::images::resolve_loadgen(&engine, &lab.loadgen.image).await?;
+    println!("{image}\t{}\t{source}", crate::images::short_id(&id));
+    Ok(())
+}
+
+fn report_cmd(dir: &Path) -> Result<()> {
+    let run = report::Run::load(dir)?;
+    for p in report::write_all(&run)? {
+        println!("{}", p.display());
+    }
+    Ok(())
+}
+
+fn parse_ab(file: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    match crate::ab::parse(&text) {
+        Ok(r) => {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!("{}: {e}", file.display())),
+    }
+}
+
+async fn clean(all: bool) -> Result<()> {
+    let engine = connect().await?;
+    let (c, n) = if all {
+        engine.sweep(|_| true).await?
+    } else {
+        engine.sweep(owner_is_gone).await?
+    };
+    println!("removed {c} containers and {n} networks");
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! The lab file (`lab.yaml`): what to run, how often, and under which limits.
+//!
+//! Reading a lab file is two passes over the same text:
+//!
+//! 1. serde_yaml deserializes it into the raw types of [`schema`], which mirror the YAML
+//!    and deny unknown fields. Type errors come back with a position and a field path.
+//! 2. [`validate`] checks what needs several fields at once (concurrency <= requests, cpus
+//!    <= host CPUs, unique names, ...) and builds the [`Lab`] the driver uses.
+//!
+//! The second pass has no positions of its own, so [`locate`] reads the text once more with
+//! an event parser and maps every field path to its line and column. That way *every* error
+//! reads the same, on one line, like a compiler's:
+//!
+//! ```text
+//! lab.yaml:14:18: loadgen.concurrency[3]: 2000 is more than loadgen.requests (1000); concurrency must be <= requests
+//! ```
+//!
+//! [`plan`] then expands the sweeps of a [`Lab`] into the cells the driver runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+mod locate;
+pub mod plan;
+mod schema;
+pub mod units;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use plan::{describe, CellRef, Group, Instance, Plan, Point};
+pub use units::format_memory;
+
+use locate::{Kind, Pos};
+
+/// The load generator image when the lab file names none: the official Apache httpd image,
+/// which has `ab` on its PATH.
+pub const DEFAULT_LOADGEN_IMAGE: &str = "httpd:2.4";
+
+/// Where output goes when the lab file does not say.
+pub const DEFAULT_OUTPUT: &str = "results";
+/// Requests sent (and discarded) to a freshly started server when the file does not say.
+pub const DEFAULT_WARMUP: u64 = 1000;
+/// ab's `-s` when the file does not say, in seconds.
+pub const DEFAULT_TIMEOUT_S: u64 = 30;
+
+/// Path shown for errors about the document as a whole.
+const TOP_LEVEL: &str = "(top level)";
+
+/// A mistake in a lab file, with where it is and what was expected: one line, in the shape
+/// editors and terminals turn into a link (`lab.yaml:14:18: loadgen.concurrency[3]: ...`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {path}: {message}")]
+pub struct ConfigError {
+    /// The file as the user named it.
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based.
+    pub column: usize,
+    /// The field, e.g. `servers[1].resources.memory`; `(top level)` for the whole document.
+    pub path: String,
+    pub message: String,
+}
+
+/// Why [`load`] failed: the file could not be read, or it is not a valid lab file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// `cannot read lab.yaml: No such file or directory`. The io error is kept as a field,
+    /// not a `source`, so that an error chain printer does not repeat it.
+    #[error("cannot read {file}: {reason}")]
+    Io {
+        file: String,
+        reason: String,
+        kind: std::io::ErrorKind,
+    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// A checked lab file: every default filled in, every sweep a non-empty list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lab {
+    /// Names the run (`[A-Za-z0-9_.-]+`): used in run ids and container names.
+    pub name: String,
+    /// Folder that gets one subfolder per run, relative to the current directory.
+    pub output: PathBuf,
+    /// How many times each cell is measured (1..=100).
+    pub repeat: u32,
+    /// Requests sent and discarded after a server starts; 0 = no warm-up.
+    pub warmup: u64,
+    pub pin: Pin,
+    pub servers: Vec<Server>,
+    /// Limits of every server container; `cpus` and `memory` are sweeps.
+    pub resources: Resources,
+    pub loadgen: Loadgen,
+    /// The requests to measure; a sweep dimension like concurrency.
+    pub workloads: Vec<Workload>,
+}
+
+/// How containers are pinned to CPUs, so the load generator does not steal CPU time from
+/// the server it measures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pin {
+    /// The driver splits the host's CPUs between servers and load generator.
+    Auto,
+    /// No pinning: containers float over all CPUs.
+    Off,
+    /// Cpusets (`"0-2,4"`, checked against the host) for servers and load generator.
+    Explicit { servers: String, loadgen: String },
+}
+
+/// One server under test.
+#[derive(Debug, Clone, Serialize)]
+pub struct Server {
+    /// Unique, `[A-Za-z0-9_-]+`.
+    pub name: String,
+    pub source: ServerSource,
+    /// The HTTP port inside the container.
+    pub port: u16,
+    /// Extra command-line arguments for the server.
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    /// Limits that replace the top-level ones for this server.
+    pub resources: ResourceOverride,
+}
+
+/// Where a server's image comes from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerSource {
+    /// One of the workspace's own server models, built into a local image.
+    Model(Model),
+    /// Any image with an HTTP port, e.g. `nginx:stable`.
+    Image(String),
+}
+
+/// The two concurrency models this lab compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    /// Event loop (tokio).
+    Async,
+    /// One OS thread per connection.
+    Thread,
+}
+
+impl Model {
+    /// The binary's name in the `server` crate.
+    pub fn binary(&self) -> &'static str {
+        match self {
+            Model::Async => "server-async",
+            Model::Thread => "server-thread",
+        }
+    }
+
+    /// The local image the driver builds for this model.
+    pub fn image(&self) -> &'static str {
+        match self {
+            Model::Async => "lab/server-async",
+            Model::Thread => "lab/server-thread",
+        }
+    }
+}
+
+/// Limits of the server containers; each `cpus` × `memory` combination is one
+/// [`plan::Group`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Resources {
+    /// Docker `--cpus` values to sweep (each > 0 and <= host CPUs).
+    pub cpus: Vec<f64>,
+    /// Docker `--memory` values to sweep, in bytes (each >= 6 MiB).
+    pub memory: Vec<u64>,
+    /// Docker `--pids-limit`; `None` = no limit.
+    pub pids: Option<i64>,
+}
+
+/// A server's own limits, which win over the top-level ones (e.g. to give a reference
+/// server a fixed budget while the models are swept).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ResourceOverride {
+    pub cpus: Option<f64>,
+    pub memory: Option<u64>,
+    pub pids: Option<i64>,
+}
+
+/// The ApacheBench container.
+#[derive(Debug, Clone, Serialize)]
+pub struct Loadgen {
+    /// An image with `ab` on its PATH.
+    pub image: String,
+    /// CPU limit of the ab container; `None` = no limit.
+    pub cpus: Option<f64>,
+    /// ab `-n`.
+    pub requests: u64,
+    /// ab `-c` values to sweep, ascending as written or not (the plan sorts them).
+    pub concurrency: Vec<u32>,
+    /// ab `-k` values to sweep.
+    pub keepalive: Vec<bool>,
+    /// ab `-s`, whole seconds (>= 1).
+    pub timeout_s: u64,
+}
+
+/// A request to measure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Workload {
+    /// Unique, `[A-Za-z0-9_.-]+`.
+    pub name: String,
+    /// Starts with `/`.
+    pub path: String,
+}
+
+/// Reads and checks a lab file. `host_cpus` is the number of CPUs the Docker host has (cpus
+/// limits and cpusets are checked against it).
+pub fn load(path: &Path, host_cpus: usize) -> Result<Lab, LoadError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Io {
+        reason: io_reason(&e),
+        kind: e.kind(),
+        file: file.clone(),
+    })?;
+    Ok(parse(&text, &file, host_cpus)?)
+}
+
+/// `No such file or directory (os error 2)` → `No such file or directory`.
+fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// Checks the text of a lab file. `file` names it in error messages.
+pub fn parse(text: &str, file: &str, host_cpus: usize) -> Result<Lab, ConfigError> {
+    let error = |pos: Pos, path: &str, message: String| ConfigError {
+        file: file.to_string(),
+        line: pos.line,
+        column: pos.column,
+        path: path.to_string(),
+        message,
+    };
+
+    // Syntax first, from the event parser that also gives us the positions.
+    let locations = match locate::scan(text) {
+        Ok(l) => l,
+        Err(e) => {
+            let path = e.path.as_deref().unwrap_or(TOP_LEVEL);
+            return Err(error(e.pos, path, format!("invalid YAML: {}", e.message)));
+        }
+    };
+    match locations.root() {
+        Some(Kind::Mapping) => {}
+        None => {
+            return Err(error(
+                Pos::START,
+                TOP_LEVEL,
+                "the file is empty; expected a mapping with `name`, `servers`, `resources`, \
+                 `loadgen` and `workloads`"
+                    .to_string(),
+            ))
+        }
+        Some(kind) => {
+            let found = match kind {
+                Kind::Sequence => "a list",
+                _ => "a single value",
+            };
+            return Err(error(
+                locations.value(""),
+                TOP_LEVEL,
+                format!("expected a mapping of lab settings (`name: ...`, `servers: ...`), found {found}"),
+            ));
+        }
+    }
+
+    if let Some(pos) = locations.second_document {
+        return Err(error(
+            pos,
+            TOP_LEVEL,
+            "a lab file is a single YAML document; remove this `---` and what follows, \
+             or put it in a file of its own"
+                .to_string(),
+        ));
+    }
+    if let Some((path, first, again)) = &locations.duplicate {
+        let key = path.rsplit('.').next().unwrap_or(path);
+        return Err(error(
+            *again,
+            path,
+            format!(
+                "`{key}` is given twice (first at line {}); keep one",
+                first.line
+            ),
+        ));
+    }
+
+    let raw: schema::RawLab = serde_yaml::from_str(text).map_err(|e| {
+        let (pos, path, message) = from_serde(&e);
+        error(pos, &path, message)
+    })?;
+
+    validate::lab(raw, host_cpus).map_err(|issues| {
+        // Report the issue that comes first in the file.
+        let first = issues
+            .into_iter()
+            .map(|i| (i.position(&locations), i))
+            .min_by_key(|(pos, _)| *pos)
+            .expect("validation fails with at least one issue");
+        error(first.0, &first.1.path, first.1.message)
+    })
+}
+
+/// Reshapes a serde_yaml error (`servers[1]: unknown field ... at line 3 column 5`) into
+/// position, path and message.
+fn from_serde(e: &serde_yaml::Error) -> (Pos, String, String) {
+    let pos = e.location().map_or(Pos::START, |l| Pos {
+        line: l.line(),
+        column: l.column(),
+    });
+    let mut text = e.to_string();
+    if let Some(l) = e.location() {
+        let suffix = format!(" at line {} column {}", l.line(), l.column());
+        if let Some(i) = text.find(&suffix) {
+            text.truncate(i);
+        }
+    }
+    // serde_yaml puts the path first unless the error is at the root.
+    let is_path = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.[]?".contains(c))
+    };
+    let (path, message) = match text.split_once(": ") {
+        Some((p, m)) if is_path(p) => (p.to_string(), m.to_string()),
+        // No path: the error is about the top-level mapping (an unknown or missing field).
+        _ => (TOP_LEVEL.to_string(), text),
+    };
+    (pos, path, plain_types(&message))
+}
+
+/// serde names Rust types (`expected u16`); say what they mean instead.
+fn plain_types(message: &str) -> String {
+    let mut m = message.to_string();
+    for (rust, plain) in [
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number >= 0"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected a mapping"),
+    ] {
+        if let Some(rest) = m.strip_suffix(rust) {
+            m = format!("{rest}{plain}");
+        }
+    }
+    m
+}

@@ -1,0 +1,247 @@
+//! The run matrix: which ab runs a [`Lab`] asks for, and in which order.
+//!
+//! A lab file has two kinds of sweep. Resource limits (`resources.cpus` × `resources.memory`)
+//! are properties of the *server containers*, so each combination is a [`Group`]: its
+//! servers run side by side under those limits. Everything else (workload, keep-alive,
+//! concurrency) is a property of one *ab run*, a [`Point`]. A [`CellRef`] is one ab run
+//! against one server instance of one group, once per repetition.
+//!
+//! Why interleave: a laptop that heats up, a noisy neighbour or a cache that warms all make
+//! later runs differ from earlier ones. Measuring all of model A and then all of model B
+//! would hand that drift to one model; running A B, then B A, at every point spreads it
+//! evenly, and repetitions of the same point stay close together in time.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::units::format_memory;
+use super::{Lab, Pin, ServerSource};
+
+/// Everything the driver runs, grouped as it runs it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub groups: Vec<Group>,
+    pub repeat: u32,
+}
+
+/// One combination of the top-level resource sweep (cpus × memory). All servers of a group
+/// run side by side (each in its own container with these limits, or its own override), so
+/// repetitions can interleave servers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub index: usize,
+    /// `cpus=1 memory=256m`: names the group in reports and progress.
+    pub label: String,
+    /// One per server, in file order.
+    pub instances: Vec<Instance>,
+    /// The ab runs of this group, in execution order.
+    pub points: Vec<Point>,
+}
+
+/// A server container of a group, with its effective limits (a server's override wins over
+/// the group's values).
+#[derive(Debug, Clone, Serialize)]
+pub struct Instance {
+    /// Index into [`Lab::servers`].
+    pub server: usize,
+    pub cpus: f64,
+    pub memory: u64,
+    pub pids: Option<i64>,
+}
+
+/// The settings of one ab run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Point {
+    /// Index into [`Lab::workloads`].
+    pub workload: usize,
+    pub concurrency: u32,
+    pub keepalive: bool,
+}
+
+/// A cell = one ab run: (group, point, server instance, repetition), in EXECUTION order:
+/// for each group, for each point (workload, then keepalive, then concurrency ascending), for
+/// each repetition r, for each instance — instances in listed order when r is even, reversed
+/// when r is odd (A B, B A, ...) so drift does not favour one model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CellRef {
+    pub group: usize,
+    pub instance: usize,
+    pub point: usize,
+    /// 0-based.
+    pub repetition: u32,
+}
+
+impl Plan {
+    /// Expands the sweeps of `lab`: groups cpus-major (each cpus value with every memory
+    /// value), points workload-major, then keep-alive as listed, then concurrency ascending
+    /// (so a run's load only grows within a series, and a collapse is easy to see).
+    pub fn new(lab: &Lab) -> Plan {
+        let mut concurrency = lab.loadgen.concurrency.clone();
+        concurrency.sort_unstable();
+        let mut points = Vec::new();
+        for workload in 0..lab.workloads.len() {
+            for &keepalive in &lab.loadgen.keepalive {
+                for &c in &concurrency {
+                    points.push(Point {
+                        workload,
+                        concurrency: c,
+                        keepalive,
+                    });
+                }
+            }
+        }
+
+        let mut groups = Vec::new();
+        for &cpus in &lab.resources.cpus {
+            for &memory in &lab.resources.memory {
+                let instances = lab
+                    .servers
+                    .iter()
+                    .enumerate()
+                    .map(|(server, s)| Instance {
+                        server,
+                        cpus: s.resources.cpus.unwrap_or(cpus),
+                        memory: s.resources.memory.unwrap_or(memory),
+                        pids: s.resources.pids.or(lab.resources.pids),
+                    })
+                    .collect();
+                groups.push(Group {
+                    index: groups.len(),
+                    label: format!("cpus={cpus} memory={}", format_memory(memory)),
+                    instances,
+                    points: points.clone(),
+                });
+            }
+        }
+        Plan {
+            groups,
+            repeat: lab.repeat,
+        }
+    }
+
+    /// Every ab run, in execution order (see [`CellRef`]).
+    pub fn cells(&self) -> Vec<CellRef> {
+        let mut cells = Vec::with_capacity(self.cell_count());
+        for group in &self.groups {
+            let n = group.instances.len();
+            for point in 0..group.points.len() {
+                for repetition in 0..self.repeat {
+                    for k in 0..n {
+                        let instance = if repetition % 2 == 0 { k } else { n - 1 - k };
+                        cells.push(CellRef {
+                            group: group.index,
+                            instance,
+                            point,
+                            repetition,
+                        });
+                    }
+                }
+            }
+        }
+        cells
+    }
+
+    /// The number of ab runs.
+    pub fn cell_count(&self) -> usize {
+        self.groups
+            .iter()
+            .map(|g| g.points.len() * g.instances.len())
+            .sum::<usize>()
+            * self.repeat as usize
+    }
+
+    /// Requests the whole plan sends: `requests` per cell, plus one warm-up per server
+    /// instance per group.
+    pub fn estimated_requests(&self, lab: &Lab) -> u64 {
+        let instances: usize = self.groups.iter().map(|g| g.instances.len()).sum();
+        self.cell_count() as u64 * lab.loadgen.requests + instances as u64 * lab.warmup
+    }
+}
+
+/// The plan in words, for `lab check`.
+pub fn describe(lab: &Lab, plan: &Plan) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "lab {} → {}/", lab.name, lab.output.display());
+    let _ = writeln!(s, "servers:");
+    for server in &lab.servers {
+        let source = match &server.source {
+            ServerSource::Model(m) => {
+                format!("model {} ({})", format!("{m:?}").to_lowercase(), m.image())
+            }
+            ServerSource::Image(image) => format!("image {image}"),
+        };
+        let _ = write!(s, "  {:<12} {source}, port {}", server.name, server.port);
+        if !server.args.is_empty() {
+            let _ = write!(s, ", args {}", server.args.join(" "));
+        }
+        for (k, v) in &server.env {
+            let _ = write!(s, ", {k}={v}");
+        }
+        let _ = writeln!(s);
+    }
+    let lg = &lab.loadgen;
+    let _ = writeln!(
+        s,
+        "loadgen: {}{}, {} requests per run, timeout {}s",
+        lg.image,
+        lg.cpus.map(|c| format!(" (cpus {c})")).unwrap_or_default(),
+        lg.requests,
+        lg.timeout_s
+    );
+    let _ = writeln!(s, "groups:");
+    for group in &plan.groups {
+        let _ = writeln!(s, "  [{}] {}", group.index, group.label);
+        for inst in &group.instances {
+            let _ = writeln!(
+                s,
+                "      {:<12} cpus {} memory {} pids {}",
+                lab.servers[inst.server].name,
+                inst.cpus,
+                format_memory(inst.memory),
+                inst.pids.map_or("unlimited".to_string(), |p| p.to_string())
+            );
+        }
+    }
+    let mut concurrency = lg.concurrency.clone();
+    concurrency.sort_unstable();
+    let concurrency: Vec<String> = concurrency.iter().map(u32::to_string).collect();
+    let keepalive: Vec<String> = lg.keepalive.iter().map(bool::to_string).collect();
+    let points = plan.groups.first().map_or(0, |g| g.points.len());
+    let _ = writeln!(s, "points: {points} per group");
+    for w in &lab.workloads {
+        let _ = writeln!(
+            s,
+            "  {} {} × keepalive [{}] × concurrency [{}]",
+            w.name,
+            w.path,
+            keepalive.join(", "),
+            concurrency.join(", ")
+        );
+    }
+    let pin = match &lab.pin {
+        Pin::Auto => "auto".to_string(),
+        Pin::Off => "off".to_string(),
+        Pin::Explicit { servers, loadgen } => {
+            format!("servers on CPUs {servers}, loadgen on CPUs {loadgen}")
+        }
+    };
+    let warmup = match lab.warmup {
+        0 => "off".to_string(),
+        n => format!("{n} requests per server start"),
+    };
+    let _ = writeln!(
+        s,
+        "repeat: {} (servers interleaved A B, B A, ...)",
+        plan.repeat
+    );
+    let _ = writeln!(s, "warmup: {warmup}");
+    let _ = writeln!(s, "pin: {pin}");
+    let _ = write!(
+        s,
+        "{} cells, ~{} requests",
+        plan.cell_count(),
+        plan.estimated_requests(lab)
+    );
+    s
+}

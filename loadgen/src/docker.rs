@@ -1,0 +1,664 @@
+//! Every call the lab makes to the Docker Engine lives here.
+//!
+//! The rest of the driver talks in lab terms ("start this server with these limits", "run ab
+//! and give me its output"); this module turns that into bollard calls. Keeping all of them in
+//! one place means one place to read when a Docker version behaves differently, and one place
+//! that knows about bollard's quirks (a request timeout of 2 minutes by default, `wait`
+//! reporting a non-zero exit as an error, logs needing stdout *and* stderr switched on).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use bollard::errors::Error as BollardError;
+use bollard::models::{
+    ContainerCreateBody, ContainerStatsResponse, HostConfig, NetworkCreateRequest,
+    NetworkingConfig, EndpointSettings,
+};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StatsOptionsBuilder,
+    StopContainerOptionsBuilder, WaitContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+/// Label put on every container and network the lab creates; its value is the run id.
+pub const RUN_LABEL: &str = "lab.run";
+
+/// The daemon could not be reached at all. The CLI maps this to exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reach the Docker daemon at {host}: {reason} (is Docker running? DOCKER_HOST selects another daemon)")]
+pub struct Unreachable {
+    pub host: String,
+    pub reason: String,
+}
+
+/// A connection to the Docker Engine, with the API version negotiated.
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+}
+
+/// What the engine says about itself; recorded in `meta.json`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default)]
+pub struct EngineInfo {
+    pub version: String,
+    pub api_version: String,
+    pub os: String,
+    pub kernel: String,
+    pub cgroup_version: String,
+    pub cpus: i64,
+    pub memory_bytes: i64,
+}
+
+/// How to start one container. Limits are `None` when not set.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    /// Arguments appended to the image's entrypoint (or the whole command when it has none).
+    pub cmd: Vec<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub labels: HashMap<String, String>,
+    pub network: Option<String>,
+    /// DNS names the container answers to on `network`.
+    pub aliases: Vec<String>,
+    pub cpus: Option<f64>,
+    pub memory: Option<u64>,
+    pub pids: Option<i64>,
+    pub cpuset: Option<String>,
+    /// Harden the container: no capabilities, read-only root file system.
+    pub hardened: bool,
+    pub user: Option<String>,
+    /// Open-files limit (soft = hard); ab at c=1000 needs more than some defaults.
+    pub nofile: Option<i64>,
+}
+
+/// How a container ended, from `inspect`.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ContainerEnd {
+    pub running: bool,
+    pub exit_code: Option<i64>,
+    pub oom_killed: bool,
+    pub error: Option<String>,
+}
+
+impl ContainerEnd {
+    /// A short human reason for a container that is no longer running.
+    pub fn describe(&self) -> String {
+        let mut s = match self.exit_code {
+            Some(code) => format!("exited with code {code}"),
+            None => "is not running".to_string(),
+        };
+        if self.oom_killed {
+            s.push_str(" (OOM-killed: the memory limit was reached)");
+        } else if self.exit_code == Some(137) {
+            s.push_str(" (killed by SIGKILL)");
+        }
+        if let Some(e) = self.error.as_deref().filter(|e| !e.is_empty()) {
+            s.push_str(&format!(": {e}"));
+        }
+        s
+    }
+}
+
+/// Cumulative counters of one container at one moment (from one stats snapshot).
+#[derive(Debug, Clone, Default)]
+pub struct StatsSample {
+    pub at: Option<Instant>,
+    pub cpu_total_ns: u64,
+    pub system_ns: u64,
+    pub online_cpus: u32,
+    pub throttled_periods: u64,
+    pub periods: u64,
+    pub throttled_ns: u64,
+    pub memory_bytes: u64,
+    pub memory_max_bytes: Option<u64>,
+    pub pids: u64,
+}
+
+impl StatsSample {
+    fn from_response(r: &ContainerStatsResponse, at: Instant) -> StatsSample {
+        let cpu = r.cpu_stats.as_ref();
+        let thr = cpu.and_then(|c| c.throttling_data.as_ref());
+        let mem = r.memory_stats.as_ref();
+        StatsSample {
+            at: Some(at),
+            cpu_total_ns: cpu
+                .and_then(|c| c.cpu_usage.as_ref())
+                .and_then(|u| u.total_usage)
+                .unwrap_or(0),
+            system_ns: cpu.and_then(|c| c.system_cpu_usage).unwrap_or(0),
+            online_cpus: cpu.and_then(|c| c.online_cpus).unwrap_or(0),
+            throttled_periods: thr.and_then(|t| t.throttled_periods).unwrap_or(0),
+            periods: thr.and_then(|t| t.periods).unwrap_or(0),
+            throttled_ns: thr.and_then(|t| t.throttled_time).unwrap_or(0),
+            memory_bytes: mem.and_then(|m| m.usage).unwrap_or(0),
+            memory_max_bytes: mem.and_then(|m| m.max_usage).filter(|v| *v > 0),
+            pids: r.pids_stats.as_ref().and_then(|p| p.current).unwrap_or(0),
+        }
+    }
+}
+
+fn is_not_found(e: &BollardError) -> bool {
+    matches!(
+        e,
+        BollardError::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+/// Turn a bollard error into one readable line (the server's message when there is one).
+pub fn explain(e: &BollardError) -> String {
+    match e {
+        BollardError::DockerResponseServerError {
+            status_code,
+            message,
+        } => format!("Docker said {status_code}: {}", message.trim()),
+        BollardError::DockerStreamError { error } => error.trim().to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl Engine {
+    /// Connect to the daemon named by `DOCKER_HOST` (or the local socket), negotiate the API
+    /// version (an older engine rejects bollard's default), and check it answers.
+    pub async fn connect() -> std::result::Result<Engine, Unreachable> {
+        let host = std::env::var("DOCKER_HOST")
+            .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
+        let unreachable = |e: BollardError| Unreachable {
+            host: host.clone(),
+            reason: explain(&e),
+        };
+        let docker = Docker::connect_with_defaults().map_err(unreachable)?;
+        // Runs can take long; every call that can wait is bounded by our own timeouts.
+        let docker = docker.with_timeout(Duration::from_secs(3600));
+        let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
+            .await
+            .map_err(|_| Unreachable {
+                host: host.clone(),
+                reason: "no answer within 10 s".into(),
+            })?
+            .map_err(unreachable)?;
+        docker.ping().await.map_err(unreachable)?;
+        Ok(Engine { docker })
+    }
+
+    pub async fn info(&self) -> Result<EngineInfo> {
+        let v = self.docker.version().await.context("docker version")?;
+        let i = self.docker.info().await.context("docker info")?;
+        Ok(EngineInfo {
+            version: v.version.unwrap_or_default(),
+            api_version: v.api_version.unwrap_or_default(),
+            os: i.operating_system.unwrap_or_default(),
+            kernel: i.kernel_version.unwrap_or_default(),
+            cgroup_version: i
+                .cgroup_version
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            cpus: i.ncpu.unwrap_or(0),
+            memory_bytes: i.mem_total.unwrap_or(0),
+        })
+    }
+
+    /// The id of a local image, or `None` when the engine does not have it.
+    pub async fn image_id(&self, name: &str) -> Result<Option<String>> {
+        match self.docker.inspect_image(name).await {
+            Ok(img) => Ok(img.id),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(anyhow!("inspecting image {name}: {}", explain(&e))),
+        }
+    }
+
+    /// Try to pull `name`, giving up after `timeout` (hosts without a registry fail fast or hang).
+    pub async fn pull(&self, name: &str, timeout: Duration) -> Result<()> {
+        let (image, tag) = split_tag(name);
+        let opts = CreateImageOptionsBuilder::default()
+            .from_image(image)
+            .tag(tag)
+            .build();
+        let pull = async {
+            let mut stream = self.docker.create_image(Some(opts), None, None);
+            while let Some(item) = stream.next().await {
+                item.map_err(|e| anyhow!("{}", explain(&e)))?;
+            }
+            Ok::<(), anyhow::Error>(())
+        };
+        match tokio::time::timeout(timeout, pull).await {
+            Ok(r) => r,
+            Err(_) => bail!("no answer from the registry within {}s", timeout.as_secs()),
+        }
+    }
+
+    /// Build an image with the classic builder (no BuildKit frontend to fetch) from a tar
+    /// context held in memory. Returns the image id.
+    pub async fn build(
+        &self,
+        tag: &str,
+        dockerfile: &str,
+        context_tar: Vec<u8>,
+        buildargs: &HashMap<String, String>,
+    ) -> Result<String> {
+        let opts = BuildImageOptionsBuilder::default()
+            .dockerfile(dockerfile)
+            .t(tag)
+            .rm(true)
+            .forcerm(true)
+            .buildargs(buildargs)
+            .build();
+        let mut stream = self
+            .docker
+            .build_image(opts, None, Some(bollard::body_full(context_tar.into())));
+        let mut log = String::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(s) = info.stream {
+                        log.push_str(&s);
+                    }
+                    if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                        bail!("building {tag} failed: {err}\n{log}");
+                    }
+                }
+                Err(e) => bail!("building {tag} failed: {}\n{log}", explain(&e)),
+            }
+        }
+        self.image_id(tag)
+            .await?
+            .ok_or_else(|| anyhow!("built {tag} but the engine does not list it"))
+    }
+
+    /// Create a bridge network carrying `labels` (the run id among them).
+    pub async fn create_network(
+        &self,
+        name: &str,
+        labels: &HashMap<String, String>,
+    ) -> Result<String> {
+        let req = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels.clone()),
+            ..Default::default()
+        };
+        let resp = self
+            .docker
+            .create_network(req)
+            .await
+            .map_err(|e| anyhow!("creating network {name}: {}", explain(&e)))?;
+        Ok(resp.id)
+    }
+
+    pub async fn remove_network(&self, id: &str) -> Result<()> {
+        match self.docker.remove_network(id).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(anyhow!("removing network {id}: {}", explain(&e))),
+        }
+    }
+
+    /// Create and start a container. Returns its id.
+    pub async fn start(&self, spec: &ContainerSpec) -> Result<String> {
+        let host_config = HostConfig {
+            nano_cpus: spec.cpus.map(|c| (c * 1e9).round() as i64),
+            memory: spec.memory.map(|m| m as i64),
+            // Equal to memory: no swap, so the memory limit really limits.
+            memory_swap: spec.memory.map(|m| m as i64),
+            pids_limit: spec.pids,
+            cpuset_cpus: spec.cpuset.clone(),
+            network_mode: spec.network.clone(),
+            cap_drop: spec.hardened.then(|| vec!["ALL".to_string()]),
+            readonly_rootfs: spec.hardened.then_some(true),
+            security_opt: spec
+                .hardened
+                .then(|| vec!["no-new-privileges".to_string()]),
+            ulimits: spec.nofile.map(|n| {
+                vec![bollard::models::ResourcesUlimits {
+                    name: Some("nofile".into()),
+                    soft: Some(n),
+                    hard: Some(n),
+                }]
+            }),
+            ..Default::default()
+        };
+        let networking_config = spec.network.as_ref().map(|net| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                net.clone(),
+                EndpointSettings {
+                    aliases: Some(spec.aliases.clone()),
+                    ..Default::default()
+                },
+            )])),
+        });
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: Some(spec.cmd.clone()),
+            entrypoint: spec.entrypoint.clone(),
+            env: Some(spec.env.clone()),
+            labels: Some(spec.labels.clone()),
+            user: spec.user.clone(),
+            tty: Some(false),
+            host_config: Some(host_config),
+            networking_config,
+            ..Default::default()
+        };
+        let opts = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
+        let created = self
+            .docker
+            .create_container(Some(opts), body)
+            .await
+            .map_err(|e| anyhow!("creating container {}: {}", spec.name, explain(&e)))?;
+        if let Err(e) = self
+            .docker
+            .start_container(
+                &created.id,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
+            .await
+        {
+            let _ = self.remove(&created.id).await;
+            bail!("starting container {}: {}", spec.name, explain(&e));
+        }
+        Ok(created.id)
+    }
+
+    /// Wait for a container to stop and return its exit code, or `None` on `timeout`.
+    pub async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<i64>> {
+        let opts = WaitContainerOptionsBuilder::default()
+            .condition("not-running")
+            .build();
+        let wait = async {
+            let mut stream = self.docker.wait_container(id, Some(opts));
+            match stream.next().await {
+                Some(Ok(resp)) => Ok(resp.status_code),
+                // bollard reports a non-zero exit as an error carrying the code.
+                Some(Err(BollardError::DockerContainerWaitError { code, .. })) => Ok(code),
+                Some(Err(e)) => Err(anyhow!("waiting for container: {}", explain(&e))),
+                None => Err(anyhow!("waiting for container: the stream ended")),
+            }
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(r) => r.map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The container's stdout and stderr so far, as text.
+    pub async fn logs(&self, id: &str) -> Result<(String, String)> {
+        let opts = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let mut stream = self.docker.logs(id, Some(opts));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        while let Some(item) = stream.next().await {
+            match item.map_err(|e| anyhow!("reading logs: {}", explain(&e)))? {
+                bollard::container::LogOutput::StdOut { message }
+                | bollard::container::LogOutput::Console { message } => {
+                    out.extend_from_slice(&message)
+                }
+                bollard::container::LogOutput::StdErr { message } => {
+                    err.extend_from_slice(&message)
+                }
+                bollard::container::LogOutput::StdIn { .. } => {}
+            }
+        }
+        Ok((
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+        ))
+    }
+
+    /// Is the container still running, and if not, how did it end?
+    pub async fn state(&self, id: &str) -> Result<ContainerEnd> {
+        let c = self
+            .docker
+            .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+            .await
+            .map_err(|e| anyhow!("inspecting container: {}", explain(&e)))?;
+        let s = c.state.unwrap_or_default();
+        Ok(ContainerEnd {
+            running: s.running.unwrap_or(false),
+            exit_code: s.exit_code,
+            oom_killed: s.oom_killed.unwrap_or(false),
+            error: s.error,
+        })
+    }
+
+    /// The container's IP address on `network`.
+    pub async fn ip_on(&self, id: &str, network: &str) -> Result<String> {
+        let c = self
+            .docker
+            .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+            .await
+            .map_err(|e| anyhow!("inspecting container: {}", explain(&e)))?;
+        c.network_settings
+            .and_then(|n| n.networks)
+            .and_then(|mut nets| nets.remove(network))
+            .and_then(|ep| ep.ip_address)
+            .filter(|ip| !ip.is_empty())
+            .ok_or_else(|| anyhow!("container has no address on network {network}"))
+    }
+
+    /// One stats snapshot (cumulative counters).
+    pub async fn snapshot(&self, id: &str) -> Result<StatsSample> {
+        let opts = StatsOptionsBuilder::default()
+            .stream(false)
+            .one_shot(true)
+            .build();
+        let mut stream = self.docker.stats(id, Some(opts));
+        match stream.next().await {
+            Some(Ok(r)) => Ok(StatsSample::from_response(&r, Instant::now())),
+            Some(Err(e)) => Err(anyhow!("stats: {}", explain(&e))),
+            None => Err(anyhow!("stats: no sample")),
+        }
+    }
+
+    /// Sample a container's stats stream (about one sample a second) until the returned
+    /// handle is stopped. Sampling never fails the run: a broken stream just ends early.
+    pub fn sample(&self, id: &str) -> Sampler {
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let docker = self.docker.clone();
+        let id = id.to_string();
+        let task = tokio::spawn(async move {
+            let opts = StatsOptionsBuilder::default().stream(true).build();
+            let mut stream = docker.stats(&id, Some(opts));
+            let mut samples = Vec::new();
+            loop {
+                tokio::select! {
+                    _ = &mut stop_rx => break,
+                    item = stream.next() => match item {
+                        Some(Ok(r)) => samples.push(StatsSample::from_response(&r, Instant::now())),
+                        _ => break,
+                    }
+                }
+            }
+            samples
+        });
+        Sampler { stop: stop_tx, task }
+    }
+
+    /// Copy one file out of a (possibly stopped) container.
+    pub async fn read_file(&self, id: &str, path: &str) -> Result<Vec<u8>> {
+        let opts = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self.docker.download_from_container(id, Some(opts));
+        let mut tar_bytes = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            tar_bytes.extend_from_slice(&chunk.map_err(|e| anyhow!("{}", explain(&e)))?);
+        }
+        let mut archive = tar::Archive::new(tar_bytes.as_slice());
+        let mut entries = archive.entries()?;
+        if let Some(entry) = entries.next() {
+            let mut entry = entry?;
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut buf)?;
+            return Ok(buf);
+        }
+        bail!("{path} not found in the container")
+    }
+
+    /// Stop (SIGTERM, then SIGKILL after `grace`) and remove a container.
+    pub async fn stop_and_remove(&self, id: &str, grace: Duration) -> Result<()> {
+        let opts = StopContainerOptionsBuilder::default()
+            .t(grace.as_secs() as i32)
+            .build();
+        match self.docker.stop_container(id, Some(opts)).await {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => return Ok(()),
+            // 304: already stopped.
+            Err(BollardError::DockerResponseServerError {
+                status_code: 304, ..
+            }) => {}
+            Err(e) => tracing::debug!("stop {id}: {}", explain(&e)),
+        }
+        self.remove(id).await
+    }
+
+    /// Remove a container at once, running or not.
+    pub async fn remove(&self, id: &str) -> Result<()> {
+        let opts = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match self.docker.remove_container(id, Some(opts)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            // 409: removal already in progress.
+            Err(BollardError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Ok(()),
+            Err(e) => Err(anyhow!("removing container {id}: {}", explain(&e))),
+        }
+    }
+
+    /// Remove every container and network carrying the lab label for which `doomed(labels)`
+    /// is true. Returns how many containers and networks were removed.
+    pub async fn sweep(
+        &self,
+        doomed: impl Fn(&HashMap<String, String>) -> bool,
+    ) -> Result<(usize, usize)> {
+        let filters = HashMap::from([("label".to_string(), vec![RUN_LABEL.to_string()])]);
+        let containers = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| anyhow!("listing containers: {}", explain(&e)))?;
+        let mut removed_c = 0;
+        for c in containers {
+            if let (Some(id), true) = (c.id, doomed(&c.labels.unwrap_or_default())) {
+                self.remove(&id).await?;
+                removed_c += 1;
+            }
+        }
+        let networks = self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| anyhow!("listing networks: {}", explain(&e)))?;
+        let mut removed_n = 0;
+        for n in networks {
+            if let (Some(id), true) = (n.id, doomed(&n.labels.unwrap_or_default())) {
+                self.remove_network(&id).await?;
+                removed_n += 1;
+            }
+        }
+        Ok((removed_c, removed_n))
+    }
+
+    /// Names of the lab-labelled containers and networks that exist now.
+    pub async fn leftovers(&self) -> Result<Vec<String>> {
+        let filters = HashMap::from([("label".to_string(), vec![RUN_LABEL.to_string()])]);
+        let mut names = Vec::new();
+        for c in self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| anyhow!("listing containers: {}", explain(&e)))?
+        {
+            names.push(format!("container {}", c.names.unwrap_or_default().join(",")));
+        }
+        for n in self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| anyhow!("listing networks: {}", explain(&e)))?
+        {
+            names.push(format!("network {}", n.name.unwrap_or_default()));
+        }
+        Ok(names)
+    }
+}
+
+/// A running stats sampler; `finish` stops it and returns the samples.
+pub struct Sampler {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Vec<StatsSample>>,
+}
+
+impl Sampler {
+    pub async fn finish(self) -> Vec<StatsSample> {
+        let _ = self.stop.send(());
+        self.task.await.unwrap_or_default()
+    }
+}
+
+/// `httpd:2.4` → (`httpd`, `2.4`); `repo/x` → (`repo/x`, `latest`). A registry port is not a tag.
+fn split_tag(name: &str) -> (&str, &str) {
+    match name.rsplit_once(':') {
+        Some((image, tag)) if !tag.contains('/') => (image, tag),
+        _ => (name, "latest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_tag_handles_registries_and_defaults() {
+        assert_eq!(split_tag("httpd:2.4"), ("httpd", "2.4"));
+        assert_eq!(split_tag("nginx"), ("nginx", "latest"));
+        assert_eq!(
+            split_tag("localhost:5000/lab/ab"),
+            ("localhost:5000/lab/ab", "latest")
+        );
+        assert_eq!(split_tag("localhost:5000/ab:1"), ("localhost:5000/ab", "1"));
+    }
+
+    #[test]
+    fn container_end_explains_oom() {
+        let end = ContainerEnd {
+            running: false,
+            exit_code: Some(137),
+            oom_killed: true,
+            error: None,
+        };
+        assert!(end.describe().contains("OOM-killed"));
+    }
+}

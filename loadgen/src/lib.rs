@@ -1,0 +1,21 @@
+//! The lab driver: runs `lab.yaml` experiments (server containers with CPU/memory limits,
+//! ApacheBench in its own container), records every raw output, and renders reports.
+//!
+//! Module map: `config` reads and checks lab files and plans the cells; `docker` is the only
+//! module that talks to the Docker Engine; `images` gets the images a lab needs; `runner`
+//! executes a plan; `ab` parses ApacheBench output; `resources` and `flags` turn stats into
+//! evidence; `results` is the on-disk record; `report` renders it; `cli` is the command line.
+
+pub mod ab;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod docker;
+pub mod flags;
+pub mod images;
+pub mod progress;
+pub mod report;
+pub mod resources;
+pub mod results;
+pub mod runner;
+pub mod stats;

@@ -1,0 +1,5 @@
+//! `lab`: see `loadgen::cli` for the commands.
+
+fn main() {
+    std::process::exit(loadgen::cli::main());
+}

@@ -1,0 +1,74 @@
+//! Progress of a run: a bar (cells done / total, current cell) on a terminal, and one plain
+//! log line per cell everywhere, so CI logs and piped output still tell the story.
+//!
+//! The bar belongs to a tracing span drawn by `tracing-indicatif` (set up in `main`), which
+//! also routes log lines above the bar instead of through it. Off a terminal indicatif hides
+//! the bar by itself.
+
+use indicatif::ProgressStyle;
+use tracing_indicatif::span_ext::IndicatifSpanExt;
+
+use crate::results::{Cell, Status};
+
+pub struct Progress {
+    span: tracing::Span,
+    total: u64,
+    done: std::cell::Cell<u64>,
+}
+
+impl Progress {
+    pub fn new(total: u64) -> Progress {
+        let span = tracing::info_span!("cells");
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} cells  {wide_msg}",
+        ) {
+            span.pb_set_style(&style.progress_chars("=> "));
+        }
+        span.pb_set_length(total);
+        span.pb_start();
+        Progress {
+            span,
+            total,
+            done: std::cell::Cell::new(0),
+        }
+    }
+
+    pub fn start_cell(&self, id: &str) {
+        self.span.pb_set_message(id);
+    }
+
+    pub fn finish_cell(&self, cell: &Cell) {
+        self.done.set(self.done.get() + 1);
+        self.span.pb_inc(1);
+        let n = format!("[{}/{}]", self.done.get(), self.total);
+        match (cell.status, cell.ab.as_ref()) {
+            (Status::Ok, Some(ab)) => {
+                let flags = if cell.flags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", cell.flags.join(", "))
+                };
+                tracing::info!(
+                    "{n} {}: {:.1} req/s, {} complete, {} failed, {} non-2xx, p99 {} ms{flags}",
+                    cell.id,
+                    ab.requests_per_second.unwrap_or(0.0),
+                    ab.complete_requests.unwrap_or(0),
+                    ab.failed_requests.unwrap_or(0),
+                    ab.non_2xx.unwrap_or(0),
+                    cell.percentile("99")
+                        .map(|v| format!("{v:.2}"))
+                        .unwrap_or_else(|| "?".into()),
+                );
+            }
+            _ => tracing::warn!(
+                "{n} {}: FAILED: {}",
+                cell.id,
+                cell.reason.as_deref().unwrap_or("no result")
+            ),
+        }
+    }
+
+    pub fn done(self) {
+        drop(self.span);
+    }
+}

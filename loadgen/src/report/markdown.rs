@@ -1,0 +1,302 @@
+//! `report.md`: the setup, one baseline table per server in the classic columns, a details
+//! table with the evidence (good req/s, latency percentiles, connect vs processing, resource
+//! use, flags), the side-by-side comparison, failures, and links to every raw ab output.
+//!
+//! The baseline table keeps exactly the original nine columns; anything wrong with a number
+//! is marked *in* the cell (⚠ and the count of non-2xx or failed requests) so that no reader
+//! can take a table of 404s for a table of answers again.
+
+use std::fmt::Write;
+
+use anyhow::Result;
+
+use super::view::{self, Row, Table};
+use super::{int, mib, num, Exporter, Run};
+use crate::flags::EXPLANATIONS;
+use crate::results::Status;
+
+pub struct Markdown;
+
+/// The columns of the original exercise, in its order.
+pub const BASELINE_COLUMNS: [&str; 9] = [
+    "No test",
+    "Concurrency level",
+    "Time taken for test [seconds]",
+    "Complete request",
+    "Failed request",
+    "Total transferred [bytes]",
+    "Request per second [#/sec]",
+    "Time per request [ms]",
+    "Transfer rate [Kbytes/sec]",
+];
+
+impl Exporter for Markdown {
+    fn file_name(&self) -> &'static str {
+        "report.md"
+    }
+
+    fn render(&self, run: &Run) -> Result<Vec<u8>> {
+        Ok(render(run).into_bytes())
+    }
+}
+
+pub fn render(run: &Run) -> String {
+    let r = &run.results;
+    let mut md = String::new();
+    let _ = writeln!(md, "# Lab report: {}\n", r.name);
+    setup(&mut md, run);
+
+    let rows = view::rows(r);
+    let tables = view::tables(&rows);
+    let used_flags: Vec<&str> = EXPLANATIONS
+        .iter()
+        .map(|(f, _)| *f)
+        .filter(|f| rows.iter().any(|row| row.flags.iter().any(|x| x == f)))
+        .collect();
+    if !used_flags.is_empty() {
+        let _ = writeln!(md, "## Flags in this run\n");
+        for (f, why) in EXPLANATIONS.iter().filter(|(f, _)| used_flags.contains(f)) {
+            let _ = writeln!(md, "- **{f}**: {why}");
+        }
+        md.push('\n');
+    }
+
+    for t in &tables {
+        baseline_table(&mut md, t);
+        details_table(&mut md, t);
+    }
+    comparison(&mut md, &rows);
+    failures(&mut md, run);
+    raw_links(&mut md, run);
+    md
+}
+
+fn setup(md: &mut String, run: &Run) {
+    let r = &run.results;
+    let c = &r.config;
+    let _ = writeln!(md, "- Run: `{}` ({}), started {}, finished {}", r.run_id, r.status, r.started_at, r.finished_at.as_deref().unwrap_or("—"));
+    let lg = &c["loadgen"];
+    let _ = writeln!(
+        md,
+        "- Load: ab, {} requests per cell, concurrency {}, keep-alive {}, timeout {} s; repeat {}, warm-up {} requests",
+        lg["requests"],
+        lg["concurrency"],
+        lg["keepalive"],
+        lg["timeout_s"],
+        c["repeat"],
+        c["warmup"]
+    );
+    if let Some(servers) = c["servers"].as_array() {
+        for s in servers {
+            let _ = writeln!(
+                md,
+                "- Server `{}`: {} on port {}{}",
+                s["name"].as_str().unwrap_or("?"),
+                match &s["source"] {
+                    serde_json::Value::Object(o) if o.contains_key("model") => format!("model {}", o["model"].as_str().unwrap_or("?")),
+                    serde_json::Value::Object(o) if o.contains_key("image") => format!("image {}", o["image"].as_str().unwrap_or("?")),
+                    other => other.to_string(),
+                },
+                s["port"],
+                match s["args"].as_array() {
+                    Some(a) if !a.is_empty() => format!(", args `{}`", a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(" ")),
+                    _ => String::new(),
+                }
+            );
+        }
+    }
+    if let Some(cell) = r.cells.first() {
+        let _ = writeln!(
+            md,
+            "- Pinning: servers on CPUs {}, ab on CPUs {}; ab CPU limit {}",
+            cell.limits.cpuset.as_deref().unwrap_or("any"),
+            cell.limits.loadgen_cpuset.as_deref().unwrap_or("any"),
+            cell.limits.loadgen_cpus.map(|c| c.to_string()).unwrap_or_else(|| "none".into())
+        );
+    }
+    if let Some(m) = &run.meta {
+        let _ = writeln!(
+            md,
+            "- Host: {} CPUs ({}), kernel {}, Docker {} (cgroup v{}), load average {} → {}",
+            m.host_cpus,
+            m.host_cpu_model,
+            m.host_kernel,
+            m.docker.version,
+            m.docker.cgroup_version,
+            m.load_average_start.as_deref().unwrap_or("?"),
+            m.load_average_end.as_deref().unwrap_or("?")
+        );
+        let _ = writeln!(md, "- Load generator: {} — {}", m.loadgen_image_source, m.ab_version);
+        if let Some(commit) = &m.git_commit {
+            let dirty = if m.git_dirty == Some(true) { " (with uncommitted changes)" } else { "" };
+            let _ = writeln!(md, "- Source: commit `{}`{dirty}", &commit[..commit.len().min(12)]);
+        }
+    }
+    md.push('\n');
+}
+
+/// The nine classic columns for one server's sweep.
+fn baseline_table(md: &mut String, t: &Table<'_>) {
+    let _ = writeln!(md, "## {} ({}) — {}\n", t.server, t.model, t.series.title());
+    let _ = writeln!(md, "| {} |", BASELINE_COLUMNS.join(" | "));
+    let _ = writeln!(md, "|{}", "---|".repeat(BASELINE_COLUMNS.len()));
+    let mut notes = Vec::new();
+    for (i, row) in t.rows.iter().enumerate() {
+        let c = row.representative;
+        let Some(ab) = c.ab.as_ref().filter(|_| c.status == Status::Ok) else {
+            let reason = c.reason.as_deref().unwrap_or("no result");
+            let _ = writeln!(md, "| {} | {} | ✗ failed | — | — | — | — | — | — |", i + 1, row.concurrency);
+            notes.push(format!("c={}: failed: {reason}", row.concurrency));
+            continue;
+        };
+        let non2xx = ab.non_2xx.unwrap_or(0);
+        let failed = ab.failed_requests.unwrap_or(0);
+        let complete = if non2xx > 0 {
+            format!("{} ⚠ {non2xx} non-2xx", int(ab.complete_requests))
+        } else {
+            int(ab.complete_requests)
+        };
+        let failed_s = if failed > 0 { format!("{failed} ⚠") } else { int(ab.failed_requests) };
+        let rps = match row.rps {
+            Some(s) if s.n > 1 => format!("{:.2} [{:.2}–{:.2}]", s.median, s.min, s.max),
+            _ => num(ab.requests_per_second, 2),
+        };
+        let rps = if row.flags.is_empty() { rps } else { format!("{rps} ({})", row.flags.join(", ")) };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            i + 1,
+            row.concurrency,
+            num(ab.time_taken_s, 3),
+            complete,
+            failed_s,
+            int(ab.total_transferred),
+            rps,
+            num(ab.time_per_request_ms, 3),
+            num(ab.transfer_rate_kbps, 2),
+        );
+    }
+    let reps = t.rows.iter().map(|r| r.cells.len()).max().unwrap_or(1);
+    md.push('\n');
+    if reps > 1 {
+        let _ = writeln!(md, "Request per second: median of {reps} repetitions [min–max]; the other columns are from the median repetition.\n");
+    }
+    for n in notes {
+        let _ = writeln!(md, "- {n}");
+    }
+}
+
+/// The evidence behind the baseline numbers.
+fn details_table(md: &mut String, t: &Table<'_>) {
+    let _ = writeln!(
+        md,
+        "\n<details><summary>Evidence for {} — {}</summary>\n\n| c | good req/s | p50 ms | p90 ms | p99 ms | max ms | connect mean / max ms | processing mean ms | server CPU avg / peak (cores) | throttled | server memory peak | server threads peak | ab CPU (cores) | flags |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        t.server,
+        t.series.title()
+    );
+    for row in &t.rows {
+        detail_row(md, row);
+    }
+    md.push_str("\n</details>\n\n");
+}
+
+fn detail_row(md: &mut String, row: &Row<'_>) {
+    let c = row.representative;
+    let ct = c.ab.as_ref().and_then(|a| a.connection_times.as_ref());
+    let connect = ct.and_then(|t| t.connect.as_ref());
+    let processing = ct.and_then(|t| t.processing.as_ref());
+    let srv = c.server_resources.as_ref();
+    let lg = c.loadgen_resources.as_ref();
+    let _ = writeln!(
+        md,
+        "| {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
+        row.concurrency,
+        num(row.good_rps.map(|s| s.median), 2),
+        num(row.p("50"), 2),
+        num(row.p("90"), 2),
+        num(row.p("99"), 2),
+        num(row.p("100"), 2),
+        num(connect.map(|r| r.mean), 0),
+        num(connect.map(|r| r.max), 0),
+        num(processing.map(|r| r.mean), 0),
+        srv.map(|s| format!("{:.2} / {:.2}", s.cpu_cores_avg, s.cpu_cores_peak)).unwrap_or_else(|| "—".into()),
+        srv.and_then(|s| s.throttled_share()).map(|v| format!("{:.0}%", v * 100.0)).unwrap_or_else(|| "—".into()),
+        srv.map(|s| mib(s.memory_peak_bytes)).unwrap_or_else(|| "—".into()),
+        srv.map(|s| s.pids_peak.to_string()).unwrap_or_else(|| "—".into()),
+        lg.map(|s| format!("{:.2}", s.cpu_cores_avg)).unwrap_or_else(|| "—".into()),
+        if row.flags.is_empty() { "—".to_string() } else { row.flags.join(", ") },
+    );
+}
+
+/// Requests per second of every server side by side, per concurrency, per series.
+fn comparison(md: &mut String, rows: &[Row<'_>]) {
+    for series in view::series(rows) {
+        let in_series: Vec<&Row> = rows.iter().filter(|r| r.series == series).collect();
+        let mut servers: Vec<&str> = Vec::new();
+        let mut levels: Vec<u32> = Vec::new();
+        for r in &in_series {
+            if !servers.contains(&r.server.as_str()) {
+                servers.push(&r.server);
+            }
+            if !levels.contains(&r.concurrency) {
+                levels.push(r.concurrency);
+            }
+        }
+        levels.sort_unstable();
+        let _ = writeln!(md, "## Comparison — {}\n", series.title());
+        let mut header = String::from("| Concurrency |");
+        for s in &servers {
+            let _ = write!(header, " {s} req/s | {s} p99 ms |");
+        }
+        if servers.len() == 2 {
+            let _ = write!(header, " {} / {} |", servers[0], servers[1]);
+        }
+        let cols = header.matches('|').count() - 1;
+        let _ = writeln!(md, "{header}\n|{}", "---|".repeat(cols));
+        for c in levels {
+            let mut line = format!("| {c} |");
+            let mut medians = Vec::new();
+            for s in &servers {
+                let row = in_series.iter().find(|r| r.server == *s && r.concurrency == c);
+                let rps = row.and_then(|r| r.rps).map(|s| s.median);
+                medians.push(rps);
+                let flags = row
+                    .filter(|r| !r.flags.is_empty())
+                    .map(|r| format!(" ({})", r.flags.join(", ")))
+                    .unwrap_or_default();
+                let _ = write!(line, " {}{flags} | {} |", num(rps, 2), num(row.and_then(|r| r.p("99")), 2));
+            }
+            if let [Some(a), Some(b)] = medians[..] {
+                let _ = write!(line, " {:.2}× |", if b > 0.0 { a / b } else { f64::NAN });
+            } else if servers.len() == 2 {
+                line.push_str(" — |");
+            }
+            let _ = writeln!(md, "{line}");
+        }
+        md.push('\n');
+    }
+}
+
+fn failures(md: &mut String, run: &Run) {
+    let r = &run.results;
+    let failed: Vec<_> = r.cells.iter().filter(|c| c.status == Status::Failed).collect();
+    if failed.is_empty() && r.server_failures.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## Failures\n");
+    for f in &r.server_failures {
+        let _ = writeln!(md, "- server `{}` (group {}): {}", f.server, f.group, f.reason);
+    }
+    for c in failed {
+        let _ = writeln!(md, "- cell `{}`: {}", c.id, c.reason.as_deref().unwrap_or("no result"));
+    }
+    md.push('\n');
+}
+
+fn raw_links(md: &mut String, run: &Run) {
+    let _ = writeln!(md, "## Raw ab output\n");
+    let _ = writeln!(md, "Every number above comes from these files (and `results.json`, which holds all of them parsed).\n");
+    for c in &run.results.cells {
+        let _ = writeln!(md, "- `{}`: [stdout]({}) · [stderr]({}) — `{}`", c.id, c.raw_stdout, c.raw_stderr, c.command.join(" "));
+    }
+}

@@ -1,0 +1,216 @@
+//! The run's record: `results.json` (every cell, every repetition, with the parsed ab report
+//! and the resource figures) and `meta.json` (what machine and software produced it).
+//!
+//! `results.json` is rewritten after every cell through a temporary file and a rename, so a
+//! crash or Ctrl-C mid-run leaves a complete file holding every finished cell and never a
+//! half-written one. Reports are rendered from this file alone (`lab report RUN_DIR`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::ab::AbReport;
+use crate::resources::ResourceSummary;
+
+/// Bumped when a field changes meaning or disappears (adding a field does not bump it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub name: String,
+    /// `running` while cells are being measured, then `complete`, `interrupted` or `aborted`.
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// The lab file as validated (sizes in bytes, durations in seconds).
+    pub config: serde_json::Value,
+    /// Server instances that could not be started or verified, with the reason.
+    #[serde(default)]
+    pub server_failures: Vec<ServerFailure>,
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServerFailure {
+    pub server: String,
+    pub group: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Failed,
+}
+
+/// The limits a cell ran under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    pub cpus: f64,
+    pub memory_bytes: u64,
+    pub pids: Option<i64>,
+    /// CPU set of the server container (`None`: not pinned).
+    pub cpuset: Option<String>,
+    pub loadgen_cpus: Option<f64>,
+    pub loadgen_cpuset: Option<String>,
+}
+
+/// One ab run: a server, a workload, a concurrency level, keep-alive on or off, one repetition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cell {
+    /// Unique in the run, also the stem of the raw output files.
+    pub id: String,
+    pub group: usize,
+    /// Human label of the resource group, e.g. `cpus=1 memory=256m`.
+    pub group_label: String,
+    pub server: String,
+    /// `async`, `thread`, or the image name for an external server.
+    pub model: String,
+    pub workload: String,
+    pub path: String,
+    pub concurrency: u32,
+    pub keepalive: bool,
+    pub requests: u64,
+    pub repetition: u32,
+    pub limits: Limits,
+    pub status: Status,
+    /// Why the cell failed (or what is wrong with an ok cell's numbers, e.g. non-2xx).
+    pub reason: Option<String>,
+    pub exit_code: Option<i64>,
+    /// The exact ab command line.
+    pub command: Vec<String>,
+    /// Paths of the raw ab output, relative to the run folder.
+    pub raw_stdout: String,
+    pub raw_stderr: String,
+    pub ab: Option<AbReport>,
+    /// `ab -e` percentiles (0..100 → ms, sub-millisecond precision), when captured.
+    pub percentiles_fine: Option<BTreeMap<String, f64>>,
+    pub server_resources: Option<ResourceSummary>,
+    pub loadgen_resources: Option<ResourceSummary>,
+    /// Evidence flags (see `flags.rs`): loadgen-bound, cpu-throttled, errors, ab-warning, ...
+    pub flags: Vec<String>,
+    /// Wall time of the ab container, start to exit.
+    pub wall_s: f64,
+}
+
+impl Cell {
+    /// Requests per second counting only successful (2xx, not failed) responses: ab's own
+    /// figure counts non-2xx answers as successes.
+    pub fn good_rps(&self) -> Option<f64> {
+        let ab = self.ab.as_ref()?;
+        let rps = ab.requests_per_second?;
+        let complete = ab.complete_requests? as f64;
+        if complete == 0.0 {
+            return Some(0.0);
+        }
+        let bad = (ab.failed_requests.unwrap_or(0) + ab.non_2xx.unwrap_or(0)) as f64;
+        Some(rps * ((complete - bad).max(0.0) / complete))
+    }
+
+    pub fn rps(&self) -> Option<f64> {
+        self.ab.as_ref().and_then(|a| a.requests_per_second)
+    }
+
+    /// Latency percentile in ms: the fine `-e` value when present, else ab's whole-ms table.
+    pub fn percentile(&self, p: &str) -> Option<f64> {
+        self.percentiles_fine
+            .as_ref()
+            .and_then(|m| m.get(p).copied())
+            .or_else(|| {
+                self.ab
+                    .as_ref()
+                    .and_then(|a| a.percentiles.as_ref())
+                    .and_then(|m| m.get(p).copied())
+            })
+    }
+}
+
+/// What produced the run: host, engine, images, tools, source revision.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Meta {
+    pub run_id: String,
+    pub lab_file: String,
+    pub lab_version: String,
+    pub host_cpus: usize,
+    pub host_cpu_model: String,
+    pub host_kernel: String,
+    pub load_average_start: Option<String>,
+    pub load_average_end: Option<String>,
+    pub docker: crate::docker::EngineInfo,
+    /// image name → image id
+    pub images: BTreeMap<String, String>,
+    /// How the load generator image was obtained (local, pulled, packaged from the host).
+    pub loadgen_image_source: String,
+    pub ab_version: String,
+    pub git_commit: Option<String>,
+    pub git_dirty: Option<bool>,
+}
+
+/// Write `value` as pretty JSON to `path` atomically (temp file in the same folder + rename).
+pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    write_atomic(path, text.as_bytes())
+}
+
+/// Write bytes to `path` so that readers see the old file or the new one, never a torn one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_path(path);
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    Ok(())
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// Read `RUN_DIR/results.json`.
+pub fn load(run_dir: &Path) -> Result<Results> {
+    let path = run_dir.join("results.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let results: Results = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a lab results file", path.display()))?;
+    if results.schema_version > SCHEMA_VERSION {
+        anyhow::bail!(
+            "{} has schema_version {}, this lab reads up to {SCHEMA_VERSION}: update the lab",
+            path.display(),
+            results.schema_version
+        );
+    }
+    Ok(results)
+}
+
+/// Read `RUN_DIR/meta.json` when present.
+pub fn load_meta(run_dir: &Path) -> Option<Meta> {
+    let text = std::fs::read_to_string(run_dir.join("meta.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("results.json");
+        write_json_atomic(&p, &serde_json::json!({"a": 1})).unwrap();
+        write_json_atomic(&p, &serde_json::json!({"a": 2})).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        assert_eq!(v["a"], 2);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("results.json")]);
+    }
+}

@@ -1,0 +1,468 @@
+//! The thread model: one OS thread per connection, blocking I/O, std only.
+//!
+//! Each accepted connection gets its own thread (`--stack-size`, default Rust's 2 MiB of
+//! virtual memory, touched lazily) that blocks in `read` and `write` as plain sequential code
+//! does. The kernel's scheduler provides the concurrency: a thread that computes
+//! (`/cpu/{n}`) or sleeps (`/sleep/{ms}`) holds nothing but itself. The price: a thread
+//! and a stack per connection, a thread creation per connection, and a context switch per
+//! wake-up.
+//!
+//! Diff this file against `model_async.rs`: the structure and the names are the same
+//! (`Listener`, `Handler`, `Shutdown`, a semaphore capping connections, a channel whose
+//! closing says "all handlers are done"); only the way connections get concurrency differs.
+
+use std::collections::HashMap;
+use std::io::{self, Read as _, Write as _};
+use std::net::{Shutdown as Direction, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tracing::{debug, error, info, warn};
+
+use crate::config::{Config, ThreadArgs};
+use crate::http::{Codec, Read, FILLER};
+use crate::net;
+use crate::routes::Route;
+use crate::shutdown;
+
+/// The `Server` header line of this model.
+pub const SERVER: &str = concat!("Server: lab-thread/", env!("CARGO_PKG_VERSION"), "\r\n");
+
+/// Bind, announce, serve until SIGTERM/SIGINT.
+pub fn main(args: ThreadArgs) -> io::Result<()> {
+    let config = args.common.config(args.port);
+    let stack_size = args.stack_size;
+
+    let listener = net::bind(config.addr, config.backlog)?;
+    let addr = listener.local_addr()?;
+    let notify_shutdown = Arc::new(NotifyShutdown::default());
+    {
+        // A blocking `accept` does not wake on a signal: the signal thread raises the
+        // flag, then connects to the listener itself so that `accept` returns.
+        let notify_shutdown = notify_shutdown.clone();
+        shutdown::on_signal(move |signal| {
+            info!(signal, "shutting down");
+            notify_shutdown.notify();
+            net::wake(addr);
+        })?;
+    }
+    info!(
+        model = "thread",
+        %addr,
+        backlog = config.backlog,
+        stack_size = stack_size.map_or_else(|| "default (2 MiB)".to_string(), |s| s.to_string()),
+        max_connections = config.max_connections,
+        "listening"
+    );
+    net::announce(addr)?;
+    run(listener, config, stack_size, notify_shutdown);
+    Ok(())
+}
+
+/// Serve connections from `listener` until `notify_shutdown` is notified, then drain.
+pub fn run(
+    listener: TcpListener,
+    config: Config,
+    stack_size: Option<usize>,
+    notify_shutdown: Arc<NotifyShutdown>,
+) {
+    // Notifying `notify_shutdown` tells every handler to finish up. Every handler holds a
+    // clone of `shutdown_complete_tx`; when the last one is dropped, `recv` returns an error.
+    let (shutdown_complete_tx, shutdown_complete_rx) = mpsc::channel::<()>();
+
+    let mut server = Listener {
+        listener,
+        config,
+        stack_size,
+        limit_connections: Arc::new(Semaphore::new(config.max_connections)),
+        notify_shutdown,
+        shutdown_complete_tx,
+        spawn_failures: RateLimited::default(),
+    };
+
+    if let Err(err) = server.run() {
+        error!(cause = %err, "failed to accept");
+    }
+
+    // Stop accepting (new connects are refused from here on), tell the handlers.
+    let Listener {
+        listener,
+        limit_connections,
+        notify_shutdown,
+        shutdown_complete_tx,
+        ..
+    } = server;
+    drop(listener);
+    notify_shutdown.notify();
+    drop(shutdown_complete_tx);
+
+    match shutdown_complete_rx.recv_timeout(config.shutdown_timeout) {
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            let busy = config.max_connections - limit_connections.available_permits();
+            warn!(busy, "shutdown timeout: exiting with requests still in flight");
+        }
+        _ => info!("all connections closed"),
+    }
+}
+
+/// Accepts connections and starts a [`Handler`] on a new thread for each.
+struct Listener {
+    listener: TcpListener,
+    config: Config,
+    stack_size: Option<usize>,
+    /// At most `--max-connections` handlers at once: accept waits for a permit.
+    limit_connections: Arc<Semaphore>,
+    notify_shutdown: Arc<NotifyShutdown>,
+    shutdown_complete_tx: mpsc::Sender<()>,
+    spawn_failures: RateLimited,
+}
+
+/// Serves one connection: reads requests, answers them, in order, until close.
+struct Handler {
+    stream: TcpStream,
+    codec: Codec,
+    shutdown: Shutdown,
+    /// The read timeout currently set on the socket (setting it is a system call).
+    timeout: Option<Duration>,
+    /// Dropped with the handler; see [`run`].
+    _shutdown_complete: mpsc::Sender<()>,
+}
+
+impl Listener {
+    fn run(&mut self) -> io::Result<()> {
+        loop {
+            // Wait for room before accepting: when full, new connections queue in the
+            // kernel's backlog instead of being accepted and left waiting.
+            let permit = loop {
+                if self.notify_shutdown.is_notified() {
+                    return Ok(());
+                }
+                if let Some(permit) = self.limit_connections.acquire_timeout(Duration::from_millis(100)) {
+                    break permit;
+                }
+            };
+            let stream = self.accept();
+            let Some(shutdown) = self.notify_shutdown.subscribe(&stream) else {
+                return Ok(()); // woken for shutdown
+            };
+            let _ = stream.set_nodelay(true);
+
+            let handler = Handler {
+                stream,
+                codec: Codec::new(&self.config, SERVER.as_bytes()),
+                shutdown,
+                timeout: None,
+                _shutdown_complete: self.shutdown_complete_tx.clone(),
+            };
+
+            // A thread per connection. If the thread cannot be created (out of memory, or
+            // the container's pids limit), the handler comes back here to answer 503.
+            let slot = Arc::new(Mutex::new(Some(handler)));
+            let handed_over = slot.clone();
+            let mut builder = thread::Builder::new();
+            if let Some(size) = self.stack_size {
+                builder = builder.stack_size(size);
+            }
+            let spawned = builder.spawn(move || {
+                if let Some(mut handler) = lock(&handed_over).take() {
+                    if let Err(err) = handler.run() {
+                        debug!(cause = %err, "connection error");
+                    }
+                }
+                drop(permit);
+            });
+            if let Err(err) = spawned {
+                self.spawn_failures.warn(&err, "cannot start a connection thread; answering 503");
+                if let Some(mut handler) = lock(&slot).take() {
+                    handler.reject();
+                }
+            }
+        }
+    }
+
+    /// Accept one connection. Errors that concern only that connection are skipped; others
+    /// (out of file descriptors...) are logged and retried after a pause, never fatal.
+    fn accept(&mut self) -> TcpStream {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => return stream,
+                Err(err) if net::is_connection_error(&err) => continue,
+                Err(err) => {
+                    warn!(cause = %err, "accept failed; retrying in 50 ms");
+                    thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+}
+
+impl Handler {
+    fn run(&mut self) -> io::Result<()> {
+        loop {
+            // Answer every complete request already buffered (pipelining), then write the
+            // batched responses once.
+            match self.codec.next_request() {
+                Ok(Some(request)) => {
+                    if let Route::Sleep(duration) = request.route {
+                        // The whole thread waits; the kernel runs other threads meanwhile.
+                        thread::sleep(duration);
+                    }
+                    let keep_alive = request.keep_alive && !self.shutdown.is_shutdown();
+                    self.codec.respond(&request, keep_alive);
+                    if !keep_alive {
+                        return self.flush();
+                    }
+                    if self.codec.must_flush() {
+                        self.flush()?;
+                    }
+                }
+                Ok(None) => {
+                    self.flush()?;
+                    match self.read()? {
+                        Read::Data => {}
+                        Read::Closed => return Ok(()),
+                        Read::TimedOut if self.codec.is_idle() => return Ok(()),
+                        Read::TimedOut => {
+                            self.codec.respond_error(crate::http::HttpError::Timeout);
+                            return self.flush();
+                        }
+                    }
+                }
+                Err(err) => {
+                    self.codec.respond_error(err);
+                    return self.flush();
+                }
+            }
+        }
+    }
+
+    /// Read more bytes, waiting at most the codec's read timeout, or until shutdown.
+    fn read(&mut self) -> io::Result<Read> {
+        let Some(timeout) = self.codec.read_timeout() else {
+            return Ok(Read::TimedOut);
+        };
+        if self.timeout != Some(timeout) {
+            self.stream.set_read_timeout(Some(timeout))?;
+            self.timeout = Some(timeout);
+        }
+        // Shutdown shuts the socket's read side: a blocked `read` returns 0.
+        match self.stream.read(self.codec.read_buf()) {
+            Ok(0) => Ok(Read::Closed),
+            Ok(n) => {
+                self.codec.filled(n);
+                Ok(Read::Data)
+            }
+            Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Ok(Read::TimedOut)
+            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(Read::Data),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Write everything the codec has buffered.
+    fn flush(&mut self) -> io::Result<()> {
+        let (output, mut tail) = self.codec.output();
+        if !output.is_empty() {
+            self.stream.write_all(output)?;
+        }
+        while tail > 0 {
+            let n = tail.min(FILLER.len());
+            self.stream.write_all(&FILLER[..n])?;
+            tail -= n;
+        }
+        self.codec.clear_output();
+        Ok(())
+    }
+
+    /// Answer 503 and close, from the accepting thread (the send buffer of a new
+    /// connection is empty, so this small write does not block).
+    fn reject(&mut self) {
+        self.codec.respond_unavailable();
+        let _ = self.flush();
+    }
+}
+
+/// The thread model's shutdown notice, shared by the listener, the signal thread and every
+/// handler (the async model uses a watch channel instead).
+///
+/// A handler blocked in `read` must wake up when the server shuts down, so the notice keeps
+/// a handle on every open connection and shuts their read side: the blocked `read` returns
+/// 0 at once, while a handler busy with a request still writes its response.
+#[derive(Debug, Default)]
+pub struct NotifyShutdown {
+    notified: AtomicBool,
+    open: Mutex<Open>,
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    next_id: u64,
+    streams: HashMap<u64, TcpStream>,
+}
+
+impl NotifyShutdown {
+    /// Announce the shutdown (idempotent).
+    pub fn notify(&self) {
+        let open = lock(&self.open);
+        self.notified.store(true, Ordering::SeqCst);
+        for stream in open.streams.values() {
+            let _ = stream.shutdown(Direction::Read);
+        }
+    }
+
+    pub fn is_notified(&self) -> bool {
+        self.notified.load(Ordering::SeqCst)
+    }
+
+    /// A [`Shutdown`] for a new connection, or `None` if the shutdown was announced.
+    fn subscribe(self: &Arc<Self>, stream: &TcpStream) -> Option<Shutdown> {
+        let mut open = lock(&self.open);
+        if self.is_notified() {
+            return None;
+        }
+        let handle = stream.try_clone().ok()?;
+        let id = open.next_id;
+        open.next_id += 1;
+        open.streams.insert(id, handle);
+        Some(Shutdown {
+            notify: self.clone(),
+            id,
+        })
+    }
+}
+
+/// One handler's view of the shutdown notice (mini-redis's `Shutdown`).
+#[derive(Debug)]
+struct Shutdown {
+    notify: Arc<NotifyShutdown>,
+    id: u64,
+}
+
+impl Shutdown {
+    fn is_shutdown(&self) -> bool {
+        self.notify.is_notified()
+    }
+}
+
+impl Drop for Shutdown {
+    fn drop(&mut self) {
+        lock(&self.notify.open).streams.remove(&self.id);
+    }
+}
+
+/// A counting semaphore (tokio's `Semaphore`, in std).
+#[derive(Debug)]
+struct Semaphore {
+    permits: Mutex<usize>,
+    released: Condvar,
+}
+
+/// Gives its permit back when dropped.
+#[derive(Debug)]
+struct Permit(Arc<Semaphore>);
+
+impl Semaphore {
+    fn new(permits: usize) -> Semaphore {
+        Semaphore {
+            permits: Mutex::new(permits),
+            released: Condvar::new(),
+        }
+    }
+
+    /// Take a permit, waiting at most `timeout` for one.
+    fn acquire_timeout(self: &Arc<Self>, timeout: Duration) -> Option<Permit> {
+        let deadline = Instant::now() + timeout;
+        let mut permits = lock(&self.permits);
+        while *permits == 0 {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            permits = self
+                .released
+                .wait_timeout(permits, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *permits -= 1;
+        Some(Permit(self.clone()))
+    }
+
+    fn available_permits(&self) -> usize {
+        *lock(&self.permits)
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        *lock(&self.0.permits) += 1;
+        self.0.released.notify_one();
+    }
+}
+
+/// A warning logged at most once per second, with the count of those suppressed.
+#[derive(Debug, Default)]
+struct RateLimited {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl RateLimited {
+    fn warn(&mut self, err: &io::Error, message: &str) {
+        let now = Instant::now();
+        if self.last.is_some_and(|last| now.duration_since(last) < Duration::from_secs(1)) {
+            self.suppressed += 1;
+            return;
+        }
+        warn!(cause = %err, suppressed = self.suppressed, "{message}");
+        self.last = Some(now);
+        self.suppressed = 0;
+    }
+}
+
+/// Lock a mutex; a panic elsewhere while holding it leaves data that is still valid here.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn semaphore_counts() {
+        let semaphore = Arc::new(Semaphore::new(2));
+        let a = semaphore.acquire_timeout(Duration::from_millis(10)).unwrap();
+        let _b = semaphore.acquire_timeout(Duration::from_millis(10)).unwrap();
+        assert!(semaphore.acquire_timeout(Duration::from_millis(10)).is_none());
+        drop(a);
+        assert_eq!(semaphore.available_permits(), 1);
+        assert!(semaphore.acquire_timeout(Duration::from_millis(10)).is_some());
+    }
+
+    #[test]
+    fn notify_wakes_a_blocked_reader() {
+        let listener = net::bind("127.0.0.1:0".parse().unwrap(), 8).unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut conn, _) = listener.accept().unwrap();
+        let notify = Arc::new(NotifyShutdown::default());
+        let shutdown = notify.subscribe(&conn).unwrap();
+        let reader = thread::spawn(move || {
+            let mut buf = [0u8; 16];
+            conn.read(&mut buf).unwrap()
+        });
+        thread::sleep(Duration::from_millis(50));
+        notify.notify();
+        assert_eq!(reader.join().unwrap(), 0);
+        assert!(shutdown.is_shutdown());
+        drop(shutdown);
+        assert!(lock(&notify.open).streams.is_empty());
+        assert!(notify.subscribe(&listener_stream(&listener)).is_none());
+    }
+
+    fn listener_stream(listener: &TcpListener) -> TcpStream {
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let _ = listener.accept().unwrap();
+        client
+    }
+}

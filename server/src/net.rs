@@ -1,0 +1,80 @@
+//! The listening socket, shared by both models.
+//!
+//! `std::net::TcpListener::bind` and `tokio::net::TcpListener::bind` both call `listen(2)`
+//! with a fixed backlog (128 and 1024). The lab needs to choose it (a backlog of 5 is how the
+//! original Python server collapsed), so the socket is built by hand with `socket2`.
+
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// Bind `addr` and listen with exactly `backlog` pending connections (the kernel still caps
+/// it at `net.core.somaxconn`). The returned listener is blocking.
+pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // Lets a restarted server bind while old connections sit in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+/// Print the `listening on <ip>:<port>` line on stdout and flush it.
+///
+/// This line is a contract: tests start a server with `--port 0` and read the real port
+/// from it. It is the only thing either server ever writes to stdout.
+pub fn announce(addr: SocketAddr) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "listening on {addr}")?;
+    out.flush()
+}
+
+/// Connect to our own listener so that a thread blocked in `accept()` wakes up and sees the
+/// shutdown flag (a signal does not interrupt a blocking accept).
+pub fn wake(listening: SocketAddr) {
+    let ip = match listening.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let _ = TcpStream::connect_timeout(&SocketAddr::new(ip, listening.port()), Duration::from_millis(200));
+}
+
+/// Whether an `accept()` error concerns only the one connection being accepted (the peer
+/// gave up before we got to it): then accept again at once. Anything else (out of file
+/// descriptors, out of memory) is worth a pause and a warning.
+pub fn is_connection_error(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_ephemeral_port_and_accept() {
+        let listener = bind("127.0.0.1:0".parse().unwrap(), 5).unwrap();
+        let addr = listener.local_addr().unwrap();
+        assert_ne!(addr.port(), 0);
+        let _client = TcpStream::connect(addr).unwrap();
+        let (_conn, _) = listener.accept().unwrap();
+    }
+
+    #[test]
+    fn wake_connects_to_unspecified_address() {
+        let listener = bind("0.0.0.0:0".parse().unwrap(), 5).unwrap();
+        wake(listener.local_addr().unwrap());
+        let (_conn, peer) = listener.accept().unwrap();
+        assert!(peer.ip().is_loopback());
+    }
+}

@@ -1,0 +1,102 @@
+//! Signals and the shutdown notice.
+//!
+//! Shutdown has three steps in both models: a signal (SIGTERM from `docker stop`, SIGINT
+//! from Ctrl-C) arrives; the listener stops accepting; every connection handler learns of it,
+//! finishes the request it is working on (answering `Connection: close`) and closes instead
+//! of waiting for another one. The process then waits up to `--shutdown-timeout` for the
+//! handlers and exits 0.
+//!
+//! Installing handlers matters in a container: the server runs as PID 1 there, and the
+//! kernel does not apply the default action (terminate) of SIGTERM to PID 1, so without a
+//! handler `docker stop` waits its 10 s and then kills.
+
+use std::future::Future;
+use std::io;
+
+use tokio::sync::watch;
+
+/// Install SIGTERM and SIGINT handlers in tokio now; the returned future resolves with the
+/// name of the first of them to arrive. (Installed eagerly, before the server announces
+/// itself, so that a signal sent right after `listening on` is never lost.)
+pub fn signal() -> io::Result<impl Future<Output = &'static str>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
+    })
+}
+
+/// Start a thread (std only) that calls `on_signal` once, on the first SIGTERM or SIGINT.
+pub fn on_signal(on_signal: impl FnOnce(&'static str) + Send + 'static) -> io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                on_signal(if signal == SIGINT { "SIGINT" } else { "SIGTERM" });
+            }
+        })?;
+    Ok(())
+}
+
+/// The async model's shutdown notice for one connection (mini-redis's `Shutdown`).
+///
+/// The listener owns the `watch::Sender`; it drops it to announce the shutdown. Every
+/// handler holds a `Shutdown`: [`Shutdown::recv`] can be raced against a read with
+/// `select!`, [`Shutdown::is_shutdown`] is a cheap check between requests. (mini-redis uses a
+/// broadcast channel; a watch channel does the same job here, and checking it is one atomic
+/// load, which matters at 100k requests per second.)
+#[derive(Debug)]
+pub struct Shutdown {
+    /// Set once the notice has been seen.
+    is_shutdown: bool,
+    notify: watch::Receiver<()>,
+}
+
+impl Shutdown {
+    pub fn new(notify: watch::Receiver<()>) -> Shutdown {
+        Shutdown {
+            is_shutdown: false,
+            notify,
+        }
+    }
+
+    /// Has the shutdown been announced?
+    pub fn is_shutdown(&self) -> bool {
+        // The sender is only ever dropped, never used to send: an error means "dropped".
+        self.is_shutdown || self.notify.has_changed().is_err()
+    }
+
+    /// Wait for the shutdown notice, returning at once if it was already seen.
+    pub async fn recv(&mut self) {
+        if self.is_shutdown {
+            return;
+        }
+        // Nothing is ever sent, so `changed` only returns when the sender is dropped.
+        let _ = self.notify.changed().await;
+        self.is_shutdown = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn shutdown_is_seen_by_every_receiver() {
+        let (tx, rx) = watch::channel(());
+        let mut a = Shutdown::new(rx.clone());
+        let mut b = Shutdown::new(rx);
+        assert!(!a.is_shutdown());
+        drop(tx);
+        assert!(a.is_shutdown() && b.is_shutdown());
+        a.recv().await;
+        b.recv().await;
+        a.recv().await;
+    }
+}

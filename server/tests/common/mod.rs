@@ -1,0 +1,253 @@
+//! Helpers for the integration tests: start a real server process on an ephemeral port,
+//! talk raw HTTP/1.x to it over real sockets.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Generous upper bound for anything a test waits on (never a timing assertion).
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    Async,
+    Thread,
+}
+
+impl Model {
+    pub fn binary(self) -> &'static str {
+        match self {
+            Model::Async => env!("CARGO_BIN_EXE_server-async"),
+            Model::Thread => env!("CARGO_BIN_EXE_server-thread"),
+        }
+    }
+
+    pub fn server_prefix(self) -> &'static str {
+        match self {
+            Model::Async => "lab-async/",
+            Model::Thread => "lab-thread/",
+        }
+    }
+}
+
+/// A running server process, killed on drop.
+pub struct Server {
+    pub model: Model,
+    pub addr: SocketAddr,
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Server {
+    pub fn start(model: Model) -> Server {
+        Server::start_with(model, &[])
+    }
+
+    pub fn start_with(model: Model, args: &[&str]) -> Server {
+        let mut command = Command::new(model.binary());
+        command
+            .args(["--port", "0", "--bind", "127.0.0.1"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("SERVER_") {
+                command.env_remove(key);
+            }
+        }
+        let mut child = command.spawn().expect("start the server binary");
+
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().expect("stderr is piped");
+        let sink = stderr.clone();
+        thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("expected `listening on <addr>`, got {line:?}"))
+            .parse()
+            .expect("a socket address");
+        Server {
+            model,
+            addr,
+            child,
+            stderr,
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(self.addr)
+    }
+
+    pub fn signal(&self, signal: i32) {
+        let pid = self.child.id() as libc::pid_t;
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill({pid}, {signal})");
+    }
+
+    /// Wait for the process to exit (bounded by [`PATIENCE`]).
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit");
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One parsed response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A raw HTTP client on one connection.
+pub struct Client {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        Client {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn send(&mut self, raw: &[u8]) {
+        self.stream.write_all(raw).expect("send");
+    }
+
+    /// Send `GET path HTTP/1.1` and read the response.
+    pub fn get(&mut self, path: &str) -> Reply {
+        self.send(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes());
+        self.response()
+    }
+
+    fn fill(&mut self) -> usize {
+        let mut chunk = [0u8; 65536];
+        let n = self.stream.read(&mut chunk).expect("read a response");
+        self.buf.extend_from_slice(&chunk[..n]);
+        n
+    }
+
+    /// Read one response to a GET (body by Content-Length).
+    pub fn response(&mut self) -> Reply {
+        self.read_response(false)
+    }
+
+    /// Read one response to a HEAD (no body whatever Content-Length says).
+    pub fn head_response(&mut self) -> Reply {
+        self.read_response(true)
+    }
+
+    fn read_response(&mut self, head_only: bool) -> Reply {
+        loop {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            match response.parse(&self.buf).expect("a well-formed response") {
+                httparse::Status::Complete(head_len) => {
+                    let status = response.code.expect("a status code");
+                    let headers: Vec<(String, String)> = response
+                        .headers
+                        .iter()
+                        .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+                        .collect();
+                    let length: usize = headers
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                        .expect("every response has Content-Length")
+                        .1
+                        .parse()
+                        .expect("a numeric Content-Length");
+                    let body_len = if head_only { 0 } else { length };
+                    while self.buf.len() < head_len + body_len {
+                        assert!(self.fill() > 0, "connection closed inside a body");
+                    }
+                    let body = self.buf[head_len..head_len + body_len].to_vec();
+                    self.buf.drain(..head_len + body_len);
+                    return Reply {
+                        status,
+                        headers,
+                        body,
+                    };
+                }
+                httparse::Status::Partial => {
+                    assert!(self.fill() > 0, "connection closed before a response: {:?}", String::from_utf8_lossy(&self.buf));
+                }
+            }
+        }
+    }
+
+    /// The server closes the connection without sending anything more.
+    pub fn assert_closed(&mut self) {
+        assert!(self.buf.is_empty(), "unexpected bytes: {:?}", String::from_utf8_lossy(&self.buf));
+        let mut chunk = [0u8; 1024];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => {}
+            Ok(n) => panic!("expected a close, got {:?}", String::from_utf8_lossy(&chunk[..n])),
+            Err(err) if err.kind() == ErrorKind::ConnectionReset => {}
+            Err(err) => panic!("expected a close, got {err}"),
+        }
+    }
+
+    /// Nothing arrives within `wait` (the connection stays open and silent).
+    pub fn assert_silent_for(&mut self, wait: Duration) {
+        self.stream.set_read_timeout(Some(wait)).unwrap();
+        let mut chunk = [0u8; 1024];
+        match self.stream.read(&mut chunk) {
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            other => panic!("expected silence, got {other:?}"),
+        }
+        self.stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    }
+}
