@@ -9,6 +9,7 @@
 pub mod ab;
 pub mod cli;
 pub mod clock;
+pub mod compare;
 pub mod config;
 pub mod docker;
 pub mod flags;

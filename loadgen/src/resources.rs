@@ -10,8 +10,12 @@ use crate::docker::StatsSample;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResourceSummary {
-    /// CPU used, in cores, averaged over the measurement.
+    /// CPU used, in cores, averaged over the measurement (ab's "Time taken for tests" when
+    /// known: the container start around it would dilute a short cell's average).
     pub cpu_cores_avg: f64,
+    /// CPU time used over the whole window, in seconds.
+    #[serde(default)]
+    pub cpu_s: f64,
     /// Highest CPU use over one stats interval (~1 s), in cores.
     pub cpu_cores_peak: f64,
     /// Scheduler periods in which the CPU quota throttled the container, and all periods.
@@ -28,6 +32,14 @@ pub struct ResourceSummary {
 }
 
 impl ResourceSummary {
+    /// Re-average the CPU over `seconds` (the time the load actually ran).
+    pub fn average_over(&mut self, seconds: f64) {
+        if seconds > 0.0 {
+            self.cpu_cores_avg = self.cpu_s / seconds;
+            self.cpu_cores_peak = self.cpu_cores_peak.max(self.cpu_cores_avg);
+        }
+    }
+
     /// Share of CFS periods throttled (0..1), when any period ran.
     pub fn throttled_share(&self) -> Option<f64> {
         (self.periods > 0).then(|| self.throttled_periods as f64 / self.periods as f64)
@@ -44,8 +56,9 @@ pub fn summarize(
         (Some(a), Some(b)) => b.duration_since(a).as_nanos() as f64,
         _ => 0.0,
     };
+    let cpu_ns = after.cpu_total_ns.saturating_sub(before.cpu_total_ns) as f64;
     let cpu_cores_avg = if wall_ns > 0.0 {
-        after.cpu_total_ns.saturating_sub(before.cpu_total_ns) as f64 / wall_ns
+        cpu_ns / wall_ns
     } else {
         0.0
     };
@@ -74,6 +87,7 @@ pub fn summarize(
     let pids_peak = all.map(|s| s.pids).max().unwrap_or(0);
     ResourceSummary {
         cpu_cores_avg,
+        cpu_s: cpu_ns / 1e9,
         cpu_cores_peak,
         throttled_periods: after.throttled_periods.saturating_sub(before.throttled_periods),
         periods: after.periods.saturating_sub(before.periods),
@@ -110,10 +124,15 @@ mod tests {
         let after = sample(t0 + Duration::from_secs(2), 3_000_000_000, 20, 3, (45, 300));
         let s = summarize(&before, &after, &[mid]);
         assert!((s.cpu_cores_avg - 1.0).abs() < 1e-9);
+        assert!((s.cpu_s - 2.0).abs() < 1e-9);
         assert!((s.cpu_cores_peak - 1.5).abs() < 1e-9);
         assert_eq!(s.memory_peak_bytes, 50);
         assert_eq!(s.pids_peak, 900);
         assert_eq!((s.throttled_periods, s.periods), (40, 200));
         assert_eq!(s.throttled_share(), Some(0.2));
+        let mut s = s;
+        s.average_over(1.0);
+        assert!((s.cpu_cores_avg - 2.0).abs() < 1e-9);
+        assert!((s.cpu_cores_peak - 2.0).abs() < 1e-9);
     }
 }

@@ -34,8 +34,6 @@ const PERCENTILE_FILE: &str = "/tmp/lab-percentiles.csv";
 const CELL_DEADLINE: Duration = Duration::from_secs(900);
 /// How long a server may take to answer its first request.
 const READY_DEADLINE: Duration = Duration::from_secs(30);
-/// Open-files limit for servers and ab (c=1000 needs > 1024).
-const NOFILE: i64 = 65_536;
 
 /// Everything a run needs besides the lab file.
 pub struct RunOptions {
@@ -352,7 +350,6 @@ impl Ctx<'_> {
             pids: inst.pids,
             cpuset: cpuset.map(str::to_string),
             hardened,
-            nofile: Some(NOFILE),
             ..Default::default()
         };
         let container = self.engine.start(&spec).await?;
@@ -474,7 +471,6 @@ impl Ctx<'_> {
             network: Some(self.network.to_string()),
             cpus: self.lab.loadgen.cpus,
             cpuset: cpuset.map(str::to_string),
-            nofile: Some(NOFILE),
             ..Default::default()
         }
     }
@@ -568,6 +564,9 @@ impl Ctx<'_> {
         match ab::parse(&out.stdout) {
             Ok(report) => {
                 cell.status = Status::Ok;
+                if let (Some(t), Some(srv)) = (report.time_taken_s, cell.server_resources.as_mut()) {
+                    srv.average_over(t);
+                }
                 let bad = report.failed_requests.unwrap_or(0) + report.non_2xx.unwrap_or(0);
                 if bad > 0 {
                     cell.reason = Some(format!(

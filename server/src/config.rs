@@ -50,7 +50,11 @@ pub struct CommonArgs {
 
 /// `server-async`: one tokio task per connection.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "server-async", version, about = "HTTP/1.x lab server: async (tokio), a task per connection")]
+#[command(
+    name = "server-async",
+    version,
+    about = "HTTP/1.x lab server: async (tokio), a task per connection"
+)]
 pub struct AsyncArgs {
     /// TCP port (0 = any free port; the real one is printed as `listening on <ip>:<port>`).
     #[arg(long, env = "SERVER_PORT", default_value_t = 45000)]
@@ -67,7 +71,11 @@ pub struct AsyncArgs {
 
 /// `server-thread`: one OS thread per connection, blocking I/O.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "server-thread", version, about = "HTTP/1.x lab server: an OS thread per connection")]
+#[command(
+    name = "server-thread",
+    version,
+    about = "HTTP/1.x lab server: an OS thread per connection"
+)]
 pub struct ThreadArgs {
     /// TCP port (0 = any free port; the real one is printed as `listening on <ip>:<port>`).
     #[arg(long, env = "SERVER_PORT", default_value_t = 46000)]
@@ -119,7 +127,9 @@ pub fn available_cpus() -> usize {
 /// Parse a duration: `500ms`, `5s`, `2m`, or a bare number of seconds. Must be > 0.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let n: u64 = digits
         .parse()
@@ -139,7 +149,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Parse a byte size: `8192`, `8k`/`8KiB`, `1m`/`1MiB` (binary multiples). Must be > 0.
 pub fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let n: usize = digits
         .parse()

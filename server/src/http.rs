@@ -523,13 +523,17 @@ mod tests {
         assert!(!ka(b"GET / HTTP/1.0\r\n\r\n"));
         assert!(ka(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
         assert!(ka(b"GET / HTTP/1.0\r\nconnection: keep-alive\r\n\r\n"));
-        assert!(!ka(b"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n"));
+        assert!(!ka(
+            b"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n"
+        ));
     }
 
     #[test]
     fn partial_and_complete() {
         assert_eq!(head(b"GET / HTTP/1.1\r\nHost: x\r\n"), Ok(None));
-        let h = head(b"GET /a?b=c HTTP/1.1\r\n\r\nGET /next").unwrap().unwrap();
+        let h = head(b"GET /a?b=c HTTP/1.1\r\n\r\nGET /next")
+            .unwrap()
+            .unwrap();
         assert_eq!((h.method, h.path, h.len), (Method::Get, "/a", 23));
         let h = head(b"HEAD / HTTP/1.0\r\n\r\n").unwrap().unwrap();
         assert_eq!(h.method, Method::Head);
@@ -546,9 +550,18 @@ mod tests {
 
     #[test]
     fn bad_input() {
-        assert_eq!(head(b"GET / HTTP/1.1\r\nbad header\r\n\r\n"), Err(HttpError::BadRequest));
-        assert_eq!(head(b"\x01\x02 nonsense\r\n\r\n"), Err(HttpError::BadRequest));
-        assert_eq!(head(b"GET / HTTP/2.0\r\n\r\n"), Err(HttpError::VersionNotSupported));
+        assert_eq!(
+            head(b"GET / HTTP/1.1\r\nbad header\r\n\r\n"),
+            Err(HttpError::BadRequest)
+        );
+        assert_eq!(
+            head(b"\x01\x02 nonsense\r\n\r\n"),
+            Err(HttpError::BadRequest)
+        );
+        assert_eq!(
+            head(b"GET / HTTP/2.0\r\n\r\n"),
+            Err(HttpError::VersionNotSupported)
+        );
         let long = [b"GET / HTTP/1.1\r\nX: ".as_slice(), &[b'a'; 300]].concat();
         assert_eq!(head(&long), Err(HttpError::HeaderTooLarge));
         let raw = b"POST / HTTP/1.1\r\nContent-Length: 17\r\n\r\n";
@@ -660,7 +673,9 @@ mod tests {
         assert!(codec.must_flush());
         let (out, tail) = codec.output();
         assert_eq!(tail, 100_000);
-        assert!(std::str::from_utf8(out).unwrap().contains("Content-Length: 100000\r\n"));
+        assert!(std::str::from_utf8(out)
+            .unwrap()
+            .contains("Content-Length: 100000\r\n"));
         codec.clear_output();
         assert_eq!(codec.output(), (&[][..], 0));
     }

@@ -67,7 +67,11 @@ pub fn main(args: AsyncArgs) -> io::Result<()> {
 }
 
 /// Serve connections from `listener` until `shutdown` completes, then drain.
-pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future<Output = &'static str>) {
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = &'static str>,
+) {
     // Dropping `notify_shutdown` tells every handler to finish up. Every handler holds a
     // clone of `shutdown_complete_tx`; when the last one is dropped, `recv` returns `None`.
     let (notify_shutdown, _) = watch::channel(());
@@ -108,7 +112,10 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future<Ou
         Ok(_) => info!("all connections closed"),
         Err(_) => {
             let busy = config.max_connections - limit_connections.available_permits();
-            warn!(busy, "shutdown timeout: exiting with requests still in flight");
+            warn!(
+                busy,
+                "shutdown timeout: exiting with requests still in flight"
+            );
         }
     }
 }

@@ -101,7 +101,10 @@ pub fn run(
     match shutdown_complete_rx.recv_timeout(config.shutdown_timeout) {
         Err(mpsc::RecvTimeoutError::Timeout) => {
             let busy = config.max_connections - limit_connections.available_permits();
-            warn!(busy, "shutdown timeout: exiting with requests still in flight");
+            warn!(
+                busy,
+                "shutdown timeout: exiting with requests still in flight"
+            );
         }
         _ => info!("all connections closed"),
     }
@@ -139,7 +142,10 @@ impl Listener {
                 if self.notify_shutdown.is_notified() {
                     return Ok(());
                 }
-                if let Some(permit) = self.limit_connections.acquire_timeout(Duration::from_millis(100)) {
+                if let Some(permit) = self
+                    .limit_connections
+                    .acquire_timeout(Duration::from_millis(100))
+                {
                     break permit;
                 }
             };
@@ -174,7 +180,8 @@ impl Listener {
                 drop(permit);
             });
             if let Err(err) = spawned {
-                self.spawn_failures.warn(&err, "cannot start a connection thread; answering 503");
+                self.spawn_failures
+                    .warn(&err, "cannot start a connection thread; answering 503");
                 if let Some(mut handler) = lock(&slot).take() {
                     handler.reject();
                 }
@@ -254,7 +261,12 @@ impl Handler {
                 self.codec.filled(n);
                 Ok(Read::Data)
             }
-            Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 Ok(Read::TimedOut)
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(Read::Data),
@@ -277,11 +289,27 @@ impl Handler {
         Ok(())
     }
 
-    /// Answer 503 and close, from the accepting thread (the send buffer of a new
-    /// connection is empty, so this small write does not block).
+    /// Answer 503 and close, from the accepting thread.
+    ///
+    /// The request is read first (waiting at most 50 ms for it, so the accept loop is never
+    /// held up for long): closing a socket with unread data makes the kernel send a reset
+    /// instead of a FIN, and the client would see "connection reset" rather than the 503.
     fn reject(&mut self) {
+        let _ = self
+            .stream
+            .set_read_timeout(Some(Duration::from_millis(50)));
+        let mut request = [0u8; 4096];
+        let mut received = 0;
+        while received < request.len() && !request[..received].windows(4).any(|w| w == b"\r\n\r\n")
+        {
+            match self.stream.read(&mut request[received..]) {
+                Ok(n) if n > 0 => received += n,
+                _ => break,
+            }
+        }
         self.codec.respond_unavailable();
         let _ = self.flush();
+        let _ = self.stream.shutdown(Direction::Write);
     }
 }
 
@@ -410,7 +438,10 @@ struct RateLimited {
 impl RateLimited {
     fn warn(&mut self, err: &io::Error, message: &str) {
         let now = Instant::now();
-        if self.last.is_some_and(|last| now.duration_since(last) < Duration::from_secs(1)) {
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < Duration::from_secs(1))
+        {
             self.suppressed += 1;
             return;
         }
@@ -432,12 +463,20 @@ mod tests {
     #[test]
     fn semaphore_counts() {
         let semaphore = Arc::new(Semaphore::new(2));
-        let a = semaphore.acquire_timeout(Duration::from_millis(10)).unwrap();
-        let _b = semaphore.acquire_timeout(Duration::from_millis(10)).unwrap();
-        assert!(semaphore.acquire_timeout(Duration::from_millis(10)).is_none());
+        let a = semaphore
+            .acquire_timeout(Duration::from_millis(10))
+            .unwrap();
+        let _b = semaphore
+            .acquire_timeout(Duration::from_millis(10))
+            .unwrap();
+        assert!(semaphore
+            .acquire_timeout(Duration::from_millis(10))
+            .is_none());
         drop(a);
         assert_eq!(semaphore.available_permits(), 1);
-        assert!(semaphore.acquire_timeout(Duration::from_millis(10)).is_some());
+        assert!(semaphore
+            .acquire_timeout(Duration::from_millis(10))
+            .is_some());
     }
 
     #[test]

@@ -40,7 +40,10 @@ pub fn wake(listening: SocketAddr) {
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    let _ = TcpStream::connect_timeout(&SocketAddr::new(ip, listening.port()), Duration::from_millis(200));
+    let _ = TcpStream::connect_timeout(
+        &SocketAddr::new(ip, listening.port()),
+        Duration::from_millis(200),
+    );
 }
 
 /// Whether an `accept()` error concerns only the one connection being accepted (the peer

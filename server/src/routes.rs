@@ -85,7 +85,10 @@ impl Route {
             Route::Sleep(_) => (Status::Ok, Body::Static(b"slept\n")),
             Route::Cpu(units) => {
                 let result = burn_cpu(*units);
-                (Status::Ok, Body::Text(format!("cpu {units} {result:016x}\n")))
+                (
+                    Status::Ok,
+                    Body::Text(format!("cpu {units} {result:016x}\n")),
+                )
             }
             Route::Bytes(n) => (Status::Ok, Body::Filler(*n)),
             Route::BadParameter => (Status::BadRequest, Body::Static(Status::BadRequest.text())),
@@ -148,7 +151,10 @@ mod tests {
         assert_eq!(get("/nope"), Route::NotFound);
         assert_eq!(get("/healthz/"), Route::NotFound);
         assert_eq!(Route::parse(Method::Other, "/"), Route::MethodNotAllowed);
-        assert_eq!(Route::parse(Method::Other, "/nope"), Route::MethodNotAllowed);
+        assert_eq!(
+            Route::parse(Method::Other, "/nope"),
+            Route::MethodNotAllowed
+        );
     }
 
     #[test]

@@ -38,7 +38,11 @@ pub fn on_signal(on_signal: impl FnOnce(&'static str) + Send + 'static) -> io::R
         .name("signals".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                on_signal(if signal == SIGINT { "SIGINT" } else { "SIGTERM" });
+                on_signal(if signal == SIGINT {
+                    "SIGINT"
+                } else {
+                    "SIGTERM"
+                });
             }
         })?;
     Ok(())

@@ -11,7 +11,10 @@ use std::process::Command;
 use common::{Model, Server};
 
 fn ab_available() -> bool {
-    let found = Command::new("ab").arg("-V").output().is_ok_and(|out| out.status.success());
+    let found = Command::new("ab")
+        .arg("-V")
+        .output()
+        .is_ok_and(|out| out.status.success());
     if !found {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("`ab` (apache2-utils) is not on PATH, and CI=true requires it");
@@ -32,19 +35,34 @@ fn run_ab(server: &Server, args: &[&str], requests: u32) -> String {
         .expect("run ab");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "ab failed: {:?}\n{stdout}\n{stderr}", output.status);
+    assert!(
+        output.status.success(),
+        "ab failed: {:?}\n{stdout}\n{stderr}",
+        output.status
+    );
     let field = |name: &str| -> Option<String> {
         stdout
             .lines()
             .find_map(|line| line.strip_prefix(name))
             .map(|rest| rest.trim().to_string())
     };
-    assert_eq!(field("Complete requests:").as_deref(), Some(requests.to_string().as_str()), "{stdout}");
+    assert_eq!(
+        field("Complete requests:").as_deref(),
+        Some(requests.to_string().as_str()),
+        "{stdout}"
+    );
     assert_eq!(field("Failed requests:").as_deref(), Some("0"), "{stdout}");
     assert!(field("Non-2xx responses:").is_none(), "{stdout}");
-    assert_eq!(field("Document Length:").as_deref(), Some("15 bytes"), "{stdout}");
+    assert_eq!(
+        field("Document Length:").as_deref(),
+        Some("15 bytes"),
+        "{stdout}"
+    );
     let software = field("Server Software:").unwrap_or_default();
-    assert!(software.starts_with(server.model.server_prefix()), "{stdout}");
+    assert!(
+        software.starts_with(server.model.server_prefix()),
+        "{stdout}"
+    );
     stdout
 }
 

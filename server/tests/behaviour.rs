@@ -56,18 +56,34 @@ fn get_root(model: Model) {
     let date = reply.header("Date").expect("a Date header");
     assert!(httpdate::parse_http_date(date).is_ok(), "{date}");
     let name = reply.header("Server").expect("a Server header");
-    assert_eq!(name, format!("{}{}", model.server_prefix(), env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        name,
+        format!("{}{}", model.server_prefix(), env!("CARGO_PKG_VERSION"))
+    );
 }
 
 fn head_everywhere(model: Model) {
     let server = Server::start(model);
     let mut client = server.client();
-    for path in ["/", "/healthz", "/sleep/1", "/cpu/1", "/bytes/100", "/bytes/100000", "/nope", "/sleep/x"] {
+    for path in [
+        "/",
+        "/healthz",
+        "/sleep/1",
+        "/cpu/1",
+        "/bytes/100",
+        "/bytes/100000",
+        "/nope",
+        "/sleep/x",
+    ] {
         let get = client.get(path);
         client.send(format!("HEAD {path} HTTP/1.1\r\n\r\n").as_bytes());
         let head = client.head_response();
         assert_eq!(head.status, get.status, "{path}");
-        assert_eq!(head.header("Content-Length"), get.header("Content-Length"), "{path}");
+        assert_eq!(
+            head.header("Content-Length"),
+            get.header("Content-Length"),
+            "{path}"
+        );
         assert!(head.body.is_empty());
     }
     // No stray body bytes followed the HEAD responses: the next answer parses cleanly.
@@ -82,7 +98,10 @@ fn routes(model: Model) {
     assert_eq!(client.get("/sleep/20").status, 200);
     let reply = client.get("/cpu/3");
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.body_text(), format!("cpu 3 {:016x}\n", server::routes::burn_cpu(3)));
+    assert_eq!(
+        reply.body_text(),
+        format!("cpu 3 {:016x}\n", server::routes::burn_cpu(3))
+    );
     for n in [0usize, 1, 10, 16384, 16385, 100_000, 1 << 20] {
         let reply = client.get(&format!("/bytes/{n}"));
         assert_eq!(reply.status, 200);
@@ -139,7 +158,8 @@ fn connection_close(model: Model) {
 fn pipelining(model: Model) {
     let server = Server::start(model);
     let mut client = server.client();
-    client.send(b"GET /healthz HTTP/1.1\r\n\r\nGET /bytes/5 HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+    client
+        .send(b"GET /healthz HTTP/1.1\r\n\r\nGET /bytes/5 HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
     assert_eq!(client.response().body_text(), "ok\n");
     assert_eq!(client.response().body_text(), "xxxxx");
     assert_eq!(client.response().body_text(), "hello from lab\n");
@@ -174,7 +194,12 @@ fn expect_error(model: Model, args: &[&str], raw: &[u8], status: u16) {
 
 fn bad_request_400(model: Model) {
     expect_error(model, &[], b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", 400);
-    expect_error(model, &[], b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400);
+    expect_error(
+        model,
+        &[],
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
+        400,
+    );
 }
 
 fn header_too_large_431(model: Model) {
@@ -182,20 +207,41 @@ fn header_too_large_431(model: Model) {
     expect_error(model, &[], big.as_bytes(), 431);
     // Over the limit before the head is even complete.
     let partial = format!("GET / HTTP/1.1\r\nX-Big: {}", "a".repeat(600));
-    expect_error(model, &["--max-header-bytes", "512"], partial.as_bytes(), 431);
+    expect_error(
+        model,
+        &["--max-header-bytes", "512"],
+        partial.as_bytes(),
+        431,
+    );
 }
 
 fn body_too_large_413(model: Model) {
-    expect_error(model, &[], b"GET / HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n", 413);
-    expect_error(model, &["--max-body-bytes", "10"], b"GET / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", 413);
+    expect_error(
+        model,
+        &[],
+        b"GET / HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n",
+        413,
+    );
+    expect_error(
+        model,
+        &["--max-body-bytes", "10"],
+        b"GET / HTTP/1.1\r\nContent-Length: 11\r\n\r\n",
+        413,
+    );
 }
 
 fn transfer_encoding_501(model: Model) {
-    expect_error(model, &[], b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501);
+    expect_error(
+        model,
+        &[],
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        501,
+    );
 }
 
 fn content_length_and_transfer_encoding_400(model: Model) {
-    let raw = b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    let raw =
+        b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
     expect_error(model, &[], raw, 400);
 }
 
@@ -245,7 +291,7 @@ fn idle_keepalive_closes_silently(model: Model) {
 
 fn slow_client_does_not_block_others(model: Model) {
     // One worker: in the async model, a blocked event loop would show here.
-    let server = Server::start_with(model, &["--workers", "1"].filter_for(model));
+    let server = Server::start_with(model, one_worker(model));
     let mut slow = server.client();
     slow.send(b"GET / HTTP/1.1\r\nHost: te");
     for _ in 0..5 {
@@ -282,12 +328,17 @@ fn thousand_concurrent_connections(model: Model) {
 }
 
 fn graceful_shutdown_drains(model: Model) {
-    let mut server = Server::start_with(model, &["--shutdown-timeout", "10s", "--keepalive-timeout", "60s"]);
+    let mut server = Server::start_with(
+        model,
+        &["--shutdown-timeout", "10s", "--keepalive-timeout", "60s"],
+    );
     // An idle keep-alive connection must not hold the shutdown up...
     let mut idle = server.client();
     assert_eq!(idle.get("/").status, 200);
-    // ...while an in-flight request must be answered.
+    // ...while an in-flight request must be answered. (One request first, so that the
+    // connection is surely accepted and has its handler before the signal.)
     let mut busy = server.client();
+    assert_eq!(busy.get("/").status, 200);
     busy.send(b"GET /sleep/500 HTTP/1.1\r\n\r\n");
     thread::sleep(Duration::from_millis(200));
     server.signal(libc::SIGTERM);
@@ -308,20 +359,28 @@ fn graceful_shutdown_drains(model: Model) {
     }
     let status = server.wait_exit();
     assert_eq!(status.code(), Some(0), "{status:?}");
-    let log = server.stderr();
-    assert!(log.contains("all connections closed"), "{log}");
+    server.assert_logged("all connections closed");
 }
 
-trait ForModel {
-    fn filter_for(self, model: Model) -> Self;
+/// When no thread can be started (here: a stack no mmap can satisfy; in a container: the
+/// pids limit), the thread model answers 503, logs a warning and keeps serving.
+#[test]
+fn thread_spawn_failure_503() {
+    let server = Server::start_with(Model::Thread, &["--stack-size", "1048576MiB"]);
+    for _ in 0..3 {
+        let mut client = server.client();
+        let reply = client.get("/");
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.header("Connection"), Some("close"));
+        client.assert_closed();
+    }
+    server.assert_logged("cannot start a connection thread");
 }
 
-impl<'a> ForModel for &'a [&'a str] {
-    /// `--workers` exists only in the async model.
-    fn filter_for(self, model: Model) -> Self {
-        match model {
-            Model::Async => self,
-            Model::Thread => &[],
-        }
+/// `--workers 1` where the model has it (async only).
+fn one_worker(model: Model) -> &'static [&'static str] {
+    match model {
+        Model::Async => &["--workers", "1"],
+        Model::Thread => &[],
     }
 }

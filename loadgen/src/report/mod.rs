@@ -2,7 +2,9 @@
 //! RUN_DIR` can regenerate every one of them. One file per format behind one small trait,
 //! as hyperfine's `src/export/` does; `view` holds the grouping they all share.
 
+pub mod charts;
 pub mod csv;
+pub mod html;
 pub mod markdown;
 pub mod terminal;
 pub mod view;
@@ -39,7 +41,7 @@ pub trait Exporter {
 
 /// Every file format, in the order they are written.
 pub fn exporters() -> Vec<Box<dyn Exporter>> {
-    vec![Box::new(markdown::Markdown), Box::new(csv::Csv)]
+    vec![Box::new(markdown::Markdown), Box::new(csv::Csv), Box::new(html::Html)]
 }
 
 /// Render every format into the run folder (atomically, one file at a time).
@@ -50,6 +52,8 @@ pub fn write_all(run: &Run) -> Result<Vec<PathBuf>> {
         results::write_atomic(&path, &e.render(run)?)?;
         written.push(path);
     }
+    // The charts are several files: `charts/*.svg`.
+    written.extend(charts::write(run)?);
     Ok(written)
 }
 

@@ -72,13 +72,17 @@ impl Server {
                 if n == 0 {
                     break;
                 }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
 
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
         let addr = line
             .trim()
             .strip_prefix("listening on ")
@@ -99,7 +103,11 @@ impl Server {
 
     pub fn signal(&self, signal: i32) {
         let pid = self.child.id() as libc::pid_t;
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill({pid}, {signal})");
+        assert_eq!(
+            unsafe { libc::kill(pid, signal) },
+            0,
+            "kill({pid}, {signal})"
+        );
     }
 
     /// Wait for the process to exit (bounded by [`PATIENCE`]).
@@ -116,6 +124,19 @@ impl Server {
 
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// Wait (bounded by [`PATIENCE`]) until the server's log contains `needle`.
+    pub fn assert_logged(&self, needle: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        while !self.stderr().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "log lacks {needle:?}:\n{}",
+                self.stderr()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -200,7 +221,12 @@ impl Client {
                     let headers: Vec<(String, String)> = response
                         .headers
                         .iter()
-                        .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+                        .map(|h| {
+                            (
+                                h.name.to_string(),
+                                String::from_utf8_lossy(h.value).into_owned(),
+                            )
+                        })
                         .collect();
                     let length: usize = headers
                         .iter()
@@ -222,7 +248,11 @@ impl Client {
                     };
                 }
                 httparse::Status::Partial => {
-                    assert!(self.fill() > 0, "connection closed before a response: {:?}", String::from_utf8_lossy(&self.buf));
+                    assert!(
+                        self.fill() > 0,
+                        "connection closed before a response: {:?}",
+                        String::from_utf8_lossy(&self.buf)
+                    );
                 }
             }
         }
@@ -230,11 +260,18 @@ impl Client {
 
     /// The server closes the connection without sending anything more.
     pub fn assert_closed(&mut self) {
-        assert!(self.buf.is_empty(), "unexpected bytes: {:?}", String::from_utf8_lossy(&self.buf));
+        assert!(
+            self.buf.is_empty(),
+            "unexpected bytes: {:?}",
+            String::from_utf8_lossy(&self.buf)
+        );
         let mut chunk = [0u8; 1024];
         match self.stream.read(&mut chunk) {
             Ok(0) => {}
-            Ok(n) => panic!("expected a close, got {:?}", String::from_utf8_lossy(&chunk[..n])),
+            Ok(n) => panic!(
+                "expected a close, got {:?}",
+                String::from_utf8_lossy(&chunk[..n])
+            ),
             Err(err) if err.kind() == ErrorKind::ConnectionReset => {}
             Err(err) => panic!("expected a close, got {err}"),
         }

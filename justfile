@@ -1,0 +1,45 @@
+# The lab: each recipe is a thin call into cargo or the `lab` binary.
+# `just --list` shows them all.
+
+lab_bin := "cargo run -q -p loadgen --bin lab --"
+
+# Run an experiment (default lab.yaml) and write results/<run-id>/report.md
+lab file="lab.yaml":
+    {{lab_bin}} run {{file}}
+
+# Validate a lab file and print its plan (no Docker needed)
+check file="lab.yaml":
+    {{lab_bin}} check {{file}}
+
+# Build the server images (and resolve the ab image) the lab file needs, offline
+images file="lab.yaml":
+    {{lab_bin}} images {{file}}
+
+# Re-render the reports of a run from its results.json
+report dir:
+    {{lab_bin}} report {{dir}}
+
+# Compare two runs (req/s and p99 per cell)
+compare a b *args:
+    {{lab_bin}} compare {{a}} {{b}} {{args}}
+
+# Parse a saved ab output into JSON
+parse-ab file:
+    {{lab_bin}} parse-ab {{file}}
+
+# Remove containers and networks left behind by lab runs
+clean:
+    {{lab_bin}} clean
+
+# Every test: unit, real sockets, real ab, real Docker (CI=true makes missing tools fatal)
+test:
+    cargo test --workspace --no-fail-fast
+
+# Formatting and lints, as CI expects them
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Run every example lab file
+examples:
+    for f in examples/*.yaml; do {{lab_bin}} run "$f" || exit 1; done

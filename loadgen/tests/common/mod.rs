@@ -1,0 +1,96 @@
+//! Shared helpers for the end-to-end tests: run the real `lab` binary against the real
+//! Docker engine, and look at what it left behind with the real `docker` CLI.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// Lab runs in one test binary go one at a time: on 2 cores, parallel runs would only
+/// measure each other.
+pub static SERIAL: Mutex<()> = Mutex::new(());
+
+pub fn lab_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lab")
+}
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Is a Docker engine reachable? On CI (`CI=true`) a missing engine fails the test loudly;
+/// elsewhere the test prints why it is skipped.
+pub fn docker_available(test: &str) -> bool {
+    let ok = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{test}: Docker is not reachable, and CI=true requires it");
+        }
+        eprintln!("skipping {test}: Docker is not reachable");
+    }
+    ok
+}
+
+/// Run `lab ARGS` in the workspace root.
+pub fn lab(args: &[&str]) -> Output {
+    Command::new(lab_bin())
+        .current_dir(workspace())
+        .args(args)
+        .output()
+        .expect("running lab")
+}
+
+/// Write a lab file into `dir` and return its path.
+pub fn lab_file(dir: &Path, name: &str, yaml: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, yaml).unwrap();
+    p
+}
+
+/// The single run folder under `output`.
+pub fn only_run(output: &Path) -> PathBuf {
+    let runs: Vec<PathBuf> = std::fs::read_dir(output)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(runs.len(), 1, "expected one run folder in {}", output.display());
+    runs.into_iter().next().unwrap()
+}
+
+pub fn results_json(run: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap()
+}
+
+/// Names of containers and networks labelled with this run id (should be none after a run).
+pub fn leftovers(run_id: &str) -> Vec<String> {
+    let filter = format!("label=lab.run={run_id}");
+    let mut out = Vec::new();
+    for args in [
+        vec!["ps", "-a", "--filter", &filter, "--format", "container {{.Names}}"],
+        vec!["network", "ls", "--filter", &filter, "--format", "network {{.Name}}"],
+    ] {
+        let o = Command::new("docker").args(&args).output().unwrap();
+        out.extend(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string),
+        );
+    }
+    out
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

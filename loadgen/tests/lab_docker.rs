@@ -1,0 +1,185 @@
+//! End-to-end: the real `lab` binary, real images built from this workspace, real containers
+//! with limits, real ab in its own container.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn small_lab(output: &std::path::Path, servers: &str, extra: &str) -> String {
+    format!(
+        "name: e2e\noutput: {}\nwarmup: 100\npin: off\nservers:\n{servers}\nresources: {{ cpus: 1, memory: 128m, pids: 512 }}\nloadgen: {{ requests: 200, concurrency: [1, 20], timeout: 10s }}\nworkloads:\n  - {{ name: hello, path: / }}\n{extra}",
+        output.display()
+    )
+}
+
+const BOTH: &str = "  - { name: async, model: async, port: 45000 }\n  - { name: thread, model: thread, port: 46000 }";
+
+#[test]
+fn small_lab_runs_both_models_and_cleans_up() {
+    if !docker_available("small_lab_runs_both_models_and_cleans_up") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("results");
+    let file = lab_file(dir.path(), "small.yaml", &small_lab(&out_dir, BOTH, ""));
+    let o = lab(&["run", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let run = only_run(&out_dir);
+    let results = results_json(&run);
+    assert_eq!(results["status"], "complete");
+    let cells = results["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4, "2 servers x 2 levels");
+    for c in cells {
+        assert_eq!(c["status"], "ok", "{c}");
+        assert_eq!(c["ab"]["complete_requests"], 200, "{c}");
+        assert_eq!(c["ab"]["failed_requests"], 0, "{c}");
+        assert!(c["ab"]["non_2xx"].is_null(), "{c}");
+        assert!(c["ab"]["requests_per_second"].as_f64().unwrap() > 0.0);
+        // The raw output is saved and is what was parsed.
+        let raw = std::fs::read_to_string(run.join(c["raw_stdout"].as_str().unwrap())).unwrap();
+        assert!(raw.contains("Complete requests:      200"), "{raw}");
+        // Limits were applied as configured, and the server's resources were sampled.
+        assert_eq!(c["limits"]["memory_bytes"], 128 * 1024 * 1024);
+        assert!(c["server_resources"]["pids_peak"].as_u64().unwrap() >= 1, "{c}");
+    }
+    let servers: Vec<&str> = cells.iter().map(|c| c["server"].as_str().unwrap()).collect();
+    assert!(servers.contains(&"async") && servers.contains(&"thread"));
+
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("| No test | Concurrency level | Time taken for test [seconds] | Complete request | Failed request | Total transferred [bytes] | Request per second [#/sec] | Time per request [ms] | Transfer rate [Kbytes/sec] |"));
+    assert!(report.contains("## Comparison"));
+    let csv = std::fs::read_to_string(run.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "header + 4 cells");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("meta.json")).unwrap()).unwrap();
+    assert!(meta["ab_version"].as_str().unwrap().contains("ApacheBench"), "{meta}");
+    assert!(meta["images"]["lab/server-async"].as_str().unwrap().starts_with("sha256:"));
+
+    let run_id = results["run_id"].as_str().unwrap();
+    assert_eq!(leftovers(run_id), Vec::<String>::new());
+
+    // `lab report` regenerates the same report from results.json alone.
+    std::fs::remove_file(run.join("report.md")).unwrap();
+    let o = lab(&["report", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(run.join("report.md")).unwrap(), report);
+}
+
+#[test]
+fn server_that_exits_at_start_is_recorded_failed_and_the_other_completes() {
+    if !docker_available("server_that_exits_at_start_is_recorded_failed") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("results");
+    let servers = "  - { name: broken, model: async, port: 45000, args: [\"--no-such-flag\"] }\n  - { name: thread, model: thread, port: 46000 }";
+    let file = lab_file(dir.path(), "broken.yaml", &small_lab(&out_dir, servers, ""));
+    let o = lab(&["run", file.to_str().unwrap()]);
+    assert!(o.status.success(), "a failed server is a result, not a lab error\n{}", text(&o));
+    let run = only_run(&out_dir);
+    let results = results_json(&run);
+    let failures = results["server_failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{results}");
+    assert_eq!(failures[0]["server"], "broken");
+    let reason = failures[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("exited with code 2"), "{reason}");
+    for c in results["cells"].as_array().unwrap() {
+        if c["server"] == "broken" {
+            assert_eq!(c["status"], "failed");
+            assert!(c["reason"].as_str().unwrap().contains("server not available"), "{c}");
+        } else {
+            assert_eq!(c["status"], "ok", "{c}");
+            assert_eq!(c["ab"]["complete_requests"], 200);
+        }
+    }
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("✗ failed"), "{report}");
+    assert!(report.contains("## Failures"));
+    assert_eq!(leftovers(results["run_id"].as_str().unwrap()), Vec::<String>::new());
+}
+
+#[test]
+fn interrupted_run_removes_its_containers_and_keeps_finished_cells() {
+    if !docker_available("interrupted_run_removes_its_containers") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("results");
+    // Long cells: 1 ms of simulated I/O per request, one at a time.
+    let yaml = small_lab(&out_dir, BOTH, "")
+        .replace("requests: 200, concurrency: [1, 20]", "requests: 20000, concurrency: [1, 2]")
+        .replace("path: /", "path: /sleep/1");
+    let file = lab_file(dir.path(), "long.yaml", &yaml);
+    let mut child = Command::new(lab_bin())
+        .current_dir(workspace())
+        .args(["run", file.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until an ab measurement container is running.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let o = Command::new("docker")
+            .args(["ps", "-q", "--filter", "label=lab.role=loadgen", "--filter", &format!("label=lab.pid={}", child.id())])
+            .output()
+            .unwrap();
+        if !String::from_utf8_lossy(&o.stdout).trim().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no measurement started");
+        assert!(child.try_wait().unwrap().is_none(), "lab ended before measuring");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let run = only_run(&out_dir);
+    let results = results_json(&run);
+    assert_eq!(results["status"], "interrupted");
+    let run_id = results["run_id"].as_str().unwrap();
+    assert_eq!(leftovers(run_id), Vec::<String>::new());
+    // Nothing half-written: no temp files, results.json parses (above).
+    for e in std::fs::read_dir(&run).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().to_string();
+        assert!(!name.ends_with(".tmp"), "temp file left: {name}");
+    }
+}
+
+#[test]
+fn bad_lab_file_fails_with_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "name: bad\nservers:\n  - { name: a, model: async, port: 45000 }\nloadgen:\n  requests: 100\n  concurrency: [1, 500]\nworkloads: [ { name: w, path: / } ]\n";
+    let file = lab_file(dir.path(), "bad.yaml", yaml);
+    for cmd in ["check", "run"] {
+        let o = lab(&[cmd, file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        let line = err.lines().find(|l| l.contains("bad.yaml")).unwrap_or_default();
+        assert!(line.contains("bad.yaml:6:") && line.contains("loadgen.concurrency[1]"), "{err}");
+    }
+}
+
+#[test]
+fn unreachable_docker_daemon_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(lab_bin())
+        .current_dir(workspace())
+        .env("DOCKER_HOST", format!("unix://{}/nope.sock", dir.path().display()))
+        .args(["run", "lab.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("cannot reach the Docker daemon"), "{err}");
+}

@@ -1,0 +1,690 @@
+//! The picture-and-comparison layer rendered from fixture runs: SVG charts, `report.html`
+//! (and, with Chromium on PATH, a real browser's screenshot of it), and `lab compare`.
+//!
+//! The fixture runs in `tests/fixtures/runs/` are hand-made but follow the on-disk schema
+//! exactly (they are written by `make_fixtures.py` there) and are read with
+//! `results::load`, so a schema change breaks these tests visibly.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use loadgen::compare::{self, Comparison, Format};
+use loadgen::report::{self, charts, html, markdown::BASELINE_COLUMNS, Run};
+use loadgen::results::{self, Status};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/runs")
+        .join(name)
+}
+
+fn load(name: &str) -> Run {
+    Run::load(&fixture(name)).unwrap_or_else(|e| panic!("fixture {name}: {e:#}"))
+}
+
+/// A copy of a fixture run in a temporary folder, to write reports into.
+fn copy_run(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dst = tmp.path().join(name);
+    copy_dir(&fixture(name), &dst);
+    (tmp, dst)
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A small XML well-formedness checker (enough for SVG): tags nest and close, attributes are
+// quoted, `&` starts a known entity, one root element.
+
+#[derive(Debug)]
+struct Element {
+    name: String,
+    attrs: BTreeMap<String, String>,
+    /// Text directly inside the element, entities decoded.
+    text: String,
+}
+
+fn decode_entities(s: &str, at: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let end = rest[i..]
+            .find(';')
+            .ok_or_else(|| format!("unterminated entity in {at}"))?;
+        let ent = &rest[i + 1..i + end];
+        let c = match ent {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(|| format!("bad entity &{e}; in {at}"))?,
+            e if e.starts_with('#') => e[1..]
+                .parse::<u32>()
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(|| format!("bad entity &{e}; in {at}"))?,
+            e => return Err(format!("unknown entity &{e}; in {at}")),
+        };
+        out.push(c);
+        rest = &rest[i + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn parse_xml(doc: &str) -> Result<Vec<Element>, String> {
+    let mut elements: Vec<Element> = Vec::new();
+    let mut stack: Vec<usize> = Vec::new();
+    let mut roots = 0;
+    let mut rest = doc;
+    while !rest.is_empty() {
+        let Some(lt) = rest.find('<') else {
+            let text = decode_entities(rest, "trailing text")?;
+            if !text.trim().is_empty() {
+                return Err(format!("text after the root element: {text:?}"));
+            }
+            break;
+        };
+        let text = decode_entities(&rest[..lt], "text")?;
+        match stack.last() {
+            Some(&i) => elements[i].text.push_str(&text),
+            None if !text.trim().is_empty() => {
+                return Err(format!("text outside the root: {text:?}"))
+            }
+            None => {}
+        }
+        rest = &rest[lt..];
+        if let Some(r) = rest.strip_prefix("<!--") {
+            let end = r.find("-->").ok_or("unterminated comment")?;
+            rest = &r[end + 3..];
+            continue;
+        }
+        if rest.starts_with("<?") {
+            let end = rest
+                .find("?>")
+                .ok_or("unterminated processing instruction")?;
+            rest = &rest[end + 2..];
+            continue;
+        }
+        if rest.starts_with("<!") {
+            let end = rest.find('>').ok_or("unterminated declaration")?;
+            rest = &rest[end + 1..];
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix("</") {
+            let end = r.find('>').ok_or("unterminated end tag")?;
+            let name = r[..end].trim();
+            let open = stack
+                .pop()
+                .ok_or_else(|| format!("</{name}> closes nothing"))?;
+            if elements[open].name != name {
+                return Err(format!("</{name}> closes <{}>", elements[open].name));
+            }
+            rest = &r[end + 1..];
+            continue;
+        }
+        // A start tag: name, attributes, `>` or `/>`.
+        let mut chars = rest[1..].char_indices().peekable();
+        let mut name_end = 0;
+        while let Some(&(i, c)) = chars.peek() {
+            if c.is_whitespace() || c == '>' || c == '/' {
+                name_end = i;
+                break;
+            }
+            chars.next();
+        }
+        let name = &rest[1..1 + name_end];
+        if name.is_empty() || !name.chars().next().unwrap().is_ascii_alphabetic() {
+            return Err(format!(
+                "bad tag name near {:?}",
+                &rest[..rest.len().min(40)]
+            ));
+        }
+        let mut pos = 1 + name_end;
+        let bytes = rest.as_bytes();
+        let mut attrs = BTreeMap::new();
+        let self_closing;
+        loop {
+            while pos < bytes.len() && (bytes[pos] as char).is_whitespace() {
+                pos += 1;
+            }
+            if pos >= bytes.len() {
+                return Err(format!("unterminated <{name}>"));
+            }
+            if rest[pos..].starts_with("/>") {
+                self_closing = true;
+                pos += 2;
+                break;
+            }
+            if bytes[pos] == b'>' {
+                self_closing = false;
+                pos += 1;
+                break;
+            }
+            let eq = rest[pos..]
+                .find('=')
+                .ok_or_else(|| format!("attribute without value in <{name}>"))?;
+            let aname = rest[pos..pos + eq].trim().to_string();
+            if aname.is_empty()
+                || aname.contains(|c: char| c.is_whitespace() || c == '<' || c == '>')
+            {
+                return Err(format!("bad attribute name {aname:?} in <{name}>"));
+            }
+            pos += eq + 1;
+            let quote = bytes.get(pos).copied().ok_or("eof in attribute")?;
+            if quote != b'"' && quote != b'\'' {
+                return Err(format!("unquoted attribute {aname} in <{name}>"));
+            }
+            let close = rest[pos + 1..]
+                .find(quote as char)
+                .ok_or_else(|| format!("unterminated attribute {aname} in <{name}>"))?;
+            let raw = &rest[pos + 1..pos + 1 + close];
+            if raw.contains('<') {
+                return Err(format!("`<` in attribute {aname} of <{name}>"));
+            }
+            if attrs
+                .insert(aname.clone(), decode_entities(raw, &aname)?)
+                .is_some()
+            {
+                return Err(format!("duplicate attribute {aname} in <{name}>"));
+            }
+            pos += close + 2;
+        }
+        if stack.is_empty() {
+            roots += 1;
+            if roots > 1 {
+                return Err("more than one root element".into());
+            }
+        }
+        elements.push(Element {
+            name: name.to_string(),
+            attrs,
+            text: String::new(),
+        });
+        if !self_closing {
+            stack.push(elements.len() - 1);
+        }
+        rest = &rest[pos..];
+    }
+    if let Some(&open) = stack.last() {
+        return Err(format!("<{}> is never closed", elements[open].name));
+    }
+    if roots != 1 {
+        return Err("no root element".into());
+    }
+    Ok(elements)
+}
+
+#[test]
+fn xml_checker_rejects_broken_documents() {
+    assert!(parse_xml("<svg><g></g></svg>").is_ok());
+    assert!(parse_xml("<svg a=\"1 &amp; 2\"><text>x &lt; y</text></svg>").is_ok());
+    assert!(parse_xml("<svg><g></svg>").is_err());
+    assert!(parse_xml("<svg a=1></svg>").is_err());
+    assert!(parse_xml("<svg><text>a & b</text></svg>").is_err());
+    assert!(parse_xml("<svg></svg><svg></svg>").is_err());
+    assert!(parse_xml("<svg>").is_err());
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn fixtures_follow_the_results_schema() {
+    for (name, cells, reps) in [
+        ("a-baseline", 2 * 4 * 3, 3),
+        ("b-thread-2cpu", 2 * 4 * 3, 3),
+        ("c-keepalive", 2 * 3 * 2, 1),
+    ] {
+        let dir = fixture(name);
+        let r = results::load(&dir).unwrap();
+        assert_eq!(r.schema_version, results::SCHEMA_VERSION, "{name}");
+        assert_eq!(r.cells.len(), cells, "{name}");
+        assert_eq!(r.config["repeat"], reps, "{name}");
+        let meta = results::load_meta(&dir).unwrap_or_else(|| panic!("{name}: meta.json"));
+        assert_eq!(meta.run_id, r.run_id);
+        // Raw outputs exist for a few cells, and the parser agrees with results.json.
+        let with_raw: Vec<_> = r
+            .cells
+            .iter()
+            .filter(|c| dir.join(&c.raw_stdout).exists())
+            .collect();
+        assert!(!with_raw.is_empty(), "{name} has raw outputs");
+        for c in with_raw {
+            let text = std::fs::read_to_string(dir.join(&c.raw_stdout)).unwrap();
+            match (&c.ab, loadgen::ab::parse(&text)) {
+                (Some(ab), Ok(parsed)) => {
+                    assert_eq!(
+                        parsed.requests_per_second, ab.requests_per_second,
+                        "{}",
+                        c.id
+                    );
+                    assert_eq!(parsed.failed_requests, ab.failed_requests, "{}", c.id);
+                    assert_eq!(parsed.percentiles, ab.percentiles, "{}", c.id);
+                    assert_eq!(parsed.connection_times, ab.connection_times, "{}", c.id);
+                }
+                (None, Err(_)) => assert_eq!(c.status, Status::Failed),
+                (ab, parsed) => panic!("{}: results.json {ab:?} vs raw {parsed:?}", c.id),
+            }
+        }
+    }
+}
+
+#[test]
+fn charts_are_valid_svg_with_one_line_per_server() {
+    let run = load("a-baseline");
+    let list = charts::render(&run).unwrap();
+    let names: Vec<&str> = list.iter().map(|c| c.file_name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "rps-g0-hello-noka.svg",
+            "latency-g0-hello-noka.svg",
+            "connect-g0-hello-noka.svg",
+            "resources-g0-hello-noka.svg"
+        ]
+    );
+    let servers = ["async", "thread"];
+    for chart in &list {
+        let els = parse_xml(&chart.svg)
+            .unwrap_or_else(|e| panic!("{} is not well-formed: {e}", chart.file_name));
+        assert_eq!(els[0].name, "svg");
+        assert!(els[0].attrs.contains_key("viewBox"));
+        let texts: Vec<&str> = els
+            .iter()
+            .filter(|e| e.name == "text")
+            .map(|e| e.text.trim())
+            .collect();
+        // Title says what was run.
+        assert!(
+            texts.iter().any(|t| t.contains("cpus=1 memory=256m")
+                && t.contains("keep-alive off")
+                && t.contains("1000 requests")),
+            "{}: {texts:?}",
+            chart.file_name
+        );
+        assert!(texts.iter().any(|t| t.contains("concurrency (ab -c)")));
+        for (i, s) in servers.iter().enumerate() {
+            // Exactly one legend entry per server ...
+            assert_eq!(
+                texts.iter().filter(|t| **t == *s).count(),
+                1,
+                "{}: legend of {s}: {texts:?}",
+                chart.file_name
+            );
+            // ... and a 2-px line in its colour in every panel (+ the legend swatch).
+            let color = charts::color_hex(charts::server_color(i));
+            let lines = els
+                .iter()
+                .filter(|e| {
+                    e.name == "polyline"
+                        && e.attrs.get("stroke") == Some(&color)
+                        && e.attrs.get("stroke-width").map(String::as_str) == Some("2")
+                })
+                .count();
+            let panels = match chart.file_name.split('-').next().unwrap() {
+                "rps" => 1,
+                "latency" => 4,
+                "connect" => 2,
+                "resources" => 3,
+                other => panic!("unexpected chart {other}"),
+            };
+            assert_eq!(lines, panels + 1, "{}: lines of {s}", chart.file_name);
+        }
+    }
+
+    // The req/s chart: flagged rows get a red ring (plus one in the legend) and their
+    // letters; repeated rows get min–max bars; the y axis has units.
+    let rps = parse_xml(&list[0].svg).unwrap();
+    let red = charts::color_hex(charts::FLAG_RED);
+    let rows = loadgen::report::view::rows(&run.results);
+    let flagged = rows
+        .iter()
+        .filter(|r| !r.flags.is_empty() && r.rps.is_some())
+        .count();
+    assert_eq!(flagged, 3, "fixture: async c=100 and c=1000, thread c=1000");
+    let rings = rps
+        .iter()
+        .filter(|e| e.name == "circle" && e.attrs.get("stroke") == Some(&red))
+        .count();
+    assert_eq!(rings, flagged + 1);
+    let texts: Vec<&str> = rps
+        .iter()
+        .filter(|e| e.name == "text")
+        .map(|e| e.text.trim())
+        .collect();
+    assert!(
+        texts.contains(&"ETF"),
+        "thread c=1000: errors, cpu-throttled, failed: {texts:?}"
+    );
+    assert!(texts
+        .iter()
+        .any(|t| t.contains("E errors") && t.contains("R connect-retries")));
+    assert!(texts
+        .iter()
+        .any(|t| t.contains("requests per second [#/sec]")));
+    assert!(texts.iter().any(|t| t.contains("min–max of 3 repetitions")));
+}
+
+#[test]
+fn one_chart_set_per_series_when_the_run_sweeps() {
+    let run = load("c-keepalive");
+    let list = charts::render(&run).unwrap();
+    assert_eq!(list.len(), 8);
+    for chart in &list {
+        parse_xml(&chart.svg).unwrap_or_else(|e| panic!("{}: {e}", chart.file_name));
+    }
+    assert!(list.iter().any(|c| c.file_name == "rps-g0-hello-ka.svg"));
+    assert!(list.iter().any(|c| c.file_name == "rps-g0-hello-noka.svg"));
+    // One repetition: no error bars in the legend.
+    assert!(!list[0].svg.contains("repetitions"));
+}
+
+#[test]
+fn write_all_writes_report_html_and_charts_and_drops_stale_charts() {
+    let (_tmp, dir) = copy_run("a-baseline");
+    std::fs::create_dir_all(dir.join("charts")).unwrap();
+    std::fs::write(dir.join("charts/rps-g9-gone-noka.svg"), "<svg/>").unwrap();
+    let run = Run::load(&dir).unwrap();
+    let written = report::write_all(&run).unwrap();
+    for f in [
+        "report.html",
+        "report.md",
+        "charts/rps-g0-hello-noka.svg",
+        "charts/resources-g0-hello-noka.svg",
+    ] {
+        assert!(written.contains(&dir.join(f)), "{f} in {written:?}");
+        assert!(dir.join(f).exists(), "{f}");
+    }
+    assert!(!dir.join("charts/rps-g9-gone-noka.svg").exists());
+}
+
+#[test]
+fn report_html_is_self_contained_and_keeps_the_baseline_columns() {
+    let run = load("a-baseline");
+    let page = html::render(&run).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    for col in BASELINE_COLUMNS {
+        assert!(
+            page.contains(&format!("<th>{}</th>", html::esc(col))),
+            "column {col}"
+        );
+    }
+    assert_eq!(page.matches("<svg").count(), 4, "the four charts inline");
+    let lower = page.to_ascii_lowercase();
+    for bad in ["<script", "<link", "<img", "<iframe", "@import", "url("] {
+        assert!(!lower.contains(bad), "{bad}");
+    }
+    for attr in [
+        "src=\"http",
+        "href=\"http",
+        "src='http",
+        "href='http",
+        "href=\"//",
+        "src=\"//",
+    ] {
+        assert!(!lower.contains(attr), "external reference {attr}");
+    }
+    // Relative links to every raw output and every chart file.
+    for c in &run.results.cells {
+        assert!(
+            page.contains(&format!("href=\"{}\"", c.raw_stdout)),
+            "{}",
+            c.id
+        );
+        assert!(
+            page.contains(&format!("href=\"{}\"", c.raw_stderr)),
+            "{}",
+            c.id
+        );
+    }
+    assert!(page.contains("href=\"charts/rps-g0-hello-noka.svg\""));
+    // The marks of report.md: failed requests, a failed cell, median [min–max], flags.
+    assert!(page.contains("37 ⚠"), "thread c=1000 failed requests");
+    assert!(page.contains("⚠ 1 of 8 rows"), "the banner");
+    assert!(page.contains("<span class=\"spread\">["));
+    assert!(page.contains(">connect-retries</span>"));
+    for (flag, why) in loadgen::flags::EXPLANATIONS {
+        assert!(page.contains(&html::esc(why)), "explanation of {flag}");
+    }
+    assert!(page.contains("Intel(R) Xeon(R)"), "setup from meta.json");
+}
+
+#[test]
+fn report_html_escapes_text_from_the_run() {
+    let (_tmp, dir) = copy_run("a-baseline");
+    let mut r = results::load(&dir).unwrap();
+    r.name = "<b>bold</b>".into();
+    r.cells[0].reason = Some("<script>alert(1)</script> & more".into());
+    r.cells[0].status = Status::Failed;
+    r.cells[0].command.push("'\"><img src=x>".into());
+    results::write_json_atomic(&dir.join("results.json"), &r).unwrap();
+    let page = html::render(&Run::load(&dir).unwrap()).unwrap();
+    assert!(!page.contains("<script>alert"));
+    assert!(!page.contains("<b>bold</b>"));
+    assert!(!page.contains("<img src=x>"));
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"));
+    // The charts inline stay well-formed with a hostile name in their titles.
+    for chart in charts::render(&Run::load(&dir).unwrap()).unwrap() {
+        parse_xml(&chart.svg).unwrap();
+    }
+}
+
+/// Screenshot report.html in headless Chromium when it is installed (CI installs it).
+#[test]
+fn report_html_renders_in_a_browser() {
+    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("chromium is not on PATH, and CI=true: the browser check must run in CI");
+        }
+        eprintln!("skipped: chromium is not on PATH (set CI=true to make this a failure)");
+        return;
+    };
+    let (tmp, dir) = copy_run("a-baseline");
+    report::write_all(&Run::load(&dir).unwrap()).unwrap();
+    let png = tmp.path().join("report.png");
+    let profile = tmp.path().join("profile");
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg("--window-size=1280,2000")
+        .arg(format!("file://{}", dir.join("report.html").display()))
+        .output()
+        .expect("run chromium");
+    let bytes = std::fs::read(&png).unwrap_or_else(|e| {
+        panic!(
+            "no screenshot ({e}); chromium said: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    assert!(
+        bytes.len() > 20 * 1024,
+        "screenshot of {} bytes: a blank page compresses to a few KB",
+        bytes.len()
+    );
+    // A single-colour image compresses into a few repeating bytes; a rendered page does not.
+    let mut counts = [0usize; 256];
+    for b in &bytes {
+        counts[*b as usize] += 1;
+    }
+    let distinct = counts.iter().filter(|c| **c > 0).count();
+    let top = counts.iter().max().copied().unwrap_or(0);
+    assert!(distinct > 200, "{distinct} distinct byte values");
+    assert!(
+        top * 10 < bytes.len(),
+        "one byte value is {top} of {} bytes",
+        bytes.len()
+    );
+    // Keep a copy for people to look at.
+    let keep = std::env::temp_dir().join("lab-report-render.png");
+    let _ = std::fs::copy(&png, &keep);
+    eprintln!("screenshot: {}", keep.display());
+}
+
+// ---------------------------------------------------------------------------------------
+// lab compare
+
+#[test]
+fn compare_finds_the_faster_thread_server_and_lists_one_sided_rows() {
+    let a = load("a-baseline");
+    let b = load("b-thread-2cpu");
+    let c = compare::compare(&a, &b);
+    assert_eq!(c.a, "20260301T101500Z-baseline");
+    assert_eq!(c.b, "20260301T110000Z-thread-2cpu");
+    assert_eq!(c.rows.len(), 6, "c = 1, 10, 100 for both servers");
+    for conc in [10, 100] {
+        let row = c
+            .rows
+            .iter()
+            .find(|r| r.server == "thread" && r.concurrency == conc)
+            .unwrap();
+        assert!(row.significant, "{row:?}");
+        assert_eq!(row.verdict, "faster");
+        assert!(row.rps_ratio.unwrap() > 1.3, "{row:?}");
+        assert!(row.rps_change_pct.unwrap() > 30.0);
+        assert_eq!(row.limits, "cpus=1→2 memory=256m pids=4096");
+        assert_eq!(row.basis, "spread");
+        assert!(row.p99_ratio.unwrap() < 1.0, "p99 improves too: {row:?}");
+    }
+    assert!(c
+        .rows
+        .iter()
+        .filter(|r| r.server == "async")
+        .all(|r| r.limits == "cpus=1 memory=256m pids=4096"));
+    let only = |list: &[compare::OneSided]| {
+        let mut v: Vec<(String, u32)> = list
+            .iter()
+            .map(|o| (o.server.clone(), o.concurrency))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        only(&c.only_in_a),
+        [("async".into(), 1000), ("thread".into(), 1000)]
+    );
+    assert_eq!(
+        only(&c.only_in_b),
+        [("async".into(), 250), ("thread".into(), 250)]
+    );
+    assert!(
+        c.config_changes
+            .iter()
+            .any(|ch| ch.starts_with("servers[thread].resources.cpus: null → 2")),
+        "{:?}",
+        c.config_changes
+    );
+
+    let md = compare::render(
+        &fixture("a-baseline"),
+        &fixture("b-thread-2cpu"),
+        Format::Markdown,
+    )
+    .unwrap();
+    assert!(md.contains("**faster** ▲"), "{md}");
+    assert!(
+        md.contains("## Only in A") && md.contains("## Only in B"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| thread | cpus=1→2 memory=256m pids=4096 | 100 |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn compare_json_has_a_stable_shape_and_round_trips() {
+    let text = compare::render(
+        &fixture("a-baseline"),
+        &fixture("b-thread-2cpu"),
+        Format::Json,
+    )
+    .unwrap();
+    let back: Comparison = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        back,
+        compare::compare(&load("a-baseline"), &load("b-thread-2cpu"))
+    );
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for k in ["a", "b", "rows", "only_in_a", "only_in_b"] {
+        assert!(v.get(k).is_some(), "{k}");
+    }
+    let row = &v["rows"][0];
+    for k in [
+        "server",
+        "workload",
+        "path",
+        "keepalive",
+        "limits",
+        "concurrency",
+        "a_rps",
+        "b_rps",
+        "rps_ratio",
+        "rps_change_pct",
+        "a_p99_ms",
+        "b_p99_ms",
+        "p99_ratio",
+        "significant",
+    ] {
+        assert!(row.get(k).is_some(), "rows[].{k} in {row}");
+    }
+}
+
+#[test]
+fn compare_uses_a_noise_floor_for_single_runs() {
+    let a = load("c-keepalive");
+    let c = compare::compare(&a, &a);
+    assert_eq!(c.rows.len(), 12);
+    assert!(c
+        .rows
+        .iter()
+        .all(|r| !r.significant && r.verdict == "same" && r.basis == "noise floor"));
+    assert!(c.only_in_a.is_empty() && c.only_in_b.is_empty());
+    assert!(c.config_changes.is_empty());
+
+    // Against the repeated baseline: keep-alive-on rows exist only in c-keepalive.
+    let c = compare::compare(&load("a-baseline"), &a);
+    assert!(
+        c.rows.iter().all(|r| r.basis == "spread + noise floor"),
+        "{:?}",
+        c.rows
+    );
+    assert!(c.only_in_b.iter().any(|o| o.keepalive));
+    let md = compare::markdown(&c);
+    assert!(md.contains("±5% noise floor"), "{md}");
+}
