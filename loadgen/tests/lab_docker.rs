@@ -157,14 +157,14 @@ fn interrupted_run_removes_its_containers_and_keeps_finished_cells() {
 #[test]
 fn bad_lab_file_fails_with_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
-    let yaml = "name: bad\nservers:\n  - { name: a, model: async, port: 45000 }\nloadgen:\n  requests: 100\n  concurrency: [1, 500]\nworkloads: [ { name: w, path: / } ]\n";
+    let yaml = "name: bad\nservers:\n  - { name: a, model: async, port: 45000 }\nresources: { cpus: 1, memory: 64m }\nloadgen:\n  requests: 100\n  concurrency: [1, 500]\nworkloads: [ { name: w, path: / } ]\n";
     let file = lab_file(dir.path(), "bad.yaml", yaml);
     for cmd in ["check", "run"] {
         let o = lab(&[cmd, file.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         let line = err.lines().find(|l| l.contains("bad.yaml")).unwrap_or_default();
-        assert!(line.contains("bad.yaml:6:") && line.contains("loadgen.concurrency[1]"), "{err}");
+        assert!(line.contains("bad.yaml:7:") && line.contains("loadgen.concurrency[1]"), "{err}");
     }
 }
 

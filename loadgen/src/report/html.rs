@@ -99,7 +99,7 @@ table.kv td, table.kv th { border-left: 0; border-right: 0; }
 .spread { color: var(--muted); font-size: 12px; }
 dl.flags dt { font-weight: 600; margin-top: 8px; }
 dl.flags dd { margin: 0 0 0 18px; color: var(--fg); }
-dl.flags .unused { color: var(--muted); font-weight: 400; }
+dl.flags.unused dt, dl.flags.unused dd { color: var(--muted); font-weight: 400; }
 figure { margin: 14px 0 26px; }
 figure svg { max-width: 100%; height: auto; display: block; border: 1px solid var(--line); border-radius: 4px; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
@@ -459,8 +459,10 @@ fn flags_section(h: &mut String, rows: &[Row<'_>]) {
     h.push_str("<h2 id=\"flags\">Flags</h2>\n");
     h.push_str(
         "<p class=\"note\">Each flag is computed from what a cell recorded and travels with its number \
-         in every table and chart (red ring on the point).</p>\n<dl class=\"flags\">\n",
+         in every table and chart (a red ring on the point).</p>\n",
     );
+    let mut used = String::new();
+    let mut unused = String::new();
     for (f, why) in EXPLANATIONS {
         let hits: Vec<String> = rows
             .iter()
@@ -468,15 +470,10 @@ fn flags_section(h: &mut String, rows: &[Row<'_>]) {
             .map(|r| format!("{} c={}", esc(&r.server), r.concurrency))
             .collect();
         if hits.is_empty() {
-            let _ = writeln!(
-                h,
-                "<dt class=\"unused\">{} <span class=\"unused\">(not in this run)</span></dt><dd class=\"unused\">{}</dd>",
-                esc(f),
-                esc(why)
-            );
+            let _ = writeln!(unused, "<dt>{}</dt><dd>{}</dd>", esc(f), esc(why));
         } else {
             let _ = writeln!(
-                h,
+                used,
                 "<dt><span class=\"flag\">{}</span> {} row(s): {}</dt><dd>{}</dd>",
                 esc(f),
                 hits.len(),
@@ -485,7 +482,17 @@ fn flags_section(h: &mut String, rows: &[Row<'_>]) {
             );
         }
     }
-    h.push_str("</dl>\n");
+    if used.is_empty() {
+        h.push_str("<p>No flags were raised in this run.</p>\n");
+    } else {
+        let _ = writeln!(h, "<dl class=\"flags\">\n{used}</dl>");
+    }
+    if !unused.is_empty() {
+        let _ = writeln!(
+            h,
+            "<details><summary>Flags not raised in this run</summary>\n<dl class=\"flags unused\">\n{unused}</dl>\n</details>"
+        );
+    }
 }
 
 /// The nine classic columns for one server's sweep, with the same marks as `report.md`.

@@ -1,0 +1,84 @@
+//! The `lab` commands that need no Docker: parse-ab, check, report errors.
+
+mod common;
+
+use common::*;
+
+fn fixture(name: &str) -> String {
+    workspace()
+        .join("loadgen/tests/fixtures/ab")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn parse_ab_prints_the_documented_json() {
+    let o = lab(&["parse-ab", &fixture("plain-200-n1000-c10-quiet.txt")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for key in [
+        "server_software", "server_hostname", "server_port", "document_path", "document_length",
+        "concurrency", "time_taken_s", "complete_requests", "failed_requests", "failed_breakdown",
+        "write_errors", "non_2xx", "keepalive_requests", "total_transferred", "html_transferred",
+        "requests_per_second", "time_per_request_ms", "time_per_request_all_ms",
+        "transfer_rate_kbps", "connection_times", "percentiles", "warnings",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert_eq!(v["complete_requests"], 1000);
+    assert_eq!(v["concurrency"], 10);
+    assert!(v["non_2xx"].is_null());
+    assert!(v["connection_times"]["connect"]["max"].is_number());
+    assert!(v["percentiles"]["99"].is_number());
+}
+
+#[test]
+fn parse_ab_without_a_report_exits_1_with_one_line() {
+    let o = lab(&["parse-ab", &fixture("conn-refused.txt")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("Connection refused"), "{err}");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn check_prints_the_plan_of_the_default_lab() {
+    let o = lab(&["check", "lab.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("16 cells"), "{out}");
+    assert!(out.contains("lab.yaml: ok"), "{out}");
+}
+
+#[test]
+fn check_accepts_every_example() {
+    let dir = workspace().join("examples");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "yaml") {
+            let o = lab(&["check", p.to_str().unwrap()]);
+            assert!(o.status.success(), "{}: {}", p.display(), text(&o));
+            n += 1;
+        }
+    }
+    assert!(n >= 1, "no examples in {}", dir.display());
+}
+
+#[test]
+fn missing_lab_file_is_one_line_naming_it() {
+    let o = lab(&["check", "no-such-lab.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no-such-lab.yaml") && err.trim().lines().count() == 1, "{err}");
+}
+
+#[test]
+fn report_of_a_folder_without_results_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = lab(&["report", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("results.json"));
+}
