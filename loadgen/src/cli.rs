@@ -16,7 +16,11 @@ use crate::report;
 use crate::runner::{self, RunId, RunOptions, PID_LABEL};
 
 #[derive(Debug, Parser)]
-#[command(name = "lab", version, about = "Compare an async and a thread-per-connection HTTP server under ApacheBench, in containers with CPU and memory limits")]
+#[command(
+    name = "lab",
+    version,
+    about = "Compare an async and a thread-per-connection HTTP server under ApacheBench, in containers with CPU and memory limits"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -48,6 +52,14 @@ pub enum Command {
     },
     /// Re-render the reports of a run from RUN_DIR/results.json
     Report { run_dir: PathBuf },
+    /// Compare two runs: change in req/s and p99 per cell present in both
+    Compare {
+        a: PathBuf,
+        b: PathBuf,
+        /// md (Markdown table) or json
+        #[arg(long, default_value = "md", value_parser = ["md", "json"])]
+        format: String,
+    },
     /// Parse saved ab output into JSON on stdout
     ParseAb { file: PathBuf },
     /// Remove containers and networks left behind by lab runs that are no longer running
@@ -76,7 +88,10 @@ pub fn main() -> i32 {
         }
     };
     init_logging();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -130,6 +145,15 @@ async fn dispatch(cmd: Command) -> Result<()> {
         } => run(&file, no_build, output).await,
         Command::Images { file } => images(&file).await,
         Command::Report { run_dir } => report_cmd(&run_dir),
+        Command::Compare { a, b, format } => {
+            let format = if format == "json" {
+                crate::compare::Format::Json
+            } else {
+                crate::compare::Format::Markdown
+            };
+            print!("{}", crate::compare::render(&a, &b, format)?);
+            Ok(())
+        }
         Command::ParseAb { file } => parse_ab(&file),
         Command::Clean { all } => clean(all).await,
     }
@@ -196,12 +220,18 @@ async fn run(file: &Path, no_build: bool, output: Option<PathBuf>) -> Result<()>
         Some(Err(e)) => {
             cleanup(&engine, &run_id).await;
             let _ = runner::mark_interrupted(&run_id.dir);
-            Err(e.context(format!("run {} stopped; finished cells are in {}", run_id.id, run_id.dir.display())))
+            Err(e.context(format!(
+                "run {} stopped; finished cells are in {}",
+                run_id.id,
+                run_id.dir.display()
+            )))
         }
         None => {
             eprintln!("interrupted: removing the run's containers and network");
             cleanup(&engine, &run_id).await;
-            if runner::mark_interrupted(&run_id.dir).is_ok() && run_id.dir.join("results.json").exists() {
+            if runner::mark_interrupted(&run_id.dir).is_ok()
+                && run_id.dir.join("results.json").exists()
+            {
                 if let Ok(run) = report::Run::load(&run_id.dir) {
                     let _ = report::write_all(&run);
                 }
@@ -285,8 +315,8 @@ fn report_cmd(dir: &Path) -> Result<()> {
 }
 
 fn parse_ab(file: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     match crate::ab::parse(&text) {
         Ok(r) => {
             println!("{}", serde_json::to_string_pretty(&r)?);

@@ -70,7 +70,10 @@ mod tests {
     fn converts_known_instants() {
         assert_eq!(Utc::from_unix(0).rfc3339(), "1970-01-01T00:00:00Z");
         // 2024-02-29 12:34:56 UTC (a leap day)
-        assert_eq!(Utc::from_unix(1_709_210_096).rfc3339(), "2024-02-29T12:34:56Z");
+        assert_eq!(
+            Utc::from_unix(1_709_210_096).rfc3339(),
+            "2024-02-29T12:34:56Z"
+        );
         assert_eq!(Utc::from_unix(1_709_210_096).compact(), "20240229-123456");
     }
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use bollard::errors::Error as BollardError;
 use bollard::models::{
-    ContainerCreateBody, ContainerStatsResponse, HostConfig, NetworkCreateRequest,
-    NetworkingConfig, EndpointSettings,
+    ContainerCreateBody, ContainerStatsResponse, EndpointSettings, HostConfig,
+    NetworkCreateRequest, NetworkingConfig,
 };
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
@@ -197,10 +197,7 @@ impl Engine {
             api_version: v.api_version.unwrap_or_default(),
             os: i.operating_system.unwrap_or_default(),
             kernel: i.kernel_version.unwrap_or_default(),
-            cgroup_version: i
-                .cgroup_version
-                .map(|c| c.to_string())
-                .unwrap_or_default(),
+            cgroup_version: i.cgroup_version.map(|c| c.to_string()).unwrap_or_default(),
             cpus: i.ncpu.unwrap_or(0),
             memory_bytes: i.mem_total.unwrap_or(0),
         })
@@ -251,9 +248,9 @@ impl Engine {
             .forcerm(true)
             .buildargs(buildargs)
             .build();
-        let mut stream = self
-            .docker
-            .build_image(opts, None, Some(bollard::body_full(context_tar.into())));
+        let mut stream =
+            self.docker
+                .build_image(opts, None, Some(bollard::body_full(context_tar.into())));
         let mut log = String::new();
         while let Some(item) = stream.next().await {
             match item {
@@ -313,9 +310,7 @@ impl Engine {
             network_mode: spec.network.clone(),
             cap_drop: spec.hardened.then(|| vec!["ALL".to_string()]),
             readonly_rootfs: spec.hardened.then_some(true),
-            security_opt: spec
-                .hardened
-                .then(|| vec!["no-new-privileges".to_string()]),
+            security_opt: spec.hardened.then(|| vec!["no-new-privileges".to_string()]),
             ulimits: spec.nofile.map(|n| {
                 vec![bollard::models::ResourcesUlimits {
                     name: Some("nofile".into()),
@@ -419,7 +414,10 @@ impl Engine {
     pub async fn state(&self, id: &str) -> Result<ContainerEnd> {
         let c = self
             .docker
-            .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
             .await
             .map_err(|e| anyhow!("inspecting container: {}", explain(&e)))?;
         let s = c.state.unwrap_or_default();
@@ -435,7 +433,10 @@ impl Engine {
     pub async fn ip_on(&self, id: &str, network: &str) -> Result<String> {
         let c = self
             .docker
-            .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
             .await
             .map_err(|e| anyhow!("inspecting container: {}", explain(&e)))?;
         c.network_settings
@@ -481,7 +482,10 @@ impl Engine {
             }
             samples
         });
-        Sampler { stop: stop_tx, task }
+        Sampler {
+            stop: stop_tx,
+            task,
+        }
     }
 
     /// Copy one file out of a (possibly stopped) container.
@@ -597,7 +601,10 @@ impl Engine {
             .await
             .map_err(|e| anyhow!("listing containers: {}", explain(&e)))?
         {
-            names.push(format!("container {}", c.names.unwrap_or_default().join(",")));
+            names.push(format!(
+                "container {}",
+                c.names.unwrap_or_default().join(",")
+            ));
         }
         for n in self
             .docker

@@ -90,12 +90,22 @@ fn build_static_binaries(root: &Path) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
     if !flags.contains("crt-static") {
-        flags = format!("{flags} -C target-feature=+crt-static").trim().to_string();
+        flags = format!("{flags} -C target-feature=+crt-static")
+            .trim()
+            .to_string();
     }
     let out = Command::new(&cargo)
         .current_dir(root)
         .env("RUSTFLAGS", flags)
-        .args(["build", "--release", "-p", "server", "--bins", "--target", &target])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "server",
+            "--bins",
+            "--target",
+            &target,
+        ])
         .output()
         .with_context(|| format!("running {cargo} build (is the Rust toolchain installed?)"))?;
     if !out.status.success() {

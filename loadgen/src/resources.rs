@@ -57,11 +57,7 @@ pub fn summarize(
         _ => 0.0,
     };
     let cpu_ns = after.cpu_total_ns.saturating_sub(before.cpu_total_ns) as f64;
-    let cpu_cores_avg = if wall_ns > 0.0 {
-        cpu_ns / wall_ns
-    } else {
-        0.0
-    };
+    let cpu_cores_avg = if wall_ns > 0.0 { cpu_ns / wall_ns } else { 0.0 };
     // Peak: the busiest interval between consecutive samples (including the snapshots).
     let mut points: Vec<&StatsSample> = Vec::with_capacity(samples.len() + 2);
     points.push(before);
@@ -89,7 +85,9 @@ pub fn summarize(
         cpu_cores_avg,
         cpu_s: cpu_ns / 1e9,
         cpu_cores_peak,
-        throttled_periods: after.throttled_periods.saturating_sub(before.throttled_periods),
+        throttled_periods: after
+            .throttled_periods
+            .saturating_sub(before.throttled_periods),
         periods: after.periods.saturating_sub(before.periods),
         throttled_s: after.throttled_ns.saturating_sub(before.throttled_ns) as f64 / 1e9,
         memory_peak_bytes,
@@ -120,7 +118,13 @@ mod tests {
         let t0 = Instant::now();
         let before = sample(t0, 1_000_000_000, 10, 2, (5, 100));
         // 1 s at 0.5 cores, then 1 s at 1.5 cores.
-        let mid = sample(t0 + Duration::from_secs(1), 1_500_000_000, 50, 900, (20, 200));
+        let mid = sample(
+            t0 + Duration::from_secs(1),
+            1_500_000_000,
+            50,
+            900,
+            (20, 200),
+        );
         let after = sample(t0 + Duration::from_secs(2), 3_000_000_000, 20, 3, (45, 300));
         let s = summarize(&before, &after, &[mid]);
         assert!((s.cpu_cores_avg - 1.0).abs() < 1e-9);

@@ -101,7 +101,10 @@ pub async fn run(engine: &Engine, opts: &RunOptions, run: &RunId) -> Result<Resu
     if opts.no_build {
         for m in &models {
             let id = engine.image_id(m.image()).await?.ok_or_else(|| {
-                anyhow!("--no-build: image {} does not exist; run `lab images` first", m.image())
+                anyhow!(
+                    "--no-build: image {} does not exist; run `lab images` first",
+                    m.image()
+                )
             })?;
             image_ids.insert(m.image().to_string(), id);
         }
@@ -254,7 +257,9 @@ pub async fn run(engine: &Engine, opts: &RunOptions, run: &RunId) -> Result<Resu
             };
 
             // A server that died in an earlier cell is replaced before this one.
-            let entry = live.get_mut(&cref.instance).expect("every instance was started");
+            let entry = live
+                .get_mut(&cref.instance)
+                .expect("every instance was started");
             if let Ok(srv) = entry {
                 match engine.state(&srv.container).await {
                     Ok(end) if !end.running => {
@@ -387,13 +392,18 @@ impl Ctx<'_> {
             let url = format!("http://{}:{}{}", srv.ip, server.port, w.path);
             loop {
                 let out = self
-                    .ab(&["-n", "1", "-c", "1", "-s", "5", "-v", "2", &url], None, "probe")
+                    .ab(
+                        &["-n", "1", "-c", "1", "-s", "5", "-v", "2", &url],
+                        None,
+                        "probe",
+                    )
                     .await?;
                 let parsed = ab::parse(&out.stdout);
                 match parsed {
-                    Ok(r) if r.complete_requests == Some(1)
-                        && r.failed_requests == Some(0)
-                        && r.non_2xx.unwrap_or(0) == 0 =>
+                    Ok(r)
+                        if r.complete_requests == Some(1)
+                            && r.failed_requests == Some(0)
+                            && r.non_2xx.unwrap_or(0) == 0 =>
                     {
                         break
                     }
@@ -435,7 +445,11 @@ impl Ctx<'_> {
             for w in &self.lab.workloads {
                 let url = format!("http://{}:{}{}", srv.ip, server.port, w.path);
                 let out = self
-                    .ab(&["-n", &n, "-c", &c, "-s", "10", "-r", &url], None, "warmup")
+                    .ab(
+                        &["-n", &n, "-c", &c, "-s", "10", "-r", &url],
+                        None,
+                        "warmup",
+                    )
                     .await?;
                 if out.exit_code != Some(0) {
                     tracing::warn!(
@@ -514,7 +528,9 @@ impl Ctx<'_> {
             args.push("-k".into());
         }
         args.push(url);
-        cell.command = std::iter::once("ab".to_string()).chain(args.clone()).collect();
+        cell.command = std::iter::once("ab".to_string())
+            .chain(args.clone())
+            .collect();
 
         let server_before = self.engine.snapshot(&srv.container).await.ok();
         let server_sampler = self.engine.sample(&srv.container);
@@ -556,7 +572,10 @@ impl Ctx<'_> {
         let _ = self.engine.remove(&ab_id).await;
         cell.exit_code = out.exit_code;
         let dir = &self.run.dir;
-        for (path, text) in [(&cell.raw_stdout, &out.stdout), (&cell.raw_stderr, &out.stderr)] {
+        for (path, text) in [
+            (&cell.raw_stdout, &out.stdout),
+            (&cell.raw_stderr, &out.stderr),
+        ] {
             if let Err(e) = results::write_atomic(&dir.join(path), text.as_bytes()) {
                 tracing::error!("{e:#}");
             }
@@ -564,7 +583,8 @@ impl Ctx<'_> {
         match ab::parse(&out.stdout) {
             Ok(report) => {
                 cell.status = Status::Ok;
-                if let (Some(t), Some(srv)) = (report.time_taken_s, cell.server_resources.as_mut()) {
+                if let (Some(t), Some(srv)) = (report.time_taken_s, cell.server_resources.as_mut())
+                {
                     srv.average_over(t);
                 }
                 let bad = report.failed_requests.unwrap_or(0) + report.non_2xx.unwrap_or(0);
@@ -606,9 +626,11 @@ struct AbOutput {
 /// no "after" snapshot: the last sample closes the window. Needs at least one sample taken
 /// a while after start; shorter cells get no ab figures (and so no loadgen-bound flag).
 fn loadgen_summary(started: Instant, samples: &[StatsSample]) -> Option<ResourceSummary> {
-    let last = samples
-        .iter()
-        .rfind(|s| s.cpu_total_ns > 0 && s.at.is_some_and(|t| t.duration_since(started).as_millis() >= 500))?;
+    let last = samples.iter().rfind(|s| {
+        s.cpu_total_ns > 0
+            && s.at
+                .is_some_and(|t| t.duration_since(started).as_millis() >= 500)
+    })?;
     let before = StatsSample {
         at: Some(started),
         ..Default::default()

@@ -18,11 +18,28 @@ fn parse_ab_prints_the_documented_json() {
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     for key in [
-        "server_software", "server_hostname", "server_port", "document_path", "document_length",
-        "concurrency", "time_taken_s", "complete_requests", "failed_requests", "failed_breakdown",
-        "write_errors", "non_2xx", "keepalive_requests", "total_transferred", "html_transferred",
-        "requests_per_second", "time_per_request_ms", "time_per_request_all_ms",
-        "transfer_rate_kbps", "connection_times", "percentiles", "warnings",
+        "server_software",
+        "server_hostname",
+        "server_port",
+        "document_path",
+        "document_length",
+        "concurrency",
+        "time_taken_s",
+        "complete_requests",
+        "failed_requests",
+        "failed_breakdown",
+        "write_errors",
+        "non_2xx",
+        "keepalive_requests",
+        "total_transferred",
+        "html_transferred",
+        "requests_per_second",
+        "time_per_request_ms",
+        "time_per_request_all_ms",
+        "transfer_rate_kbps",
+        "connection_times",
+        "percentiles",
+        "warnings",
     ] {
         assert!(v.get(key).is_some(), "missing {key} in {v}");
     }
@@ -72,7 +89,10 @@ fn missing_lab_file_is_one_line_naming_it() {
     let o = lab(&["check", "no-such-lab.yaml"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("no-such-lab.yaml") && err.trim().lines().count() == 1, "{err}");
+    assert!(
+        err.contains("no-such-lab.yaml") && err.trim().lines().count() == 1,
+        "{err}"
+    );
 }
 
 #[test]

@@ -45,9 +45,15 @@ fn small_lab_runs_both_models_and_cleans_up() {
         assert!(raw.contains("Complete requests:      200"), "{raw}");
         // Limits were applied as configured, and the server's resources were sampled.
         assert_eq!(c["limits"]["memory_bytes"], 128 * 1024 * 1024);
-        assert!(c["server_resources"]["pids_peak"].as_u64().unwrap() >= 1, "{c}");
+        assert!(
+            c["server_resources"]["pids_peak"].as_u64().unwrap() >= 1,
+            "{c}"
+        );
     }
-    let servers: Vec<&str> = cells.iter().map(|c| c["server"].as_str().unwrap()).collect();
+    let servers: Vec<&str> = cells
+        .iter()
+        .map(|c| c["server"].as_str().unwrap())
+        .collect();
     assert!(servers.contains(&"async") && servers.contains(&"thread"));
 
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
@@ -57,8 +63,14 @@ fn small_lab_runs_both_models_and_cleans_up() {
     assert_eq!(csv.lines().count(), 5, "header + 4 cells");
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("meta.json")).unwrap()).unwrap();
-    assert!(meta["ab_version"].as_str().unwrap().contains("ApacheBench"), "{meta}");
-    assert!(meta["images"]["lab/server-async"].as_str().unwrap().starts_with("sha256:"));
+    assert!(
+        meta["ab_version"].as_str().unwrap().contains("ApacheBench"),
+        "{meta}"
+    );
+    assert!(meta["images"]["lab/server-async"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
 
     let run_id = results["run_id"].as_str().unwrap();
     assert_eq!(leftovers(run_id), Vec::<String>::new());
@@ -67,7 +79,10 @@ fn small_lab_runs_both_models_and_cleans_up() {
     std::fs::remove_file(run.join("report.md")).unwrap();
     let o = lab(&["report", run.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(std::fs::read_to_string(run.join("report.md")).unwrap(), report);
+    assert_eq!(
+        std::fs::read_to_string(run.join("report.md")).unwrap(),
+        report
+    );
 }
 
 #[test]
@@ -81,7 +96,11 @@ fn server_that_exits_at_start_is_recorded_failed_and_the_other_completes() {
     let servers = "  - { name: broken, model: async, port: 45000, args: [\"--no-such-flag\"] }\n  - { name: thread, model: thread, port: 46000 }";
     let file = lab_file(dir.path(), "broken.yaml", &small_lab(&out_dir, servers, ""));
     let o = lab(&["run", file.to_str().unwrap()]);
-    assert!(o.status.success(), "a failed server is a result, not a lab error\n{}", text(&o));
+    assert!(
+        o.status.success(),
+        "a failed server is a result, not a lab error\n{}",
+        text(&o)
+    );
     let run = only_run(&out_dir);
     let results = results_json(&run);
     let failures = results["server_failures"].as_array().unwrap();
@@ -92,7 +111,13 @@ fn server_that_exits_at_start_is_recorded_failed_and_the_other_completes() {
     for c in results["cells"].as_array().unwrap() {
         if c["server"] == "broken" {
             assert_eq!(c["status"], "failed");
-            assert!(c["reason"].as_str().unwrap().contains("server not available"), "{c}");
+            assert!(
+                c["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("server not available"),
+                "{c}"
+            );
         } else {
             assert_eq!(c["status"], "ok", "{c}");
             assert_eq!(c["ab"]["complete_requests"], 200);
@@ -101,7 +126,10 @@ fn server_that_exits_at_start_is_recorded_failed_and_the_other_completes() {
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(report.contains("✗ failed"), "{report}");
     assert!(report.contains("## Failures"));
-    assert_eq!(leftovers(results["run_id"].as_str().unwrap()), Vec::<String>::new());
+    assert_eq!(
+        leftovers(results["run_id"].as_str().unwrap()),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -114,7 +142,10 @@ fn interrupted_run_removes_its_containers_and_keeps_finished_cells() {
     let out_dir = dir.path().join("results");
     // Long cells: 1 ms of simulated I/O per request, one at a time.
     let yaml = small_lab(&out_dir, BOTH, "")
-        .replace("requests: 200, concurrency: [1, 20]", "requests: 20000, concurrency: [1, 2]")
+        .replace(
+            "requests: 200, concurrency: [1, 20]",
+            "requests: 20000, concurrency: [1, 2]",
+        )
         .replace("path: /", "path: /sleep/1");
     let file = lab_file(dir.path(), "long.yaml", &yaml);
     let mut child = Command::new(lab_bin())
@@ -128,19 +159,34 @@ fn interrupted_run_removes_its_containers_and_keeps_finished_cells() {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let o = Command::new("docker")
-            .args(["ps", "-q", "--filter", "label=lab.role=loadgen", "--filter", &format!("label=lab.pid={}", child.id())])
+            .args([
+                "ps",
+                "-q",
+                "--filter",
+                "label=lab.role=loadgen",
+                "--filter",
+                &format!("label=lab.pid={}", child.id()),
+            ])
             .output()
             .unwrap();
         if !String::from_utf8_lossy(&o.stdout).trim().is_empty() {
             break;
         }
         assert!(Instant::now() < deadline, "no measurement started");
-        assert!(child.try_wait().unwrap().is_none(), "lab ended before measuring");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "lab ended before measuring"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let run = only_run(&out_dir);
     let results = results_json(&run);
@@ -163,8 +209,14 @@ fn bad_lab_file_fails_with_file_line_and_field() {
         let o = lab(&[cmd, file.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         let err = String::from_utf8_lossy(&o.stderr);
-        let line = err.lines().find(|l| l.contains("bad.yaml")).unwrap_or_default();
-        assert!(line.contains("bad.yaml:7:") && line.contains("loadgen.concurrency[1]"), "{err}");
+        let line = err
+            .lines()
+            .find(|l| l.contains("bad.yaml"))
+            .unwrap_or_default();
+        assert!(
+            line.contains("bad.yaml:7:") && line.contains("loadgen.concurrency[1]"),
+            "{err}"
+        );
     }
 }
 
@@ -173,7 +225,10 @@ fn unreachable_docker_daemon_is_one_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let o = Command::new(lab_bin())
         .current_dir(workspace())
-        .env("DOCKER_HOST", format!("unix://{}/nope.sock", dir.path().display()))
+        .env(
+            "DOCKER_HOST",
+            format!("unix://{}/nope.sock", dir.path().display()),
+        )
         .args(["run", "lab.yaml"])
         .output()
         .unwrap();

@@ -106,6 +106,7 @@ figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
 details { margin: 4px 0 14px; }
 summary { cursor: pointer; color: var(--accent); }
 .note { color: var(--muted); font-size: 13px; margin: 2px 0 8px; }
+td.links { white-space: nowrap; }
 td.cmd code { background: none; padding: 0; font-size: 12px; word-break: break-all; }
 footer { color: var(--muted); font-size: 12.5px; margin-top: 48px; border-top: 1px solid var(--line); padding-top: 10px; }
 "#;
@@ -736,7 +737,7 @@ fn raw_links(h: &mut String, run: &Run) {
         };
         let _ = writeln!(
             h,
-            "<tr><td><code>{}</code></td><td>{status}</td><td><a href=\"{}\">stdout</a> · <a href=\"{}\">stderr</a></td><td class=\"cmd\"><code>{}</code></td></tr>",
+            "<tr><td><code>{}</code></td><td>{status}</td><td class=\"links\"><a href=\"{}\">stdout</a> · <a href=\"{}\">stderr</a></td><td class=\"cmd\"><code>{}</code></td></tr>",
             esc(&c.id),
             href(&c.raw_stdout),
             href(&c.raw_stderr),

@@ -74,7 +74,14 @@ pub fn render(run: &Run) -> String {
 fn setup(md: &mut String, run: &Run) {
     let r = &run.results;
     let c = &r.config;
-    let _ = writeln!(md, "- Run: `{}` ({}), started {}, finished {}", r.run_id, r.status, r.started_at, r.finished_at.as_deref().unwrap_or("—"));
+    let _ = writeln!(
+        md,
+        "- Run: `{}` ({}), started {}, finished {}",
+        r.run_id,
+        r.status,
+        r.started_at,
+        r.finished_at.as_deref().unwrap_or("—")
+    );
     let lg = &c["loadgen"];
     let _ = writeln!(
         md,
@@ -93,13 +100,21 @@ fn setup(md: &mut String, run: &Run) {
                 "- Server `{}`: {} on port {}{}",
                 s["name"].as_str().unwrap_or("?"),
                 match &s["source"] {
-                    serde_json::Value::Object(o) if o.contains_key("model") => format!("model {}", o["model"].as_str().unwrap_or("?")),
-                    serde_json::Value::Object(o) if o.contains_key("image") => format!("image {}", o["image"].as_str().unwrap_or("?")),
+                    serde_json::Value::Object(o) if o.contains_key("model") =>
+                        format!("model {}", o["model"].as_str().unwrap_or("?")),
+                    serde_json::Value::Object(o) if o.contains_key("image") =>
+                        format!("image {}", o["image"].as_str().unwrap_or("?")),
                     other => other.to_string(),
                 },
                 s["port"],
                 match s["args"].as_array() {
-                    Some(a) if !a.is_empty() => format!(", args `{}`", a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(" ")),
+                    Some(a) if !a.is_empty() => format!(
+                        ", args `{}`",
+                        a.iter()
+                            .filter_map(|v| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
                     _ => String::new(),
                 }
             );
@@ -111,7 +126,10 @@ fn setup(md: &mut String, run: &Run) {
             "- Pinning: servers on CPUs {}, ab on CPUs {}; ab CPU limit {}",
             cell.limits.cpuset.as_deref().unwrap_or("any"),
             cell.limits.loadgen_cpuset.as_deref().unwrap_or("any"),
-            cell.limits.loadgen_cpus.map(|c| c.to_string()).unwrap_or_else(|| "none".into())
+            cell.limits
+                .loadgen_cpus
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "none".into())
         );
     }
     if let Some(m) = &run.meta {
@@ -126,10 +144,22 @@ fn setup(md: &mut String, run: &Run) {
             m.load_average_start.as_deref().unwrap_or("?"),
             m.load_average_end.as_deref().unwrap_or("?")
         );
-        let _ = writeln!(md, "- Load generator: {} — {}", m.loadgen_image_source, m.ab_version);
+        let _ = writeln!(
+            md,
+            "- Load generator: {} — {}",
+            m.loadgen_image_source, m.ab_version
+        );
         if let Some(commit) = &m.git_commit {
-            let dirty = if m.git_dirty == Some(true) { " (with uncommitted changes)" } else { "" };
-            let _ = writeln!(md, "- Source: commit `{}`{dirty}", &commit[..commit.len().min(12)]);
+            let dirty = if m.git_dirty == Some(true) {
+                " (with uncommitted changes)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                md,
+                "- Source: commit `{}`{dirty}",
+                &commit[..commit.len().min(12)]
+            );
         }
     }
     md.push('\n');
@@ -145,7 +175,12 @@ fn baseline_table(md: &mut String, t: &Table<'_>) {
         let c = row.representative;
         let Some(ab) = c.ab.as_ref().filter(|_| c.status == Status::Ok) else {
             let reason = c.reason.as_deref().unwrap_or("no result");
-            let _ = writeln!(md, "| {} | {} | ✗ failed | — | — | — | — | — | — |", i + 1, row.concurrency);
+            let _ = writeln!(
+                md,
+                "| {} | {} | ✗ failed | — | — | — | — | — | — |",
+                i + 1,
+                row.concurrency
+            );
             notes.push(format!("c={}: failed: {reason}", row.concurrency));
             continue;
         };
@@ -156,12 +191,20 @@ fn baseline_table(md: &mut String, t: &Table<'_>) {
         } else {
             int(ab.complete_requests)
         };
-        let failed_s = if failed > 0 { format!("{failed} ⚠") } else { int(ab.failed_requests) };
+        let failed_s = if failed > 0 {
+            format!("{failed} ⚠")
+        } else {
+            int(ab.failed_requests)
+        };
         let rps = match row.rps {
             Some(s) if s.n > 1 => format!("{:.2} [{:.2}–{:.2}]", s.median, s.min, s.max),
             _ => num(ab.requests_per_second, 2),
         };
-        let rps = if row.flags.is_empty() { rps } else { format!("{rps} ({})", row.flags.join(", ")) };
+        let rps = if row.flags.is_empty() {
+            rps
+        } else {
+            format!("{rps} ({})", row.flags.join(", "))
+        };
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -219,12 +262,22 @@ fn detail_row(md: &mut String, row: &Row<'_>) {
         num(connect.map(|r| r.mean), 0),
         num(connect.map(|r| r.max), 0),
         num(processing.map(|r| r.mean), 0),
-        srv.map(|s| format!("{:.2} / {:.2}", s.cpu_cores_avg, s.cpu_cores_peak)).unwrap_or_else(|| "—".into()),
-        srv.and_then(|s| s.throttled_share()).map(|v| format!("{:.0}%", v * 100.0)).unwrap_or_else(|| "—".into()),
-        srv.map(|s| mib(s.memory_peak_bytes)).unwrap_or_else(|| "—".into()),
-        srv.map(|s| s.pids_peak.to_string()).unwrap_or_else(|| "—".into()),
-        lg.map(|s| format!("{:.2}", s.cpu_cores_avg)).unwrap_or_else(|| "—".into()),
-        if row.flags.is_empty() { "—".to_string() } else { row.flags.join(", ") },
+        srv.map(|s| format!("{:.2} / {:.2}", s.cpu_cores_avg, s.cpu_cores_peak))
+            .unwrap_or_else(|| "—".into()),
+        srv.and_then(|s| s.throttled_share())
+            .map(|v| format!("{:.0}%", v * 100.0))
+            .unwrap_or_else(|| "—".into()),
+        srv.map(|s| mib(s.memory_peak_bytes))
+            .unwrap_or_else(|| "—".into()),
+        srv.map(|s| s.pids_peak.to_string())
+            .unwrap_or_else(|| "—".into()),
+        lg.map(|s| format!("{:.2}", s.cpu_cores_avg))
+            .unwrap_or_else(|| "—".into()),
+        if row.flags.is_empty() {
+            "—".to_string()
+        } else {
+            row.flags.join(", ")
+        },
     );
 }
 
@@ -257,14 +310,21 @@ fn comparison(md: &mut String, rows: &[Row<'_>]) {
             let mut line = format!("| {c} |");
             let mut medians = Vec::new();
             for s in &servers {
-                let row = in_series.iter().find(|r| r.server == *s && r.concurrency == c);
+                let row = in_series
+                    .iter()
+                    .find(|r| r.server == *s && r.concurrency == c);
                 let rps = row.and_then(|r| r.rps).map(|s| s.median);
                 medians.push(rps);
                 let flags = row
                     .filter(|r| !r.flags.is_empty())
                     .map(|r| format!(" ({})", r.flags.join(", ")))
                     .unwrap_or_default();
-                let _ = write!(line, " {}{flags} | {} |", num(rps, 2), num(row.and_then(|r| r.p("99")), 2));
+                let _ = write!(
+                    line,
+                    " {}{flags} | {} |",
+                    num(rps, 2),
+                    num(row.and_then(|r| r.p("99")), 2)
+                );
             }
             if let [Some(a), Some(b)] = medians[..] {
                 let _ = write!(line, " {:.2}× |", if b > 0.0 { a / b } else { f64::NAN });
@@ -279,16 +339,29 @@ fn comparison(md: &mut String, rows: &[Row<'_>]) {
 
 fn failures(md: &mut String, run: &Run) {
     let r = &run.results;
-    let failed: Vec<_> = r.cells.iter().filter(|c| c.status == Status::Failed).collect();
+    let failed: Vec<_> = r
+        .cells
+        .iter()
+        .filter(|c| c.status == Status::Failed)
+        .collect();
     if failed.is_empty() && r.server_failures.is_empty() {
         return;
     }
     let _ = writeln!(md, "## Failures\n");
     for f in &r.server_failures {
-        let _ = writeln!(md, "- server `{}` (group {}): {}", f.server, f.group, f.reason);
+        let _ = writeln!(
+            md,
+            "- server `{}` (group {}): {}",
+            f.server, f.group, f.reason
+        );
     }
     for c in failed {
-        let _ = writeln!(md, "- cell `{}`: {}", c.id, c.reason.as_deref().unwrap_or("no result"));
+        let _ = writeln!(
+            md,
+            "- cell `{}`: {}",
+            c.id,
+            c.reason.as_deref().unwrap_or("no result")
+        );
     }
     md.push('\n');
 }
@@ -297,6 +370,13 @@ fn raw_links(md: &mut String, run: &Run) {
     let _ = writeln!(md, "## Raw ab output\n");
     let _ = writeln!(md, "Every number above comes from these files (and `results.json`, which holds all of them parsed).\n");
     for c in &run.results.cells {
-        let _ = writeln!(md, "- `{}`: [stdout]({}) · [stderr]({}) — `{}`", c.id, c.raw_stdout, c.raw_stderr, c.command.join(" "));
+        let _ = writeln!(
+            md,
+            "- `{}`: [stdout]({}) · [stderr]({}) — `{}`",
+            c.id,
+            c.raw_stdout,
+            c.raw_stderr,
+            c.command.join(" ")
+        );
     }
 }

@@ -41,7 +41,11 @@ pub trait Exporter {
 
 /// Every file format, in the order they are written.
 pub fn exporters() -> Vec<Box<dyn Exporter>> {
-    vec![Box::new(markdown::Markdown), Box::new(csv::Csv), Box::new(html::Html)]
+    vec![
+        Box::new(markdown::Markdown),
+        Box::new(csv::Csv),
+        Box::new(html::Html),
+    ]
 }
 
 /// Render every format into the run folder (atomically, one file at a time).

@@ -25,18 +25,31 @@ pub fn summary(run: &Run) -> String {
         let _ = writeln!(out, "\n{}", series.title().replace('`', ""));
         let _ = write!(out, "{:>6}", "c");
         for s in &servers {
-            let _ = write!(out, "  {:>12} {:>9} {:<24}", format!("{s} req/s"), "p99 ms", "flags");
+            let _ = write!(
+                out,
+                "  {:>12} {:>9} {:<24}",
+                format!("{s} req/s"),
+                "p99 ms",
+                "flags"
+            );
         }
         out.push('\n');
         for c in levels {
             let _ = write!(out, "{c:>6}");
             for s in &servers {
-                match in_series.iter().find(|r| r.server == *s && r.concurrency == c) {
+                match in_series
+                    .iter()
+                    .find(|r| r.server == *s && r.concurrency == c)
+                {
                     Some(r) => {
                         let _ = write!(
                             out,
                             "  {:>12} {:>9} {:<24}",
-                            if r.rps.is_some() { num(r.rps.map(|s| s.median), 1) } else { "FAILED".into() },
+                            if r.rps.is_some() {
+                                num(r.rps.map(|s| s.median), 1)
+                            } else {
+                                "FAILED".into()
+                            },
                             num(r.p("99"), 2),
                             r.flags.join(",")
                         );

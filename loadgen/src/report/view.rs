@@ -52,7 +52,11 @@ pub struct Row<'a> {
 
 impl Row<'_> {
     pub fn p(&self, pct: &str) -> Option<f64> {
-        let vals: Vec<f64> = self.cells.iter().filter_map(|c| c.percentile(pct)).collect();
+        let vals: Vec<f64> = self
+            .cells
+            .iter()
+            .filter_map(|c| c.percentile(pct))
+            .collect();
         (!vals.is_empty()).then(|| Spread::of(&vals).median)
     }
 }
@@ -86,7 +90,9 @@ pub fn rows(results: &Results) -> Vec<Row<'_>> {
             let cells: Vec<&Cell> = results
                 .cells
                 .iter()
-                .filter(|c| c.server == servers[si] && c.concurrency == conc && series_of(c) == series)
+                .filter(|c| {
+                    c.server == servers[si] && c.concurrency == conc && series_of(c) == series
+                })
                 .collect();
             build_row(series, cells)
         })

@@ -59,7 +59,12 @@ pub fn only_run(output: &Path) -> PathBuf {
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
         .collect();
-    assert_eq!(runs.len(), 1, "expected one run folder in {}", output.display());
+    assert_eq!(
+        runs.len(),
+        1,
+        "expected one run folder in {}",
+        output.display()
+    );
     runs.into_iter().next().unwrap()
 }
 
@@ -72,8 +77,22 @@ pub fn leftovers(run_id: &str) -> Vec<String> {
     let filter = format!("label=lab.run={run_id}");
     let mut out = Vec::new();
     for args in [
-        vec!["ps", "-a", "--filter", &filter, "--format", "container {{.Names}}"],
-        vec!["network", "ls", "--filter", &filter, "--format", "network {{.Name}}"],
+        vec![
+            "ps",
+            "-a",
+            "--filter",
+            &filter,
+            "--format",
+            "container {{.Names}}",
+        ],
+        vec![
+            "network",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "network {{.Name}}",
+        ],
     ] {
         let o = Command::new("docker").args(&args).output().unwrap();
         out.extend(
