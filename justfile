@@ -43,3 +43,7 @@ lint:
 # Run every example lab file
 examples:
     for f in examples/*.yaml; do {{lab_bin}} run "$f" || exit 1; done
+
+# Run every example, then refresh FINDINGS.md and docs/findings/ from those runs
+findings: examples
+    python3 scripts/findings.py

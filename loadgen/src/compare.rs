@@ -116,12 +116,19 @@ pub fn render(a: &Path, b: &Path, format: Format) -> Result<String> {
 
 type Key = (String, String, bool, String, String, u32);
 
-fn key(r: &Row<'_>) -> Key {
+/// The identity of a row across runs. `by_group` is false when each run has a single
+/// resource group: then a changed top-level limit (cpus 1 → 2) is exactly what the user
+/// wants compared, so the group label must not keep the rows apart.
+fn key(r: &Row<'_>, by_group: bool) -> Key {
     (
         r.series.workload.clone(),
         r.series.path.clone(),
         r.series.keepalive,
-        r.series.group_label.clone(),
+        if by_group {
+            r.series.group_label.clone()
+        } else {
+            String::new()
+        },
         r.server.clone(),
         r.concurrency,
     )
@@ -133,6 +140,14 @@ pub fn compare(a: &Run, b: &Run) -> Comparison {
     let rows_b = view::rows(&b.results);
     let mut rows = Vec::new();
     let mut only_in_a = Vec::new();
+    let groups = |rows: &[Row<'_>]| {
+        let mut labels: Vec<&str> = rows.iter().map(|r| r.series.group_label.as_str()).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        labels.len()
+    };
+    let by_group = groups(&rows_a) > 1 || groups(&rows_b) > 1;
+    let key = |r: &Row<'_>| key(r, by_group);
     for ra in &rows_a {
         match rows_b.iter().find(|rb| key(rb) == key(ra)) {
             Some(rb) => rows.push(compare_row(ra, rb)),

@@ -241,6 +241,7 @@ impl Engine {
         context_tar: Vec<u8>,
         buildargs: &HashMap<String, String>,
     ) -> Result<String> {
+        let previous = self.image_id(tag).await?;
         let opts = BuildImageOptionsBuilder::default()
             .dockerfile(dockerfile)
             .t(tag)
@@ -265,9 +266,24 @@ impl Engine {
                 Err(e) => bail!("building {tag} failed: {}\n{log}", explain(&e)),
             }
         }
-        self.image_id(tag)
+        let id = self
+            .image_id(tag)
             .await?
-            .ok_or_else(|| anyhow!("built {tag} but the engine does not list it"))
+            .ok_or_else(|| anyhow!("built {tag} but the engine does not list it"))?;
+        // A rebuild moves the tag: drop the old image rather than leave it dangling.
+        if let Some(old) = previous.filter(|old| *old != id) {
+            self.remove_unused_image(&old).await;
+        }
+        Ok(id)
+    }
+
+    /// Remove an image that nothing uses any more (a previous build of a tag); an image still
+    /// in use by a container stays, silently.
+    pub async fn remove_unused_image(&self, id: &str) {
+        let opts = bollard::query_parameters::RemoveImageOptionsBuilder::default().build();
+        if let Err(e) = self.docker.remove_image(id, Some(opts), None).await {
+            tracing::debug!("keeping image {id}: {}", explain(&e));
+        }
     }
 
     /// Create a bridge network carrying `labels` (the run id among them).

@@ -32,6 +32,8 @@ pub const PID_LABEL: &str = "lab.pid";
 const PERCENTILE_FILE: &str = "/tmp/lab-percentiles.csv";
 /// Upper bound on one ab container's life; ab's own `-s` bounds each request.
 const CELL_DEADLINE: Duration = Duration::from_secs(900);
+/// Time the background ab gets to open its connections before a measurement.
+const BACKGROUND_SETTLE: Duration = Duration::from_secs(2);
 /// How long a server may take to answer its first request.
 const READY_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -527,11 +529,81 @@ impl Ctx<'_> {
         if cell.keepalive {
             args.push("-k".into());
         }
-        args.push(url);
+        args.push(url.clone());
         cell.command = std::iter::once("ab".to_string())
             .chain(args.clone())
             .collect();
 
+        let background = match &self.lab.background {
+            Some(bg) => match self.start_background(bg, srv, server, loadgen_cpuset).await {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    cell.reason = Some(format!("background load: {e:#}"));
+                    return;
+                }
+            },
+            None => None,
+        };
+        self.measure_with(cell, srv, args, loadgen_cpuset).await;
+        if let Some(id) = background {
+            let _ = self.engine.remove(&id).await;
+        }
+    }
+
+    /// Start the background ab (see `config::Background`) and give it time to open its
+    /// connections before the measurement starts.
+    async fn start_background(
+        &self,
+        bg: &config::Background,
+        srv: &LiveServer,
+        server: &config::Server,
+        cpuset: Option<&str>,
+    ) -> Result<String> {
+        let url = format!("http://{}:{}{}", srv.ip, server.port, bg.path);
+        let mut args: Vec<String> = [
+            "-n",
+            "10000000",
+            "-c",
+            &bg.concurrency.to_string(),
+            "-s",
+            "120",
+            "-r",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if bg.keepalive {
+            args.push("-k".into());
+        }
+        args.push(url);
+        let id = self
+            .engine
+            .start(&self.ab_spec(args, cpuset, "background"))
+            .await?;
+        tokio::time::sleep(BACKGROUND_SETTLE).await;
+        let end = self.engine.state(&id).await?;
+        if !end.running {
+            let (out, err) = self.engine.logs(&id).await.unwrap_or_default();
+            let _ = self.engine.remove(&id).await;
+            return Err(anyhow!(
+                "the background ab {}: {}",
+                end.describe(),
+                last_line(&err)
+                    .or_else(|| last_line(&out))
+                    .unwrap_or_default()
+            ));
+        }
+        Ok(id)
+    }
+
+    /// The measurement itself: ab against the server with both containers sampled.
+    async fn measure_with(
+        &self,
+        cell: &mut Cell,
+        srv: &LiveServer,
+        args: Vec<String>,
+        loadgen_cpuset: Option<&str>,
+    ) {
         let server_before = self.engine.snapshot(&srv.container).await.ok();
         let server_sampler = self.engine.sample(&srv.container);
         let spec = self.ab_spec(args, loadgen_cpuset, "loadgen");
@@ -583,9 +655,14 @@ impl Ctx<'_> {
         match ab::parse(&out.stdout) {
             Ok(report) => {
                 cell.status = Status::Ok;
-                if let (Some(t), Some(srv)) = (report.time_taken_s, cell.server_resources.as_mut())
-                {
-                    srv.average_over(t);
+                // Without a background load, all of the server's CPU in the window went to
+                // this ab run: average it over the time ab actually ran.
+                if self.lab.background.is_none() {
+                    if let (Some(t), Some(srv)) =
+                        (report.time_taken_s, cell.server_resources.as_mut())
+                    {
+                        srv.average_over(t);
+                    }
                 }
                 let bad = report.failed_requests.unwrap_or(0) + report.non_2xx.unwrap_or(0);
                 if bad > 0 {

@@ -25,7 +25,10 @@ fn server_images_are_small_non_root_answer_and_stop_cleanly() {
     let o = lab(&["images", "lab.yaml"]);
     assert!(o.status.success(), "{}", text(&o));
     let listed = String::from_utf8_lossy(&o.stdout);
-    assert!(listed.contains("lab/server-async") && listed.contains("lab/server-thread"), "{listed}");
+    assert!(
+        listed.contains("lab/server-async") && listed.contains("lab/server-thread"),
+        "{listed}"
+    );
 
     for (image, server_header) in [
         ("lab/server-async", "lab-async/"),
@@ -35,16 +38,35 @@ fn server_images_are_small_non_root_answer_and_stop_cleanly() {
             .parse()
             .unwrap();
         assert!(size < 5_000_000, "{image} is {size} bytes");
-        assert_eq!(docker(&["image", "inspect", "-f", "{{.Config.User}}", image]), "65534:65534");
+        assert_eq!(
+            docker(&["image", "inspect", "-f", "{{.Config.User}}", image]),
+            "65534:65534"
+        );
 
         let name = format!("lab-test-image-{}", std::process::id());
         let id = docker(&[
-            "run", "-d", "--name", &name, "--label", "lab.run=image-test", "--read-only",
-            "--cap-drop", "ALL", "--memory", "64m", "--cpus", "1", image,
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--label",
+            "lab.run=image-test",
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+            "--memory",
+            "64m",
+            "--cpus",
+            "1",
+            image,
         ]);
         let result = std::panic::catch_unwind(|| {
             let ip = docker(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", &id]);
-            let port = if image.ends_with("async") { 45000 } else { 46000 };
+            let port = if image.ends_with("async") {
+                45000
+            } else {
+                46000
+            };
             let response = get_with_retries(&ip, port);
             assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
             assert!(response.contains(server_header), "{response}");

@@ -99,6 +99,19 @@ pub struct Lab {
     pub loadgen: Loadgen,
     /// The requests to measure; a sweep dimension like concurrency.
     pub workloads: Vec<Workload>,
+    /// Optional second load held on the server while each cell is measured.
+    pub background: Option<Background>,
+}
+
+/// A background load: a second ab container that keeps `concurrency` connections busy with
+/// slow requests (e.g. `/sleep/1000` with keep-alive: the connections sit open and mostly
+/// silent) while the measured ab runs. It is how a lab shows what many open connections
+/// cost each model: a thread each in one, a task each in the other.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Background {
+    pub concurrency: u32,
+    pub path: String,
+    pub keepalive: bool,
 }
 
 /// How containers are pinned to CPUs, so the load generator does not steal CPU time from

@@ -237,6 +237,15 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
     );
     let _ = writeln!(s, "warmup: {warmup}");
     let _ = writeln!(s, "pin: {pin}");
+    if let Some(bg) = &lab.background {
+        let _ = writeln!(
+            s,
+            "background: a second ab holds {} connections on {} (keep-alive {}) during every measurement",
+            bg.concurrency,
+            bg.path,
+            if bg.keepalive { "on" } else { "off" }
+        );
+    }
     let _ = write!(
         s,
         "{} cells, ~{} requests",

@@ -27,6 +27,19 @@ pub struct RawLab {
     pub resources: RawResources,
     pub loadgen: RawLoadgen,
     pub workloads: Vec<RawWorkload>,
+    pub background: Option<RawBackground>,
+}
+
+/// A second ab holding connections open while every cell is measured.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping such as { concurrency: 900, path: /sleep/1000, keepalive: true }"
+)]
+pub struct RawBackground {
+    pub concurrency: u32,
+    pub path: String,
+    pub keepalive: Option<bool>,
 }
 
 /// `pin: auto`, `pin: off` (or `false`), or `pin: { servers: "0", loadgen: "1" }`.

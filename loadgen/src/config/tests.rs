@@ -1081,3 +1081,47 @@ fn lab_and_plan_serialize_to_json() {
     let plan = serde_json::to_value(Plan::new(&lab)).unwrap();
     assert_eq!(plan["groups"][1]["label"], "cpus=0.5 memory=128m");
 }
+
+// ---------------------------------------------------------------- background load
+
+#[test]
+fn background_defaults_to_keepalive_and_is_absent_by_default() {
+    let base = simple(
+        "{ cpus: 1, memory: 64m }",
+        "{ requests: 100, concurrency: 10 }",
+    );
+    assert_eq!(ok(&base).background, None);
+    let lab = ok(&format!(
+        "{base}background: {{ concurrency: 900, path: /sleep/1000 }}\n"
+    ));
+    assert_eq!(
+        lab.background,
+        Some(Background {
+            concurrency: 900,
+            path: "/sleep/1000".into(),
+            keepalive: true
+        })
+    );
+}
+
+#[test]
+fn background_errors_name_their_field() {
+    let base = simple(
+        "{ cpus: 1, memory: 64m }",
+        "{ requests: 100, concurrency: 10 }",
+    );
+    let line = base.lines().count() + 1;
+    let e = err(&format!(
+        "{base}background: {{ concurrency: 0, path: /x }}\n"
+    ));
+    assert_err(&e, line, 27, "background.concurrency", "out of range");
+    let e = err(&format!(
+        "{base}background: {{ concurrency: 5, path: x }}\n"
+    ));
+    assert_err(&e, line, 41, "background.path", "does not start with");
+    let e = err(&format!(
+        "{base}background: {{ concurrency: 5, path: /x, keeplive: true }}\n"
+    ));
+    assert_eq!(e.line, line, "{e}");
+    assert!(e.message.contains("unknown field `keeplive`"), "{e}");
+}

@@ -10,7 +10,7 @@ use super::locate::{index, join, Locations, Pos};
 use super::schema::{RawLab, RawLoadgen, RawPin, RawResources, RawServer, RawWorkload};
 use super::units::{format_memory, parse_cpuset, OneOrMany};
 use super::{
-    Lab, Loadgen, Pin, ResourceOverride, Resources, Server, ServerSource, Workload,
+    Background, Lab, Loadgen, Pin, ResourceOverride, Resources, Server, ServerSource, Workload,
     DEFAULT_LOADGEN_IMAGE, DEFAULT_OUTPUT, DEFAULT_TIMEOUT_S, DEFAULT_WARMUP,
 };
 
@@ -173,6 +173,31 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
     let resources = resources(&mut c, raw.resources, host_cpus, server_cpuset);
     let loadgen = loadgen(&mut c, raw.loadgen, host_cpus, loadgen_cpuset);
     let workloads = workloads(&mut c, raw.workloads);
+    let background = raw.background.map(|b| {
+        if b.concurrency == 0 || b.concurrency > MAX_CONCURRENCY {
+            c.fail(
+                "background.concurrency",
+                format!(
+                    "{} is out of range; ab's concurrency must be 1..={MAX_CONCURRENCY}",
+                    b.concurrency
+                ),
+            );
+        }
+        if !b.path.starts_with('/') {
+            c.fail(
+                "background.path",
+                format!(
+                    "`{}` does not start with \"/\"; give the request path, e.g. /sleep/1000",
+                    b.path
+                ),
+            );
+        }
+        Background {
+            concurrency: b.concurrency,
+            path: b.path,
+            keepalive: b.keepalive.unwrap_or(true),
+        }
+    });
 
     if !c.issues.is_empty() {
         return Err(c.issues);
@@ -187,6 +212,7 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
         resources,
         loadgen,
         workloads,
+        background,
     })
 }
 

@@ -632,18 +632,8 @@ fn details_table(h: &mut String, t: &Table<'_>) {
 fn comparison(h: &mut String, rows: &[Row<'_>]) {
     h.push_str("<h2 id=\"comparison\">Comparison</h2>\n");
     for series in view::series(rows) {
-        let in_series: Vec<&Row> = rows.iter().filter(|r| r.series == series).collect();
-        let mut servers: Vec<&str> = Vec::new();
-        let mut levels: Vec<u32> = Vec::new();
-        for r in &in_series {
-            if !servers.contains(&r.server.as_str()) {
-                servers.push(&r.server);
-            }
-            if !levels.contains(&r.concurrency) {
-                levels.push(r.concurrency);
-            }
-        }
-        levels.sort_unstable();
+        let grid = view::Grid::of(rows, &series);
+        let (servers, levels) = (grid.servers.clone(), grid.levels.clone());
         let _ = writeln!(
             h,
             "<h3>{}</h3>\n<div class=\"scroll\"><table>\n<thead><tr><th>Concurrency</th>",
@@ -660,9 +650,7 @@ fn comparison(h: &mut String, rows: &[Row<'_>]) {
             let _ = write!(h, "<tr><td class=\"n\">{c}</td>");
             let mut medians = Vec::new();
             for s in &servers {
-                let row = in_series
-                    .iter()
-                    .find(|r| r.server == *s && r.concurrency == c);
+                let row = grid.at(s, c);
                 let rps = row.and_then(|r| r.rps).map(|s| s.median);
                 medians.push(rps);
                 let flags = row

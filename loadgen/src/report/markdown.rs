@@ -93,6 +93,13 @@ fn setup(md: &mut String, run: &Run) {
         c["repeat"],
         c["warmup"]
     );
+    if let Some(bg) = c["background"].as_object() {
+        let _ = writeln!(
+            md,
+            "- Background: a second ab held {} connections on `{}` (keep-alive {}) during every measurement",
+            bg["concurrency"], bg["path"].as_str().unwrap_or("?"), bg["keepalive"]
+        );
+    }
     if let Some(servers) = c["servers"].as_array() {
         for s in servers {
             let _ = writeln!(
@@ -233,7 +240,7 @@ fn baseline_table(md: &mut String, t: &Table<'_>) {
 fn details_table(md: &mut String, t: &Table<'_>) {
     let _ = writeln!(
         md,
-        "\n<details><summary>Evidence for {} — {}</summary>\n\n| c | good req/s | p50 ms | p90 ms | p99 ms | max ms | connect mean / max ms | processing mean ms | server CPU avg / peak (cores) | throttled | server memory peak | server threads peak | ab CPU (cores) | flags |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "\n<details><summary>Evidence for {} — {}</summary>\n\n| c | good req/s | req/s spread (CV) | p50 ms | p90 ms | p99 ms | max ms | connect mean / max ms | processing mean ms | server CPU avg / peak (cores) | throttled | server memory peak | server threads peak | ab CPU (cores) | flags |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         t.server,
         t.series.title()
     );
@@ -252,9 +259,13 @@ fn detail_row(md: &mut String, row: &Row<'_>) {
     let lg = c.loadgen_resources.as_ref();
     let _ = writeln!(
         md,
-        "| {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
         row.concurrency,
         num(row.good_rps.map(|s| s.median), 2),
+        match row.rps {
+            Some(s) if s.n > 1 => format!("{:.0}–{:.0} ({:.1}%)", s.min, s.max, s.cv * 100.0),
+            _ => "—".into(),
+        },
         num(row.p("50"), 2),
         num(row.p("90"), 2),
         num(row.p("99"), 2),
@@ -284,18 +295,8 @@ fn detail_row(md: &mut String, row: &Row<'_>) {
 /// Requests per second of every server side by side, per concurrency, per series.
 fn comparison(md: &mut String, rows: &[Row<'_>]) {
     for series in view::series(rows) {
-        let in_series: Vec<&Row> = rows.iter().filter(|r| r.series == series).collect();
-        let mut servers: Vec<&str> = Vec::new();
-        let mut levels: Vec<u32> = Vec::new();
-        for r in &in_series {
-            if !servers.contains(&r.server.as_str()) {
-                servers.push(&r.server);
-            }
-            if !levels.contains(&r.concurrency) {
-                levels.push(r.concurrency);
-            }
-        }
-        levels.sort_unstable();
+        let grid = view::Grid::of(rows, &series);
+        let (servers, levels) = (grid.servers.clone(), grid.levels.clone());
         let _ = writeln!(md, "## Comparison — {}\n", series.title());
         let mut header = String::from("| Concurrency |");
         for s in &servers {
@@ -310,9 +311,7 @@ fn comparison(md: &mut String, rows: &[Row<'_>]) {
             let mut line = format!("| {c} |");
             let mut medians = Vec::new();
             for s in &servers {
-                let row = in_series
-                    .iter()
-                    .find(|r| r.server == *s && r.concurrency == c);
+                let row = grid.at(s, c);
                 let rps = row.and_then(|r| r.rps).map(|s| s.median);
                 medians.push(rps);
                 let flags = row

@@ -3,25 +3,15 @@
 
 use std::fmt::Write;
 
-use super::view::{self, Row};
+use super::view;
 use super::{num, Run};
 
 pub fn summary(run: &Run) -> String {
     let rows = view::rows(&run.results);
     let mut out = String::new();
     for series in view::series(&rows) {
-        let in_series: Vec<&Row> = rows.iter().filter(|r| r.series == series).collect();
-        let mut servers: Vec<&str> = Vec::new();
-        let mut levels: Vec<u32> = Vec::new();
-        for r in &in_series {
-            if !servers.contains(&r.server.as_str()) {
-                servers.push(&r.server);
-            }
-            if !levels.contains(&r.concurrency) {
-                levels.push(r.concurrency);
-            }
-        }
-        levels.sort_unstable();
+        let grid = view::Grid::of(&rows, &series);
+        let (servers, levels) = (grid.servers.clone(), grid.levels.clone());
         let _ = writeln!(out, "\n{}", series.title().replace('`', ""));
         let _ = write!(out, "{:>6}", "c");
         for s in &servers {
@@ -37,10 +27,7 @@ pub fn summary(run: &Run) -> String {
         for c in levels {
             let _ = write!(out, "{c:>6}");
             for s in &servers {
-                match in_series
-                    .iter()
-                    .find(|r| r.server == *s && r.concurrency == c)
-                {
+                match grid.at(s, c) {
                     Some(r) => {
                         let _ = write!(
                             out,

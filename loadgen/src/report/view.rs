@@ -203,3 +203,42 @@ fn series_of(c: &Cell) -> Series {
         keepalive: c.keepalive,
     }
 }
+
+/// One series laid out as a grid: servers across, concurrency levels down.
+pub struct Grid<'r, 'a> {
+    pub rows: Vec<&'r Row<'a>>,
+    /// Servers in configured order.
+    pub servers: Vec<&'r str>,
+    /// Concurrency levels, ascending.
+    pub levels: Vec<u32>,
+}
+
+impl<'r, 'a> Grid<'r, 'a> {
+    pub fn of(rows: &'r [Row<'a>], series: &Series) -> Grid<'r, 'a> {
+        let rows: Vec<&Row> = rows.iter().filter(|r| r.series == *series).collect();
+        let mut servers: Vec<&str> = Vec::new();
+        let mut levels: Vec<u32> = Vec::new();
+        for r in &rows {
+            if !servers.contains(&r.server.as_str()) {
+                servers.push(&r.server);
+            }
+            if !levels.contains(&r.concurrency) {
+                levels.push(r.concurrency);
+            }
+        }
+        levels.sort_unstable();
+        Grid {
+            rows,
+            servers,
+            levels,
+        }
+    }
+
+    /// The row of `server` at `concurrency`, if it was measured.
+    pub fn at(&self, server: &str, concurrency: u32) -> Option<&'r Row<'a>> {
+        self.rows
+            .iter()
+            .copied()
+            .find(|r| r.server == server && r.concurrency == concurrency)
+    }
+}
