@@ -19,7 +19,7 @@ pub const UNSTABLE_SPREAD: f64 = 0.10;
 /// Every flag with the sentence that explains it, for reports.
 pub const EXPLANATIONS: &[(&str, &str)] = &[
     ("errors", "failed requests or non-2xx responses: ab counts non-2xx as successes, our good req/s column does not"),
-    ("loadgen-bound", "ab used >= 90% of the CPU it may use: the number measures ab, not the server"),
+    ("loadgen-bound", "ab used >= 90% of the CPU it may use, or its CPU limit throttled it in >= 25% of periods: the number measures ab, not the server"),
     ("cpu-throttled", "the server's CPU quota throttled it in >= 25% of scheduler periods"),
     ("connect-retries", "the slowest connect took >= 1 s: SYN retries, the listen backlog overflowed"),
     ("ab-warning", "ab itself warned that its results are not reliable"),
@@ -39,7 +39,11 @@ pub fn cell_flags(cell: &Cell) -> Vec<String> {
     }
     if let Some(lg) = &cell.loadgen_resources {
         let allowance = cell.limits.loadgen_cpus.unwrap_or(1.0).min(1.0);
-        if lg.cpu_cores_avg >= LOADGEN_BOUND_SHARE * allowance {
+        // Either ab used (nearly) all the CPU it may use, or its CPU quota held it back in
+        // a large share of periods: both mean ab, not the server, set the pace. The second
+        // catches short cells, whose average is diluted by the container's start.
+        let throttled = lg.throttled_share().is_some_and(|s| s >= THROTTLED_SHARE);
+        if lg.cpu_cores_avg >= LOADGEN_BOUND_SHARE * allowance || throttled {
             flags.push("loadgen-bound".into());
         }
     }

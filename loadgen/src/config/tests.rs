@@ -1114,11 +1114,11 @@ fn background_errors_name_their_field() {
     let e = err(&format!(
         "{base}background: {{ concurrency: 0, path: /x }}\n"
     ));
-    assert_err(&e, line, 27, "background.concurrency", "out of range");
+    assert_err(&e, line, 28, "background.concurrency", "out of range");
     let e = err(&format!(
         "{base}background: {{ concurrency: 5, path: x }}\n"
     ));
-    assert_err(&e, line, 41, "background.path", "does not start with");
+    assert_err(&e, line, 37, "background.path", "does not start with");
     let e = err(&format!(
         "{base}background: {{ concurrency: 5, path: /x, keeplive: true }}\n"
     ));
