@@ -1,7 +1,7 @@
 //! The command line: `lab run | check | images | report | compare | parse-ab | clean`.
 //!
 //! Exit codes: 0 done; 1 the command failed; 2 bad input (usage, lab file) or the Docker
-//! daemon is unreachable; 130 interrupted by Ctrl-C (or SIGTERM) after cleaning up.
+//! daemon is unreachable; 130 interrupted by Ctrl-C (or SIGTERM, SIGHUP) after cleaning up.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -70,6 +70,15 @@ pub enum Command {
     },
 }
 
+/// `eprintln!` that never panics: after SIGHUP the terminal is gone and writing to it fails,
+/// but the cleanup after it must still run.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Failure classes that pick the exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum Exit {
@@ -94,7 +103,7 @@ pub fn main() -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            say!("error: cannot start the async runtime: {e}");
             return 1;
         }
     };
@@ -104,17 +113,17 @@ pub fn main() -> i32 {
             if let Some(exit) = e.downcast_ref::<Exit>() {
                 return match exit {
                     Exit::BadInput(msg) => {
-                        eprintln!("error: {msg}");
+                        say!("error: {msg}");
                         2
                     }
                     Exit::Interrupted => 130,
                 };
             }
             if let Some(u) = e.downcast_ref::<crate::docker::Unreachable>() {
-                eprintln!("error: {u}");
+                say!("error: {u}");
                 return 2;
             }
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             1
         }
     }
@@ -227,7 +236,7 @@ async fn run(file: &Path, no_build: bool, output: Option<PathBuf>) -> Result<()>
             )))
         }
         None => {
-            eprintln!("interrupted: removing the run's containers and network");
+            say!("interrupted: removing the run's containers and network");
             cleanup(&engine, &run_id).await;
             if runner::mark_interrupted(&run_id.dir).is_ok()
                 && run_id.dir.join("results.json").exists()
@@ -235,7 +244,7 @@ async fn run(file: &Path, no_build: bool, output: Option<PathBuf>) -> Result<()>
                 if let Ok(run) = report::Run::load(&run_id.dir) {
                     let _ = report::write_all(&run);
                 }
-                eprintln!("finished cells are kept in {}", run_id.dir.display());
+                say!("finished cells are kept in {}", run_id.dir.display());
             }
             Err(Exit::Interrupted.into())
         }
@@ -250,27 +259,28 @@ async fn cleanup(engine: &Engine, run: &RunId) {
             .sweep(|l| l.get(RUN_LABEL).map(String::as_str) == Some(run.id.as_str()))
             .await
         {
-            eprintln!("warning: cleanup: {e:#}");
+            say!("warning: cleanup: {e:#}");
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+/// Resolves on Ctrl-C (SIGINT), SIGTERM, or SIGHUP (the terminal went away).
 async fn interrupted() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
         };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
+            _ = hup.recv() => {}
         }
     }
     #[cfg(not(unix))]
