@@ -13,7 +13,7 @@ use anyhow::Result;
 use super::charts;
 use super::markdown::BASELINE_COLUMNS;
 use super::view::{self, Row, Series, Table};
-use super::{int, mib, num, Exporter, Run};
+use super::{int, num, Exporter, Run};
 use crate::flags::EXPLANATIONS;
 use crate::results::Status;
 
@@ -581,50 +581,28 @@ fn baseline_table(h: &mut String, t: &Table<'_>) {
 }
 
 fn details_table(h: &mut String, t: &Table<'_>) {
-    let _ = writeln!(
+    let _ = write!(
         h,
-        "<details><summary>Evidence for {} — latency, connect vs processing, resources</summary>\n<div class=\"scroll\"><table>\n<thead><tr>\
-         <th>c</th><th>good req/s</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>max ms</th>\
-         <th>connect mean / max ms</th><th>processing mean ms</th><th>server CPU avg / peak (cores)</th>\
-         <th>throttled</th><th>server memory peak</th><th>server threads peak</th><th>ab CPU (cores)</th><th>flags</th></tr></thead>\n<tbody>",
+        "<details><summary>Evidence for {} — latency, connect vs processing, resources</summary>\n<div class=\"scroll\"><table>\n<thead><tr>",
         esc(&t.server)
     );
+    for col in view::EVIDENCE_COLUMNS {
+        let _ = write!(h, "<th>{}</th>", esc(col));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
     for row in &t.rows {
-        let c = row.representative;
-        let ct = c.ab.as_ref().and_then(|a| a.connection_times.as_ref());
-        let connect = ct.and_then(|t| t.connect.as_ref());
-        let processing = ct.and_then(|t| t.processing.as_ref());
-        let srv = c.server_resources.as_ref();
-        let lg = c.loadgen_resources.as_ref();
-        let dash = || "—".to_string();
-        let _ = writeln!(
-            h,
-            "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{} / {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-            row.concurrency,
-            num(row.good_rps.map(|s| s.median), 2),
-            num(row.p("50"), 2),
-            num(row.p("90"), 2),
-            num(row.p("99"), 2),
-            num(row.p("100"), 2),
-            num(connect.map(|r| r.mean), 0),
-            num(connect.map(|r| r.max), 0),
-            num(processing.map(|r| r.mean), 0),
-            srv.map(|s| format!("{:.2} / {:.2}", s.cpu_cores_avg, s.cpu_cores_peak))
-                .unwrap_or_else(dash),
-            srv.and_then(|s| s.throttled_share())
-                .map(|v| format!("{:.0}%", v * 100.0))
-                .unwrap_or_else(dash),
-            srv.map(|s| mib(s.memory_peak_bytes)).unwrap_or_else(dash),
-            srv.map(|s| s.pids_peak.to_string()).unwrap_or_else(dash),
-            lg.map(|s| format!("{:.2}", s.cpu_cores_avg))
-                .unwrap_or_else(dash),
-            if row.flags.is_empty() {
-                "—".to_string()
-            } else {
-                flag_badges(&row.flags)
-            },
-        );
+        let cells = row.evidence();
+        let (flags, numbers) = cells.split_last().expect("the evidence has columns");
+        h.push_str("<tr>");
+        for cell in numbers {
+            let _ = write!(h, "<td class=\"n\">{}</td>", esc(cell));
+        }
+        let flags = if row.flags.is_empty() {
+            esc(flags)
+        } else {
+            flag_badges(&row.flags)
+        };
+        let _ = writeln!(h, "<td>{flags}</td></tr>");
     }
     h.push_str("</tbody></table></div>\n</details>\n");
 }

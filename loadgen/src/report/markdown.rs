@@ -11,7 +11,7 @@ use std::fmt::Write;
 use anyhow::Result;
 
 use super::view::{self, Row, Table};
-use super::{int, mib, num, Exporter, Run};
+use super::{int, num, Exporter, Run};
 use crate::flags::EXPLANATIONS;
 use crate::results::Status;
 
@@ -240,56 +240,16 @@ fn baseline_table(md: &mut String, t: &Table<'_>) {
 fn details_table(md: &mut String, t: &Table<'_>) {
     let _ = writeln!(
         md,
-        "\n<details><summary>Evidence for {} — {}</summary>\n\n| c | good req/s | req/s spread (CV) | p50 ms | p90 ms | p99 ms | max ms | connect mean / max ms | processing mean ms | server CPU avg / peak (cores) | throttled | server memory peak | server threads peak | ab CPU (cores) | flags |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "\n<details><summary>Evidence for {} — {}</summary>\n\n| {} |\n|{}",
         t.server,
-        t.series.title()
+        t.series.title(),
+        view::EVIDENCE_COLUMNS.join(" | "),
+        "---|".repeat(view::EVIDENCE_COLUMNS.len())
     );
     for row in &t.rows {
-        detail_row(md, row);
+        let _ = writeln!(md, "| {} |", row.evidence().join(" | "));
     }
     md.push_str("\n</details>\n\n");
-}
-
-fn detail_row(md: &mut String, row: &Row<'_>) {
-    let c = row.representative;
-    let ct = c.ab.as_ref().and_then(|a| a.connection_times.as_ref());
-    let connect = ct.and_then(|t| t.connect.as_ref());
-    let processing = ct.and_then(|t| t.processing.as_ref());
-    let srv = c.server_resources.as_ref();
-    let lg = c.loadgen_resources.as_ref();
-    let _ = writeln!(
-        md,
-        "| {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
-        row.concurrency,
-        num(row.good_rps.map(|s| s.median), 2),
-        match row.rps {
-            Some(s) if s.n > 1 => format!("{:.0}–{:.0} ({:.1}%)", s.min, s.max, s.cv * 100.0),
-            _ => "—".into(),
-        },
-        num(row.p("50"), 2),
-        num(row.p("90"), 2),
-        num(row.p("99"), 2),
-        num(row.p("100"), 2),
-        num(connect.map(|r| r.mean), 0),
-        num(connect.map(|r| r.max), 0),
-        num(processing.map(|r| r.mean), 0),
-        srv.map(|s| format!("{:.2} / {:.2}", s.cpu_cores_avg, s.cpu_cores_peak))
-            .unwrap_or_else(|| "—".into()),
-        srv.and_then(|s| s.throttled_share())
-            .map(|v| format!("{:.0}%", v * 100.0))
-            .unwrap_or_else(|| "—".into()),
-        srv.map(|s| mib(s.memory_peak_bytes))
-            .unwrap_or_else(|| "—".into()),
-        srv.map(|s| s.pids_peak.to_string())
-            .unwrap_or_else(|| "—".into()),
-        lg.map(|s| format!("{:.2}", s.cpu_cores_avg))
-            .unwrap_or_else(|| "—".into()),
-        if row.flags.is_empty() {
-            "—".to_string()
-        } else {
-            row.flags.join(", ")
-        },
-    );
 }
 
 /// Requests per second of every server side by side, per concurrency, per series.

@@ -50,7 +50,73 @@ pub struct Row<'a> {
     pub failed: usize,
 }
 
+/// Columns of the evidence table every format shows under a baseline table; the flags
+/// column comes last so formats can render it their own way.
+pub const EVIDENCE_COLUMNS: [&str; 15] = [
+    "c",
+    "good req/s",
+    "req/s spread (CV)",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "max ms",
+    "connect mean / max ms",
+    "processing mean ms",
+    "server CPU avg / peak (cores)",
+    "throttled",
+    "server memory peak",
+    "server threads peak",
+    "ab CPU (cores)",
+    "flags",
+];
+
 impl Row<'_> {
+    /// The evidence cells as plain text, in `EVIDENCE_COLUMNS` order (flags joined by ", ").
+    pub fn evidence(&self) -> [String; 15] {
+        use super::{mib, num};
+        let dash = || "—".to_string();
+        let c = self.representative;
+        let ct = c.ab.as_ref().and_then(|a| a.connection_times.as_ref());
+        let connect = ct.and_then(|t| t.connect.as_ref());
+        let processing = ct.and_then(|t| t.processing.as_ref());
+        let srv = c.server_resources.as_ref();
+        let lg = c.loadgen_resources.as_ref();
+        [
+            self.concurrency.to_string(),
+            num(self.good_rps.map(|s| s.median), 2),
+            match self.rps {
+                Some(s) if s.n > 1 => {
+                    format!("{:.0}–{:.0} ({:.1}%)", s.min, s.max, s.cv * 100.0)
+                }
+                _ => dash(),
+            },
+            num(self.p("50"), 2),
+            num(self.p("90"), 2),
+            num(self.p("99"), 2),
+            num(self.p("100"), 2),
+            format!(
+                "{} / {}",
+                num(connect.map(|r| r.mean), 0),
+                num(connect.map(|r| r.max), 0)
+            ),
+            num(processing.map(|r| r.mean), 0),
+            srv.map(|s| format!("{:.2} / {:.2}", s.cpu_cores_avg, s.cpu_cores_peak))
+                .unwrap_or_else(dash),
+            srv.and_then(|s| s.throttled_share())
+                .map(|v| format!("{:.0}%", v * 100.0))
+                .unwrap_or_else(dash),
+            srv.map(|s| mib(s.memory_peak_bytes)).unwrap_or_else(dash),
+            srv.map(|s| s.pids_peak.to_string()).unwrap_or_else(dash),
+            lg.map(|s| format!("{:.2}", s.cpu_cores_avg))
+                .unwrap_or_else(dash),
+            if self.flags.is_empty() {
+                dash()
+            } else {
+                self.flags.join(", ")
+            },
+        ]
+    }
+
     pub fn p(&self, pct: &str) -> Option<f64> {
         let vals: Vec<f64> = self
             .cells
