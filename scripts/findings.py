@@ -33,9 +33,11 @@ def newest_run(name: str):
 
 
 def comparison_sections(report: str) -> str:
+    """The report's comparison tables, then its evidence tables (folded, as in the report)."""
     parts = re.split(r"(?m)^## ", report)
     keep = ["#### " + p.strip() for p in parts if p.startswith("Comparison")]
-    return "\n\n".join(keep)
+    evidence = re.findall(r"(?s)<details><summary>Evidence for.*?</details>", report)
+    return "\n\n".join(keep + evidence)
 
 
 def machine(meta: dict) -> str:
