@@ -228,17 +228,23 @@ async fn run(file: &Path, no_build: bool, output: Option<PathBuf>) -> Result<()>
         }
         Some(Err(e)) => {
             cleanup(&engine, &run_id).await;
-            let _ = runner::mark_interrupted(&run_id.dir);
-            Err(e.context(format!(
-                "run {} stopped; finished cells are in {}",
-                run_id.id,
-                run_id.dir.display()
-            )))
+            if run_id.dir.join("results.json").exists() {
+                let _ = runner::mark_stopped(&run_id.dir, "aborted");
+                Err(e.context(format!(
+                    "run {} stopped; finished cells are in {}",
+                    run_id.id,
+                    run_id.dir.display()
+                )))
+            } else {
+                // Nothing was measured: leave no empty run folder behind.
+                let _ = std::fs::remove_dir_all(&run_id.dir);
+                Err(e)
+            }
         }
         None => {
             say!("interrupted: removing the run's containers and network");
             cleanup(&engine, &run_id).await;
-            if runner::mark_interrupted(&run_id.dir).is_ok()
+            if runner::mark_stopped(&run_id.dir, "interrupted").is_ok()
                 && run_id.dir.join("results.json").exists()
             {
                 if let Ok(run) = report::Run::load(&run_id.dir) {

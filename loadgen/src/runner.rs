@@ -855,14 +855,15 @@ fn git(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Mark an interrupted run's results.json as such (its finished cells stay).
-pub fn mark_interrupted(dir: &Path) -> Result<()> {
+/// Mark a run that did not complete in its results.json (its finished cells stay):
+/// `interrupted` (Ctrl-C, SIGTERM, SIGHUP) or `aborted` (an error stopped it).
+pub fn mark_stopped(dir: &Path, status: &str) -> Result<()> {
     let path = dir.join("results.json");
     if !path.exists() {
         return Ok(());
     }
     let mut r = results::load(dir)?;
-    r.status = "interrupted".into();
+    r.status = status.into();
     r.finished_at = Some(Utc::now().rfc3339());
     results::write_json_atomic(&path, &r)
 }
