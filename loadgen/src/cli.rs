@@ -170,7 +170,7 @@ async fn dispatch(cmd: Command) -> Result<()> {
 
 /// Read and validate a lab file; a bad file is bad input (exit 2) with file:line:col.
 pub fn load_lab(file: &Path) -> Result<config::Lab> {
-    config::load(file, runner::host_cpus()).map_err(|e| Exit::BadInput(e.to_string()).into())
+    config::load(file, crate::host::host_cpus()).map_err(|e| Exit::BadInput(e.to_string()).into())
 }
 
 fn check(file: &Path) -> Result<()> {

@@ -3,7 +3,7 @@
 //!
 //! Module map: `config` reads and checks lab files and plans the cells; `docker` is the only
 //! module that talks to the Docker Engine; `images` gets the images a lab needs; `runner`
-//! executes a plan; `ab` parses ApacheBench output; `resources` and `flags` turn stats into
+//! executes a plan, with `pin` choosing CPU sets and `host` describing the machine; `ab` parses ApacheBench output; `resources` and `flags` turn stats into
 //! evidence; `results` is the on-disk record; `report` renders it; `cli` is the command line.
 
 pub mod ab;
@@ -13,7 +13,9 @@ pub mod compare;
 pub mod config;
 pub mod docker;
 pub mod flags;
+pub mod host;
 pub mod images;
+pub mod pin;
 pub mod progress;
 pub mod report;
 pub mod resources;

@@ -19,8 +19,9 @@ use anyhow::{anyhow, Context, Result};
 
 use crate::ab;
 use crate::clock::Utc;
-use crate::config::{self, Lab, Pin, Plan, ServerSource};
+use crate::config::{self, Lab, Plan, ServerSource};
 use crate::docker::{ContainerSpec, Engine, StatsSample, RUN_LABEL};
+use crate::host;
 use crate::images;
 use crate::resources::{self, ResourceSummary};
 use crate::results::{self, Cell, Limits, Meta, Results, ServerFailure, Status};
@@ -83,7 +84,7 @@ pub async fn run(engine: &Engine, opts: &RunOptions, run: &RunId) -> Result<Resu
         .with_context(|| format!("creating {}", run.dir.display()))?;
     std::fs::copy(&opts.lab_file, run.dir.join("lab.yaml"))
         .with_context(|| format!("copying {}", opts.lab_file.display()))?;
-    let load_start = load_average();
+    let load_start = host::load_average();
 
     // Images.
     let mut image_ids = BTreeMap::new();
@@ -143,8 +144,8 @@ pub async fn run(engine: &Engine, opts: &RunOptions, run: &RunId) -> Result<Resu
         run_id: run.id.clone(),
         lab_file: opts.lab_file.display().to_string(),
         lab_version: env!("CARGO_PKG_VERSION").to_string(),
-        host_cpus: host_cpus(),
-        host_cpu_model: cpu_model(),
+        host_cpus: host::host_cpus(),
+        host_cpu_model: host::cpu_model(),
         host_kernel: engine_info.kernel.clone(),
         load_average_start: load_start,
         load_average_end: None,
@@ -152,8 +153,8 @@ pub async fn run(engine: &Engine, opts: &RunOptions, run: &RunId) -> Result<Resu
         images: image_ids,
         loadgen_image_source: ab_source,
         ab_version,
-        git_commit: git(&["rev-parse", "HEAD"]),
-        git_dirty: git(&["status", "--porcelain"]).map(|s| !s.is_empty()),
+        git_commit: host::git(&["rev-parse", "HEAD"]),
+        git_dirty: host::git(&["status", "--porcelain"]).map(|s| !s.is_empty()),
     };
     results::write_json_atomic(&run.dir.join("meta.json"), &meta)?;
 
@@ -183,7 +184,7 @@ pub async fn run(engine: &Engine, opts: &RunOptions, run: &RunId) -> Result<Resu
     };
 
     for group in &plan.groups {
-        let (server_cpuset, loadgen_cpuset) = resolve_pin(lab, group);
+        let (server_cpuset, loadgen_cpuset) = crate::pin::resolve_pin(lab, group);
         let mut live: HashMap<usize, Result<LiveServer, String>> = HashMap::new();
         for (ii, inst) in group.instances.iter().enumerate() {
             let server = &lab.servers[inst.server];
@@ -308,7 +309,7 @@ pub async fn run(engine: &Engine, opts: &RunOptions, run: &RunId) -> Result<Resu
     record.status = "complete".into();
     record.finished_at = Some(Utc::now().rfc3339());
     results::write_json_atomic(&results_path, &record)?;
-    meta.load_average_end = load_average();
+    meta.load_average_end = host::load_average();
     results::write_json_atomic(&run.dir.join("meta.json"), &meta)?;
     Ok(record)
 }
@@ -720,39 +721,6 @@ fn loadgen_summary(started: Instant, samples: &[StatsSample]) -> Option<Resource
     Some(resources::summarize(&before, last, &inner))
 }
 
-/// Resolve `pin` for one group: the CPU sets of the servers and of ab, or none.
-fn resolve_pin(lab: &Lab, group: &config::Group) -> (Option<String>, Option<String>) {
-    match &lab.pin {
-        Pin::Off => (None, None),
-        Pin::Explicit { servers, loadgen } => (Some(servers.clone()), Some(loadgen.clone())),
-        Pin::Auto => {
-            let n = host_cpus();
-            let need = group
-                .instances
-                .iter()
-                .map(|i| i.cpus.ceil() as usize)
-                .max()
-                .unwrap_or(1);
-            if n < 2 || need > n - 1 {
-                if n >= 2 {
-                    tracing::warn!(
-                        "pin: auto: {} needs {need} CPUs, leaving none for ab on this {n}-CPU host; not pinning this group",
-                        group.label
-                    );
-                }
-                return (None, None);
-            }
-            // ab is single-threaded: it gets the last CPU, the servers the rest.
-            let servers = if n == 2 {
-                "0".to_string()
-            } else {
-                format!("0-{}", n - 2)
-            };
-            (Some(servers), Some((n - 1).to_string()))
-        }
-    }
-}
-
 /// `ab -V` inside the load generator image: the version that actually measures.
 async fn ab_version(
     engine: &Engine,
@@ -817,42 +785,6 @@ fn unique_name(base: &str) -> String {
         })
         .collect();
     format!("{clean}-{}", N.fetch_add(1, Ordering::Relaxed))
-}
-
-pub fn host_cpus() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_default()
-}
-
-fn load_average() -> Option<String> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-}
-
-fn git(args: &[&str]) -> Option<String> {
-    let root = images::workspace_root().ok()?;
-    let out = std::process::Command::new("git")
-        .current_dir(root)
-        .args(args)
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Mark a run that did not complete in its results.json (its finished cells stay):

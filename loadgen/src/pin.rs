@@ -1,0 +1,97 @@
+//! Where containers run: `pin: auto | off | explicit` resolved to CPU sets for one group.
+
+use crate::config::{self, Lab, Pin};
+use crate::host::host_cpus;
+
+/// Resolve `pin` for one group on this host: the CPU sets of the servers and of ab, or none.
+pub fn resolve_pin(lab: &Lab, group: &config::Group) -> (Option<String>, Option<String>) {
+    cpusets(&lab.pin, group, host_cpus())
+}
+
+/// `pin` for one group on a host with `n` CPUs. `auto` gives ab (single-threaded) the last
+/// CPU and the servers the others, unless a server's CPU limit needs more than that leaves.
+fn cpusets(pin: &Pin, group: &config::Group, n: usize) -> (Option<String>, Option<String>) {
+    match pin {
+        Pin::Off => (None, None),
+        Pin::Explicit { servers, loadgen } => (Some(servers.clone()), Some(loadgen.clone())),
+        Pin::Auto => {
+            let need = group
+                .instances
+                .iter()
+                .map(|i| i.cpus.ceil() as usize)
+                .max()
+                .unwrap_or(1);
+            if n < 2 || need > n - 1 {
+                if n >= 2 {
+                    tracing::warn!(
+                        "pin: auto: {} needs {need} CPUs, leaving none for ab on this {n}-CPU host; not pinning this group",
+                        group.label
+                    );
+                }
+                return (None, None);
+            }
+            // ab is single-threaded: it gets the last CPU, the servers the rest.
+            let servers = if n == 2 {
+                "0".to_string()
+            } else {
+                format!("0-{}", n - 2)
+            };
+            (Some(servers), Some((n - 1).to_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(cpus: &[f64]) -> config::Group {
+        config::Group {
+            index: 0,
+            label: "test".into(),
+            instances: cpus
+                .iter()
+                .enumerate()
+                .map(|(server, &cpus)| config::Instance {
+                    server,
+                    cpus,
+                    memory: 64 << 20,
+                    pids: None,
+                })
+                .collect(),
+            points: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn auto_splits_servers_and_ab() {
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            cpusets(&Pin::Auto, &group(&[1.0, 0.5]), 2),
+            (some("0"), some("1"))
+        );
+        assert_eq!(
+            cpusets(&Pin::Auto, &group(&[2.0]), 4),
+            (some("0-2"), some("3"))
+        );
+    }
+
+    #[test]
+    fn auto_does_not_pin_when_it_cannot_split() {
+        assert_eq!(cpusets(&Pin::Auto, &group(&[2.0]), 2), (None, None));
+        assert_eq!(cpusets(&Pin::Auto, &group(&[1.0]), 1), (None, None));
+    }
+
+    #[test]
+    fn off_and_explicit_are_taken_as_written() {
+        assert_eq!(cpusets(&Pin::Off, &group(&[1.0]), 8), (None, None));
+        let explicit = Pin::Explicit {
+            servers: "0-1".into(),
+            loadgen: "2".into(),
+        };
+        assert_eq!(
+            cpusets(&explicit, &group(&[1.0]), 4),
+            (Some("0-1".into()), Some("2".into()))
+        );
+    }
+}
