@@ -72,9 +72,6 @@ pub struct ContainerSpec {
     pub cpuset: Option<String>,
     /// Harden the container: no capabilities, read-only root file system.
     pub hardened: bool,
-    pub user: Option<String>,
-    /// Open-files limit (soft = hard); ab at c=1000 needs more than some defaults.
-    pub nofile: Option<i64>,
 }
 
 /// How a container ended, from `inspect`.
@@ -110,8 +107,6 @@ impl ContainerEnd {
 pub struct StatsSample {
     pub at: Option<Instant>,
     pub cpu_total_ns: u64,
-    pub system_ns: u64,
-    pub online_cpus: u32,
     pub throttled_periods: u64,
     pub periods: u64,
     pub throttled_ns: u64,
@@ -131,8 +126,6 @@ impl StatsSample {
                 .and_then(|c| c.cpu_usage.as_ref())
                 .and_then(|u| u.total_usage)
                 .unwrap_or(0),
-            system_ns: cpu.and_then(|c| c.system_cpu_usage).unwrap_or(0),
-            online_cpus: cpu.and_then(|c| c.online_cpus).unwrap_or(0),
             throttled_periods: thr.and_then(|t| t.throttled_periods).unwrap_or(0),
             periods: thr.and_then(|t| t.periods).unwrap_or(0),
             throttled_ns: thr.and_then(|t| t.throttled_time).unwrap_or(0),
@@ -327,13 +320,6 @@ impl Engine {
             cap_drop: spec.hardened.then(|| vec!["ALL".to_string()]),
             readonly_rootfs: spec.hardened.then_some(true),
             security_opt: spec.hardened.then(|| vec!["no-new-privileges".to_string()]),
-            ulimits: spec.nofile.map(|n| {
-                vec![bollard::models::ResourcesUlimits {
-                    name: Some("nofile".into()),
-                    soft: Some(n),
-                    hard: Some(n),
-                }]
-            }),
             ..Default::default()
         };
         let networking_config = spec.network.as_ref().map(|net| NetworkingConfig {
@@ -351,7 +337,6 @@ impl Engine {
             entrypoint: spec.entrypoint.clone(),
             env: Some(spec.env.clone()),
             labels: Some(spec.labels.clone()),
-            user: spec.user.clone(),
             tty: Some(false),
             host_config: Some(host_config),
             networking_config,
@@ -600,41 +585,6 @@ impl Engine {
             }
         }
         Ok((removed_c, removed_n))
-    }
-
-    /// Names of the lab-labelled containers and networks that exist now.
-    pub async fn leftovers(&self) -> Result<Vec<String>> {
-        let filters = HashMap::from([("label".to_string(), vec![RUN_LABEL.to_string()])]);
-        let mut names = Vec::new();
-        for c in self
-            .docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .map_err(|e| anyhow!("listing containers: {}", explain(&e)))?
-        {
-            names.push(format!(
-                "container {}",
-                c.names.unwrap_or_default().join(",")
-            ));
-        }
-        for n in self
-            .docker
-            .list_networks(Some(
-                ListNetworksOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .map_err(|e| anyhow!("listing networks: {}", explain(&e)))?
-        {
-            names.push(format!("network {}", n.name.unwrap_or_default()));
-        }
-        Ok(names)
     }
 }
 
