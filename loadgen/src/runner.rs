@@ -364,8 +364,18 @@ impl Ctx<'_> {
         let ip = match self.engine.ip_on(&container, self.network).await {
             Ok(ip) => ip,
             Err(e) => {
+                // A server that exits at once loses its address before we ask for it: say
+                // how it ended, not that it has no address.
+                let err = match self.engine.state(&container).await {
+                    Ok(end) if !end.running => anyhow!("the server container {}", end.describe()),
+                    _ => e,
+                };
+                let (_, stderr) = self.engine.logs(&container).await.unwrap_or_default();
                 let _ = self.engine.remove(&container).await;
-                return Err(e);
+                return Err(match last_line(&stderr) {
+                    Some(t) => anyhow!("{err:#}; its last log line: {t}"),
+                    None => err,
+                });
             }
         };
         let srv = LiveServer { container, ip };
