@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{self, Plan};
 use crate::docker::{Engine, RUN_LABEL};
 use crate::report;
-use crate::runner::{self, RunId, RunOptions, PID_LABEL};
+use crate::run::{self as runner, RunId, RunOptions, PID_LABEL};
 
 #[derive(Debug, Parser)]
 #[command(

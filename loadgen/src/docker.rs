@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use bollard::errors::Error as BollardError;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerStatsResponse, EndpointSettings, HostConfig,
     NetworkCreateRequest, NetworkingConfig,
@@ -19,7 +20,7 @@ use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
     DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, StatsOptionsBuilder,
-    StopContainerOptionsBuilder, WaitContainerOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -70,8 +71,20 @@ pub struct ContainerSpec {
     pub memory: Option<u64>,
     pub pids: Option<i64>,
     pub cpuset: Option<String>,
-    /// Harden the container: no capabilities, read-only root file system.
+    /// Harden the container: no capabilities, no privilege gain, read-only root.
     pub hardened: bool,
+    /// No capabilities and no privilege gain, but a writable root (`hardened` implies it).
+    pub drop_privileges: bool,
+    /// `uid:gid` to run as, overriding the image's user.
+    pub user: Option<String>,
+}
+
+/// What a command run with [`Engine::exec`] printed, and how it ended.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOutput {
+    pub stdout: String,
+    pub stderr: String,
+    pub exit_code: Option<i64>,
 }
 
 /// How a container ended, from `inspect`.
@@ -309,6 +322,17 @@ impl Engine {
 
     /// Create and start a container. Returns its id.
     pub async fn start(&self, spec: &ContainerSpec) -> Result<String> {
+        self.start_with_files(spec, None).await
+    }
+
+    /// Create a container, copy `files` (a tar archive, unpacked at `/`) into it, then start
+    /// it: how a helper binary gets into an image that has no shell to fetch it.
+    pub async fn start_with_files(
+        &self,
+        spec: &ContainerSpec,
+        files: Option<Vec<u8>>,
+    ) -> Result<String> {
+        let drop = spec.hardened || spec.drop_privileges;
         let host_config = HostConfig {
             nano_cpus: spec.cpus.map(|c| (c * 1e9).round() as i64),
             memory: spec.memory.map(|m| m as i64),
@@ -317,9 +341,9 @@ impl Engine {
             pids_limit: spec.pids,
             cpuset_cpus: spec.cpuset.clone(),
             network_mode: spec.network.clone(),
-            cap_drop: spec.hardened.then(|| vec!["ALL".to_string()]),
+            cap_drop: drop.then(|| vec!["ALL".to_string()]),
             readonly_rootfs: spec.hardened.then_some(true),
-            security_opt: spec.hardened.then(|| vec!["no-new-privileges".to_string()]),
+            security_opt: drop.then(|| vec!["no-new-privileges".to_string()]),
             ..Default::default()
         };
         let networking_config = spec.network.as_ref().map(|net| NetworkingConfig {
@@ -338,6 +362,7 @@ impl Engine {
             env: Some(spec.env.clone()),
             labels: Some(spec.labels.clone()),
             tty: Some(false),
+            user: spec.user.clone(),
             host_config: Some(host_config),
             networking_config,
             ..Default::default()
@@ -350,6 +375,21 @@ impl Engine {
             .create_container(Some(opts), body)
             .await
             .map_err(|e| anyhow!("creating container {}: {}", spec.name, explain(&e)))?;
+        if let Some(tar) = files {
+            let opts = UploadToContainerOptionsBuilder::default().path("/").build();
+            if let Err(e) = self
+                .docker
+                .upload_to_container(&created.id, Some(opts), bollard::body_full(tar.into()))
+                .await
+            {
+                let _ = self.remove(&created.id).await;
+                bail!(
+                    "copying files into container {}: {}",
+                    spec.name,
+                    explain(&e)
+                );
+            }
+        }
         if let Err(e) = self
             .docker
             .start_container(
@@ -362,6 +402,60 @@ impl Engine {
             bail!("starting container {}: {}", spec.name, explain(&e));
         }
         Ok(created.id)
+    }
+
+    /// Run `cmd` inside a running container and collect its output. `None` as the exit
+    /// code when the exec is still running at `timeout` (the process is left to the
+    /// container: callers bound their commands themselves, e.g. `lab-agent --timeout`).
+    pub async fn exec(&self, id: &str, cmd: &[String], timeout: Duration) -> Result<ExecOutput> {
+        let config = CreateExecOptions {
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(false),
+            cmd: Some(cmd.to_vec()),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_exec(id, config)
+            .await
+            .map_err(|e| anyhow!("exec in container: {}", explain(&e)))?;
+        let run = async {
+            let started = self
+                .docker
+                .start_exec(&created.id, None::<StartExecOptions>)
+                .await
+                .map_err(|e| anyhow!("starting exec: {}", explain(&e)))?;
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            if let StartExecResults::Attached { mut output, .. } = started {
+                while let Some(item) = output.next().await {
+                    match item.map_err(|e| anyhow!("reading exec output: {}", explain(&e)))? {
+                        bollard::container::LogOutput::StdErr { message } => {
+                            err.extend_from_slice(&message)
+                        }
+                        bollard::container::LogOutput::StdOut { message }
+                        | bollard::container::LogOutput::Console { message } => {
+                            out.extend_from_slice(&message)
+                        }
+                        bollard::container::LogOutput::StdIn { .. } => {}
+                    }
+                }
+            }
+            let inspect = self
+                .docker
+                .inspect_exec(&created.id)
+                .await
+                .map_err(|e| anyhow!("inspecting exec: {}", explain(&e)))?;
+            Ok::<_, anyhow::Error>(ExecOutput {
+                stdout: String::from_utf8_lossy(&out).into_owned(),
+                stderr: String::from_utf8_lossy(&err).into_owned(),
+                exit_code: inspect.exit_code,
+            })
+        };
+        match tokio::time::timeout(timeout, run).await {
+            Ok(r) => r,
+            Err(_) => bail!("exec did not finish within {} s", timeout.as_secs()),
+        }
     }
 
     /// Wait for a container to stop and return its exit code, or `None` on `timeout`.
@@ -428,6 +522,19 @@ impl Engine {
             oom_killed: s.oom_killed.unwrap_or(false),
             error: s.error,
         })
+    }
+
+    /// The host pid of the container's init process (0 when not running).
+    pub async fn pid(&self, id: &str) -> Result<i64> {
+        let c = self
+            .docker
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(|e| anyhow!("inspecting container: {}", explain(&e)))?;
+        Ok(c.state.and_then(|s| s.pid).unwrap_or(0))
     }
 
     /// The container's IP address on `network`.

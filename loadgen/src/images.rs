@@ -85,8 +85,16 @@ fn default_port(model: Model) -> u16 {
 /// `cargo build --release` of the server binaries, statically linked so they run in
 /// `FROM scratch`. `--target` is required: without it `+crt-static` also hits proc-macros.
 fn build_static_binaries(root: &Path) -> Result<PathBuf> {
+    build_static(root, &["server", "agent"])
+}
+
+/// `cargo build --release --target <host> -p <package>...` with `+crt-static`.
+fn build_static(root: &Path, packages: &[&str]) -> Result<PathBuf> {
     let target = host_target()?;
-    tracing::info!("building static server binaries (cargo build --release --target {target})");
+    tracing::info!(
+        "building static binaries of {} (cargo build --release --target {target})",
+        packages.join(", ")
+    );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
     if !flags.contains("crt-static") {
@@ -97,25 +105,51 @@ fn build_static_binaries(root: &Path) -> Result<PathBuf> {
     let out = Command::new(&cargo)
         .current_dir(root)
         .env("RUSTFLAGS", flags)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "server",
-            "--bins",
-            "--target",
-            &target,
-        ])
+        .args(["build", "--release", "--bins", "--target", &target])
+        .args(packages.iter().flat_map(|p| ["-p", p]))
         .output()
         .with_context(|| format!("running {cargo} build (is the Rust toolchain installed?)"))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        bail!("building the server binaries failed:\n{stderr}");
+        bail!("building {} failed:\n{stderr}", packages.join(", "));
     }
     let target_dir = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target"));
     Ok(target_dir.join(target).join("release"))
+}
+
+/// Name of the agent binary inside the load generator container (at `/`).
+pub const AGENT_PATH: &str = "/lab-agent";
+
+/// The files the lab copies into its load generator container before starting it: the
+/// static `lab-agent` binary (see `agent/src/lib.rs`) and a world-writable `/tmp` for the
+/// tool's output files. Built from the workspace when missing (or always, unless
+/// `reuse` says an existing binary will do).
+pub fn agent_archive(reuse: bool) -> Result<Vec<u8>> {
+    let root = workspace_root()?;
+    let target_dir = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let existing = target_dir
+        .join(host_target()?)
+        .join("release")
+        .join("lab-agent");
+    let bin = if reuse && existing.is_file() {
+        existing
+    } else {
+        build_static(&root, &["agent"])?.join("lab-agent")
+    };
+    let bytes = std::fs::read(&bin).with_context(|| format!("reading {}", bin.display()))?;
+    let mut tar = tar::Builder::new(Vec::new());
+    append_bytes(&mut tar, AGENT_PATH.trim_start_matches('/'), &bytes, 0o755)?;
+    let mut dir = tar::Header::new_gnu();
+    dir.set_entry_type(tar::EntryType::Directory);
+    dir.set_mode(0o1777);
+    dir.set_size(0);
+    dir.set_cksum();
+    tar.append_data(&mut dir, "tmp", std::io::empty())?;
+    Ok(tar.into_inner()?)
 }
 
 /// The host's target triple, from `rustc -vV`.

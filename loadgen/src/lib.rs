@@ -7,6 +7,7 @@
 //! evidence; `results` is the on-disk record; `report` renders it; `cli` is the command line.
 
 pub mod ab;
+pub mod cgroup;
 pub mod cli;
 pub mod clock;
 pub mod compare;
@@ -15,10 +16,13 @@ pub mod docker;
 pub mod flags;
 pub mod host;
 pub mod images;
+pub mod metrics;
 pub mod pin;
 pub mod progress;
 pub mod report;
 pub mod resources;
 pub mod results;
-pub mod runner;
+pub mod run;
 pub mod stats;
+pub mod tool;
+pub mod verdict;

@@ -41,9 +41,35 @@ fn cpusets(pin: &Pin, group: &config::Group, n: usize) -> (Option<String>, Optio
     }
 }
 
+/// How many CPUs a cpuset such as `0-2,4` names; `None` when it does not parse.
+pub fn cpuset_size(set: &str) -> Option<usize> {
+    let mut n = 0;
+    for part in set.split(',').map(str::trim) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (a.parse::<usize>().ok()?, b.parse::<usize>().ok()?);
+                n += b.checked_sub(a)? + 1;
+            }
+            None => {
+                part.parse::<usize>().ok()?;
+                n += 1;
+            }
+        }
+    }
+    Some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpuset_sizes() {
+        assert_eq!(cpuset_size("0"), Some(1));
+        assert_eq!(cpuset_size("0-2,4"), Some(4));
+        assert_eq!(cpuset_size("3-1"), None);
+        assert_eq!(cpuset_size("x"), None);
+    }
 
     fn group(cpus: &[f64]) -> config::Group {
         config::Group {

@@ -12,7 +12,7 @@ use crate::results::{Cell, Status};
 
 pub struct Progress {
     span: tracing::Span,
-    total: u64,
+    total: std::cell::Cell<u64>,
     done: std::cell::Cell<u64>,
 }
 
@@ -28,7 +28,7 @@ impl Progress {
         span.pb_start();
         Progress {
             span,
-            total,
+            total: std::cell::Cell::new(total),
             done: std::cell::Cell::new(0),
         }
     }
@@ -40,14 +40,17 @@ impl Progress {
     pub fn finish_cell(&self, cell: &Cell) {
         self.done.set(self.done.get() + 1);
         self.span.pb_inc(1);
-        let n = format!("[{}/{}]", self.done.get(), self.total);
+        let n = format!("[{}/{}]", self.done.get(), self.total.get());
         match (cell.status, cell.ab.as_ref()) {
             (Status::Ok, Some(ab)) => {
-                let flags = if cell.flags.is_empty() {
+                let mut flags = if cell.flags.is_empty() {
                     String::new()
                 } else {
                     format!(" [{}]", cell.flags.join(", "))
                 };
+                if let Some(v) = &cell.verdict {
+                    flags.push_str(&format!(" → {}", v.limiter));
+                }
                 tracing::info!(
                     "{n} {}: {:.1} req/s, {} complete, {} failed, {} non-2xx, p99 {} ms{flags}",
                     cell.id,
@@ -66,6 +69,12 @@ impl Progress {
                 cell.reason.as_deref().unwrap_or("no result")
             ),
         }
+    }
+
+    /// `n` planned cells will not run (`repeat: auto` stopped a point early).
+    pub fn skip(&self, n: u64) {
+        self.total.set(self.total.get().saturating_sub(n));
+        self.span.pb_set_length(self.total.get());
     }
 
     pub fn done(self) {

@@ -29,6 +29,13 @@ pub struct ResourceSummary {
     /// Most processes/threads seen at once (pids cgroup).
     pub pids_peak: u64,
     pub samples: usize,
+    /// Where the counters came from: `cgroup files` or `docker stats`.
+    #[serde(default)]
+    pub source: String,
+    /// The memory peak is this cell's own (the cgroup's peak was reset just before it);
+    /// otherwise it is the peak since the container started.
+    #[serde(default)]
+    pub memory_peak_per_cell: bool,
 }
 
 impl ResourceSummary {
@@ -93,6 +100,8 @@ pub fn summarize(
         memory_peak_bytes,
         pids_peak,
         samples: samples.len(),
+        source: String::new(),
+        memory_peak_per_cell: false,
     }
 }
 

@@ -12,7 +12,9 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::ab::AbReport;
+use crate::metrics::CellMetrics;
 use crate::resources::ResourceSummary;
+use crate::verdict::Verdict;
 
 /// Bumped when a field changes meaning or disappears (adding a field does not bump it).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -92,10 +94,34 @@ pub struct Cell {
     pub percentiles_fine: Option<BTreeMap<String, f64>>,
     pub server_resources: Option<ResourceSummary>,
     pub loadgen_resources: Option<ResourceSummary>,
+    /// ab's own CPU time, peak memory and wall time, exact (rusage of the reaped process,
+    /// reported by `lab-agent` inside the load generator container).
+    #[serde(default)]
+    pub tool_usage: Option<ToolUsage>,
+    /// What the server counted during the cell (built-in models' `/metrics`): exact peaks
+    /// of open connections and threads.
+    #[serde(default)]
+    pub server_metrics: Option<CellMetrics>,
+    /// What limited the cell (see `verdict.rs`).
+    #[serde(default)]
+    pub verdict: Option<Verdict>,
     /// Evidence flags (see `flags.rs`): loadgen-bound, cpu-throttled, errors, ab-warning, ...
     pub flags: Vec<String>,
-    /// Wall time of the ab container, start to exit.
+    /// Wall time of the whole cell as the lab spent it (counters, exec, ab, parsing): minus
+    /// ab's "Time taken", it is the lab's own overhead per cell.
     pub wall_s: f64,
+}
+
+/// A load tool's exact resource use, from `getrusage` of the reaped process.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolUsage {
+    /// User + system CPU seconds.
+    pub cpu_s: f64,
+    pub user_s: f64,
+    pub sys_s: f64,
+    /// Spawn to exit, seconds.
+    pub wall_s: f64,
+    pub max_rss_kib: i64,
 }
 
 impl Cell {

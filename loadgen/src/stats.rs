@@ -44,9 +44,87 @@ impl Spread {
     }
 }
 
+/// The distribution-free 95% confidence interval of the median of `values`: the order
+/// statistics x(k) and x(n+1-k) with the largest k such that P(Binomial(n, ½) < k) ≤ 2.5%.
+/// It assumes nothing about the shape of the distribution (req/s of short cells is skewed),
+/// and needs at least 6 values: with 5 or fewer even min–max covers less than 95%.
+pub fn median_ci95(values: &[f64]) -> Option<(f64, f64)> {
+    let n = values.len();
+    if n < 6 {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    // Cumulative binomial(n, 1/2) probabilities, in f64 (n is at most a few hundred).
+    let mut k = 0;
+    let mut cdf = 0.0;
+    let mut pmf = 0.5f64.powi(n as i32);
+    for i in 0..n {
+        // P(X <= i)
+        cdf += pmf;
+        if cdf > 0.025 {
+            break;
+        }
+        k = i + 1;
+        pmf *= (n - i) as f64 / (i + 1) as f64;
+    }
+    let k = k.max(1);
+    Some((v[k - 1], v[n - k]))
+}
+
+/// Indices of outliers by the modified Z-score (Iglewicz and Hoaglin; hyperfine uses the
+/// same): |0.6745 (x − median) / MAD| > 3.5. None when the MAD is 0.
+pub fn outliers(values: &[f64]) -> Vec<usize> {
+    if values.len() < 3 {
+        return Vec::new();
+    }
+    let median = Spread::of(values).median;
+    let deviations: Vec<f64> = values.iter().map(|x| (x - median).abs()).collect();
+    let mad = Spread::of(&deviations).median;
+    if mad == 0.0 {
+        return Vec::new();
+    }
+    values
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| (0.6745 * (*x - median) / mad).abs() > 3.5)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The half-width of an interval around `median`, as a share of it: ±5% is 0.05.
+pub fn relative_half_width((lo, hi): (f64, f64), median: f64) -> Option<f64> {
+    (median > 0.0).then(|| (median - lo).max(hi - median) / median)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_ci_uses_order_statistics() {
+        assert_eq!(median_ci95(&[1.0, 2.0, 3.0, 4.0, 5.0]), None);
+        // n = 6: P(X = 0) = 1/64 ≤ 2.5%, P(X ≤ 1) = 7/64 > 2.5% → k = 1: min..max.
+        assert_eq!(
+            median_ci95(&[6.0, 1.0, 5.0, 2.0, 4.0, 3.0]),
+            Some((1.0, 6.0))
+        );
+        // n = 10: P(X ≤ 1) = 11/1024 ≤ 2.5%, P(X ≤ 2) = 56/1024 > 2.5% → k = 2.
+        let v: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(median_ci95(&v), Some((2.0, 9.0)));
+        // n = 20: the textbook interval is x(6)..x(15).
+        let v: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(median_ci95(&v), Some((6.0, 15.0)));
+        assert_eq!(relative_half_width((95.0, 103.0), 100.0), Some(0.05));
+    }
+
+    #[test]
+    fn modified_z_score_flags_far_values_only() {
+        let v = [100.0, 101.0, 99.0, 100.5, 99.5, 150.0];
+        assert_eq!(outliers(&v), vec![5]);
+        assert!(outliers(&[100.0, 100.0, 100.0, 120.0]).is_empty(), "MAD 0");
+        assert!(outliers(&[1.0, 2.0]).is_empty());
+    }
 
     #[test]
     fn median_of_odd_and_even() {

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 mod locate;
 pub mod plan;
+pub mod repeat;
 mod schema;
 pub mod units;
 mod validate;
@@ -32,6 +33,7 @@ mod validate;
 mod tests;
 
 pub use plan::{describe, CellRef, Group, Instance, Plan, Point};
+pub use repeat::AutoRepeat;
 pub use units::format_memory;
 
 use locate::{Kind, Pos};
@@ -88,8 +90,10 @@ pub struct Lab {
     pub name: String,
     /// Folder that gets one subfolder per run, relative to the current directory.
     pub output: PathBuf,
-    /// How many times each cell is measured (1..=100).
+    /// How many times each cell is measured (1..=100); with `repeat_auto`, at most.
     pub repeat: u32,
+    /// `repeat: auto`: repeat until the median is known well enough (see `repeat.rs`).
+    pub repeat_auto: Option<AutoRepeat>,
     /// Requests sent and discarded after a server starts; 0 = no warm-up.
     pub warmup: u64,
     pub pin: Pin,
@@ -164,6 +168,14 @@ pub enum Model {
 
 impl Model {
     /// The binary's name in the `server` crate.
+    /// `async` or `thread`: how results and reports name the model.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Model::Async => "async",
+            Model::Thread => "thread",
+        }
+    }
+
     pub fn binary(&self) -> &'static str {
         match self {
             Model::Async => "server-async",

@@ -230,11 +230,25 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
         0 => "off".to_string(),
         n => format!("{n} requests per server start"),
     };
-    let _ = writeln!(
-        s,
-        "repeat: {} (servers interleaved A B, B A, ...)",
-        plan.repeat
-    );
+    match &lab.repeat_auto {
+        Some(a) => {
+            let _ = writeln!(
+                s,
+                "repeat: auto, until the 95% interval of the median req/s is within ±{}%, {}..={} times, at most {}s per point (servers interleaved A B, B A, ...)",
+                a.target * 100.0,
+                a.min,
+                a.max,
+                a.time_s
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "repeat: {} (servers interleaved A B, B A, ...)",
+                plan.repeat
+            );
+        }
+    }
     let _ = writeln!(s, "warmup: {warmup}");
     let _ = writeln!(s, "pin: {pin}");
     if let Some(bg) = &lab.background {
@@ -248,7 +262,12 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
     }
     let _ = write!(
         s,
-        "{} cells, ~{} requests",
+        "{}{} cells, ~{} requests",
+        if lab.repeat_auto.is_some() {
+            "up to "
+        } else {
+            ""
+        },
         plan.cell_count(),
         plan.estimated_requests(lab)
     );

@@ -20,7 +20,7 @@ use super::Model;
 pub struct RawLab {
     pub name: String,
     pub output: Option<String>,
-    pub repeat: Option<u32>,
+    pub repeat: Option<super::repeat::RawRepeat>,
     pub warmup: Option<Count>,
     pub pin: Option<RawPin>,
     pub servers: Vec<RawServer>,

@@ -159,13 +159,10 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
     if output.trim().is_empty() {
         c.fail("output", "the folder is empty; use e.g. `results`");
     }
-    let repeat = raw.repeat.unwrap_or(1);
-    if !(1..=MAX_REPEAT).contains(&repeat) {
-        c.fail(
-            "repeat",
-            format!("{repeat} is out of range; repeat must be 1..={MAX_REPEAT}"),
-        );
-    }
+    let (repeat, repeat_auto) = super::repeat::check(raw.repeat).unwrap_or_else(|(field, msg)| {
+        c.fail(field, msg);
+        (1, None)
+    });
     let warmup = raw.warmup.map_or(DEFAULT_WARMUP, |w| w.0);
 
     let (pin, server_cpuset, loadgen_cpuset) = pin(&mut c, raw.pin, host_cpus);
@@ -206,6 +203,7 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
         name: raw.name,
         output: output.into(),
         repeat,
+        repeat_auto,
         warmup,
         pin,
         servers,

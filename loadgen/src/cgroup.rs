@@ -1,0 +1,265 @@
+//! A container's cumulative counters read straight from its cgroup files, when the Docker
+//! daemon runs on this machine.
+//!
+//! Docker's one-shot stats endpoint returns the same counters, but on Docker 20.10 a read
+//! that follows another within a second waits for the daemon's 1 Hz stats collector: two
+//! reads around a 50 ms cell cost up to 2 s. The files are the source of those figures and
+//! cost microseconds. They are found through `/proc/<pid>/cgroup` of the container's init
+//! process, and used only when that path names the container (same machine, same pid
+//! namespace); otherwise the lab falls back to the stats endpoint (see `run::counters`).
+//!
+//! cgroup v1 (`cpuacct.usage`, `cpu.stat` with `throttled_time`, `memory.max_usage_in_bytes`)
+//! and v2 (`cpu.stat` with `usage_usec`/`throttled_usec`, `memory.peak`) give the same
+//! [`StatsSample`]. The memory peak is reset before each cell where the kernel allows it
+//! (v1: write to `memory.max_usage_in_bytes`; v2: write to `memory.peak`, Linux ≥ 6.12), so
+//! it becomes the cell's own peak; [`CgroupFiles::reset_memory_peak`] says whether it did.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::docker::StatsSample;
+
+/// Where one container's counters live.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CgroupFiles {
+    V1 {
+        cpuacct: PathBuf,
+        cpu: PathBuf,
+        memory: PathBuf,
+        pids: PathBuf,
+    },
+    V2 {
+        dir: PathBuf,
+    },
+}
+
+/// Find the cgroup of the process `pid` of container `container_id` under `root`
+/// (normally `/`): `None` when the process is not on this machine or its cgroup does not
+/// name the container.
+pub fn locate(root: &Path, pid: i64, container_id: &str) -> Option<CgroupFiles> {
+    if pid <= 0 || container_id.len() < 12 {
+        return None;
+    }
+    let text = std::fs::read_to_string(root.join(format!("proc/{pid}/cgroup"))).ok()?;
+    let fs = root.join("sys/fs/cgroup");
+    let mut v1: Vec<(String, String)> = Vec::new();
+    let mut v2: Option<String> = None;
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        if !path.contains(container_id) {
+            continue;
+        }
+        if controllers.is_empty() {
+            v2 = Some(path.to_string());
+        } else {
+            for c in controllers.split(',') {
+                v1.push((c.to_string(), path.to_string()));
+            }
+        }
+    }
+    let v1_dir = |controller: &str| {
+        let (_, path) = v1.iter().find(|(c, _)| c == controller)?;
+        // The mount point is named after the controller, or after a co-mounted pair.
+        [controller, "cpu,cpuacct", "cpuacct,cpu"]
+            .iter()
+            .map(|m| fs.join(m).join(path.trim_start_matches('/')))
+            .find(|d| d.is_dir())
+    };
+    if let (Some(cpuacct), Some(cpu), Some(memory), Some(pids)) = (
+        v1_dir("cpuacct"),
+        v1_dir("cpu"),
+        v1_dir("memory"),
+        v1_dir("pids"),
+    ) {
+        return Some(CgroupFiles::V1 {
+            cpuacct,
+            cpu,
+            memory,
+            pids,
+        });
+    }
+    let dir = fs.join(v2?.trim_start_matches('/'));
+    dir.join("cpu.stat")
+        .is_file()
+        .then_some(CgroupFiles::V2 { dir })
+}
+
+impl CgroupFiles {
+    /// The counters now.
+    pub fn read(&self) -> Result<StatsSample> {
+        let at = Some(Instant::now());
+        match self {
+            CgroupFiles::V1 {
+                cpuacct,
+                cpu,
+                memory,
+                pids,
+            } => {
+                let stat = read_keyed(&cpu.join("cpu.stat"))?;
+                Ok(StatsSample {
+                    at,
+                    cpu_total_ns: read_number(&cpuacct.join("cpuacct.usage"))?,
+                    periods: stat.get("nr_periods"),
+                    throttled_periods: stat.get("nr_throttled"),
+                    throttled_ns: stat.get("throttled_time"),
+                    memory_bytes: read_number(&memory.join("memory.usage_in_bytes"))?,
+                    memory_max_bytes: read_number(&memory.join("memory.max_usage_in_bytes")).ok(),
+                    pids: read_number(&pids.join("pids.current")).unwrap_or(0),
+                })
+            }
+            CgroupFiles::V2 { dir } => {
+                let stat = read_keyed(&dir.join("cpu.stat"))?;
+                Ok(StatsSample {
+                    at,
+                    cpu_total_ns: stat.get("usage_usec") * 1000,
+                    periods: stat.get("nr_periods"),
+                    throttled_periods: stat.get("nr_throttled"),
+                    throttled_ns: stat.get("throttled_usec") * 1000,
+                    memory_bytes: read_number(&dir.join("memory.current")).unwrap_or(0),
+                    memory_max_bytes: read_number(&dir.join("memory.peak")).ok(),
+                    pids: read_number(&dir.join("pids.current")).unwrap_or(0),
+                })
+            }
+        }
+    }
+
+    /// Reset the memory peak so the next read's peak is this interval's; `false` when the
+    /// kernel or the permissions do not allow it (the peak is then "since start").
+    pub fn reset_memory_peak(&self) -> bool {
+        let file = match self {
+            CgroupFiles::V1 { memory, .. } => memory.join("memory.max_usage_in_bytes"),
+            CgroupFiles::V2 { dir } => dir.join("memory.peak"),
+        };
+        std::fs::write(file, "0\n").is_ok()
+    }
+}
+
+/// `key value` lines (cpu.stat).
+struct Keyed(Vec<(String, u64)>);
+
+impl Keyed {
+    fn get(&self, key: &str) -> u64 {
+        self.0.iter().find(|(k, _)| k == key).map_or(0, |(_, v)| *v)
+    }
+}
+
+fn read_keyed(path: &Path) -> Result<Keyed> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Keyed(
+        text.lines()
+            .filter_map(|l| {
+                let (k, v) = l.split_once(' ')?;
+                Some((k.to_string(), v.trim().parse().ok()?))
+            })
+            .collect(),
+    ))
+}
+
+fn read_number(path: &Path) -> Result<u64> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.trim()
+        .parse()
+        .with_context(|| format!("{} does not hold a number", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "ab4670b8a41ea4cda9923963ebf578b80558788fc3b16e3747eb0e1fa94067f8";
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// A cgroup v1 host as Docker 20.10 with the cgroupfs driver lays it out.
+    #[test]
+    fn reads_a_v1_container() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let mut proc = String::new();
+        for (i, c) in ["cpu", "cpuacct", "memory", "pids"].iter().enumerate() {
+            proc.push_str(&format!("{}:{c}:/docker/{ID}\n", i + 1));
+        }
+        proc.push_str("0::/docker/other\n");
+        write(r, "proc/42/cgroup", &proc);
+        let d = format!("docker/{ID}");
+        write(
+            r,
+            &format!("sys/fs/cgroup/cpuacct/{d}/cpuacct.usage"),
+            "24268151\n",
+        );
+        write(
+            r,
+            &format!("sys/fs/cgroup/cpu/{d}/cpu.stat"),
+            "nr_periods 10\nnr_throttled 3\nthrottled_time 5000\nnr_bursts 0\n",
+        );
+        write(
+            r,
+            &format!("sys/fs/cgroup/memory/{d}/memory.usage_in_bytes"),
+            "1000\n",
+        );
+        write(
+            r,
+            &format!("sys/fs/cgroup/memory/{d}/memory.max_usage_in_bytes"),
+            "4000\n",
+        );
+        write(r, &format!("sys/fs/cgroup/pids/{d}/pids.current"), "7\n");
+        let files = locate(r, 42, ID).expect("located");
+        assert!(matches!(files, CgroupFiles::V1 { .. }));
+        let s = files.read().unwrap();
+        assert_eq!(s.cpu_total_ns, 24268151);
+        assert_eq!(
+            (s.periods, s.throttled_periods, s.throttled_ns),
+            (10, 3, 5000)
+        );
+        assert_eq!(
+            (s.memory_bytes, s.memory_max_bytes, s.pids),
+            (1000, Some(4000), 7)
+        );
+        assert!(files.reset_memory_peak());
+        assert_eq!(files.read().unwrap().memory_max_bytes, Some(0));
+        // Another container's process, or no process: not located.
+        assert_eq!(locate(r, 42, "0123456789abcdef"), None);
+        assert_eq!(locate(r, 43, ID), None);
+    }
+
+    /// The same figures from a cgroup v2 host (systemd driver: docker-<id>.scope).
+    #[test]
+    fn reads_a_v2_container_in_the_same_units() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let scope = format!("system.slice/docker-{ID}.scope");
+        write(r, "proc/42/cgroup", &format!("0::/{scope}\n"));
+        write(
+            r,
+            &format!("sys/fs/cgroup/{scope}/cpu.stat"),
+            "usage_usec 24268\nuser_usec 20000\nsystem_usec 4268\nnr_periods 10\nnr_throttled 3\nthrottled_usec 5\n",
+        );
+        write(
+            r,
+            &format!("sys/fs/cgroup/{scope}/memory.current"),
+            "1000\n",
+        );
+        write(r, &format!("sys/fs/cgroup/{scope}/memory.peak"), "4000\n");
+        write(r, &format!("sys/fs/cgroup/{scope}/pids.current"), "7\n");
+        let files = locate(r, 42, ID).expect("located");
+        let s = files.read().unwrap();
+        assert_eq!(s.cpu_total_ns, 24_268_000);
+        assert_eq!(
+            (s.periods, s.throttled_periods, s.throttled_ns),
+            (10, 3, 5000)
+        );
+        assert_eq!(
+            (s.memory_bytes, s.memory_max_bytes, s.pids),
+            (1000, Some(4000), 7)
+        );
+    }
+}

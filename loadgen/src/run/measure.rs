@@ -1,0 +1,266 @@
+//! One cell: read both containers' cumulative counters, run ab through the agent (which
+//! scrapes the server's metrics just before and after), read the counters again, then
+//! turn it all into the cell's figures, raw files, flags and verdict.
+//!
+//! Counters bracket the cell exactly however short it is: CPU seconds and throttled
+//! periods are the differences of two one-shot stats reads (~10 ms each), ab's CPU comes
+//! from the kernel's rusage of the reaped ab process, and the peaks of open connections
+//! and threads come from the server's own since-last-scrape maxima.
+
+use std::time::{Duration, Instant};
+
+use agent::RunReport;
+use anyhow::{anyhow, Result};
+
+use super::servers::LiveServer;
+use super::session::Session;
+use super::{describe_exit, last_line, unique_name, Ctx};
+use crate::ab;
+use crate::config;
+use crate::docker::{ContainerSpec, StatsSample};
+use crate::metrics::{self, CellMetrics};
+use crate::resources;
+use crate::results::{self, Cell, Status, ToolUsage};
+use crate::tool::{self, Load, PERCENTILE_FILE};
+use crate::verdict::{self, Figures};
+
+/// Upper bound on one ab run; ab's own `-s` bounds each request.
+const CELL_DEADLINE: Duration = Duration::from_secs(900);
+/// Time the background ab gets to open its connections before a measurement.
+const BACKGROUND_SETTLE: Duration = Duration::from_secs(2);
+
+/// How the server was after the cell.
+pub enum ServerAfter {
+    Running,
+    /// It is gone; the text says how it ended.
+    Ended(String),
+}
+
+/// Measure `cell` against `srv`. The cell comes back filled in, ok or failed with a reason.
+pub async fn measure(
+    ctx: &Ctx<'_>,
+    session: &Session,
+    srv: &LiveServer,
+    cell: &mut Cell,
+) -> ServerAfter {
+    let started = Instant::now();
+    let url = srv.url(&cell.path);
+    cell.command = tool::ab_command(&Load {
+        requests: cell.requests,
+        concurrency: cell.concurrency,
+        timeout_s: ctx.lab.loadgen.timeout_s,
+        keepalive: cell.keepalive,
+        url: &url,
+        percentiles: true,
+    });
+    let background = match &ctx.lab.background {
+        Some(bg) => match start_background(ctx, bg, srv, session.cpuset.as_deref()).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                cell.reason = Some(format!("background load: {e:#}"));
+                return server_after(ctx, srv).await;
+            }
+        },
+        None => None,
+    };
+    match run_bracketed(ctx, session, srv, &cell.command).await {
+        Ok(m) => fill(ctx, cell, m),
+        Err(e) => cell.reason = Some(format!("{e:#}")),
+    }
+    if let Some(id) = background {
+        let _ = ctx.engine.remove(&id).await;
+    }
+    let after = server_after(ctx, srv).await;
+    // A server that died under load fails the cell even if ab printed a report.
+    if let ServerAfter::Ended(how) = &after {
+        cell.status = Status::Failed;
+        cell.reason = Some(format!("the server {how} during the cell"));
+    }
+    judge(cell);
+    cell.wall_s = started.elapsed().as_secs_f64();
+    after
+}
+
+/// Everything one measurement gathered, before interpretation.
+struct Measured {
+    report: RunReport,
+    server: (StatsSample, StatsSample),
+    loadgen: (StatsSample, StatsSample),
+    server_source: &'static str,
+    server_peak_reset: bool,
+}
+
+async fn run_bracketed(
+    ctx: &Ctx<'_>,
+    session: &Session,
+    srv: &LiveServer,
+    command: &[String],
+) -> Result<Measured> {
+    let scrapes: Vec<String> = srv.metrics_url().into_iter().collect();
+    let server_peak_reset = srv.counters.reset_memory_peak();
+    session.counters.reset_memory_peak();
+    let (server_before, loadgen_before) = tokio::join!(
+        srv.counters.read(ctx.engine, &srv.container),
+        session.read_counters(ctx)
+    );
+    let report = session
+        .run_tool(ctx, command, &scrapes, &[PERCENTILE_FILE], CELL_DEADLINE)
+        .await?;
+    let (server_after, loadgen_after) = tokio::join!(
+        srv.counters.read(ctx.engine, &srv.container),
+        session.read_counters(ctx)
+    );
+    Ok(Measured {
+        report,
+        server: (server_before?, server_after?),
+        loadgen: (loadgen_before?, loadgen_after?),
+        server_source: srv.counters.as_str(),
+        server_peak_reset,
+    })
+}
+
+/// Interpret a measurement into the cell: raw files, ab's report, resources, metrics.
+fn fill(ctx: &Ctx<'_>, cell: &mut Cell, m: Measured) {
+    let r = &m.report;
+    cell.exit_code = r.exit_code.map(i64::from);
+    save_raw(ctx, cell, r);
+    cell.tool_usage = Some(ToolUsage {
+        cpu_s: r.cpu_s(),
+        user_s: r.user_s,
+        sys_s: r.sys_s,
+        wall_s: r.wall_s,
+        max_rss_kib: r.max_rss_kib,
+    });
+    let mut server = resources::summarize(&m.server.0, &m.server.1, &[]);
+    server.source = m.server_source.to_string();
+    server.memory_peak_per_cell = m.server_peak_reset;
+    cell.loadgen_resources = Some(resources::summarize(&m.loadgen.0, &m.loadgen.1, &[]));
+    if let (Some(b), Some(a)) = (r.scrapes_before.first(), r.scrapes_after.first()) {
+        let metrics = CellMetrics::between(&metrics::parse(&b.body), &metrics::parse(&a.body));
+        cell.server_metrics = (!metrics.is_empty()).then_some(metrics);
+    }
+    if let Some(text) = r.files.get(PERCENTILE_FILE) {
+        cell.percentiles_fine = ab::parse_percentile_csv(text)
+            .ok()
+            // ab's -e rows are wrong for n <= 50 (see NOTES): keep the whole-ms table.
+            .filter(|_| cell.requests > 50);
+    }
+    match ab::parse(&r.stdout) {
+        Ok(report) => {
+            cell.status = Status::Ok;
+            // Without a background load, all of the server's CPU in the window went to
+            // this ab run: average it over the time ab actually ran.
+            if ctx.lab.background.is_none() {
+                if let Some(t) = report.time_taken_s {
+                    server.average_over(t);
+                }
+            }
+            let bad = report.failed_requests.unwrap_or(0) + report.non_2xx.unwrap_or(0);
+            if bad > 0 {
+                cell.reason = Some(format!(
+                    "{} failed, {} non-2xx of {} requests",
+                    report.failed_requests.unwrap_or(0),
+                    report.non_2xx.unwrap_or(0),
+                    report.complete_requests.unwrap_or(0)
+                ));
+            }
+            cell.ab = Some(report);
+        }
+        Err(e) => {
+            let detail = last_line(&r.stderr).unwrap_or_else(|| e.to_string());
+            cell.reason = Some(format!("ab {}: {detail}", describe_exit(r)));
+        }
+    }
+    cell.server_resources = Some(server);
+}
+
+/// Flags and verdict, from what the cell recorded.
+fn judge(cell: &mut Cell) {
+    cell.flags = crate::flags::cell_flags(cell);
+    cell.verdict = (cell.status == Status::Ok)
+        .then(|| Figures::of(cell))
+        .flatten()
+        .map(|f| verdict::judge(&f));
+}
+
+/// ab's stdout and stderr, and the server's metrics scrapes, under `raw/`.
+fn save_raw(ctx: &Ctx<'_>, cell: &Cell, r: &RunReport) {
+    let dir = &ctx.run.dir;
+    let mut files = vec![
+        (cell.raw_stdout.clone(), r.stdout.clone()),
+        (cell.raw_stderr.clone(), r.stderr.clone()),
+    ];
+    if !r.scrapes_before.is_empty() {
+        let text = |label: &str, f: &[agent::Fetch]| {
+            f.iter()
+                .map(|f| format!("# {label} {}\n{}", f.url, f.body))
+                .collect::<String>()
+        };
+        files.push((
+            format!("raw/{}.metrics.txt", cell.id),
+            text("before", &r.scrapes_before) + &text("after", &r.scrapes_after),
+        ));
+    }
+    for (path, text) in files {
+        if let Err(e) = results::write_atomic(&dir.join(path), text.as_bytes()) {
+            tracing::error!("{e:#}");
+        }
+    }
+}
+
+async fn server_after(ctx: &Ctx<'_>, srv: &LiveServer) -> ServerAfter {
+    match ctx.engine.state(&srv.container).await {
+        Ok(end) if !end.running => ServerAfter::Ended(end.describe()),
+        _ => ServerAfter::Running,
+    }
+}
+
+/// Start the background ab (see `config::Background`) in a container of its own, and give
+/// it time to open its connections before the measurement starts.
+async fn start_background(
+    ctx: &Ctx<'_>,
+    bg: &config::Background,
+    srv: &LiveServer,
+    cpuset: Option<&str>,
+) -> Result<String> {
+    let url = srv.url(&bg.path);
+    let mut cmd = tool::ab_command(&Load {
+        requests: 10_000_000,
+        concurrency: bg.concurrency,
+        timeout_s: 120,
+        keepalive: bg.keepalive,
+        url: &url,
+        percentiles: false,
+    });
+    let program = cmd.remove(0);
+    let mut labels = ctx.labels.clone();
+    labels.insert("lab.role".into(), "background".into());
+    let spec = ContainerSpec {
+        name: unique_name(&format!("lab-{}-ab-background", ctx.run.id)),
+        image: ctx.loadgen_image.to_string(),
+        entrypoint: Some(vec![program]),
+        cmd,
+        labels,
+        network: Some(ctx.network.to_string()),
+        cpus: ctx.lab.loadgen.cpus,
+        cpuset: cpuset.map(str::to_string),
+        user: Some("65534:65534".into()),
+        drop_privileges: true,
+        ..Default::default()
+    };
+    let id = ctx.engine.start(&spec).await?;
+    tokio::time::sleep(BACKGROUND_SETTLE).await;
+    let end = ctx.engine.state(&id).await?;
+    if !end.running {
+        let (out, err) = ctx.engine.logs(&id).await.unwrap_or_default();
+        let _ = ctx.engine.remove(&id).await;
+        return Err(anyhow!(
+            "the background ab {}: {}",
+            end.describe(),
+            last_line(&err)
+                .or_else(|| last_line(&out))
+                .unwrap_or_default()
+        ));
+    }
+    Ok(id)
+}

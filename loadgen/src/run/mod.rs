@@ -1,0 +1,370 @@
+//! `lab run`: turn a validated lab file into containers, measured cells and a results folder.
+//!
+//! The flow: images → a labelled network → per resource group (see `config::plan`): start
+//! the load generator session for the group's cpuset (`session.rs`), start and verify the
+//! group's servers (`servers.rs`), measure the cells point by point (`measure.rs`), with
+//! repetitions decided by `repeat` (`rounds.rs`), appending each to the record
+//! (`record.rs`), then stop the servers. Every cell is judged (`verdict.rs`) as it is
+//! recorded; reports are rendered later from `results.json` alone.
+
+mod counters;
+mod measure;
+mod record;
+mod rounds;
+mod servers;
+mod session;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use agent::RunReport;
+use anyhow::{anyhow, Result};
+
+use crate::config::{self, Lab, Plan, ServerSource};
+use crate::docker::{Engine, RUN_LABEL};
+use crate::host;
+use crate::images;
+use crate::results::{Cell, Limits, Meta, Results, Status};
+
+pub use record::{mark_stopped, RunId};
+
+/// Label holding the PID of the `lab` process that owns an object, so a later start can tell
+/// a dead run's leftovers from a live run's containers.
+pub const PID_LABEL: &str = "lab.pid";
+
+/// Everything a run needs besides the lab file.
+pub struct RunOptions {
+    pub lab_file: PathBuf,
+    pub lab: Lab,
+    /// Use existing server images (and agent binary) instead of rebuilding them.
+    pub no_build: bool,
+}
+
+/// What every step of a run shares.
+pub struct Ctx<'a> {
+    pub engine: &'a Engine,
+    pub lab: &'a Lab,
+    pub network: &'a str,
+    pub loadgen_image: &'a str,
+    /// The tar archive copied into every load generator container (`lab-agent`, `/tmp`).
+    pub agent_archive: &'a [u8],
+    pub labels: &'a HashMap<String, String>,
+    pub run: &'a RunId,
+}
+
+/// Run the experiment. Returns the results as written.
+pub async fn run(engine: &Engine, opts: &RunOptions, run: &RunId) -> Result<Results> {
+    let lab = &opts.lab;
+    let mut record = record::Record::create(run, &opts.lab_file, lab)?;
+    let load_start = host::load_average();
+    let images = Images::get(engine, lab, opts.no_build).await?;
+    let agent_archive = images::agent_archive(opts.no_build)?;
+
+    let labels = HashMap::from([
+        (RUN_LABEL.to_string(), run.id.clone()),
+        (PID_LABEL.to_string(), std::process::id().to_string()),
+    ]);
+    let network = format!("lab-{}", run.id);
+    engine.create_network(&network, &labels).await?;
+    let ctx = Ctx {
+        engine,
+        lab,
+        network: &network,
+        loadgen_image: &images.loadgen,
+        agent_archive: &agent_archive,
+        labels: &labels,
+        run,
+    };
+
+    let plan = Plan::new(lab);
+    let mut sessions = session::Sessions::default();
+    let mut meta = meta(&ctx, &images, load_start).await;
+    let progress = crate::progress::Progress::new(plan.cell_count() as u64);
+    let outcome = measure_groups(
+        &ctx,
+        &plan,
+        &images,
+        &mut sessions,
+        &mut record,
+        &progress,
+        &mut meta,
+    )
+    .await;
+    progress.done();
+    sessions.stop_all(&ctx).await;
+    outcome?;
+    record::write_meta(run, &meta)?;
+
+    engine.remove_network(&network).await?;
+    let results = record.complete()?;
+    meta.load_average_end = host::load_average();
+    record::write_meta(run, &meta)?;
+    Ok(results)
+}
+
+/// Every group in plan order: its session, its servers, its cells.
+async fn measure_groups(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    images: &Images,
+    sessions: &mut session::Sessions,
+    record: &mut record::Record,
+    progress: &crate::progress::Progress,
+    meta: &mut Meta,
+) -> Result<()> {
+    for group in &plan.groups {
+        let (server_cpuset, loadgen_cpuset) = crate::pin::resolve_pin(ctx.lab, group);
+        let session = sessions.get(ctx, loadgen_cpuset.as_deref()).await?;
+        if meta.ab_version.is_empty() {
+            meta.ab_version = ab_version(ctx, session).await;
+            record::write_meta(ctx.run, meta)?;
+        }
+        let (mut pool, failures) =
+            servers::Pool::start(ctx, session, group, server_cpuset.clone(), &images.failures)
+                .await;
+        for f in failures {
+            record.push_server_failure(f)?;
+        }
+        let limits = |inst: &config::Instance| Limits {
+            cpus: inst.cpus,
+            memory_bytes: inst.memory,
+            pids: inst.pids,
+            cpuset: server_cpuset.clone(),
+            loadgen_cpus: ctx.lab.loadgen.cpus,
+            loadgen_cpuset: loadgen_cpuset.clone(),
+        };
+        let step = rounds::Step {
+            ctx,
+            session,
+            group,
+            limits: &limits,
+            progress,
+        };
+        let outcome = rounds::run_group(&step, plan, &mut pool, record).await;
+        pool.stop_all(ctx).await;
+        outcome?;
+    }
+    Ok(())
+}
+
+/// A fresh cell record for one measurement, failed until measured.
+fn new_cell(lab: &Lab, group: &config::Group, cref: &config::CellRef, limits: Limits) -> Cell {
+    let inst = &group.instances[cref.instance];
+    let point = &group.points[cref.point];
+    let server = &lab.servers[inst.server];
+    let workload = &lab.workloads[point.workload];
+    let id = format!(
+        "g{}-{}-{}-{}-c{}-r{}",
+        group.index,
+        server.name,
+        workload.name,
+        if point.keepalive { "ka" } else { "noka" },
+        point.concurrency,
+        cref.repetition
+    );
+    Cell {
+        raw_stdout: format!("raw/{id}.stdout.txt"),
+        raw_stderr: format!("raw/{id}.stderr.txt"),
+        id,
+        group: group.index,
+        group_label: group.label.clone(),
+        server: server.name.clone(),
+        model: match &server.source {
+            ServerSource::Model(m) => m.as_str().to_string(),
+            ServerSource::Image(i) => i.clone(),
+        },
+        workload: workload.name.clone(),
+        path: workload.path.clone(),
+        concurrency: point.concurrency,
+        keepalive: point.keepalive,
+        requests: lab.loadgen.requests,
+        repetition: cref.repetition,
+        limits,
+        status: Status::Failed,
+        reason: None,
+        exit_code: None,
+        command: Vec::new(),
+        ab: None,
+        percentiles_fine: None,
+        server_resources: None,
+        loadgen_resources: None,
+        tool_usage: None,
+        server_metrics: None,
+        verdict: None,
+        flags: Vec::new(),
+        wall_s: 0.0,
+    }
+}
+
+/// The images a run uses, resolved once.
+struct Images {
+    /// image name → id, for meta.json.
+    ids: BTreeMap<String, String>,
+    loadgen: String,
+    loadgen_source: String,
+    /// Servers whose image could not be had: server index → reason.
+    failures: HashMap<usize, String>,
+}
+
+impl Images {
+    async fn get(engine: &Engine, lab: &Lab, no_build: bool) -> Result<Images> {
+        let mut ids = BTreeMap::new();
+        let mut models: Vec<config::Model> = lab
+            .servers
+            .iter()
+            .filter_map(|s| match &s.source {
+                ServerSource::Model(m) => Some(*m),
+                ServerSource::Image(_) => None,
+            })
+            .collect();
+        models.sort_by_key(|m| m.image());
+        models.dedup();
+        if no_build {
+            for m in &models {
+                let id = engine.image_id(m.image()).await?.ok_or_else(|| {
+                    anyhow!(
+                        "--no-build: image {} does not exist; run `lab images` first",
+                        m.image()
+                    )
+                })?;
+                ids.insert(m.image().to_string(), id);
+            }
+        } else {
+            ids.extend(images::build_server_images(engine, &models).await?);
+        }
+        let (loadgen, loadgen_id, loadgen_source) =
+            images::resolve_loadgen(engine, &lab.loadgen.image).await?;
+        ids.insert(loadgen.clone(), loadgen_id);
+        let mut failures = HashMap::new();
+        for (i, s) in lab.servers.iter().enumerate() {
+            if let ServerSource::Image(img) = &s.source {
+                match images::ensure_pulled(engine, img).await {
+                    Ok(id) => {
+                        ids.insert(img.clone(), id);
+                    }
+                    Err(e) => {
+                        tracing::error!("server {}: {e:#}", s.name);
+                        failures.insert(i, format!("{e:#}"));
+                    }
+                }
+            }
+        }
+        Ok(Images {
+            ids,
+            loadgen,
+            loadgen_source,
+            failures,
+        })
+    }
+}
+
+async fn meta(ctx: &Ctx<'_>, images: &Images, load_start: Option<String>) -> Meta {
+    let engine_info = ctx.engine.info().await.unwrap_or_default();
+    Meta {
+        run_id: ctx.run.id.clone(),
+        lab_file: ctx.run.dir.join("lab.yaml").display().to_string(),
+        lab_version: env!("CARGO_PKG_VERSION").to_string(),
+        host_cpus: host::host_cpus(),
+        host_cpu_model: host::cpu_model(),
+        host_kernel: engine_info.kernel.clone(),
+        load_average_start: load_start,
+        load_average_end: None,
+        docker: engine_info,
+        images: images.ids.clone(),
+        loadgen_image_source: images.loadgen_source.clone(),
+        ab_version: String::new(),
+        git_commit: host::git(&["rev-parse", "HEAD"]),
+        git_dirty: host::git(&["status", "--porcelain"]).map(|s| !s.is_empty()),
+    }
+}
+
+/// `ab -V` inside the load generator container: the version that actually measures.
+async fn ab_version(ctx: &Ctx<'_>, session: &session::Session) -> String {
+    let cmd = vec!["ab".to_string(), "-V".to_string()];
+    match session
+        .run_tool(ctx, &cmd, &[], &[], std::time::Duration::from_secs(30))
+        .await
+    {
+        Ok(r) => r
+            .stdout
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        Err(e) => format!("unknown ({e:#})"),
+    }
+}
+
+/// How a tool run ended, in words: `exited with code 22`, `was killed by signal 9`, ...
+fn describe_exit(r: &RunReport) -> String {
+    if let Some(e) = &r.spawn_error {
+        return e.clone();
+    }
+    if r.timed_out {
+        return format!("did not finish within {:.0} s and was killed", r.wall_s);
+    }
+    match (r.exit_code, r.signal) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(sig)) => format!("was killed by signal {sig}"),
+        (None, None) => "ended in an unknown way".into(),
+    }
+}
+
+fn last_line(text: &str) -> Option<String> {
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_string)
+}
+
+/// Container names must be unique per engine; every container gets a counter suffix.
+fn unique_name(base: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let clean: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{clean}-{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Seconds since `t`, for the overhead figures.
+fn since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_names_are_docker_safe() {
+        let a = unique_name("lab-x/y z");
+        let b = unique_name("lab-x/y z");
+        assert_ne!(a, b);
+        assert!(a.starts_with("lab-x-y-z-"));
+    }
+
+    #[test]
+    fn exits_are_described_in_words() {
+        let r = RunReport {
+            exit_code: Some(22),
+            ..RunReport::default()
+        };
+        assert_eq!(describe_exit(&r), "exited with code 22");
+        let r = RunReport {
+            signal: Some(9),
+            ..RunReport::default()
+        };
+        assert_eq!(describe_exit(&r), "was killed by signal 9");
+    }
+}

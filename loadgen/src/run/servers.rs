@@ -1,0 +1,316 @@
+//! The server pool: start each server of a resource group in its own container with its
+//! limits, wait until it answers, verify every workload path answers 2xx, warm it up,
+//! replace it when it dies, and stop it when the group is done.
+//!
+//! One server container serves all cells of its group (not one per cell): that is how a
+//! server lives in production, and it keeps a run short. A server that dies (OOM, crash)
+//! fails the cell it died in and is started afresh for the next one.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+
+use super::counters::Counters;
+use super::session::Session;
+use super::{last_line, unique_name, Ctx};
+use crate::config::{self, Instance, ServerSource};
+use crate::docker::ContainerSpec;
+use crate::metrics;
+use crate::results::ServerFailure;
+use crate::tool::{self, Load};
+
+/// How long a server may take to answer its first request.
+const READY_DEADLINE: Duration = Duration::from_secs(30);
+/// Bound on a warm-up run.
+const WARMUP_DEADLINE: Duration = Duration::from_secs(300);
+
+/// A started, verified server container.
+#[derive(Debug, Clone)]
+pub struct LiveServer {
+    pub container: String,
+    pub ip: String,
+    pub port: u16,
+    /// The server answered its metrics endpoint when verified (built-in models do).
+    pub metrics: bool,
+    pub counters: Counters,
+}
+
+impl LiveServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}:{}{}", self.ip, self.port, path)
+    }
+
+    /// Where the lab scrapes the server's own counters, when it has them.
+    pub fn metrics_url(&self) -> Option<String> {
+        self.metrics.then(|| self.url("/metrics"))
+    }
+}
+
+/// The servers of one group: instance index → the live server or why there is none.
+pub struct Pool {
+    group: usize,
+    cpuset: Option<String>,
+    live: HashMap<usize, Result<LiveServer, String>>,
+}
+
+impl Pool {
+    /// Start every instance of `group`. An instance that cannot start is recorded (and
+    /// returned as a failure); its cells will fail with the reason.
+    pub async fn start(
+        ctx: &Ctx<'_>,
+        session: &Session,
+        group: &config::Group,
+        cpuset: Option<String>,
+        image_failures: &HashMap<usize, String>,
+    ) -> (Pool, Vec<ServerFailure>) {
+        let mut pool = Pool {
+            group: group.index,
+            cpuset,
+            live: HashMap::new(),
+        };
+        let mut failures = Vec::new();
+        for (i, inst) in group.instances.iter().enumerate() {
+            let server = &ctx.lab.servers[inst.server];
+            let started = match image_failures.get(&inst.server) {
+                Some(reason) => Err(reason.clone()),
+                None => pool.start_one(ctx, session, inst).await,
+            };
+            if let Err(reason) = &started {
+                tracing::error!("server {} ({}): {reason}", server.name, group.label);
+                failures.push(ServerFailure {
+                    server: server.name.clone(),
+                    group: group.index,
+                    reason: reason.clone(),
+                });
+            }
+            pool.live.insert(i, started);
+        }
+        (pool, failures)
+    }
+
+    async fn start_one(
+        &self,
+        ctx: &Ctx<'_>,
+        session: &Session,
+        inst: &Instance,
+    ) -> Result<LiveServer, String> {
+        start_server(ctx, session, self.group, inst, self.cpuset.as_deref())
+            .await
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    /// The live server of instance `i`, or why there is none.
+    pub fn get(&self, i: usize) -> Result<&LiveServer, &str> {
+        match self.live.get(&i) {
+            Some(Ok(s)) => Ok(s),
+            Some(Err(e)) => Err(e),
+            None => Err("not started"),
+        }
+    }
+
+    /// Replace instance `i`, which `ended` (e.g. "exited with code 137 (OOM-killed)").
+    pub async fn restart(
+        &mut self,
+        ctx: &Ctx<'_>,
+        session: &Session,
+        i: usize,
+        inst: &Instance,
+        ended: &str,
+    ) {
+        if let Some(Ok(old)) = self.live.get(&i) {
+            let _ = ctx.engine.remove(&old.container).await;
+        }
+        tracing::warn!(
+            "server {} {ended}; starting a fresh container",
+            ctx.lab.servers[inst.server].name
+        );
+        let fresh = self
+            .start_one(ctx, session, inst)
+            .await
+            .map_err(|e| format!("restart after it {ended}: {e}"));
+        self.live.insert(i, fresh);
+    }
+
+    pub async fn stop_all(self, ctx: &Ctx<'_>) {
+        for srv in self.live.into_values().flatten() {
+            if let Err(e) = ctx
+                .engine
+                .stop_and_remove(&srv.container, Duration::from_secs(5))
+                .await
+            {
+                tracing::warn!("{e:#}");
+            }
+        }
+    }
+}
+
+/// Start one server container with its limits, wait until it answers, verify every
+/// workload path answers 2xx, and warm it up.
+async fn start_server(
+    ctx: &Ctx<'_>,
+    session: &Session,
+    group: usize,
+    inst: &Instance,
+    cpuset: Option<&str>,
+) -> Result<LiveServer> {
+    let server = &ctx.lab.servers[inst.server];
+    let spec = server_spec(ctx, group, inst, cpuset);
+    let container = ctx.engine.start(&spec).await?;
+    let ip = match ctx.engine.ip_on(&container, ctx.network).await {
+        Ok(ip) => ip,
+        Err(e) => {
+            // A server that exits at once loses its address before we ask for it: say how
+            // it ended, not that it has no address.
+            let err = match ctx.engine.state(&container).await {
+                Ok(end) if !end.running => anyhow!("the server container {}", end.describe()),
+                _ => e,
+            };
+            return Err(give_up(ctx, &container, err).await);
+        }
+    };
+    let counters = Counters::locate(ctx.engine, &container).await;
+    let mut srv = LiveServer {
+        container,
+        ip,
+        port: server.port,
+        metrics: false,
+        counters,
+    };
+    match verify(ctx, session, &srv).await {
+        Ok(metrics) => srv.metrics = metrics,
+        Err(e) => return Err(give_up(ctx, &srv.container, e).await),
+    }
+    warm_up(ctx, session, server, &srv).await?;
+    tracing::info!(
+        "server {} up at {}:{} (cpus {}, memory {}{})",
+        server.name,
+        srv.ip,
+        server.port,
+        inst.cpus,
+        config::format_memory(inst.memory),
+        if srv.metrics {
+            ", metrics endpoint"
+        } else {
+            ""
+        }
+    );
+    Ok(srv)
+}
+
+fn server_spec(
+    ctx: &Ctx<'_>,
+    group: usize,
+    inst: &Instance,
+    cpuset: Option<&str>,
+) -> ContainerSpec {
+    let server = &ctx.lab.servers[inst.server];
+    let (image, hardened) = match &server.source {
+        ServerSource::Model(m) => (m.image().to_string(), true),
+        ServerSource::Image(i) => (i.clone(), false),
+    };
+    let mut env: Vec<String> = server.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if matches!(server.source, ServerSource::Model(_)) {
+        env.push(format!("SERVER_PORT={}", server.port));
+    }
+    let mut labels = ctx.labels.clone();
+    labels.insert("lab.role".into(), "server".into());
+    ContainerSpec {
+        name: unique_name(&format!("lab-{}-{}-g{group}", ctx.run.id, server.name)),
+        image,
+        cmd: server.args.clone(),
+        env,
+        labels,
+        network: Some(ctx.network.to_string()),
+        aliases: vec![server.name.clone()],
+        cpus: Some(inst.cpus),
+        memory: Some(inst.memory),
+        pids: inst.pids,
+        cpuset: cpuset.map(str::to_string),
+        hardened,
+        ..Default::default()
+    }
+}
+
+/// Remove a server that failed to come up; the error gains its last log line.
+async fn give_up(ctx: &Ctx<'_>, container: &str, err: anyhow::Error) -> anyhow::Error {
+    let (_, stderr) = ctx.engine.logs(container).await.unwrap_or_default();
+    let _ = ctx.engine.remove(container).await;
+    match last_line(&stderr) {
+        Some(t) => anyhow!("{err:#}; its last log line: {t}"),
+        None => err,
+    }
+}
+
+/// GET every workload path from the load generator container (the path ab will take) and
+/// require 2xx; the first GET waits for the server to start listening. Returns whether the
+/// server has a metrics endpoint the lab can read.
+async fn verify(ctx: &Ctx<'_>, session: &Session, srv: &LiveServer) -> Result<bool> {
+    for (i, w) in ctx.lab.workloads.iter().enumerate() {
+        let wait = if i == 0 {
+            READY_DEADLINE
+        } else {
+            Duration::ZERO
+        };
+        let fetch = session.get(ctx, &srv.url(&w.path), wait).await?;
+        match fetch.status {
+            Some(status) if (200..300).contains(&status) => {}
+            Some(status) => {
+                return Err(anyhow!(
+                    "verification failed: GET {} answered HTTP {status}",
+                    w.path
+                ))
+            }
+            None => {
+                let end = ctx.engine.state(&srv.container).await?;
+                if !end.running {
+                    return Err(anyhow!("the server container {}", end.describe()));
+                }
+                return Err(anyhow!(
+                    "verification failed: GET {} got no answer: {}",
+                    w.path,
+                    fetch.error.unwrap_or_default()
+                ));
+            }
+        }
+    }
+    let scrape = session
+        .get(ctx, &srv.url("/metrics"), Duration::ZERO)
+        .await?;
+    Ok(scrape.status == Some(200) && metrics::parse(&scrape.body).requests_total.is_some())
+}
+
+/// Send `warmup` requests to every workload path and discard the results.
+async fn warm_up(
+    ctx: &Ctx<'_>,
+    session: &Session,
+    server: &config::Server,
+    srv: &LiveServer,
+) -> Result<()> {
+    if ctx.lab.warmup == 0 {
+        return Ok(());
+    }
+    for w in &ctx.lab.workloads {
+        let url = srv.url(&w.path);
+        let cmd = tool::ab_command(&Load {
+            requests: ctx.lab.warmup,
+            concurrency: ctx.lab.warmup.min(10) as u32,
+            timeout_s: 10,
+            keepalive: false,
+            url: &url,
+            percentiles: false,
+        });
+        let report = session
+            .run_tool(ctx, &cmd, &[], &[], WARMUP_DEADLINE)
+            .await?;
+        if report.exit_code != Some(0) {
+            tracing::warn!(
+                "warm-up of {} on {} ended with {}",
+                server.name,
+                w.path,
+                super::describe_exit(&report)
+            );
+        }
+    }
+    Ok(())
+}

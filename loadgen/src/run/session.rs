@@ -1,0 +1,157 @@
+//! The load generator session: one long-lived container per run (per load generator
+//! cpuset) in which every cell, probe and warm-up runs through `docker exec`.
+//!
+//! Starting a container per cell cost ~0.5–1 s and, worse, hid ab's resource use: the
+//! container was gone before its counters could be read. A container that lives for the
+//! run has cumulative cgroup counters that can be read before and after each cell, and
+//! `lab-agent` (copied in before start, see `agent/`) runs ab as its child and reports ab's
+//! exact CPU time. Any image with `ab` on its PATH works: the agent needs no shell.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use agent::{Fetch, RunReport};
+use anyhow::{anyhow, Context, Result};
+
+use super::counters::Counters;
+use super::{unique_name, Ctx};
+use crate::docker::{ContainerSpec, StatsSample};
+use crate::images::AGENT_PATH;
+
+/// Slack on top of the agent's own `--timeout` before the lab stops waiting for an exec.
+const EXEC_SLACK: Duration = Duration::from_secs(30);
+/// Limits of the load generator container besides its CPU limit: ab holds a few KiB per
+/// connection, so even c = 20000 fits; the pids limit bounds a runaway.
+const LOADGEN_MEMORY: u64 = 1 << 30;
+const LOADGEN_PIDS: i64 = 256;
+
+/// A running load generator container.
+pub struct Session {
+    pub container: String,
+    pub cpuset: Option<String>,
+    pub counters: Counters,
+}
+
+/// The running sessions of a run, one per cpuset, created on first use.
+#[derive(Default)]
+pub struct Sessions {
+    by_cpuset: HashMap<Option<String>, Session>,
+}
+
+impl Sessions {
+    /// The session for `cpuset`, starting it if needed.
+    pub async fn get(&mut self, ctx: &Ctx<'_>, cpuset: Option<&str>) -> Result<&Session> {
+        let key = cpuset.map(str::to_string);
+        if !self.by_cpuset.contains_key(&key) {
+            let session = Session::start(ctx, cpuset).await?;
+            self.by_cpuset.insert(key.clone(), session);
+        }
+        Ok(&self.by_cpuset[&key])
+    }
+
+    pub async fn stop_all(self, ctx: &Ctx<'_>) {
+        for s in self.by_cpuset.into_values() {
+            if let Err(e) = ctx
+                .engine
+                .stop_and_remove(&s.container, Duration::from_secs(2))
+                .await
+            {
+                tracing::warn!("{e:#}");
+            }
+        }
+    }
+}
+
+impl Session {
+    async fn start(ctx: &Ctx<'_>, cpuset: Option<&str>) -> Result<Session> {
+        let mut labels = ctx.labels.clone();
+        labels.insert("lab.role".into(), "loadgen".into());
+        let spec = ContainerSpec {
+            name: unique_name(&format!("lab-{}-loadgen", ctx.run.id)),
+            image: ctx.loadgen_image.to_string(),
+            entrypoint: Some(vec![AGENT_PATH.into()]),
+            cmd: vec!["idle".into()],
+            labels,
+            network: Some(ctx.network.to_string()),
+            cpus: ctx.lab.loadgen.cpus,
+            memory: Some(LOADGEN_MEMORY),
+            pids: Some(LOADGEN_PIDS),
+            cpuset: cpuset.map(str::to_string),
+            // No capabilities and no root: ab needs neither. The root file system stays
+            // writable because the agent is copied in before start (Docker refuses to copy
+            // into a read-only root).
+            user: Some("65534:65534".into()),
+            drop_privileges: true,
+            ..Default::default()
+        };
+        let container = ctx
+            .engine
+            .start_with_files(&spec, Some(ctx.agent_archive.to_vec()))
+            .await
+            .context("starting the load generator container")?;
+        let counters = Counters::locate(ctx.engine, &container).await;
+        Ok(Session {
+            container,
+            cpuset: cpuset.map(str::to_string),
+            counters,
+        })
+    }
+
+    /// Run `command` (the tool and its arguments) through the agent: scrape `scrapes` just
+    /// before and after, collect `collect` files, kill the tool after `timeout`.
+    pub async fn run_tool(
+        &self,
+        ctx: &Ctx<'_>,
+        command: &[String],
+        scrapes: &[String],
+        collect: &[&str],
+        timeout: Duration,
+    ) -> Result<RunReport> {
+        let mut cmd = vec![AGENT_PATH.to_string(), "run".into()];
+        for url in scrapes {
+            cmd.extend(["--scrape".to_string(), url.clone()]);
+        }
+        for path in collect {
+            cmd.extend(["--collect".to_string(), path.to_string()]);
+        }
+        cmd.extend(["--timeout".to_string(), timeout.as_secs().to_string()]);
+        cmd.push("--".into());
+        cmd.extend(command.iter().cloned());
+        let out = ctx
+            .engine
+            .exec(&self.container, &cmd, timeout + EXEC_SLACK)
+            .await?;
+        serde_json::from_str(out.stdout.trim()).map_err(|e| {
+            anyhow!(
+                "lab-agent gave no report (exit code {}): {}",
+                out.exit_code.map_or("unknown".into(), |c| c.to_string()),
+                super::last_line(&out.stderr)
+                    .or_else(|| super::last_line(&out.stdout))
+                    .unwrap_or_else(|| e.to_string())
+            )
+        })
+    }
+
+    /// One GET from inside the load generator container, retrying refused connections for
+    /// up to `wait` (a server that is still starting).
+    pub async fn get(&self, ctx: &Ctx<'_>, url: &str, wait: Duration) -> Result<Fetch> {
+        let cmd: Vec<String> = vec![
+            AGENT_PATH.into(),
+            "get".into(),
+            "--wait".into(),
+            wait.as_secs_f64().to_string(),
+            url.into(),
+        ];
+        let out = ctx
+            .engine
+            .exec(&self.container, &cmd, wait + EXEC_SLACK)
+            .await?;
+        serde_json::from_str(out.stdout.trim())
+            .with_context(|| format!("lab-agent get {url}: {}", out.stderr.trim()))
+    }
+
+    /// The load generator container's cumulative counters.
+    pub async fn read_counters(&self, ctx: &Ctx<'_>) -> Result<StatsSample> {
+        self.counters.read(ctx.engine, &self.container).await
+    }
+}
