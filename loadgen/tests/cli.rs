@@ -96,6 +96,22 @@ fn missing_lab_file_is_one_line_naming_it() {
 }
 
 #[test]
+fn parse_ab_of_a_report_without_its_failure_count_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = std::fs::read_to_string(fixture("plain-200-n1000-c10-quiet.txt")).unwrap();
+    let file = dir.path().join("ab.txt");
+    std::fs::write(&file, report.replace("Failed requests:        0\n", "")).unwrap();
+    let o = lab(&["parse-ab", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("unusable ab report: no `Failed requests` line"),
+        "{err}"
+    );
+}
+
+#[test]
 fn report_of_a_folder_without_results_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let o = lab(&["report", dir.path().to_str().unwrap()]);
