@@ -133,18 +133,34 @@ impl HttpError {
     }
 }
 
-/// The `Content-Type` of every response but the metrics.
-pub const TEXT_PLAIN: &[u8] = b"text/plain";
-/// The `Content-Type` of the Prometheus text exposition format.
-pub const PROMETHEUS_TEXT: &[u8] = b"text/plain; version=0.0.4";
+/// The media types this server answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentType {
+    /// `text/plain`: every response but the metrics.
+    Text,
+    /// `text/plain; version=0.0.4`: the Prometheus text exposition format.
+    Prometheus,
+}
+
+impl ContentType {
+    /// The header line and the start of the next one, so that encoding a response head
+    /// stays one copy per constant part.
+    fn header(self) -> &'static [u8] {
+        match self {
+            ContentType::Text => b"\r\nContent-Type: text/plain\r\nContent-Length: ",
+            ContentType::Prometheus => {
+                b"\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: "
+            }
+        }
+    }
+}
 
 /// A response as the routes describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     pub status: Status,
     pub body: Body,
-    /// The `Content-Type` value, e.g. [`TEXT_PLAIN`].
-    pub content_type: &'static [u8],
+    pub content_type: ContentType,
 }
 
 impl Response {
@@ -153,7 +169,7 @@ impl Response {
         Response {
             status,
             body,
-            content_type: TEXT_PLAIN,
+            content_type: ContentType::Text,
         }
     }
 
@@ -447,9 +463,7 @@ impl Codec {
         out.extend_from_slice(self.server_header);
         out.extend_from_slice(b"Date: ");
         with_date(|date| out.extend_from_slice(date));
-        out.extend_from_slice(b"\r\nContent-Type: ");
-        out.extend_from_slice(response.content_type);
-        out.extend_from_slice(b"\r\nContent-Length: ");
+        out.extend_from_slice(response.content_type.header());
         push_decimal(out, response.body.len());
         if response.status == Status::MethodNotAllowed {
             out.extend_from_slice(b"\r\nAllow: GET, HEAD");

@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use crate::http::{Body, Method, Response, Status, PROMETHEUS_TEXT};
+use crate::http::{Body, ContentType, Method, Response, Status};
 use crate::metrics::METRICS;
 
 /// Longest `/sleep/{ms}` (longer: 400).
@@ -106,7 +106,7 @@ impl Route {
                 return Response {
                     status: Status::Ok,
                     body: Body::Text(METRICS.render()),
-                    content_type: PROMETHEUS_TEXT,
+                    content_type: ContentType::Prometheus,
                 }
             }
         };
