@@ -95,6 +95,105 @@ fn missing_lab_file_is_one_line_naming_it() {
     );
 }
 
+/// `lab check FILE` fails with exit 2 and one line on stderr; the line is returned.
+fn check_fails(file: &str) -> String {
+    let o = lab(&["check", file]);
+    assert_eq!(o.status.code(), Some(2), "{file}: {}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr).trim().to_string();
+    assert_eq!(err.lines().count(), 1, "{file}: {err}");
+    assert!(o.stdout.is_empty(), "{file}: {}", text(&o));
+    err
+}
+
+#[test]
+fn check_refuses_unreadable_and_oversized_files_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.yaml");
+    let default = std::fs::read_to_string(workspace().join("lab.yaml")).unwrap();
+    std::fs::write(&big, format!("{default}#{}\n", "x".repeat(1 << 20))).unwrap();
+    let big = big.to_str().unwrap();
+    let e = check_fails(big);
+    assert!(
+        e.contains(big) && e.contains("too large for a lab file"),
+        "{e}"
+    );
+
+    let e = check_fails("/dev/null");
+    assert!(e.contains("/dev/null: it is a character device"), "{e}");
+    let e = check_fails("examples");
+    assert!(e.contains("examples: it is a directory"), "{e}");
+}
+
+#[test]
+fn check_refuses_an_alias_bomb_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let default = std::fs::read_to_string(workspace().join("lab.yaml")).unwrap();
+    let bomb = format!("x-arg: &a \"{}\"\n{default}", "y".repeat(1000)).replace(
+        "  - { name: thread, model: thread, port: 46000 }",
+        &format!(
+            "  - {{ name: thread, model: thread, port: 46000, args: [{}] }}",
+            vec!["*a"; 500].join(", ")
+        ),
+    );
+    let file = dir.path().join("bomb.yaml");
+    std::fs::write(&file, bomb).unwrap();
+    let e = check_fails(file.to_str().unwrap());
+    assert!(
+        e.contains("servers[1].args[") && e.contains("alias bomb"),
+        "{e}"
+    );
+}
+
+#[test]
+fn check_refuses_values_that_would_fail_at_run_time_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let default = std::fs::read_to_string(workspace().join("lab.yaml")).unwrap();
+    for (from, to, needle) in [
+        (
+            "\nresources: { cpus: 1.0,",
+            "\nresources: { cpus: 0.001,",
+            "resources.cpus: 0.001 is less than 0.01",
+        ),
+        (
+            "warmup: 1000",
+            "warmup: 18446744073709551615",
+            "warmup: 18446744073709551615 is more than",
+        ),
+        (
+            "name: baseline",
+            "name: \"base\\tline\"",
+            "name: `base\\tline` contains '\\t'",
+        ),
+        (
+            "{ name: async, model: async,",
+            "{ name: async, image: \"Nginx\",",
+            "lowercase (`nginx`)",
+        ),
+    ] {
+        assert!(default.contains(from), "{from}");
+        let file = dir.path().join("lab.yaml");
+        std::fs::write(&file, default.replacen(from, to, 1)).unwrap();
+        let e = check_fails(file.to_str().unwrap());
+        assert!(e.contains(needle), "{to}: {e}");
+    }
+}
+
+#[test]
+fn parse_ab_of_a_report_without_its_failure_count_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = std::fs::read_to_string(fixture("plain-200-n1000-c10-quiet.txt")).unwrap();
+    let file = dir.path().join("ab.txt");
+    std::fs::write(&file, report.replace("Failed requests:        0\n", "")).unwrap();
+    let o = lab(&["parse-ab", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("unusable ab report: no `Failed requests` line"),
+        "{err}"
+    );
+}
+
 #[test]
 fn report_of_a_folder_without_results_says_so() {
     let dir = tempfile::tempdir().unwrap();

@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
+use crate::metrics::{Rejection, METRICS};
 use crate::routes::Route;
 
 /// At most this many request headers (more: 431).
@@ -132,11 +133,50 @@ impl HttpError {
     }
 }
 
+/// The media types this server answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentType {
+    /// `text/plain`: every response but the metrics.
+    Text,
+    /// `text/plain; version=0.0.4`: the Prometheus text exposition format.
+    Prometheus,
+}
+
+impl ContentType {
+    /// The header line and the start of the next one, so that encoding a response head
+    /// stays one copy per constant part.
+    fn header(self) -> &'static [u8] {
+        match self {
+            ContentType::Text => b"\r\nContent-Type: text/plain\r\nContent-Length: ",
+            ContentType::Prometheus => {
+                b"\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: "
+            }
+        }
+    }
+}
+
 /// A response as the routes describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     pub status: Status,
     pub body: Body,
+    pub content_type: ContentType,
+}
+
+impl Response {
+    /// A `text/plain` response.
+    pub fn text(status: Status, body: Body) -> Response {
+        Response {
+            status,
+            body,
+            content_type: ContentType::Text,
+        }
+    }
+
+    /// The fixed response to an error status.
+    fn error(status: Status) -> Response {
+        Response::text(status, Body::Static(status.text()))
+    }
 }
 
 /// A response body.
@@ -397,27 +437,24 @@ impl Codec {
 
     /// Append the response to `request`.
     pub fn respond(&mut self, request: &Request, keep_alive: bool) {
+        if !matches!(request.route, Route::Metrics) {
+            METRICS.request_answered();
+        }
         let response = request.route.response();
         self.encode(&response, request.head_only, keep_alive);
     }
 
     /// Append the response to bad input (the caller closes the connection after it).
     pub fn respond_error(&mut self, error: HttpError) {
-        let status = error.status();
-        let response = Response {
-            status,
-            body: Body::Static(status.text()),
-        };
-        self.encode(&response, false, false);
+        METRICS.request_answered();
+        self.encode(&Response::error(error.status()), false, false);
     }
 
-    /// Append a `503 Service Unavailable` (used when no thread could be started).
-    pub fn respond_unavailable(&mut self) {
-        let response = Response {
-            status: Status::ServiceUnavailable,
-            body: Body::Static(Status::ServiceUnavailable.text()),
-        };
-        self.encode(&response, false, false);
+    /// Append a `503 Service Unavailable`: the connection is refused for `reason`.
+    pub fn respond_unavailable(&mut self, reason: Rejection) {
+        METRICS.request_answered();
+        METRICS.rejected(reason);
+        self.encode(&Response::error(Status::ServiceUnavailable), false, false);
     }
 
     fn encode(&mut self, response: &Response, head_only: bool, keep_alive: bool) {
@@ -426,7 +463,7 @@ impl Codec {
         out.extend_from_slice(self.server_header);
         out.extend_from_slice(b"Date: ");
         with_date(|date| out.extend_from_slice(date));
-        out.extend_from_slice(b"\r\nContent-Type: text/plain\r\nContent-Length: ");
+        out.extend_from_slice(response.content_type.header());
         push_decimal(out, response.body.len());
         if response.status == Status::MethodNotAllowed {
             out.extend_from_slice(b"\r\nAllow: GET, HEAD");

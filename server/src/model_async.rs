@@ -23,6 +23,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{available_cpus, AsyncArgs, Config};
 use crate::http::{Codec, Read, FILLER};
+use crate::metrics::{OpenConnection, METRICS};
 use crate::net;
 use crate::routes::Route;
 use crate::shutdown::{self, Shutdown};
@@ -42,6 +43,8 @@ pub fn main(args: AsyncArgs) -> io::Result<()> {
         builder
     };
     let runtime = builder.enable_all().build()?;
+    METRICS.set_model("async");
+    METRICS.set_threads(workers);
 
     let result = runtime.block_on(async {
         let listener = net::bind(config.addr, config.backlog)?;
@@ -135,6 +138,8 @@ struct Handler {
     stream: TcpStream,
     codec: Codec,
     shutdown: Shutdown,
+    /// Counts the connection in `server_connections_open` while the handler lives.
+    _open: OpenConnection,
     /// Dropped with the handler; see [`run`].
     _shutdown_complete: mpsc::Sender<()>,
 }
@@ -154,6 +159,7 @@ impl Listener {
                 stream,
                 codec: Codec::new(&self.config, SERVER.as_bytes()),
                 shutdown: Shutdown::new(self.notify_shutdown.subscribe()),
+                _open: METRICS.connection_opened(),
                 _shutdown_complete: self.shutdown_complete_tx.clone(),
             };
 
@@ -173,8 +179,11 @@ impl Listener {
         loop {
             match self.listener.accept().await {
                 Ok((stream, _)) => return stream,
-                Err(err) if net::is_connection_error(&err) => continue,
+                Err(err) if net::is_connection_error(&err) => {
+                    net::count_accept_error(&err);
+                }
                 Err(err) => {
+                    net::count_accept_error(&err);
                     warn!(cause = %err, "accept failed; retrying in 50 ms");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }

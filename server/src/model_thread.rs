@@ -23,6 +23,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, ThreadArgs};
 use crate::http::{Codec, Read, FILLER};
+use crate::metrics::{OpenConnection, Rejection, METRICS};
 use crate::net;
 use crate::routes::Route;
 use crate::shutdown;
@@ -34,6 +35,7 @@ pub const SERVER: &str = concat!("Server: lab-thread/", env!("CARGO_PKG_VERSION"
 pub fn main(args: ThreadArgs) -> io::Result<()> {
     let config = args.common.config(args.port);
     let stack_size = args.stack_size;
+    METRICS.set_model("thread");
 
     let listener = net::bind(config.addr, config.backlog)?;
     let addr = listener.local_addr()?;
@@ -127,6 +129,8 @@ struct Handler {
     stream: TcpStream,
     codec: Codec,
     shutdown: Shutdown,
+    /// Counts the connection in `server_connections_open` while the handler lives.
+    _open: OpenConnection,
     /// The read timeout currently set on the socket (setting it is a system call).
     timeout: Option<Duration>,
     /// Dropped with the handler; see [`run`].
@@ -159,6 +163,7 @@ impl Listener {
                 stream,
                 codec: Codec::new(&self.config, SERVER.as_bytes()),
                 shutdown,
+                _open: METRICS.connection_opened(),
                 timeout: None,
                 _shutdown_complete: self.shutdown_complete_tx.clone(),
             };
@@ -172,6 +177,7 @@ impl Listener {
                 builder = builder.stack_size(size);
             }
             let spawned = builder.spawn(move || {
+                let _alive = METRICS.thread_started();
                 if let Some(mut handler) = lock(&handed_over).take() {
                     if let Err(err) = handler.run() {
                         debug!(cause = %err, "connection error");
@@ -195,8 +201,11 @@ impl Listener {
         loop {
             match self.listener.accept() {
                 Ok((stream, _)) => return stream,
-                Err(err) if net::is_connection_error(&err) => continue,
+                Err(err) if net::is_connection_error(&err) => {
+                    net::count_accept_error(&err);
+                }
                 Err(err) => {
+                    net::count_accept_error(&err);
                     warn!(cause = %err, "accept failed; retrying in 50 ms");
                     thread::sleep(Duration::from_millis(50));
                 }
@@ -307,7 +316,7 @@ impl Handler {
                 _ => break,
             }
         }
-        self.codec.respond_unavailable();
+        self.codec.respond_unavailable(Rejection::SpawnFailed);
         let _ = self.flush();
         let _ = self.stream.shutdown(Direction::Write);
     }

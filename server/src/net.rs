@@ -60,6 +60,17 @@ pub fn is_connection_error(err: &io::Error) -> bool {
     )
 }
 
+/// Count a failed `accept()` in `server_accept_errors_total`, unless it was no failure at
+/// all (interrupted by a signal, or nothing to accept on a non-blocking socket).
+pub fn count_accept_error(err: &io::Error) {
+    if !matches!(
+        err.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+    ) {
+        crate::metrics::METRICS.accept_error();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use crate::http::{Body, Method, Response, Status};
+use crate::http::{Body, ContentType, Method, Response, Status};
+use crate::metrics::METRICS;
 
 /// Longest `/sleep/{ms}` (longer: 400).
 pub const MAX_SLEEP_MS: u64 = 60_000;
@@ -44,6 +45,9 @@ pub enum Route {
     NotFound,
     /// Neither GET nor HEAD: 405 with `Allow: GET, HEAD`.
     MethodNotAllowed,
+    /// `/metrics`: the server's counters (see [`crate::metrics`]). Not itself counted as a
+    /// request, and reading it resets the peaks.
+    Metrics,
 }
 
 impl Route {
@@ -54,6 +58,7 @@ impl Route {
         match path {
             "/" => return Route::Hello,
             "/healthz" => return Route::Healthz,
+            "/metrics" => return Route::Metrics,
             _ => {}
         }
         if let Some(ms) = path.strip_prefix("/sleep/") {
@@ -97,8 +102,15 @@ impl Route {
                 Status::MethodNotAllowed,
                 Body::Static(Status::MethodNotAllowed.text()),
             ),
+            Route::Metrics => {
+                return Response {
+                    status: Status::Ok,
+                    body: Body::Text(METRICS.render()),
+                    content_type: ContentType::Prometheus,
+                }
+            }
         };
-        Response { status, body }
+        Response::text(status, body)
     }
 }
 
@@ -149,6 +161,8 @@ mod tests {
         assert_eq!(get("/bytes/67108864"), Route::Bytes(MAX_BYTES));
         assert_eq!(get("/bytes/67108865"), Route::BadParameter);
         assert_eq!(get("/nope"), Route::NotFound);
+        assert_eq!(get("/metrics"), Route::Metrics);
+        assert_eq!(Route::parse(Method::Head, "/metrics"), Route::Metrics);
         assert_eq!(get("/healthz/"), Route::NotFound);
         assert_eq!(Route::parse(Method::Other, "/"), Route::MethodNotAllowed);
         assert_eq!(

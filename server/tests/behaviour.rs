@@ -1,6 +1,7 @@
 //! The behaviour suite, run against both binaries: every case below becomes
 //! `async_model::<case>` and `thread_model::<case>`.
 
+#[macro_use]
 mod common;
 
 use std::io::ErrorKind;
@@ -9,17 +10,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{Client, Model, Server, PATIENCE};
-
-macro_rules! both_models {
-    ($($case:ident),* $(,)?) => {
-        mod async_model {
-            $( #[test] fn $case() { super::$case(super::Model::Async) } )*
-        }
-        mod thread_model {
-            $( #[test] fn $case() { super::$case(super::Model::Thread) } )*
-        }
-    };
-}
 
 both_models!(
     get_root,

@@ -3,11 +3,14 @@
 //! [`parse`] turns a whole run's output (stdout, with stderr merged in or not) into an
 //! [`AbReport`]; [`parse_percentile_csv`] reads the file that `ab -e FILE` writes.
 //!
-//! The parser is lenient: labels are matched case-insensitively and regardless of spacing
-//! or punctuation, unknown lines (progress, SSL errors, verbose dumps) are ignored, and a
-//! known line whose value does not parse leaves its fields `None` and adds a warning to
-//! [`AbReport::warnings`] instead of failing the whole parse. Only text that holds no
-//! report at all (ab died, timed out, or printed its usage) is an error.
+//! The parser is lenient about form: labels are matched case-insensitively and regardless
+//! of spacing or punctuation, unknown lines (progress, SSL errors, verbose dumps) are
+//! ignored, and an optional line whose value does not parse leaves its fields `None` and
+//! adds a warning to [`AbReport::warnings`]. It is strict about substance: text that holds
+//! no report at all (ab died, timed out, or printed its usage) is an error, and so is a
+//! report without a readable `Time taken for tests`, `Complete requests`, `Failed requests`
+//! or `Requests per second` line (a missing failure count must never read as zero), or with
+//! a negative time or rate.
 //!
 //! Quirks of ab worth knowing when reading the numbers (see `shared/NOTES.md`):
 //!
@@ -36,7 +39,10 @@ use serde::{Deserialize, Serialize};
 mod tests;
 
 /// Everything ab 2.3 prints in its final report. Each field is `None` when its line is
-/// absent (or garbled: then [`AbReport::warnings`] says which line).
+/// absent (or garbled: then [`AbReport::warnings`] says which line), except the ones
+/// [`parse`] requires: `time_taken_s`, `complete_requests`, `failed_requests` and
+/// `requests_per_second` are always `Some` in a parsed report. (They stay `Option` so that
+/// stored results and hand-built reports keep their shape.)
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AbReport {
     /// `"2.3"` from `This is ApacheBench, Version 2.3 <$Revision: ... $>`.
@@ -76,9 +82,9 @@ pub struct AbReport {
     pub connection_times: Option<ConnectionTimes>,
     /// `"50"` → ms for the `  50%      3` rows (`"100"` is the longest request).
     pub percentiles: Option<BTreeMap<String, f64>>,
-    /// ab's own `WARNING:`/`ERROR:` lines about median and mean (and the
-    /// `These results are ...` line that follows each), plus the parser's warnings
-    /// about garbled lines.
+    /// ab's own `WARNING:`/`ERROR:` messages about median and mean, one entry each (ab wraps
+    /// each over two lines, the second `These results are ...`; they are joined with a
+    /// space), plus the parser's warnings about garbled lines.
     pub warnings: Vec<String>,
 }
 
@@ -118,6 +124,10 @@ pub enum AbParseError {
     /// The text holds no ab report; the string says why, quoting ab's most telling line.
     #[error("no ab report found: {0}")]
     NoReport(String),
+    /// The text holds a report that cannot be trusted: a mandatory line is missing or does
+    /// not parse, or a time or rate is negative. The string says which line.
+    #[error("unusable ab report: {0}")]
+    Unusable(String),
     /// The text is not an `ab -e` percentile CSV.
     #[error("not an ab percentile CSV: {0}")]
     PercentileCsv(String),
@@ -179,9 +189,41 @@ const REPORT_LABELS: &[&str] = &[
     "transferrate",
 ];
 
+/// The lines a report must have, as ab labels them, in the order ab prints them, with their
+/// normalized labels and whether their value was read.
+fn mandatory(r: &AbReport) -> [(&'static str, &'static str, bool); 4] {
+    [
+        (
+            "timetakenfortests",
+            "Time taken for tests",
+            r.time_taken_s.is_some(),
+        ),
+        (
+            "completerequests",
+            "Complete requests",
+            r.complete_requests.is_some(),
+        ),
+        (
+            "failedrequests",
+            "Failed requests",
+            r.failed_requests.is_some(),
+        ),
+        (
+            "requestspersecond",
+            "Requests per second",
+            r.requests_per_second.is_some(),
+        ),
+    ]
+}
+
+#[derive(Default)]
 struct Parser {
     report: AbReport,
     found_report: bool,
+    /// The last line seen of each mandatory label (normalized), to quote when it is garbled.
+    mandatory_lines: BTreeMap<String, (usize, String)>,
+    /// The first line with a negative time or rate.
+    negative: Option<(usize, String)>,
     conn_times: Option<ConnectionTimes>,
     percentiles: Option<BTreeMap<String, f64>>,
     /// The previous line was an ab WARNING/ERROR, whose explanation follows.
@@ -206,27 +248,45 @@ impl Parser {
         }
         let lower = t.to_ascii_lowercase();
 
-        // ab's median/mean sanity warnings (two lines each).
+        if self.ab_warning(t, &lower) || self.unlabelled(n, line, t, &lower) {
+            return;
+        }
+        if let Some((label, value)) = t.split_once(':') {
+            self.labelled(n, line, label, value.trim());
+        }
+    }
+
+    /// ab's median/mean sanity warnings, each wrapped over two lines. True if `t` was one.
+    fn ab_warning(&mut self, t: &str, lower: &str) -> bool {
         if (lower.starts_with("warning:") || lower.starts_with("error:"))
             && lower.contains("median and mean")
         {
             self.report.warnings.push(t.to_string());
             self.after_ab_warning = true;
-            return;
+            return true;
         }
         if self.after_ab_warning && lower.contains("these results are") {
-            self.report.warnings.push(t.to_string());
+            // The second half of the message before: one warning, not two.
+            if let Some(last) = self.report.warnings.last_mut() {
+                last.push(' ');
+                last.push_str(t);
+            }
             self.after_ab_warning = false;
-            return;
+            return true;
         }
         self.after_ab_warning = false;
+        false
+    }
 
+    /// Lines without a `label: value` shape: the banner, the failure breakdown, percentile
+    /// rows and table headers. True if `t` was one of them.
+    fn unlabelled(&mut self, n: usize, line: &str, t: &str, lower: &str) -> bool {
         if let Some(pos) = lower.find("apachebench, version") {
             let rest = &t[pos + "apachebench, version".len()..];
             if let Some(v) = rest.split_whitespace().next() {
                 self.report.ab_version = Some(v.trim_end_matches(',').to_string());
             }
-            return;
+            return true;
         }
 
         // `   (Connect: 0, Receive: 0, Length: 454, Exceptions: 0)`
@@ -235,46 +295,58 @@ impl Parser {
                 Some(b) => self.report.failed_breakdown = Some(b),
                 None => self.garbled(n, line),
             }
-            return;
+            return true;
         }
 
         // Percentile rows: `  50%      3`, ` 100%     10 (longest request)`.
         if let Some((pct, rest)) = t.split_once('%') {
             if !pct.is_empty() && pct.trim().chars().all(|c| c.is_ascii_digit()) {
-                let map = self.percentiles.get_or_insert_with(BTreeMap::new);
-                match first_f64(rest) {
-                    Some(ms) => {
-                        let key = pct.trim().trim_start_matches('0');
-                        let key = if key.is_empty() { "0" } else { key };
-                        map.insert(key.to_string(), ms);
-                    }
-                    None => self.garbled(n, line),
-                }
-                return;
+                self.percentile_row(n, line, pct.trim(), rest);
+                return true;
             }
         }
         if lower.starts_with("percentage of the requests served") {
             self.percentiles.get_or_insert_with(BTreeMap::new);
-            return;
+            return true;
         }
         if lower.starts_with("connection times") {
             self.conn_times.get_or_insert_with(ConnectionTimes::default);
-            return;
+            return true;
         }
         if lower.starts_with("min") && lower.contains("max") {
             // The table's column header: `min  mean[+/-sd] median   max` or, with -S,
             // `min   avg   max`.
             self.short_table = !lower.contains("median");
-            return;
+            return true;
         }
 
-        let Some((label, value)) = t.split_once(':') else {
-            return;
-        };
+        false
+    }
+
+    /// `  50%      3`: `pct` is `50`, `rest` what follows the `%`.
+    fn percentile_row(&mut self, n: usize, line: &str, pct: &str, rest: &str) {
+        let ms = first_f64(rest);
+        match ms {
+            Some(ms) => self.check_sign(n, line, &[ms]),
+            None => self.garbled(n, line),
+        }
+        let map = self.percentiles.get_or_insert_with(BTreeMap::new);
+        if let Some(ms) = ms {
+            let key = pct.trim_start_matches('0');
+            let key = if key.is_empty() { "0" } else { key };
+            map.insert(key.to_string(), ms);
+        }
+    }
+
+    /// A `Label: value` line.
+    fn labelled(&mut self, n: usize, line: &str, label: &str, value: &str) {
         let key = norm(label);
-        let value = value.trim();
         if REPORT_LABELS.contains(&key.as_str()) {
             self.found_report = true;
+        }
+        if mandatory(&self.report).iter().any(|(k, ..)| *k == key) {
+            let quoted = (n, line.trim_end().to_string());
+            self.mandatory_lines.insert(key.clone(), quoted);
         }
         let r = &mut self.report;
         match key.as_str() {
@@ -334,14 +406,53 @@ impl Parser {
         set: impl FnOnce(&mut AbReport, Option<f64>),
     ) {
         let v = first_f64(value);
-        if v.is_none() {
-            self.garbled(n, line);
+        match v {
+            None => self.garbled(n, line),
+            Some(v) => self.check_sign(n, line, &[v]),
         }
         set(&mut self.report, v);
     }
 
+    /// Times and rates are never negative: a negative one (a clock that stepped back, a
+    /// corrupted line) makes the report unusable.
+    fn check_sign(&mut self, n: usize, line: &str, values: &[f64]) {
+        if values.iter().any(|v| *v < 0.0) && self.negative.is_none() {
+            self.negative = Some((n, line.trim_end().to_string()));
+        }
+    }
+
+    /// Why the report cannot be used, if it cannot: every missing or unreadable mandatory
+    /// line, then the first negative value.
+    fn unusable(&self) -> Option<String> {
+        let mut missing = Vec::new();
+        let mut problems = Vec::new();
+        for (key, label, read) in mandatory(&self.report) {
+            match self.mandatory_lines.get(key) {
+                _ if read => {}
+                Some((n, line)) => {
+                    problems.push(format!("line {n} does not parse: {}", quote(line)))
+                }
+                None => missing.push(format!("`{label}`")),
+            }
+        }
+        if !missing.is_empty() {
+            let s = if missing.len() == 1 { "" } else { "s" };
+            problems.insert(0, format!("no {} line{s}", missing.join(", ")));
+        }
+        if let Some((n, line)) = &self.negative {
+            problems.push(format!(
+                "line {n} has a negative time or rate: {}",
+                quote(line)
+            ));
+        }
+        (!problems.is_empty()).then(|| problems.join("; "))
+    }
+
     fn time_row(&mut self, n: usize, line: &str, key: &str, value: &str) {
         let nums: Option<Vec<f64>> = value.split_whitespace().map(finite).collect();
+        if let Some(nums) = &nums {
+            self.check_sign(n, line, nums);
+        }
         let row = match nums.as_deref() {
             Some(&[min, mean, sd, median, max]) => Some(TimeRow {
                 min,
@@ -399,24 +510,23 @@ fn parse_breakdown(t: &str) -> Option<FailedBreakdown> {
 /// Parses the output of one ab 2.3 run (stdout, optionally with stderr merged in;
 /// `\n` or `\r\n` line endings).
 ///
-/// Fails only when the text holds no report (no `Complete requests`, `Requests per
-/// second`, ... line): ab died (`apr_socket_recv: Connection refused (111)`), hit its
-/// `-s` timeout, printed its usage, or nothing was captured. The error quotes ab's most
-/// telling line.
+/// Fails with [`AbParseError::NoReport`] when the text holds no report (no `Complete
+/// requests`, `Requests per second`, ... line): ab died (`apr_socket_recv: Connection
+/// refused (111)`), hit its `-s` timeout, printed its usage, or nothing was captured; the
+/// error quotes ab's most telling line. Fails with [`AbParseError::Unusable`] when a
+/// report lacks a readable `Time taken for tests`, `Complete requests`, `Failed requests`
+/// or `Requests per second` line, or has a negative time or rate; the error names the
+/// lines. On `Ok`, those four fields are `Some`.
 pub fn parse(text: &str) -> Result<AbReport, AbParseError> {
-    let mut p = Parser {
-        report: AbReport::default(),
-        found_report: false,
-        conn_times: None,
-        percentiles: None,
-        after_ab_warning: false,
-        short_table: false,
-    };
+    let mut p = Parser::default();
     for (n, line) in numbered_lines(text) {
         p.line(n, line);
     }
     if !p.found_report {
         return Err(AbParseError::NoReport(no_report_reason(text)));
+    }
+    if let Some(why) = p.unusable() {
+        return Err(AbParseError::Unusable(why));
     }
     p.report.connection_times = p.conn_times;
     p.report.percentiles = p.percentiles;

@@ -55,10 +55,26 @@ const REPORTS: &[&str] = &[
     VERBOSE,
     CSV_RUN,
     HC_ERROR,
-    HC_GARBLED,
     HC_EMPTY_SERVER,
     HC_CASE,
 ];
+
+/// The four lines every report must have, as ab prints them in PLAIN_QUIET.
+const MANDATORY_LINES: [(&str, &str); 4] = [
+    (
+        "Time taken for tests",
+        "Time taken for tests:   0.298 seconds\n",
+    ),
+    ("Complete requests", "Complete requests:      1000\n"),
+    ("Failed requests", "Failed requests:        0\n"),
+    (
+        "Requests per second",
+        "Requests per second:    3353.71 [#/sec] (mean)\n",
+    ),
+];
+
+/// The smallest text that parses: the four mandatory lines.
+const MINIMAL: &str = "Time taken for tests: 1.5 seconds\nComplete requests: 5\nFailed requests: 0\nRequests per second: 3.33 [#/sec] (mean)\n";
 
 /// Every fixture that holds no report.
 const NO_REPORTS: &[&str] = &[
@@ -213,8 +229,7 @@ fn progress_lines_are_ignored() {
     assert_eq!(
         r.warnings,
         vec![
-            "WARNING: The median and mean for the waiting time are not within a normal deviation",
-            "These results are probably not that reliable.",
+            "WARNING: The median and mean for the waiting time are not within a normal deviation These results are probably not that reliable.",
         ]
     );
 }
@@ -234,14 +249,10 @@ fn keepalive_run() {
         row(0.0, 1.0, 0.6, 0.0, 7.0)
     );
     assert_eq!(r.percentiles.as_ref().unwrap()["50"], 0.0);
-    assert_eq!(r.warnings.len(), 6);
+    assert_eq!(r.warnings.len(), 3, "{:?}", r.warnings);
     assert_eq!(
-        r.warnings[4],
-        "WARNING: The median and mean for the total time are not within a normal deviation"
-    );
-    assert_eq!(
-        r.warnings[5],
-        "These results are probably not that reliable."
+        r.warnings[2],
+        "WARNING: The median and mean for the total time are not within a normal deviation These results are probably not that reliable."
     );
     // Without -k the line is absent.
     assert_eq!(ok(PLAIN_QUIET).keepalive_requests, None);
@@ -360,8 +371,7 @@ fn tls_lines_and_openssl_noise_are_ignored() {
     assert_eq!(
         r.warnings,
         vec![
-            "WARNING: The median and mean for the initial connection time are not within a normal deviation",
-            "These results are probably not that reliable.",
+            "WARNING: The median and mean for the initial connection time are not within a normal deviation These results are probably not that reliable.",
         ]
     );
 
@@ -382,7 +392,7 @@ fn empty_server_software_and_write_errors() {
     assert!(r.warnings.is_empty());
     // Absent line → None.
     assert_eq!(ok(PLAIN_QUIET).write_errors, None);
-    assert_eq!(ok("Complete requests: 5\n").server_software, None);
+    assert_eq!(ok(MINIMAL).server_software, None);
 }
 
 #[test]
@@ -429,10 +439,8 @@ fn ab_error_variant_of_the_median_check() {
     assert_eq!(
         r.warnings,
         vec![
-            "ERROR: The median and mean for the initial connection time are more than twice the standard",
-            "deviation apart. These results are NOT reliable.",
-            "WARNING: The median and mean for the total time are not within a normal deviation",
-            "These results are probably not that reliable.",
+            "ERROR: The median and mean for the initial connection time are more than twice the standard deviation apart. These results are NOT reliable.",
+            "WARNING: The median and mean for the total time are not within a normal deviation These results are probably not that reliable.",
         ]
     );
     // Everything else is as in the original output.
@@ -446,10 +454,28 @@ fn ab_error_variant_of_the_median_check() {
 }
 
 #[test]
-fn garbled_lines_become_nulls_and_warnings() {
-    let r = ok(HC_GARBLED);
-    assert_eq!(r.complete_requests, None);
-    assert_eq!(r.requests_per_second, None);
+fn garbled_mandatory_lines_make_the_report_unusable() {
+    assert_eq!(
+        err(HC_GARBLED),
+        "unusable ab report: line 17 does not parse: `Complete requests:      12x`; \
+         line 22 does not parse: `Requests per second:    abc`"
+    );
+}
+
+#[test]
+fn garbled_optional_lines_become_nulls_and_warnings() {
+    // HC_GARBLED with its two garbled mandatory lines readable again.
+    let text = HC_GARBLED
+        .replace(
+            "Complete requests:      12x",
+            "Complete requests:      1000",
+        )
+        .replace(
+            "Requests per second:    abc",
+            "Requests per second:    3353.71",
+        );
+    let r = ok(&text);
+    assert_eq!(r.complete_requests, Some(1000));
     assert_eq!(r.server_port, None);
     assert_eq!(r.failed_requests, Some(3));
     assert_eq!(r.failed_breakdown, None);
@@ -466,9 +492,7 @@ fn garbled_lines_become_nulls_and_warnings() {
         r.warnings,
         vec![
             "could not parse line 10: `Server Port:            99999`",
-            "could not parse line 17: `Complete requests:      12x`",
             "could not parse line 19: `(Connect: 0, Receive: 0, Length: zz, Exceptions: 0)`",
-            "could not parse line 22: `Requests per second:    abc`",
             "could not parse line 30: `Processing:     0    3   0.5`",
             "could not parse line 39: `90%      x`",
         ]
@@ -477,11 +501,112 @@ fn garbled_lines_become_nulls_and_warnings() {
 
 #[test]
 fn non_finite_numbers_are_garbled() {
-    let r = ok("Complete requests: 10\nRequests per second: nan [#/sec] (mean)\nTime taken for tests: inf seconds\n");
-    assert_eq!(r.complete_requests, Some(10));
-    assert_eq!(r.requests_per_second, None);
-    assert_eq!(r.time_taken_s, None);
+    let r = ok(&format!(
+        "{MINIMAL}Transfer rate: nan [Kbytes/sec] received\nTime per request: inf [ms] (mean)\n"
+    ));
+    assert_eq!(r.complete_requests, Some(5));
+    assert_eq!(r.transfer_rate_kbps, None);
+    assert_eq!(r.time_per_request_ms, None);
     assert_eq!(r.warnings.len(), 2);
+    // In a mandatory line they make the report unusable.
+    let text = MINIMAL.replace("3.33", "nan").replace("1.5", "inf");
+    assert_eq!(
+        err(&text),
+        "unusable ab report: line 1 does not parse: `Time taken for tests: inf seconds`; \
+         line 4 does not parse: `Requests per second: nan [#/sec] (mean)`"
+    );
+}
+
+#[test]
+fn a_missing_mandatory_line_is_an_error_naming_it() {
+    for (label, line) in MANDATORY_LINES {
+        assert!(PLAIN_QUIET.contains(line), "{line:?}");
+        let text = PLAIN_QUIET.replace(line, "");
+        assert_eq!(
+            parse(&text),
+            Err(AbParseError::Unusable(format!("no `{label}` line"))),
+            "without {label}"
+        );
+    }
+    // A missing failure count is not zero failures.
+    let text = PLAIN_QUIET
+        .replace(MANDATORY_LINES[1].1, "")
+        .replace(MANDATORY_LINES[2].1, "");
+    assert_eq!(
+        err(&text),
+        "unusable ab report: no `Complete requests`, `Failed requests` lines"
+    );
+    // Missing and garbled together: both are named.
+    let text = PLAIN_QUIET.replace(MANDATORY_LINES[2].1, "").replace(
+        "Complete requests:      1000",
+        "Complete requests:      many",
+    );
+    assert_eq!(
+        err(&text),
+        "unusable ab report: no `Failed requests` line; line 17 does not parse: `Complete requests:      many`"
+    );
+    assert!(parse(MINIMAL).is_ok());
+}
+
+#[test]
+fn negative_times_and_rates_are_errors() {
+    let cases = [
+        (
+            "Time taken for tests:   0.298",
+            "Time taken for tests:   -0.298",
+            16,
+        ),
+        (
+            "Requests per second:    3353.71",
+            "Requests per second:    -3353.71",
+            21,
+        ),
+        (
+            "Time per request:       2.982",
+            "Time per request:       -2.982",
+            22,
+        ),
+        (
+            "Transfer rate:          320.96",
+            "Transfer rate:          -320.96",
+            24,
+        ),
+        ("Connect:        0    0", "Connect:        -5    0", 28),
+        ("  99%      4", "  99%      -4", 41),
+    ];
+    for (good, bad, n) in cases {
+        assert!(PLAIN_QUIET.contains(good), "{good:?}");
+        let e = err(&PLAIN_QUIET.replacen(good, bad, 1));
+        assert!(
+            e.starts_with(&format!(
+                "unusable ab report: line {n} has a negative time or rate: `{}",
+                bad.trim()
+            )),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_wrapped_ab_warning_is_one_warning() {
+    let text = format!(
+        "{MINIMAL}WARNING: The median and mean for the waiting time are not within a normal deviation\n        These results are probably not that reliable.\n"
+    );
+    assert_eq!(
+        ok(&text).warnings,
+        vec!["WARNING: The median and mean for the waiting time are not within a normal deviation These results are probably not that reliable."]
+    );
+    // Every fixture: no warning starts with the second half.
+    for text in REPORTS {
+        let r = ok(text);
+        assert!(
+            r.warnings
+                .iter()
+                .all(|w| !w.starts_with("These results") && !w.starts_with("deviation apart")),
+            "{:?}",
+            r.warnings
+        );
+    }
 }
 
 #[test]
@@ -653,7 +778,11 @@ fn every_report_fixture_parses_with_the_key_fields() {
     for text in REPORTS {
         let r = ok(text);
         assert_eq!(r.ab_version.as_deref(), Some("2.3"));
+        // What parse guarantees on Ok.
         assert!(r.time_taken_s.is_some());
+        assert!(r.complete_requests.is_some());
+        assert!(r.failed_requests.is_some());
+        assert!(r.requests_per_second.is_some());
         assert!(r.time_per_request_ms.is_some());
         assert!(r.percentiles.as_ref().is_some_and(|p| p.len() >= 8));
         assert!(r.connection_times.is_some());

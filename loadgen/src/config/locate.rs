@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
+use super::aliases::Expansion;
+
 /// A 1-based line and column, as editors show them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Pos {
@@ -55,6 +57,8 @@ pub(crate) struct Locations {
     pub duplicate: Option<(String, Pos, Pos)>,
     /// Where a second document starts, if the stream has one.
     pub second_document: Option<Pos>,
+    /// The first alias that makes the document too large (or recursive), and why.
+    pub alias_problem: Option<(Pos, String)>,
 }
 
 impl Locations {
@@ -174,6 +178,8 @@ enum Frame {
 struct Recorder {
     stack: Vec<Frame>,
     locations: Locations,
+    /// What the aliases of the document expand to.
+    expansion: Expansion,
     /// The first document has ended: ignore the rest.
     done: bool,
 }
@@ -289,6 +295,7 @@ impl MarkedEventReceiver for Recorder {
             }
             return;
         }
+        self.measure(&ev, pos);
         match ev {
             Event::Scalar(ref value, ..) => self.start_node(pos, Kind::Scalar, Some(value)),
             Event::Alias(_) => self.start_node(pos, Kind::Alias, None),
@@ -299,6 +306,28 @@ impl MarkedEventReceiver for Recorder {
                 self.finish_node();
             }
             Event::DocumentEnd => self.done = true,
+            _ => {}
+        }
+    }
+}
+
+impl Recorder {
+    /// Adds the event to what the document expands to; the first alias that makes it too
+    /// large is recorded (and nothing is measured after it).
+    fn measure(&mut self, ev: &Event, pos: Pos) {
+        if self.locations.alias_problem.is_some() {
+            return;
+        }
+        let e = &mut self.expansion;
+        match *ev {
+            Event::Scalar(ref value, _, anchor, _) => e.scalar(anchor, value.len()),
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => e.start(anchor),
+            Event::SequenceEnd | Event::MappingEnd => e.end(),
+            Event::Alias(id) => {
+                if let Err(message) = e.alias(id) {
+                    self.locations.alias_problem = Some((pos, message));
+                }
+            }
             _ => {}
         }
     }

@@ -1,6 +1,7 @@
 //! The lab file (`lab.yaml`): what to run, how often, and under which limits.
 //!
-//! Reading a lab file is two passes over the same text:
+//! [`load`] reads only a regular file of at most [`MAX_FILE_BYTES`], as UTF-8 (a byte order
+//! mark is dropped), see [`read`]. Reading a lab file is then two passes over the same text:
 //!
 //! 1. serde_yaml deserializes it into the raw types of [`schema`], which mirror the YAML
 //!    and deny unknown fields. Type errors come back with a position and a field path.
@@ -9,11 +10,15 @@
 //!
 //! The second pass has no positions of its own, so [`locate`] reads the text once more with
 //! an event parser and maps every field path to its line and column. That way *every* error
-//! reads the same, on one line, like a compiler's:
+//! reads the same, on one line (control characters escaped), like a compiler's:
 //!
 //! ```text
 //! lab.yaml:14:18: loadgen.concurrency[3]: 2000 is more than loadgen.requests (1000); concurrency must be <= requests
 //! ```
+//!
+//! The event pass runs first, and also refuses what serde_yaml must never see: aliases that
+//! expand too far ([`aliases`]), a second document, a key given twice. Checks of single
+//! values against what Docker, ab and the file system accept live in [`rules`].
 //!
 //! [`plan`] then expands the sweeps of a [`Lab`] into the cells the driver runs.
 
@@ -22,9 +27,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod aliases;
 mod locate;
 pub mod plan;
+mod read;
 pub mod repeat;
+mod rules;
 mod schema;
 pub mod units;
 mod validate;
@@ -32,7 +40,9 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use aliases::MAX_ALIAS_EXPANSION;
 pub use plan::{describe, CellRef, Group, Instance, Plan, Point};
+pub use read::MAX_FILE_BYTES;
 pub use repeat::AutoRepeat;
 pub use units::format_memory;
 
@@ -240,35 +250,31 @@ pub struct Workload {
 }
 
 /// Reads and checks a lab file. `host_cpus` is the number of CPUs the Docker host has (cpus
-/// limits and cpusets are checked against it).
+/// limits and cpusets are checked against it). Only a regular file of at most
+/// [`MAX_FILE_BYTES`] is read (see [`read`]).
 pub fn load(path: &Path, host_cpus: usize) -> Result<Lab, LoadError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Io {
-        reason: io_reason(&e),
-        kind: e.kind(),
+    let text = read::lab_text(path).map_err(|e| LoadError::Io {
+        reason: e.reason,
+        kind: e.kind,
         file: file.clone(),
     })?;
     Ok(parse(&text, &file, host_cpus)?)
 }
 
-/// `No such file or directory (os error 2)` → `No such file or directory`.
-fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
-
 /// Checks the text of a lab file. `file` names it in error messages.
 pub fn parse(text: &str, file: &str, host_cpus: usize) -> Result<Lab, ConfigError> {
+    // Control characters are escaped: a key or value with a newline must not break the line.
     let error = |pos: Pos, path: &str, message: String| ConfigError {
         file: file.to_string(),
         line: pos.line,
         column: pos.column,
-        path: path.to_string(),
-        message,
+        path: path.chars().map(rules::shown).collect(),
+        message: message.chars().map(rules::shown).collect(),
     };
+    // Editors on Windows start UTF-8 files with a byte order mark; it is not content (and
+    // not a column: editors count from the character after it).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
 
     // Syntax first, from the event parser that also gives us the positions.
     let locations = match locate::scan(text) {
@@ -278,49 +284,9 @@ pub fn parse(text: &str, file: &str, host_cpus: usize) -> Result<Lab, ConfigErro
             return Err(error(e.pos, path, format!("invalid YAML: {}", e.message)));
         }
     };
-    match locations.root() {
-        Some(Kind::Mapping) => {}
-        None => {
-            return Err(error(
-                Pos::START,
-                TOP_LEVEL,
-                "the file is empty; expected a mapping with `name`, `servers`, `resources`, \
-                 `loadgen` and `workloads`"
-                    .to_string(),
-            ))
-        }
-        Some(kind) => {
-            let found = match kind {
-                Kind::Sequence => "a list",
-                _ => "a single value",
-            };
-            return Err(error(
-                locations.value(""),
-                TOP_LEVEL,
-                format!("expected a mapping of lab settings (`name: ...`, `servers: ...`), found {found}"),
-            ));
-        }
-    }
-
-    if let Some(pos) = locations.second_document {
-        return Err(error(
-            pos,
-            TOP_LEVEL,
-            "a lab file is a single YAML document; remove this `---` and what follows, \
-             or put it in a file of its own"
-                .to_string(),
-        ));
-    }
-    if let Some((path, first, again)) = &locations.duplicate {
-        let key = path.rsplit('.').next().unwrap_or(path);
-        return Err(error(
-            *again,
-            path,
-            format!(
-                "`{key}` is given twice (first at line {}); keep one",
-                first.line
-            ),
-        ));
+    // Then what makes the document as a whole unfit, before serde_yaml expands any alias.
+    if let Some((pos, path, message)) = document_problem(&locations) {
+        return Err(error(pos, &path, message));
     }
 
     let raw: schema::RawLab = serde_yaml::from_str(text).map_err(|e| {
@@ -337,6 +303,55 @@ pub fn parse(text: &str, file: &str, host_cpus: usize) -> Result<Lab, ConfigErro
             .expect("validation fails with at least one issue");
         error(first.0, &first.1.path, first.1.message)
     })
+}
+
+/// What is wrong with the document as a whole, found by the event pass: aliases that
+/// expand too far, a root that is not a mapping, a second document, a key given twice.
+fn document_problem(locations: &locate::Locations) -> Option<(Pos, String, String)> {
+    if let Some((pos, message)) = &locations.alias_problem {
+        let path = locations.path_before(*pos).unwrap_or(TOP_LEVEL);
+        return Some((*pos, path.to_string(), message.clone()));
+    }
+    let top = |pos: Pos, message: String| Some((pos, TOP_LEVEL.to_string(), message));
+    match locations.root() {
+        Some(Kind::Mapping) => {}
+        None => {
+            return top(
+                Pos::START,
+                "the file is empty; expected a mapping with `name`, `servers`, `resources`, \
+                 `loadgen` and `workloads`"
+                    .to_string(),
+            )
+        }
+        Some(kind) => {
+            let found = match kind {
+                Kind::Sequence => "a list",
+                _ => "a single value",
+            };
+            return top(
+                locations.value(""),
+                format!("expected a mapping of lab settings (`name: ...`, `servers: ...`), found {found}"),
+            );
+        }
+    }
+    if let Some(pos) = locations.second_document {
+        return top(
+            pos,
+            "a lab file is a single YAML document; remove this `---` and what follows, \
+             or put it in a file of its own"
+                .to_string(),
+        );
+    }
+    let (path, first, again) = locations.duplicate.as_ref()?;
+    let key = path.rsplit('.').next().unwrap_or(path);
+    Some((
+        *again,
+        path.clone(),
+        format!(
+            "`{key}` is given twice (first at line {}); keep one",
+            first.line
+        ),
+    ))
 }
 
 /// Reshapes a serde_yaml error (`servers[1]: unknown field ... at line 3 column 5`) into

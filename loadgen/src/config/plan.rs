@@ -153,9 +153,12 @@ impl Plan {
 
     /// Requests the whole plan sends: `requests` per cell, plus one warm-up per server
     /// instance per group.
+    /// Saturates rather than overflows (validation keeps real plans far below).
     pub fn estimated_requests(&self, lab: &Lab) -> u64 {
         let instances: usize = self.groups.iter().map(|g| g.instances.len()).sum();
-        self.cell_count() as u64 * lab.loadgen.requests + instances as u64 * lab.warmup
+        (self.cell_count() as u64)
+            .saturating_mul(lab.loadgen.requests)
+            .saturating_add((instances as u64).saturating_mul(lab.warmup))
     }
 }
 

@@ -1125,3 +1125,5 @@ fn background_errors_name_their_field() {
     assert_eq!(e.line, line, "{e}");
     assert!(e.message.contains("unknown field `keeplive`"), "{e}");
 }
+
+mod limits;

@@ -18,6 +18,8 @@ const GIB: u64 = 1024 * MIB;
 
 /// The smallest memory limit Docker accepts for a container.
 pub const MIN_MEMORY: u64 = 6 * MIB;
+/// The largest: Docker keeps the limit in an `int64`.
+pub const MAX_MEMORY: u64 = i64::MAX as u64;
 
 /// Parses a memory size: bytes (`1048576`) or a number with a binary unit: `64k`, `256m`,
 /// `256M`, `256MiB`, `512mb`, `1g`, `1.5g` (k = 1024, as Docker counts).
@@ -145,6 +147,13 @@ impl MemorySize {
         if bytes < MIN_MEMORY {
             return Err(E::custom(format!(
                 "{} is less than 6m, the least memory Docker lets a container have",
+                format_memory(bytes)
+            )));
+        }
+        if bytes > MAX_MEMORY {
+            return Err(E::custom(format!(
+                "{} is more than Docker can take (its limit is a signed 64-bit count of \
+                 bytes, at most {MAX_MEMORY})",
                 format_memory(bytes)
             )));
         }

@@ -7,11 +7,16 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::locate::{index, join, Locations, Pos};
-use super::schema::{RawLab, RawLoadgen, RawPin, RawResources, RawServer, RawWorkload};
-use super::units::{format_memory, parse_cpuset, OneOrMany};
+use super::rules::{
+    image_problem, output_problem, process_text_problem, quote, shown, url_path_problem,
+};
+use super::schema::{
+    RawBackground, RawLab, RawLoadgen, RawPin, RawResources, RawServer, RawWorkload,
+};
+use super::units::{format_memory, parse_cpuset, OneOrMany, Text};
 use super::{
-    Background, Lab, Loadgen, Pin, ResourceOverride, Resources, Server, ServerSource, Workload,
-    DEFAULT_LOADGEN_IMAGE, DEFAULT_OUTPUT, DEFAULT_TIMEOUT_S, DEFAULT_WARMUP,
+    Background, Lab, Loadgen, Model, Pin, ResourceOverride, Resources, Server, ServerSource,
+    Workload, DEFAULT_LOADGEN_IMAGE, DEFAULT_OUTPUT, DEFAULT_TIMEOUT_S, DEFAULT_WARMUP,
 };
 
 /// Limits that keep a typo from launching an experiment nobody wants to wait for.
@@ -20,8 +25,20 @@ pub const MAX_SERVERS: usize = 16;
 pub const MAX_WORKLOADS: usize = 32;
 /// ab refuses more (`MAX_CONCURRENCY` in ab.c).
 pub const MAX_CONCURRENCY: u32 = 20_000;
-/// ab keeps `-n` in a C `int`.
-pub const MAX_REQUESTS: u64 = i32::MAX as u64;
+/// ab allocates a 32-byte record per request before it starts (320 MB at this limit), and
+/// keeps `-n` in a C `int`.
+pub const MAX_REQUESTS: u64 = 10_000_000;
+/// The warm-up is an ab run too; it needs a few thousand requests, not billions.
+pub const MAX_WARMUP: u64 = 10_000_000;
+/// Values in one sweep list.
+pub const MAX_SWEEP: usize = 1000;
+/// ab runs in a whole plan (at about half a second each, at least 14 hours).
+pub const MAX_CELLS: u64 = 100_000;
+/// Names end up in file names (`g0-{server}-{workload}-ka-c10-r0.stdout.txt`), run ids and
+/// container names, each limited to 255 bytes.
+pub const MAX_NAME: usize = 64;
+/// Docker's smallest `--cpus` (its `NanoCPUs` must be at least 10^7).
+pub const MIN_CPUS: f64 = 0.01;
 
 /// The name and size of an explicit cpuset (`("servers", 2)`), to check cpus limits against.
 type CpusetSize = Option<(&'static str, usize)>;
@@ -79,23 +96,29 @@ impl Checker {
         {
             self.fail(
                 path,
-                format!("`{name}` contains {c:?}; names are {pattern} (they end up in container names and file names)"),
+                format!(
+                    "{} contains '{}'; names are {pattern} (they end up in container names and file names)",
+                    quote(name),
+                    shown(c)
+                ),
+            );
+        } else if name.len() > MAX_NAME {
+            self.fail(
+                path,
+                format!(
+                    "{} is {} characters long; names have at most {MAX_NAME} (they end up in \
+                     container names and file names)",
+                    quote(name),
+                    name.len()
+                ),
             );
         }
     }
 
-    /// A Docker image reference: non-empty, no whitespace.
-    fn image(&mut self, path: &str, image: &str) {
-        if image.trim().is_empty() {
-            self.fail(
-                path,
-                "the image is empty; name an image such as \"httpd:2.4\"",
-            );
-        } else if image.chars().any(char::is_whitespace) {
-            self.fail(
-                path,
-                format!("`{image}` is not an image reference (it contains whitespace)"),
-            );
+    /// A check of one value from [`super::rules`].
+    fn rule(&mut self, path: &str, problem: Option<String>) {
+        if let Some(message) = problem {
+            self.fail(path, message);
         }
     }
 
@@ -105,6 +128,11 @@ impl Checker {
             self.fail(
                 path,
                 format!("{cpus} is not a CPU limit; use a number > 0, e.g. 1.0 or 0.5"),
+            );
+        } else if cpus < MIN_CPUS {
+            self.fail(
+                path,
+                format!("{cpus} is less than {MIN_CPUS}, the smallest CPU limit Docker accepts"),
             );
         } else if cpus > host_cpus as f64 {
             self.fail(
@@ -131,6 +159,17 @@ impl Checker {
         if sweep.items.is_empty() {
             self.fail(path, "the list is empty; give at least one value");
         }
+        if sweep.items.len() > MAX_SWEEP {
+            // (Also spares the quadratic search for duplicates below.)
+            self.fail(
+                path,
+                format!(
+                    "the list has {} values; a sweep has at most {MAX_SWEEP}",
+                    sweep.items.len()
+                ),
+            );
+            return;
+        }
         for (i, item) in sweep.items.iter().enumerate() {
             if let Some(j) = sweep.items[..i].iter().position(|x| x == item) {
                 self.fail(
@@ -156,45 +195,26 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
 
     c.name("name", &raw.name, "_.-");
     let output = raw.output.unwrap_or_else(|| DEFAULT_OUTPUT.to_string());
-    if output.trim().is_empty() {
-        c.fail("output", "the folder is empty; use e.g. `results`");
-    }
+    c.rule("output", output_problem(&output));
     let (repeat, repeat_auto) = super::repeat::check(raw.repeat).unwrap_or_else(|(field, msg)| {
         c.fail(field, msg);
         (1, None)
     });
     let warmup = raw.warmup.map_or(DEFAULT_WARMUP, |w| w.0);
+    if warmup > MAX_WARMUP {
+        c.fail(
+            "warmup",
+            format!("{warmup} is more than {MAX_WARMUP}; a warm-up needs a few thousand requests"),
+        );
+    }
 
     let (pin, server_cpuset, loadgen_cpuset) = pin(&mut c, raw.pin, host_cpus);
     let servers = servers(&mut c, raw.servers, host_cpus, server_cpuset);
     let resources = resources(&mut c, raw.resources, host_cpus, server_cpuset);
     let loadgen = loadgen(&mut c, raw.loadgen, host_cpus, loadgen_cpuset);
     let workloads = workloads(&mut c, raw.workloads);
-    let background = raw.background.map(|b| {
-        if b.concurrency == 0 || b.concurrency > MAX_CONCURRENCY {
-            c.fail(
-                "background.concurrency",
-                format!(
-                    "{} is out of range; ab's concurrency must be 1..={MAX_CONCURRENCY}",
-                    b.concurrency
-                ),
-            );
-        }
-        if !b.path.starts_with('/') {
-            c.fail(
-                "background.path",
-                format!(
-                    "`{}` does not start with \"/\"; give the request path, e.g. /sleep/1000",
-                    b.path
-                ),
-            );
-        }
-        Background {
-            concurrency: b.concurrency,
-            path: b.path,
-            keepalive: b.keepalive.unwrap_or(true),
-        }
-    });
+    let background = raw.background.map(|b| background(&mut c, b));
+    cells(&mut c, &servers, &resources, &loadgen, &workloads, repeat);
 
     if !c.issues.is_empty() {
         return Err(c.issues);
@@ -212,6 +232,53 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
         workloads,
         background,
     })
+}
+
+fn background(c: &mut Checker, b: RawBackground) -> Background {
+    if b.concurrency == 0 || b.concurrency > MAX_CONCURRENCY {
+        c.fail(
+            "background.concurrency",
+            format!(
+                "{} is out of range; ab's concurrency must be 1..={MAX_CONCURRENCY}",
+                b.concurrency
+            ),
+        );
+    }
+    c.rule("background.path", url_path_problem(&b.path, "/sleep/1000"));
+    Background {
+        concurrency: b.concurrency,
+        path: b.path,
+        keepalive: b.keepalive.unwrap_or(true),
+    }
+}
+
+/// The number of ab runs the sweeps make must stay sane: a typo in a sweep should not plan
+/// a month of runs (nor the memory to list them). Counted without overflow.
+fn cells(
+    c: &mut Checker,
+    servers: &[Server],
+    resources: &Resources,
+    loadgen: &Loadgen,
+    workloads: &[Workload],
+    repeat: u32,
+) {
+    let groups = (resources.cpus.len() as u64).saturating_mul(resources.memory.len() as u64);
+    let points = [loadgen.keepalive.len(), loadgen.concurrency.len()]
+        .iter()
+        .fold(workloads.len() as u64, |n, &k| n.saturating_mul(k as u64));
+    let cells = [groups, points, servers.len() as u64, u64::from(repeat)]
+        .iter()
+        .fold(1u64, |n, &k| n.saturating_mul(k));
+    if cells > MAX_CELLS {
+        c.fail(
+            super::TOP_LEVEL,
+            format!(
+                "the sweeps make {cells} ab runs ({groups} resource groups × {points} points × \
+                 {} servers × {repeat} repetitions); at most {MAX_CELLS}",
+                servers.len()
+            ),
+        );
+    }
 }
 
 /// The pin mode, and the sizes of the explicit cpusets (to check cpus limits against).
@@ -275,43 +342,16 @@ fn servers(
             c.fail(
                 join(&path, "name"),
                 format!(
-                    "`{}` is already the name of servers[{j}]; names must be unique",
-                    s.name
+                    "{} is already the name of servers[{j}]; names must be unique",
+                    quote(&s.name)
                 ),
             );
         }
-        let source = match (s.model, s.image) {
-            (Some(_), Some(_)) => {
-                c.fail_at_key(
-                    join(&path, "image"),
-                    "give either `model` (a server built from this workspace) or `image`, not both",
-                );
-                None
-            }
-            (None, None) => {
-                c.fail(
-                    &path,
-                    "missing `model` (async or thread) or `image` (a Docker image with an HTTP port)",
-                );
-                None
-            }
-            (Some(m), None) => Some(ServerSource::Model(m)),
-            (None, Some(image)) => {
-                c.image(&join(&path, "image"), &image);
-                Some(ServerSource::Image(image))
-            }
-        };
+        let source = server_source(c, &path, s.model, s.image);
         if s.port == 0 {
             c.fail(join(&path, "port"), "0 is not a port; use 1..=65535");
         }
-        for key in s.env.keys() {
-            if key.is_empty() || key.contains('=') || key.contains(char::is_whitespace) {
-                c.fail_at_key(
-                    join(&join(&path, "env"), key),
-                    format!("`{key}` is not an environment variable name"),
-                );
-            }
-        }
+        process_texts(c, &path, &s.args, &s.env);
         let resources = s
             .resources
             .map(|r| resource_override(c, &join(&path, "resources"), r, host_cpus, cpuset))
@@ -330,6 +370,60 @@ fn servers(
         });
     }
     out
+}
+
+/// Exactly one of `model` and `image`.
+fn server_source(
+    c: &mut Checker,
+    path: &str,
+    model: Option<Model>,
+    image: Option<String>,
+) -> Option<ServerSource> {
+    match (model, image) {
+        (Some(_), Some(_)) => {
+            c.fail_at_key(
+                join(path, "image"),
+                "give either `model` (a server built from this workspace) or `image`, not both",
+            );
+            None
+        }
+        (None, None) => {
+            c.fail(
+                path,
+                "missing `model` (async or thread) or `image` (a Docker image with an HTTP port)",
+            );
+            None
+        }
+        (Some(m), None) => Some(ServerSource::Model(m)),
+        (None, Some(image)) => {
+            c.rule(&join(path, "image"), image_problem(&image));
+            Some(ServerSource::Image(image))
+        }
+    }
+}
+
+/// Arguments and environment variables reach the server process as C strings.
+fn process_texts(c: &mut Checker, path: &str, args: &[Text], env: &BTreeMap<String, Text>) {
+    for (i, arg) in args.iter().enumerate() {
+        let at = index(&join(path, "args"), i);
+        c.rule(&at, process_text_problem(&arg.0, "a process argument"));
+    }
+    for (key, value) in env {
+        let at = join(&join(path, "env"), key);
+        if key.is_empty()
+            || key.contains('=')
+            || key.contains(|c: char| c.is_whitespace() || c.is_control())
+        {
+            c.fail_at_key(
+                &at,
+                format!("{} is not an environment variable name", quote(key)),
+            );
+        }
+        c.rule(
+            &at,
+            process_text_problem(&value.0, "an environment variable"),
+        );
+    }
 }
 
 /// A single value of an override, which cannot be a sweep.
@@ -430,37 +524,12 @@ fn loadgen(c: &mut Checker, raw: RawLoadgen, host_cpus: usize, cpuset: CpusetSiz
     let image = raw
         .image
         .unwrap_or_else(|| DEFAULT_LOADGEN_IMAGE.to_string());
-    c.image("loadgen.image", &image);
+    c.rule("loadgen.image", image_problem(&image));
     if let Some(cpus) = raw.cpus {
         c.cpus("loadgen.cpus", cpus, host_cpus, cpuset);
     }
     let requests = raw.requests;
-    if requests == 0 {
-        c.fail("loadgen.requests", "0 requests; ab needs at least 1");
-    } else if requests > MAX_REQUESTS {
-        c.fail(
-            "loadgen.requests",
-            format!("{requests} is more than ab can count ({MAX_REQUESTS})"),
-        );
-    }
-    let path = "loadgen.concurrency";
-    c.sweep(path, &raw.concurrency);
-    for (i, &n) in raw.concurrency.items.iter().enumerate() {
-        let at = raw.concurrency.item_path(path, i);
-        if n == 0 || n > MAX_CONCURRENCY {
-            c.fail(
-                at,
-                format!("{n} is out of range; ab's concurrency must be 1..={MAX_CONCURRENCY}"),
-            );
-        } else if u64::from(n) > requests && requests > 0 {
-            c.fail(
-                at,
-                format!(
-                    "{n} is more than loadgen.requests ({requests}); concurrency must be <= requests"
-                ),
-            );
-        }
-    }
+    requests_and_concurrency(c, requests, &raw.concurrency);
     let keepalive = raw.keepalive.unwrap_or(OneOrMany {
         items: vec![false],
         list: false,
@@ -485,6 +554,39 @@ fn loadgen(c: &mut Checker, raw: RawLoadgen, host_cpus: usize, cpuset: CpusetSiz
         concurrency: raw.concurrency.items,
         keepalive: keepalive.items,
         timeout_s,
+    }
+}
+
+/// ab's `-n` and the `-c` sweep.
+fn requests_and_concurrency(c: &mut Checker, requests: u64, concurrency: &OneOrMany<u32>) {
+    if requests == 0 {
+        c.fail("loadgen.requests", "0 requests; ab needs at least 1");
+    } else if requests > MAX_REQUESTS {
+        c.fail(
+            "loadgen.requests",
+            format!(
+                "{requests} is more than {MAX_REQUESTS}; ab keeps a record of every request \
+                 in memory, so split the run or repeat it"
+            ),
+        );
+    }
+    let path = "loadgen.concurrency";
+    c.sweep(path, concurrency);
+    for (i, &n) in concurrency.items.iter().enumerate() {
+        let at = concurrency.item_path(path, i);
+        if n == 0 || n > MAX_CONCURRENCY {
+            c.fail(
+                at,
+                format!("{n} is out of range; ab's concurrency must be 1..={MAX_CONCURRENCY}"),
+            );
+        } else if u64::from(n) > requests && requests > 0 {
+            c.fail(
+                at,
+                format!(
+                    "{n} is more than loadgen.requests ({requests}); concurrency must be <= requests"
+                ),
+            );
+        }
     }
 }
 
@@ -513,29 +615,12 @@ fn workloads(c: &mut Checker, raw: Vec<RawWorkload>) -> Vec<Workload> {
             c.fail(
                 join(&path, "name"),
                 format!(
-                    "`{}` is already the name of workloads[{j}]; names must be unique",
-                    w.name
+                    "{} is already the name of workloads[{j}]; names must be unique",
+                    quote(&w.name)
                 ),
             );
         }
-        if !w.path.starts_with('/') {
-            c.fail(
-                join(&path, "path"),
-                format!(
-                    "`{}` does not start with \"/\"; give the request path, e.g. /sleep/10",
-                    w.path
-                ),
-            );
-        } else if w
-            .path
-            .chars()
-            .any(|ch| ch.is_whitespace() || ch.is_control())
-        {
-            c.fail(
-                join(&path, "path"),
-                format!("{:?} contains whitespace; percent-encode it (%20)", w.path),
-            );
-        }
+        c.rule(&join(&path, "path"), url_path_problem(&w.path, "/sleep/10"));
         out.push(Workload {
             name: w.name,
             path: w.path,

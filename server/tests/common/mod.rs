@@ -9,6 +9,20 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// Run every listed case against both binaries: `fn case(model: Model)` becomes the tests
+/// `async_model::case` and `thread_model::case`. (`Model` must be in scope at the call.)
+#[allow(unused_macros)] // not every test binary runs a suite
+macro_rules! both_models {
+    ($($case:ident),* $(,)?) => {
+        mod async_model {
+            $( #[test] fn $case() { super::$case(super::Model::Async) } )*
+        }
+        mod thread_model {
+            $( #[test] fn $case() { super::$case(super::Model::Thread) } )*
+        }
+    };
+}
+
 /// Generous upper bound for anything a test waits on (never a timing assertion).
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -286,5 +300,52 @@ impl Client {
             other => panic!("expected silence, got {other:?}"),
         }
         self.stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    }
+}
+
+/// One scrape of `GET /metrics`.
+#[derive(Debug)]
+pub struct Scrape {
+    pub text: String,
+}
+
+impl Scrape {
+    /// The value of one series, written as in the text: `server_requests_total` or
+    /// `server_rejected_total{reason="spawn_failed"}`.
+    pub fn value(&self, series: &str) -> u64 {
+        self.text
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {series} in:\n{}", self.text))
+            .parse()
+            .unwrap_or_else(|_| panic!("{series} is not an integer in:\n{}", self.text))
+    }
+}
+
+impl Client {
+    /// Scrape the metrics on this connection (kept alive).
+    pub fn scrape(&mut self) -> Scrape {
+        let reply = self.get("/metrics");
+        assert_eq!(reply.status, 200, "{}", reply.body_text());
+        Scrape {
+            text: reply.body_text(),
+        }
+    }
+
+    /// Scrape until `series` satisfies `done` (bounded by [`PATIENCE`]); the last scrape.
+    pub fn scrape_until(&mut self, series: &str, done: impl Fn(u64) -> bool) -> Scrape {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let scrape = self.scrape();
+            if done(scrape.value(series)) {
+                return scrape;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{series} never got there:\n{}",
+                scrape.text
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 }
