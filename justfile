@@ -27,6 +27,10 @@ compare a b *args:
 parse-ab file:
     {{lab_bin}} parse-ab {{file}}
 
+# The lab's own overhead per cell: 40 tiny cells, then the overhead line (see README)
+overhead:
+    {{lab_bin}} run examples/overhead.yaml
+
 # Remove containers and networks left behind by lab runs
 clean:
     {{lab_bin}} clean

@@ -26,6 +26,26 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `lab run --repeat`: a fixed count, or `auto` with the file's (or default) settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RepeatOverride {
+    Times(u32),
+    Auto,
+}
+
+fn parse_repeat(text: &str) -> Result<RepeatOverride, String> {
+    match text {
+        "auto" => Ok(RepeatOverride::Auto),
+        n => match n.parse::<u32>() {
+            Ok(n) if (1..=crate::config::MAX_REPEAT).contains(&n) => Ok(RepeatOverride::Times(n)),
+            _ => Err(format!(
+                "`{n}` is not 1..={} or `auto`",
+                crate::config::MAX_REPEAT
+            )),
+        },
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run an experiment and write results/<run-id>/
@@ -39,6 +59,9 @@ pub enum Command {
         /// Write the run folder under DIR instead of the lab file's `output`
         #[arg(long, value_name = "DIR")]
         output: Option<PathBuf>,
+        /// Measure each cell N times (1..=100), or `auto`, instead of the file's `repeat`
+        #[arg(long, value_name = "N|auto", value_parser = parse_repeat)]
+        repeat: Option<RepeatOverride>,
     },
     /// Validate a lab file and print the plan (no Docker needed)
     Check {
@@ -151,7 +174,8 @@ async fn dispatch(cmd: Command) -> Result<()> {
             file,
             no_build,
             output,
-        } => run(&file, no_build, output).await,
+            repeat,
+        } => run(&file, no_build, output, repeat).await,
         Command::Images { file } => images(&file).await,
         Command::Report { run_dir } => report_cmd(&run_dir),
         Command::Compare { a, b, format } => {
@@ -193,10 +217,27 @@ fn owner_is_gone(labels: &HashMap<String, String>) -> bool {
     }
 }
 
-async fn run(file: &Path, no_build: bool, output: Option<PathBuf>) -> Result<()> {
+async fn run(
+    file: &Path,
+    no_build: bool,
+    output: Option<PathBuf>,
+    repeat: Option<RepeatOverride>,
+) -> Result<()> {
     let mut lab = load_lab(file)?;
     if let Some(dir) = output {
         lab.output = dir;
+    }
+    match repeat {
+        Some(RepeatOverride::Times(n)) => {
+            lab.repeat = n;
+            lab.repeat_auto = None;
+        }
+        Some(RepeatOverride::Auto) => {
+            let auto = lab.repeat_auto.unwrap_or_default();
+            lab.repeat = auto.max;
+            lab.repeat_auto = Some(auto);
+        }
+        None => {}
     }
     let engine = connect().await?;
     let (c, n) = engine.sweep(owner_is_gone).await?;

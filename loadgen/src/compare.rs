@@ -2,11 +2,15 @@
 //!
 //! Rows of the two runs (see [`report::view::rows`]) are matched on their series (workload,
 //! path, keep-alive, resource-group label), server and concurrency. For each match the
-//! change in requests per second (median over repetitions) and in p99 latency is given as a
-//! ratio B/A and a percentage. A change is **significant** when it is larger than the
-//! spread of both sides: a side's spread is the min–max range of its repetitions, or, for a
-//! side measured once, a ±5 % noise floor ([`NOISE_FLOOR`]) of its median. Rows found in
-//! only one run are listed, never dropped.
+//! change in good requests per second (2xx answers only, median over repetitions: a side
+//! whose requests failed does not look fast) and in p99 latency is given as a ratio B/A
+//! and a percentage. A change is **significant** when both sides have a 95% confidence
+//! interval of the median (6 or more repetitions, e.g. `repeat: auto`) and the intervals do
+//! not overlap; otherwise when it is larger than the spread of both sides: a side's spread
+//! is the min–max range of its repetitions, or, for a side measured once, a ±5 % noise
+//! floor ([`NOISE_FLOOR`]) of its median. Each side's verdict (what limited it) is carried
+//! along: a loadgen-bound side compares ab, not the servers. Rows found in only one run
+//! are listed, never dropped.
 //!
 //! Two formats: Markdown for people, and JSON ([`Comparison`]) for scripts, with a stable
 //! shape: fields are only ever added.
@@ -79,9 +83,19 @@ pub struct CompareRow {
     pub p99_ratio: Option<f64>,
     /// The req/s change exceeds both sides' spread (see the module docs).
     pub significant: bool,
-    /// How the spread was judged: `spread` (both sides repeated), `noise floor` (both
-    /// measured once) or `spread + noise floor`.
+    /// How the spread was judged: `95% CI` (both sides have an interval), `spread` (both
+    /// sides repeated), `noise floor` (both measured once) or `spread + noise floor`.
     pub basis: String,
+    /// 95% confidence interval of the median good req/s, when a side has one.
+    #[serde(default)]
+    pub a_ci95: Option<[f64; 2]>,
+    #[serde(default)]
+    pub b_ci95: Option<[f64; 2]>,
+    /// What limited each side (`verdict.rs`): `server-cpu`, `loadgen`, ...
+    #[serde(default)]
+    pub a_limited_by: Option<String>,
+    #[serde(default)]
+    pub b_limited_by: Option<String>,
     /// `faster`, `slower` (B relative to A, when significant), `same` or `no measurement`.
     pub verdict: String,
     pub a_flags: Vec<String>,
@@ -180,15 +194,16 @@ pub fn compare(a: &Run, b: &Run) -> Comparison {
 fn compare_row(a: &Row<'_>, b: &Row<'_>) -> CompareRow {
     let la = limits_label(&a.representative.limits);
     let lb = limits_label(&b.representative.limits);
-    let a_rps = a.rps.map(|s| s.median);
-    let b_rps = b.rps.map(|s| s.median);
+    let a_rps = a.good_rps.map(|s| s.median);
+    let b_rps = b.good_rps.map(|s| s.median);
+    let (a_ci, b_ci) = (good_ci95(a), good_ci95(b));
     let ratio = |x: Option<f64>, y: Option<f64>| match (x, y) {
         (Some(x), Some(y)) if x > 0.0 => Some(y / x),
         _ => None,
     };
     let rps_ratio = ratio(a_rps, b_rps);
     let (a_p99, b_p99) = (a.p("99"), b.p("99"));
-    let (significant, basis, verdict) = match (a.rps, b.rps) {
+    let (significant, basis, verdict) = match (a.good_rps, b.good_rps) {
         (Some(sa), Some(sb)) => {
             let delta = (sb.median - sa.median).abs();
             let threshold = |s: &crate::stats::Spread| {
@@ -198,11 +213,16 @@ fn compare_row(a: &Row<'_>, b: &Row<'_>) -> CompareRow {
                     NOISE_FLOOR * s.median
                 }
             };
-            let significant = delta > threshold(&sa) && delta > threshold(&sb);
-            let basis = match (sa.n > 1, sb.n > 1) {
-                (true, true) => "spread",
-                (false, false) => "noise floor",
-                _ => "spread + noise floor",
+            let (significant, basis) = match (a_ci, b_ci) {
+                (Some((alo, ahi)), Some((blo, bhi))) => (blo > ahi || bhi < alo, "95% CI"),
+                _ => (
+                    delta > threshold(&sa) && delta > threshold(&sb),
+                    match (sa.n > 1, sb.n > 1) {
+                        (true, true) => "spread",
+                        (false, false) => "noise floor",
+                        _ => "spread + noise floor",
+                    },
+                ),
             };
             let verdict = if !significant {
                 "same"
@@ -225,10 +245,10 @@ fn compare_row(a: &Row<'_>, b: &Row<'_>) -> CompareRow {
         concurrency: a.concurrency,
         a_rps,
         b_rps,
-        a_rps_range: a.rps.map(|s| [s.min, s.max]),
-        b_rps_range: b.rps.map(|s| [s.min, s.max]),
-        a_repetitions: a.rps.map(|s| s.n).unwrap_or(0),
-        b_repetitions: b.rps.map(|s| s.n).unwrap_or(0),
+        a_rps_range: a.good_rps.map(|s| [s.min, s.max]),
+        b_rps_range: b.good_rps.map(|s| [s.min, s.max]),
+        a_repetitions: a.good_rps.map(|s| s.n).unwrap_or(0),
+        b_repetitions: b.good_rps.map(|s| s.n).unwrap_or(0),
         rps_ratio: rps_ratio.map(|r| round(r, 4)),
         rps_change_pct: rps_ratio.map(|r| round((r - 1.0) * 100.0, 2)),
         a_p99_ms: a_p99,
@@ -236,10 +256,25 @@ fn compare_row(a: &Row<'_>, b: &Row<'_>) -> CompareRow {
         p99_ratio: ratio(a_p99, b_p99).map(|r| round(r, 4)),
         significant,
         basis: basis.to_string(),
+        a_ci95: a_ci.map(|(lo, hi)| [lo, hi]),
+        b_ci95: b_ci.map(|(lo, hi)| [lo, hi]),
+        a_limited_by: a.verdict.map(|v| v.limiter.as_str().to_string()),
+        b_limited_by: b.verdict.map(|v| v.limiter.as_str().to_string()),
         verdict: verdict.to_string(),
         a_flags: a.flags.clone(),
         b_flags: b.flags.clone(),
     }
+}
+
+/// The 95% interval of a row's median good req/s.
+fn good_ci95(row: &Row<'_>) -> Option<(f64, f64)> {
+    let values: Vec<f64> = row
+        .cells
+        .iter()
+        .filter(|c| c.status == crate::results::Status::Ok)
+        .filter_map(|c| c.good_rps())
+        .collect();
+    crate::stats::median_ci95(&values)
 }
 
 /// Ratios and percentages are rounded so that the JSON reads well and parses back exactly.
@@ -367,8 +402,12 @@ pub fn markdown(c: &Comparison) -> String {
     let _ = writeln!(md, "- A: `{}` (reference)\n- B: `{}`", c.a, c.b);
     let _ = writeln!(
         md,
-        "- Changes are B relative to A. A change is **significant** when it exceeds the min–max spread of both runs' repetitions; a side measured only once gets a ±{:.0}% noise floor instead (the `basis` column says which).",
+        "- Changes are B relative to A, in good (2xx) req/s. A change is **significant** when the 95% confidence intervals of both medians do not overlap (6 or more repetitions a side, e.g. `repeat: auto`); otherwise when it exceeds the min–max spread of both runs' repetitions, and a side measured only once gets a ±{:.0}% noise floor (the `basis` column says which).",
         c.noise_floor_pct
+    );
+    let _ = writeln!(
+        md,
+        "- `limited by` says what set each side's pace: a `loadgen` side measures ab, not the server, so its change says nothing about the server."
     );
     if c.config_changes.is_empty() {
         let _ = writeln!(md, "- Lab files: identical (name and output aside).");
@@ -414,7 +453,7 @@ pub fn markdown(c: &Comparison) -> String {
         let _ = writeln!(md, "## {title}\n");
         let _ = writeln!(
             md,
-            "| server | limits | c | A req/s | B req/s | B/A | change | A p99 ms | B p99 ms | p99 B/A | verdict | basis |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+            "| server | limits | c | A req/s | B req/s | B/A | change | A p99 ms | B p99 ms | p99 B/A | verdict | basis | limited by (A → B) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         );
         for r in c.rows.iter().filter(|r| {
             r.workload == workload && r.path == path && r.keepalive == keepalive && r.group == group
@@ -427,7 +466,7 @@ pub fn markdown(c: &Comparison) -> String {
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} → {} |",
                 r.server,
                 r.limits,
                 r.concurrency,
@@ -439,7 +478,9 @@ pub fn markdown(c: &Comparison) -> String {
                 num(r.b_p99_ms, 2),
                 ratio(r.p99_ratio),
                 verdict,
-                r.basis
+                r.basis,
+                r.a_limited_by.as_deref().unwrap_or("—"),
+                r.b_limited_by.as_deref().unwrap_or("—")
             );
         }
         md.push('\n');

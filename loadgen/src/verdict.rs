@@ -258,7 +258,7 @@ fn describe_cpu(f: &Figures, server: Option<f64>, tool: Option<f64>) -> String {
             (Some(_), Some(sh)) => format!(
                 "{who} CPU {:.2} of {} core{} ({:.0}%)",
                 sh * cores,
-                trim(cores),
+                cores_text(cores),
                 if cores == 1.0 { "" } else { "s" },
                 sh * 100.0
             ),
@@ -291,7 +291,8 @@ fn describe_cpu(f: &Figures, server: Option<f64>, tool: Option<f64>) -> String {
     )
 }
 
-fn trim(v: f64) -> String {
+/// A core count as people write it: `1`, `0.25`, `1.5`.
+pub fn cores_text(v: f64) -> String {
     let s = format!("{v:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }

@@ -688,3 +688,102 @@ fn compare_uses_a_noise_floor_for_single_runs() {
     let md = compare::markdown(&c);
     assert!(md.contains("±5% noise floor"), "{md}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Verdicts and confidence intervals, as a reader sees them.
+
+/// Give every cell of `server` the same verdict.
+fn set_verdict(run: &mut Run, server: &str, limiter: loadgen::verdict::Limiter) {
+    for c in run.results.cells.iter_mut().filter(|c| c.server == server) {
+        c.verdict = Some(loadgen::verdict::Verdict {
+            limiter,
+            evidence: "server CPU 0.40 of 1 core (40%); ab CPU 0.97 of 1 core (97%)".into(),
+            advice: Some("ab set this number, not the server: turn keep-alive on".into()),
+        });
+    }
+}
+
+#[test]
+fn a_loadgen_bound_row_is_not_shown_as_a_difference_between_the_models() {
+    let mut run = load("a-baseline");
+    set_verdict(&mut run, "async", loadgen::verdict::Limiter::Loadgen);
+    set_verdict(&mut run, "thread", loadgen::verdict::Limiter::ServerCpu);
+    let md = report::markdown::render(&run);
+    let page = html::render(&run).unwrap();
+    for doc in [&md, &page] {
+        assert!(doc.contains("— (loadgen-bound)"), "the ratio is withheld");
+        assert!(
+            !doc.contains("×</td>") && !doc.contains("× |"),
+            "no ratio shown"
+        );
+        assert!(doc.contains("these numbers are not a difference between the models"));
+        assert!(doc.contains("Ab set this number, not the server: turn keep-alive on"));
+        assert!(doc.contains("limited by"));
+        assert!(doc.contains("What limited each row"));
+    }
+    // Both servers measure themselves: the ratio is back.
+    set_verdict(&mut run, "async", loadgen::verdict::Limiter::ServerCpu);
+    let md = report::markdown::render(&run);
+    assert!(!md.contains("— (loadgen-bound)"));
+    assert!(md.contains("× |"));
+    // The terminal summary says it too.
+    set_verdict(&mut run, "async", loadgen::verdict::Limiter::Loadgen);
+    let term = report::terminal::summary(&run);
+    assert!(term.contains("loadgen"));
+    assert!(term.contains("not a difference between the models"));
+}
+
+/// `a-baseline` with every cell repeated `n` times, req/s scaled by `factor` and spread
+/// by ±`jitter` (a fraction) across the repetitions.
+fn repeated(name: &str, n: u32, factor: f64, jitter: f64) -> Run {
+    let mut run = load(name);
+    let base: Vec<_> = run
+        .results
+        .cells
+        .iter()
+        .filter(|c| c.repetition == 0)
+        .cloned()
+        .collect();
+    run.results.cells.clear();
+    for c in base {
+        for r in 0..n {
+            let mut c = c.clone();
+            c.repetition = r;
+            let wiggle = 1.0 + jitter * (r as f64 / (n - 1) as f64 * 2.0 - 1.0);
+            if let Some(ab) = c.ab.as_mut() {
+                ab.requests_per_second = ab.requests_per_second.map(|v| v * factor * wiggle);
+            }
+            run.results.cells.push(c);
+        }
+    }
+    run
+}
+
+#[test]
+fn reports_show_the_95_percent_interval_and_compare_uses_it() {
+    let a = repeated("a-baseline", 8, 1.0, 0.02);
+    let md = report::markdown::render(&a);
+    assert!(md.contains("(n=8)"), "the evidence shows the repetitions");
+    assert!(md.contains("95% confidence interval"));
+    // +10% with ±2% spreads: the intervals do not overlap.
+    let b = repeated("a-baseline", 8, 1.10, 0.02);
+    let c = compare::compare(&a, &b);
+    assert!(
+        c.rows.iter().all(|r| r.basis == "95% CI"),
+        "{:?}",
+        c.rows[0]
+    );
+    assert!(c
+        .rows
+        .iter()
+        .all(|r| r.significant && r.verdict == "faster"));
+    assert!(c
+        .rows
+        .iter()
+        .all(|r| r.a_ci95.is_some() && r.b_ci95.is_some()));
+    // +1% with ±5% spreads: they overlap, so it is not called.
+    let a = repeated("a-baseline", 8, 1.0, 0.05);
+    let b = repeated("a-baseline", 8, 1.01, 0.05);
+    let c = compare::compare(&a, &b);
+    assert!(c.rows.iter().all(|r| !r.significant && r.verdict == "same"));
+}

@@ -45,6 +45,7 @@ pub use plan::{describe, CellRef, Group, Instance, Plan, Point};
 pub use read::MAX_FILE_BYTES;
 pub use repeat::AutoRepeat;
 pub use units::format_memory;
+pub use validate::MAX_REPEAT;
 
 use locate::{Kind, Pos};
 

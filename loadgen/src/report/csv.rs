@@ -49,6 +49,15 @@ const HEADER: &[&str] = &[
     "server_memory_peak_bytes",
     "server_pids_peak",
     "loadgen_cpu_cores_avg",
+    "server_cpu_s",
+    "ab_cpu_s",
+    "ab_wall_s",
+    "server_connections_peak",
+    "server_threads_peak",
+    "server_requests_counted",
+    "verdict",
+    "verdict_evidence",
+    "cell_wall_s",
     "flags",
 ];
 
@@ -69,6 +78,7 @@ impl Exporter for Csv {
             let processing = ct.and_then(|t| t.processing.as_ref());
             let srv = c.server_resources.as_ref();
             let lg = c.loadgen_resources.as_ref();
+            let metrics = c.server_metrics.as_ref();
             w.write_record([
                 c.id.clone(),
                 c.group.to_string(),
@@ -112,6 +122,21 @@ impl Exporter for Csv {
                 u(srv.map(|s| s.memory_peak_bytes)),
                 u(srv.map(|s| s.pids_peak)),
                 f(lg.map(|s| s.cpu_cores_avg)),
+                f(srv.map(|s| s.cpu_s)),
+                f(c.tool_usage.as_ref().map(|t| t.cpu_s)),
+                f(c.tool_usage.as_ref().map(|t| t.wall_s)),
+                u(metrics.and_then(|m| m.connections_peak)),
+                u(metrics.and_then(|m| m.threads_peak)),
+                u(metrics.and_then(|m| m.requests)),
+                c.verdict
+                    .as_ref()
+                    .map(|v| v.limiter.as_str().to_string())
+                    .unwrap_or_default(),
+                c.verdict
+                    .as_ref()
+                    .map(|v| v.evidence.clone())
+                    .unwrap_or_default(),
+                c.wall_s.to_string(),
                 c.flags.join(" "),
             ])?;
         }

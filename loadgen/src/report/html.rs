@@ -147,6 +147,7 @@ pub fn render(run: &Run) -> Result<String> {
     banners(&mut h, run, &rows);
     setup(&mut h, run);
     flags_section(&mut h, &rows);
+    verdicts_section(&mut h, &rows);
 
     h.push_str("<h2 id=\"charts\">Charts</h2>\n");
     if chart_list.is_empty() {
@@ -456,6 +457,24 @@ fn setup(h: &mut String, run: &Run) {
     h.push_str("</table>\n");
 }
 
+/// What limited the rows, with the meaning of each verdict.
+fn verdicts_section(h: &mut String, rows: &[Row<'_>]) {
+    let used = view::verdicts_used(rows);
+    if used.is_empty() {
+        return;
+    }
+    h.push_str("<h2 id=\"verdicts\">What limited each row</h2>\n<dl class=\"flags\">\n");
+    for (limiter, n) in used {
+        let _ = writeln!(
+            h,
+            "<dt><span class=\"flag\">{}</span> {n} row(s)</dt><dd>{}</dd>",
+            limiter,
+            esc(limiter.explanation())
+        );
+    }
+    h.push_str("</dl>\n");
+}
+
 fn flags_section(h: &mut String, rows: &[Row<'_>]) {
     h.push_str("<h2 id=\"flags\">Flags</h2>\n");
     h.push_str(
@@ -544,8 +563,12 @@ fn baseline_table(h: &mut String, t: &Table<'_>) {
         } else {
             format!("<td class=\"n\">{}</td>", int(ab.failed_requests))
         };
-        let rps = match row.rps {
-            Some(s) if s.n > 1 => format!(
+        let rps = match (row.rps, row.ci95) {
+            (Some(s), Some((lo, hi))) => format!(
+                "{:.2} <span class=\"spread\">[{lo:.2}–{hi:.2}]</span>",
+                s.median
+            ),
+            (Some(s), None) if s.n > 1 => format!(
                 "{:.2} <span class=\"spread\">[{:.2}–{:.2}]</span>",
                 s.median, s.min, s.max
             ),
@@ -572,7 +595,7 @@ fn baseline_table(h: &mut String, t: &Table<'_>) {
     if reps > 1 {
         let _ = writeln!(
             h,
-            "<p class=\"note\">Request per second: median of {reps} repetitions [min–max]; the other columns are from the median repetition.</p>"
+            "<p class=\"note\">Request per second: median of up to {reps} repetitions [95% confidence interval of the median with 6 or more, else min–max]; the other columns are from the median repetition.</p>"
         );
     }
     for n in notes {
@@ -618,7 +641,11 @@ fn comparison(h: &mut String, rows: &[Row<'_>]) {
             series_html(&series)
         );
         for s in &servers {
-            let _ = write!(h, "<th>{} req/s</th><th>{} p99 ms</th>", esc(s), esc(s));
+            let _ = write!(
+                h,
+                "<th>{s} req/s</th><th>{s} p99 ms</th><th>{s} limited by</th>",
+                s = esc(s)
+            );
         }
         if servers.len() == 2 {
             let _ = write!(h, "<th>{} / {}</th>", esc(servers[0]), esc(servers[1]));
@@ -626,35 +653,37 @@ fn comparison(h: &mut String, rows: &[Row<'_>]) {
         h.push_str("</tr></thead>\n<tbody>\n");
         for c in levels {
             let _ = write!(h, "<tr><td class=\"n\">{c}</td>");
-            let mut medians = Vec::new();
             for s in &servers {
                 let row = grid.at(s, c);
                 let rps = row.and_then(|r| r.rps).map(|s| s.median);
-                medians.push(rps);
                 let flags = row
                     .filter(|r| !r.flags.is_empty())
                     .map(|r| format!(" {}", flag_badges(&r.flags)))
                     .unwrap_or_default();
                 let _ = write!(
                     h,
-                    "<td class=\"n\">{}{flags}</td><td class=\"n\">{}</td>",
+                    "<td class=\"n\">{}{flags}</td><td class=\"n\">{}</td><td>{}</td>",
                     num(rps, 2),
-                    num(row.and_then(|r| r.p("99")), 2)
+                    num(row.and_then(|r| r.p("99")), 2),
+                    row.and_then(|r| r.verdict)
+                        .map_or("—", |v| v.limiter.as_str())
                 );
             }
-            if let [Some(a), Some(b)] = medians[..] {
-                let ratio = if b > 0.0 {
-                    format!("{:.2}×", a / b)
+            if servers.len() == 2 {
+                let ratio = view::Ratio::of(grid.at(servers[0], c), grid.at(servers[1], c));
+                let class = if matches!(ratio, view::Ratio::NotComparable(_)) {
+                    "n warn"
                 } else {
-                    "—".into()
+                    "n"
                 };
-                let _ = write!(h, "<td class=\"n\">{ratio}</td>");
-            } else if servers.len() == 2 {
-                h.push_str("<td class=\"n\">—</td>");
+                let _ = write!(h, "<td class=\"{class}\">{}</td>", esc(&ratio.text()));
             }
             h.push_str("</tr>\n");
         }
         h.push_str("</tbody></table></div>\n");
+        for note in view::comparison_notes(&grid.rows) {
+            let _ = writeln!(h, "<p class=\"note warn\">{}</p>", esc(&note));
+        }
     }
 }
 

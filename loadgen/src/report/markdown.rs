@@ -61,6 +61,7 @@ pub fn render(run: &Run) -> String {
         md.push('\n');
     }
 
+    verdicts(&mut md, &rows);
     for t in &tables {
         baseline_table(&mut md, t);
         details_table(&mut md, t);
@@ -90,7 +91,16 @@ fn setup(md: &mut String, run: &Run) {
         lg["concurrency"],
         lg["keepalive"],
         lg["timeout_s"],
-        c["repeat"],
+        match c["repeat_auto"].as_object() {
+            Some(a) => format!(
+                "auto (until the 95% interval of the median req/s is within ±{}%, {}..={} times, at most {} s per point)",
+                a["target"].as_f64().unwrap_or(0.0) * 100.0,
+                a["min"],
+                a["max"],
+                a["time_s"]
+            ),
+            None => c["repeat"].to_string(),
+        },
         c["warmup"]
     );
     if let Some(bg) = c["background"].as_object() {
@@ -139,6 +149,20 @@ fn setup(md: &mut String, run: &Run) {
                 .unwrap_or_else(|| "none".into())
         );
     }
+    if let Some(cell) = r.cells.iter().find(|c| c.server_resources.is_some()) {
+        let source = cell
+            .server_resources
+            .as_ref()
+            .map_or("", |s| s.source.as_str());
+        let _ = writeln!(
+            md,
+            "- Measurement: container CPU and throttling from {}, read just before and after each cell; ab's CPU from the kernel's rusage of the ab process; peak connections and threads from the built-in servers' `/metrics`",
+            if source.is_empty() { "Docker stats" } else { source }
+        );
+    }
+    if let Some(o) = view::Overhead::of(r) {
+        let _ = writeln!(md, "- Lab overhead: {}", o.text());
+    }
     if let Some(m) = &run.meta {
         let _ = writeln!(
             md,
@@ -172,6 +196,25 @@ fn setup(md: &mut String, run: &Run) {
     md.push('\n');
 }
 
+/// What limited the rows, with the meaning of each verdict.
+fn verdicts(md: &mut String, rows: &[Row<'_>]) {
+    let used = view::verdicts_used(rows);
+    if used.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## What limited each row
+"
+    );
+    for (limiter, n) in used {
+        let _ = writeln!(md, "- **{limiter}** ({n} rows): {}", limiter.explanation());
+    }
+    let _ = writeln!(md, "
+The evidence tables show each row's verdict and the figures behind it (`results.json` has the full sentence per cell).
+");
+}
+
 /// The nine classic columns for one server's sweep.
 fn baseline_table(md: &mut String, t: &Table<'_>) {
     let _ = writeln!(md, "## {} ({}) — {}\n", t.server, t.model, t.series.title());
@@ -203,8 +246,9 @@ fn baseline_table(md: &mut String, t: &Table<'_>) {
         } else {
             int(ab.failed_requests)
         };
-        let rps = match row.rps {
-            Some(s) if s.n > 1 => format!("{:.2} [{:.2}–{:.2}]", s.median, s.min, s.max),
+        let rps = match (row.rps, row.ci95) {
+            (Some(s), Some((lo, hi))) => format!("{:.2} [{lo:.2}–{hi:.2}]", s.median),
+            (Some(s), None) if s.n > 1 => format!("{:.2} [{:.2}–{:.2}]", s.median, s.min, s.max),
             _ => num(ab.requests_per_second, 2),
         };
         let rps = if row.flags.is_empty() {
@@ -229,7 +273,7 @@ fn baseline_table(md: &mut String, t: &Table<'_>) {
     let reps = t.rows.iter().map(|r| r.cells.len()).max().unwrap_or(1);
     md.push('\n');
     if reps > 1 {
-        let _ = writeln!(md, "Request per second: median of {reps} repetitions [min–max]; the other columns are from the median repetition.\n");
+        let _ = writeln!(md, "Request per second: median of up to {reps} repetitions [95% confidence interval of the median with 6 or more, else min–max]; the other columns are from the median repetition.\n");
     }
     for n in notes {
         let _ = writeln!(md, "- {n}");
@@ -260,7 +304,7 @@ fn comparison(md: &mut String, rows: &[Row<'_>]) {
         let _ = writeln!(md, "## Comparison — {}\n", series.title());
         let mut header = String::from("| Concurrency |");
         for s in &servers {
-            let _ = write!(header, " {s} req/s | {s} p99 ms |");
+            let _ = write!(header, " {s} req/s | {s} p99 ms | {s} limited by |");
         }
         if servers.len() == 2 {
             let _ = write!(header, " {} / {} |", servers[0], servers[1]);
@@ -269,28 +313,31 @@ fn comparison(md: &mut String, rows: &[Row<'_>]) {
         let _ = writeln!(md, "{header}\n|{}", "---|".repeat(cols));
         for c in levels {
             let mut line = format!("| {c} |");
-            let mut medians = Vec::new();
             for s in &servers {
                 let row = grid.at(s, c);
                 let rps = row.and_then(|r| r.rps).map(|s| s.median);
-                medians.push(rps);
                 let flags = row
                     .filter(|r| !r.flags.is_empty())
                     .map(|r| format!(" ({})", r.flags.join(", ")))
                     .unwrap_or_default();
                 let _ = write!(
                     line,
-                    " {}{flags} | {} |",
+                    " {}{flags} | {} | {} |",
                     num(rps, 2),
-                    num(row.and_then(|r| r.p("99")), 2)
+                    num(row.and_then(|r| r.p("99")), 2),
+                    row.and_then(|r| r.verdict)
+                        .map_or("—", |v| v.limiter.as_str())
                 );
             }
-            if let [Some(a), Some(b)] = medians[..] {
-                let _ = write!(line, " {:.2}× |", if b > 0.0 { a / b } else { f64::NAN });
-            } else if servers.len() == 2 {
-                line.push_str(" — |");
+            if servers.len() == 2 {
+                let ratio = view::Ratio::of(grid.at(servers[0], c), grid.at(servers[1], c));
+                let _ = write!(line, " {} |", ratio.text());
             }
             let _ = writeln!(md, "{line}");
+        }
+        md.push('\n');
+        for note in view::comparison_notes(&grid.rows) {
+            let _ = writeln!(md, "- {note}");
         }
         md.push('\n');
     }
@@ -329,9 +376,14 @@ fn raw_links(md: &mut String, run: &Run) {
     let _ = writeln!(md, "## Raw ab output\n");
     let _ = writeln!(md, "Every number above comes from these files (and `results.json`, which holds all of them parsed).\n");
     for c in &run.results.cells {
+        let metrics = if c.server_metrics.is_some() {
+            format!(" · [server metrics](raw/{}.metrics.txt)", c.id)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             md,
-            "- `{}`: [stdout]({}) · [stderr]({}) — `{}`",
+            "- `{}`: [stdout]({}) · [stderr]({}){metrics} — `{}`",
             c.id,
             c.raw_stdout,
             c.raw_stderr,

@@ -17,9 +17,10 @@ pub fn summary(run: &Run) -> String {
         for s in &servers {
             let _ = write!(
                 out,
-                "  {:>12} {:>9} {:<24}",
+                "  {:>12} {:>9} {:<14} {:<20}",
                 format!("{s} req/s"),
                 "p99 ms",
+                "limited by",
                 "flags"
             );
         }
@@ -31,23 +32,30 @@ pub fn summary(run: &Run) -> String {
                     Some(r) => {
                         let _ = write!(
                             out,
-                            "  {:>12} {:>9} {:<24}",
+                            "  {:>12} {:>9} {:<14} {:<20}",
                             if r.rps.is_some() {
                                 num(r.rps.map(|s| s.median), 1)
                             } else {
                                 "FAILED".into()
                             },
                             num(r.p("99"), 2),
+                            r.verdict.map_or("—", |v| v.limiter.as_str()),
                             r.flags.join(",")
                         );
                     }
                     None => {
-                        let _ = write!(out, "  {:>12} {:>9} {:<24}", "—", "—", "");
+                        let _ = write!(out, "  {:>12} {:>9} {:<14} {:<20}", "—", "—", "", "");
                     }
                 }
             }
             out.push('\n');
         }
+        for note in view::comparison_notes(&grid.rows) {
+            let _ = writeln!(out, "  {note}");
+        }
+    }
+    if let Some(o) = view::Overhead::of(&run.results) {
+        let _ = writeln!(out, "\n{}", o.text());
     }
     out
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::results::{Cell, Results, Status};
 use crate::stats::Spread;
+use crate::verdict::{Limiter, Verdict};
 
 /// What one table varies over: everything but the concurrency.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -48,31 +49,39 @@ pub struct Row<'a> {
     /// Union of the cells' flags, plus `unstable` when the repetitions disagree.
     pub flags: Vec<String>,
     pub failed: usize,
+    /// The distribution-free 95% interval of the median req/s (6 or more repetitions).
+    pub ci95: Option<(f64, f64)>,
+    /// Repetitions whose req/s is an outlier (modified Z-score > 3.5).
+    pub outliers: usize,
+    /// What limited the cells (the most common verdict of the repetitions).
+    pub verdict: Option<&'a Verdict>,
 }
 
 /// Columns of the evidence table every format shows under a baseline table; the flags
 /// column comes last so formats can render it their own way.
-pub const EVIDENCE_COLUMNS: [&str; 15] = [
+pub const EVIDENCE_COLUMNS: [&str; 17] = [
     "c",
     "good req/s",
-    "req/s spread (CV)",
+    "req/s 95% CI (n)",
     "p50 ms",
     "p90 ms",
     "p99 ms",
     "max ms",
     "connect mean / max ms",
     "processing mean ms",
-    "server CPU avg / peak (cores)",
+    "server CPU (cores)",
     "throttled",
     "server memory peak",
-    "server threads peak",
+    "peak connections",
+    "peak threads",
     "ab CPU (cores)",
+    "limited by",
     "flags",
 ];
 
 impl Row<'_> {
     /// The evidence cells as plain text, in `EVIDENCE_COLUMNS` order (flags joined by ", ").
-    pub fn evidence(&self) -> [String; 15] {
+    pub fn evidence(&self) -> [String; 17] {
         use super::{mib, num};
         let dash = || "—".to_string();
         let c = self.representative;
@@ -80,16 +89,11 @@ impl Row<'_> {
         let connect = ct.and_then(|t| t.connect.as_ref());
         let processing = ct.and_then(|t| t.processing.as_ref());
         let srv = c.server_resources.as_ref();
-        let lg = c.loadgen_resources.as_ref();
+        let metrics = c.server_metrics.as_ref();
         [
             self.concurrency.to_string(),
             num(self.good_rps.map(|s| s.median), 2),
-            match self.rps {
-                Some(s) if s.n > 1 => {
-                    format!("{:.0}–{:.0} ({:.1}%)", s.min, s.max, s.cv * 100.0)
-                }
-                _ => dash(),
-            },
+            self.interval_text(),
             num(self.p("50"), 2),
             num(self.p("90"), 2),
             num(self.p("99"), 2),
@@ -100,14 +104,38 @@ impl Row<'_> {
                 num(connect.map(|r| r.max), 0)
             ),
             num(processing.map(|r| r.mean), 0),
-            srv.map(|s| format!("{:.2} / {:.2}", s.cpu_cores_avg, s.cpu_cores_peak))
-                .unwrap_or_else(dash),
+            srv.map(|s| {
+                format!(
+                    "{:.2} of {}",
+                    s.cpu_cores_avg,
+                    crate::verdict::cores_text(c.limits.cpus)
+                )
+            })
+            .unwrap_or_else(dash),
             srv.and_then(|s| s.throttled_share())
                 .map(|v| format!("{:.0}%", v * 100.0))
                 .unwrap_or_else(dash),
-            srv.map(|s| mib(s.memory_peak_bytes)).unwrap_or_else(dash),
-            srv.map(|s| s.pids_peak.to_string()).unwrap_or_else(dash),
-            lg.map(|s| format!("{:.2}", s.cpu_cores_avg))
+            metrics
+                .and_then(|m| m.memory_peak_bytes)
+                .or_else(|| srv.map(|s| s.memory_peak_bytes))
+                .map(mib)
+                .unwrap_or_else(dash),
+            num(
+                metrics.and_then(|m| m.connections_peak).map(|v| v as f64),
+                0,
+            ),
+            metrics
+                .and_then(|m| m.threads_peak)
+                .map(|v| v.to_string())
+                .or_else(|| srv.map(|s| format!("{} (pids)", s.pids_peak)))
+                .unwrap_or_else(dash),
+            c.tool_usage
+                .as_ref()
+                .filter(|u| u.wall_s > 0.0)
+                .map(|u| format!("{:.2}", u.cpu_s / u.wall_s))
+                .unwrap_or_else(dash),
+            self.verdict
+                .map(|v| v.limiter.as_str().to_string())
                 .unwrap_or_else(dash),
             if self.flags.is_empty() {
                 dash()
@@ -115,6 +143,27 @@ impl Row<'_> {
                 self.flags.join(", ")
             },
         ]
+    }
+
+    /// `14900–15600 ±2.3% (n=8, 1 outlier)`; min–max with fewer than 6 repetitions.
+    pub fn interval_text(&self) -> String {
+        let Some(s) = self.rps else {
+            return "—".into();
+        };
+        let outliers = match self.outliers {
+            0 => String::new(),
+            1 => ", 1 outlier".into(),
+            k => format!(", {k} outliers"),
+        };
+        match self.ci95 {
+            Some((lo, hi)) => format!(
+                "{lo:.0}–{hi:.0} ±{:.1}% (n={}{outliers})",
+                crate::stats::relative_half_width((lo, hi), s.median).unwrap_or(0.0) * 100.0,
+                s.n
+            ),
+            None if s.n > 1 => format!("min–max {:.0}–{:.0} (n={}{outliers})", s.min, s.max, s.n),
+            None => "(n=1)".into(),
+        }
     }
 
     pub fn p(&self, pct: &str) -> Option<f64> {
@@ -191,6 +240,7 @@ fn build_row(series: Series, cells: Vec<&Cell>) -> Row<'_> {
     if crate::flags::unstable(&rps_vals) {
         flags.insert("unstable".into());
     }
+    let verdict = crate::verdict::prevailing(cells.iter().filter_map(|c| c.verdict.as_ref()));
     Row {
         server: cells[0].server.clone(),
         model: cells[0].model.clone(),
@@ -201,6 +251,9 @@ fn build_row(series: Series, cells: Vec<&Cell>) -> Row<'_> {
         rps,
         good_rps,
         flags: order_flags(flags),
+        ci95: crate::stats::median_ci95(&rps_vals),
+        outliers: crate::stats::outliers(&rps_vals).len(),
+        verdict,
         cells,
     }
 }
@@ -306,5 +359,143 @@ impl<'r, 'a> Grid<'r, 'a> {
             .iter()
             .copied()
             .find(|r| r.server == server && r.concurrency == concurrency)
+    }
+}
+
+/// The ratio column of a two-server comparison, decided once for every format.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ratio {
+    /// First server's median req/s over the second's.
+    Value(f64),
+    /// The row has numbers, but they do not compare the servers (a side was limited by
+    /// the load generator, or answered errors): the word says which.
+    NotComparable(&'static str),
+    Missing,
+}
+
+impl Ratio {
+    pub fn of(a: Option<&Row<'_>>, b: Option<&Row<'_>>) -> Ratio {
+        let (Some(a), Some(b)) = (a, b) else {
+            return Ratio::Missing;
+        };
+        for limiter in [Limiter::Errors, Limiter::Loadgen] {
+            if [a, b]
+                .iter()
+                .any(|r| r.verdict.is_some_and(|v| v.limiter == limiter))
+            {
+                return Ratio::NotComparable(match limiter {
+                    Limiter::Errors => "errors",
+                    _ => "loadgen-bound",
+                });
+            }
+        }
+        match (a.rps, b.rps) {
+            (Some(x), Some(y)) if y.median > 0.0 => Ratio::Value(x.median / y.median),
+            _ => Ratio::Missing,
+        }
+    }
+
+    /// `1.23×`, `— (loadgen-bound)`, or `—`.
+    pub fn text(&self) -> String {
+        match self {
+            Ratio::Value(v) => format!("{v:.2}×"),
+            Ratio::NotComparable(why) => format!("— ({why})"),
+            Ratio::Missing => "—".into(),
+        }
+    }
+}
+
+/// One line per limiter that keeps rows of a comparison from measuring the servers, with
+/// what to change; empty when every row measures the servers.
+pub fn comparison_notes(rows: &[&Row<'_>]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for limiter in [Limiter::Loadgen, Limiter::Errors] {
+        let hit: Vec<String> = rows
+            .iter()
+            .filter(|r| r.verdict.is_some_and(|v| v.limiter == limiter))
+            .map(|r| format!("{} c={}", r.server, r.concurrency))
+            .collect();
+        if hit.is_empty() {
+            continue;
+        }
+        let advice = rows
+            .iter()
+            .filter_map(|r| r.verdict.filter(|v| v.limiter == limiter))
+            .find_map(|v| v.advice.clone())
+            .unwrap_or_default();
+        notes.push(format!(
+            "{} ({}): these numbers are not a difference between the models. {}",
+            limiter,
+            hit.join(", "),
+            capitalize(&advice)
+        ));
+    }
+    notes
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Verdicts used by any row, each with its explanation, in checking order.
+pub fn verdicts_used(rows: &[Row<'_>]) -> Vec<(Limiter, usize)> {
+    Limiter::ALL
+        .into_iter()
+        .map(|l| {
+            let n = rows
+                .iter()
+                .filter(|r| r.verdict.is_some_and(|v| v.limiter == l))
+                .count();
+            (l, n)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// The lab's own cost per cell: wall time of the cell step minus ab's "Time taken".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Overhead {
+    pub cells: usize,
+    /// Summed wall time of the cell steps, and of ab's runs, in seconds.
+    pub cells_wall_s: f64,
+    pub ab_s: f64,
+    /// Median per-cell overhead, seconds.
+    pub median_s: f64,
+}
+
+impl Overhead {
+    pub fn of(results: &Results) -> Option<Overhead> {
+        let pairs: Vec<(f64, f64)> = results
+            .cells
+            .iter()
+            .filter_map(|c| Some((c.wall_s, c.ab.as_ref()?.time_taken_s?)))
+            .filter(|(wall, _)| *wall > 0.0)
+            .collect();
+        if pairs.is_empty() {
+            return None;
+        }
+        let overheads: Vec<f64> = pairs.iter().map(|(w, t)| (w - t).max(0.0)).collect();
+        Some(Overhead {
+            cells: pairs.len(),
+            cells_wall_s: pairs.iter().map(|p| p.0).sum(),
+            ab_s: pairs.iter().map(|p| p.1).sum(),
+            median_s: Spread::of(&overheads).median,
+        })
+    }
+
+    /// `16 cells: 2.31 s of cell steps for 1.24 s of ab (1.9×), 0.068 s overhead per cell (median)`
+    pub fn text(&self) -> String {
+        format!(
+            "{} cells: {:.2} s of cell steps for {:.2} s of ab time ({:.1}×), {:.3} s lab overhead per cell (median)",
+            self.cells,
+            self.cells_wall_s,
+            self.ab_s,
+            if self.ab_s > 0.0 { self.cells_wall_s / self.ab_s } else { f64::NAN },
+            self.median_s
+        )
     }
 }

@@ -208,9 +208,17 @@ fn save_raw(ctx: &Ctx<'_>, cell: &Cell, r: &RunReport) {
     }
 }
 
+/// Is the server still running? When not, how it ended and its last log line.
 async fn server_after(ctx: &Ctx<'_>, srv: &LiveServer) -> ServerAfter {
     match ctx.engine.state(&srv.container).await {
-        Ok(end) if !end.running => ServerAfter::Ended(end.describe()),
+        Ok(end) if !end.running => {
+            let (out, err) = ctx.engine.logs(&srv.container).await.unwrap_or_default();
+            let how = match last_line(&err).or_else(|| last_line(&out)) {
+                Some(line) => format!("{} (its last log line: {line})", end.describe()),
+                None => end.describe(),
+            };
+            ServerAfter::Ended(how)
+        }
         _ => ServerAfter::Running,
     }
 }
