@@ -3,7 +3,6 @@
 //! Exit codes: 0 done; 1 the command failed; 2 bad input (usage, lab file) or the Docker
 //! daemon is unreachable; 130 interrupted by Ctrl-C (or SIGTERM, SIGHUP) after cleaning up.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{self, Plan};
 use crate::docker::{Engine, RUN_LABEL};
 use crate::report;
-use crate::run::{self as runner, RunId, RunOptions, PID_LABEL};
+use crate::run::{self as runner, OwnedRun, RunId, RunOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -102,11 +101,21 @@ macro_rules! say {
     }};
 }
 
-/// Failure classes that pick the exit code.
+/// Failure classes that pick the exit code:
+///
+/// | code | meaning |
+/// |---|---|
+/// | 0 | the run completed and every cell was measured |
+/// | 1 | an error stopped the command (a run is marked `aborted`, finished cells kept) |
+/// | 2 | bad input: the lab file, the command line, or an unreachable Docker daemon |
+/// | 3 | the run completed, but some cells failed or some servers could not start |
+/// | 130 | interrupted (Ctrl-C, SIGTERM, SIGHUP); finished cells kept |
 #[derive(Debug, thiserror::Error)]
 pub enum Exit {
     #[error("{0}")]
     BadInput(String),
+    #[error("{0}")]
+    CellsFailed(String),
     #[error("interrupted")]
     Interrupted,
 }
@@ -138,6 +147,10 @@ pub fn main() -> i32 {
                     Exit::BadInput(msg) => {
                         say!("error: {msg}");
                         2
+                    }
+                    Exit::CellsFailed(msg) => {
+                        say!("error: {msg}");
+                        3
                     }
                     Exit::Interrupted => 130,
                 };
@@ -209,14 +222,6 @@ async fn connect() -> Result<Engine> {
     Ok(Engine::connect().await?)
 }
 
-/// Is the `lab` process that owns these labels gone (so its objects are leftovers)?
-fn owner_is_gone(labels: &HashMap<String, String>) -> bool {
-    match labels.get(PID_LABEL).and_then(|p| p.parse::<u32>().ok()) {
-        Some(pid) => pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists(),
-        None => true,
-    }
-}
-
 async fn run(
     file: &Path,
     no_build: bool,
@@ -239,12 +244,15 @@ async fn run(
         }
         None => {}
     }
+    crate::host::check_free_space(&lab.output, crate::host::needed_bytes(&Plan::new(&lab)))
+        .map_err(|e| Exit::BadInput(format!("{e:#}")))?;
     let engine = connect().await?;
-    let (c, n) = engine.sweep(owner_is_gone).await?;
+    let (c, n) = sweep_dead_runs(&engine).await?;
     if c + n > 0 {
         tracing::info!("removed {c} containers and {n} networks left behind by earlier runs");
     }
-    let run_id = RunId::new(&lab);
+    let owned = OwnedRun::create(&lab)?;
+    let run_id = owned.id.clone();
     tracing::info!("run {} → {}", run_id.id, run_id.dir.display());
     let opts = RunOptions {
         lab_file: file.to_path_buf(),
@@ -252,7 +260,7 @@ async fn run(
         no_build,
     };
     let outcome = {
-        let work = runner::run(&engine, &opts, &run_id);
+        let work = runner::run(&engine, &opts, &owned);
         tokio::pin!(work);
         tokio::select! {
             r = &mut work => Some(r),
@@ -260,11 +268,29 @@ async fn run(
         }
     };
     match outcome {
-        Some(Ok(_)) => {
+        Some(Ok(results)) => {
             let run = report::Run::load(&run_id.dir)?;
             report::write_all(&run)?;
             print!("{}", report::terminal::summary(&run));
             println!("\nreport: {}", run_id.dir.join("report.md").display());
+            let failed = results
+                .cells
+                .iter()
+                .filter(|c| c.status == crate::results::Status::Failed)
+                .count();
+            let servers = results.server_failures.len();
+            if failed + servers > 0 {
+                return Err(Exit::CellsFailed(format!(
+                    "{failed} of {} cells failed{}; the reasons are in {}",
+                    results.cells.len(),
+                    match servers {
+                        0 => String::new(),
+                        n => format!(" ({n} server instance(s) could not start)"),
+                    },
+                    run_id.dir.join("report.md").display()
+                ))
+                .into());
+            }
             Ok(())
         }
         Some(Err(e)) => {
@@ -388,8 +414,47 @@ async fn clean(all: bool) -> Result<()> {
     let (c, n) = if all {
         engine.sweep(|_| true).await?
     } else {
-        engine.sweep(owner_is_gone).await?
+        sweep_dead_runs(&engine).await?
     };
     println!("removed {c} containers and {n} networks");
+    let marked = mark_dead_runs(Path::new(crate::config::DEFAULT_OUTPUT));
+    if marked > 0 {
+        println!("marked {marked} dead run(s) in results/ as interrupted");
+    }
     Ok(())
+}
+
+/// Remove the objects of runs whose `lab` process is gone, and mark those runs'
+/// results.json `interrupted` (a SIGKILLed run would otherwise stay `running`).
+async fn sweep_dead_runs(engine: &Engine) -> Result<(usize, usize)> {
+    let dirs = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let removed = engine
+        .sweep(|labels| {
+            let gone = runner::owner_is_gone(labels);
+            if let (true, Some(dir)) = (gone, runner::owner_dir(labels)) {
+                dirs.lock().unwrap_or_else(|e| e.into_inner()).insert(dir);
+            }
+            gone
+        })
+        .await?;
+    for dir in dirs.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        mark_if_dead(&dir);
+    }
+    Ok(removed)
+}
+
+/// Mark every run under `output` that says `running` but has no live owner.
+fn mark_dead_runs(output: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(output) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| mark_if_dead(&e.path()))
+        .count()
+}
+
+fn mark_if_dead(dir: &Path) -> bool {
+    let running = crate::results::load(dir).is_ok_and(|r| r.status == "running");
+    running && runner::run_is_dead(dir) && runner::mark_stopped(dir, "interrupted").is_ok()
 }

@@ -77,6 +77,8 @@ pub struct ContainerSpec {
     pub drop_privileges: bool,
     /// `uid:gid` to run as, overriding the image's user.
     pub user: Option<String>,
+    /// Paths mounted as small private tmpfs (for a read-only root that needs a scratch dir).
+    pub tmpfs: Vec<String>,
 }
 
 /// What a command run with [`Engine::exec`] printed, and how it ended.
@@ -301,6 +303,8 @@ impl Engine {
         let req = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some("bridge".into()),
+            // ab and the servers talk to each other only: no route out of the machine.
+            internal: Some(true),
             labels: Some(labels.clone()),
             ..Default::default()
         };
@@ -344,6 +348,12 @@ impl Engine {
             cap_drop: drop.then(|| vec!["ALL".to_string()]),
             readonly_rootfs: spec.hardened.then_some(true),
             security_opt: drop.then(|| vec!["no-new-privileges".to_string()]),
+            tmpfs: (!spec.tmpfs.is_empty()).then(|| {
+                spec.tmpfs
+                    .iter()
+                    .map(|p| (p.clone(), "rw,nosuid,nodev,size=64m".to_string()))
+                    .collect()
+            }),
             ..Default::default()
         };
         let networking_config = spec.network.as_ref().map(|net| NetworkingConfig {

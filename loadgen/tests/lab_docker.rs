@@ -25,11 +25,29 @@ fn small_lab_runs_both_models_and_cleans_up() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("results");
-    let file = lab_file(dir.path(), "small.yaml", &small_lab(&out_dir, BOTH, ""));
+    // A secret env value reaches the server and no file of the run.
+    let servers = BOTH.replace(
+        "port: 46000 }",
+        "port: 46000, env: { LAB_TOKEN: { secret: \"tok-5ecr3t-value\" } } }",
+    );
+    let file = lab_file(dir.path(), "small.yaml", &small_lab(&out_dir, &servers, ""));
     let o = lab(&["run", file.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
 
     let run = only_run(&out_dir);
+    for f in walk(&run) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("tok-5ecr3t-value"),
+            "the secret leaked into {}",
+            f.display()
+        );
+    }
+    let copied = std::fs::read_to_string(run.join("lab.yaml")).unwrap();
+    assert!(
+        copied.contains("LAB_TOKEN: { secret: \"<secret>\" }"),
+        "{copied}"
+    );
     let results = results_json(&run);
     assert_eq!(results["status"], "complete");
     let cells = results["cells"].as_array().unwrap();
@@ -49,6 +67,15 @@ fn small_lab_runs_both_models_and_cleans_up() {
             c["server_resources"]["pids_peak"].as_u64().unwrap() >= 1,
             "{c}"
         );
+        // Exact evidence and a verdict for every cell, however short.
+        assert!(c["tool_usage"]["cpu_s"].as_f64().unwrap() > 0.0, "{c}");
+        assert!(
+            c["server_resources"]["cpu_s"].as_f64().unwrap() > 0.0,
+            "{c}"
+        );
+        assert_eq!(c["server_metrics"]["requests"], 200, "{c}");
+        assert!(c["server_metrics"]["connections_peak"].as_u64().unwrap() >= 1);
+        assert!(c["verdict"]["limiter"].is_string(), "{c}");
     }
     let servers: Vec<&str> = cells
         .iter()
@@ -96,10 +123,14 @@ fn server_that_exits_at_start_is_recorded_failed_and_the_other_completes() {
     let servers = "  - { name: broken, model: async, port: 45000, args: [\"--no-such-flag\"] }\n  - { name: thread, model: thread, port: 46000 }";
     let file = lab_file(dir.path(), "broken.yaml", &small_lab(&out_dir, servers, ""));
     let o = lab(&["run", file.to_str().unwrap()]);
+    // A failed server is a result, not a lab error: the run completes, and the exit code
+    // (3) and one line say that cells failed.
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        o.status.success(),
-        "a failed server is a result, not a lab error\n{}",
-        text(&o)
+        err.lines()
+            .any(|l| l.starts_with("error: 2 of 4 cells failed")),
+        "{err}"
     );
     let run = only_run(&out_dir);
     let results = results_json(&run);
@@ -155,30 +186,7 @@ fn interrupted_run_removes_its_containers_and_keeps_finished_cells() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until an ab measurement container is running.
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let o = Command::new("docker")
-            .args([
-                "ps",
-                "-q",
-                "--filter",
-                "label=lab.role=loadgen",
-                "--filter",
-                &format!("label=lab.pid={}", child.id()),
-            ])
-            .output()
-            .unwrap();
-        if !String::from_utf8_lossy(&o.stdout).trim().is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no measurement started");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "lab ended before measuring"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_cells(&mut child, &out_dir, 1);
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(
@@ -191,6 +199,10 @@ fn interrupted_run_removes_its_containers_and_keeps_finished_cells() {
     let run = only_run(&out_dir);
     let results = results_json(&run);
     assert_eq!(results["status"], "interrupted");
+    assert!(
+        !results["cells"].as_array().unwrap().is_empty(),
+        "finished cells are kept"
+    );
     let run_id = results["run_id"].as_str().unwrap();
     assert_eq!(leftovers(run_id), Vec::<String>::new());
     // Nothing half-written: no temp files, results.json parses (above).
@@ -198,6 +210,190 @@ fn interrupted_run_removes_its_containers_and_keeps_finished_cells() {
         let name = e.unwrap().file_name().to_string_lossy().to_string();
         assert!(!name.ends_with(".tmp"), "temp file left: {name}");
     }
+}
+
+/// Wait until the run under `out_dir` has recorded `n` cells (the lab process must live).
+fn wait_for_cells(child: &mut std::process::Child, out_dir: &std::path::Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let cells = std::fs::read_dir(out_dir)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("results.json")).ok())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map_or(0, |r| r["cells"].as_array().map_or(0, Vec::len));
+        if cells >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no cell was recorded");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "lab ended before measuring"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// `docker inspect -f FORMAT NAME...`, one line per object.
+fn inspect(kind: &str, format: &str, ids: &[String]) -> Vec<String> {
+    let o = Command::new("docker")
+        .args([kind, "inspect", "-f", format])
+        .args(ids)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The ids of containers (or networks) with a label.
+fn labelled(kind: &str, label: &str) -> Vec<String> {
+    let args: Vec<&str> = match kind {
+        "container" => vec!["ps", "-aq", "--filter", label],
+        _ => vec!["network", "ls", "-q", "--filter", label],
+    };
+    let o = Command::new("docker").args(&args).output().unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn two_runs_started_together_keep_apart() {
+    if !docker_available("two_runs_started_together_keep_apart") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("results");
+    let servers = "  - { name: async, model: async, port: 45000 }";
+    let file = lab_file(dir.path(), "twin.yaml", &small_lab(&out_dir, servers, ""));
+    let start = || {
+        Command::new(lab_bin())
+            .current_dir(workspace())
+            .args(["run", "--no-build", file.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Images first, so both start within the same second.
+    assert!(lab(&["images", file.to_str().unwrap()]).status.success());
+    let (a, b) = (start(), start());
+    for child in [a, b] {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let mut runs: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    assert_eq!(runs.len(), 2, "two run folders: {runs:?}");
+    for run in &runs {
+        let r = results_json(run);
+        assert_eq!(r["status"], "complete");
+        let cells = r["cells"].as_array().unwrap();
+        assert!(cells.iter().all(|c| c["status"] == "ok"), "{r}");
+        assert_eq!(
+            leftovers(r["run_id"].as_str().unwrap()),
+            Vec::<String>::new()
+        );
+    }
+}
+
+#[test]
+fn a_killed_run_is_cleaned_and_marked_by_lab_clean() {
+    if !docker_available("a_killed_run_is_cleaned_and_marked_by_lab_clean") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("results");
+    let yaml = small_lab(&out_dir, BOTH, "")
+        .replace(
+            "requests: 200, concurrency: [1, 20]",
+            "requests: 20000, concurrency: [1, 2]",
+        )
+        .replace("path: /", "path: /sleep/1");
+    let file = lab_file(dir.path(), "killed.yaml", &yaml);
+    let mut child = Command::new(lab_bin())
+        .current_dir(workspace())
+        .args(["run", file.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_cells(&mut child, &out_dir, 1);
+    child.kill().unwrap(); // SIGKILL: no handler runs
+    child.wait().unwrap();
+    let run = only_run(&out_dir);
+    let run_id = results_json(&run)["run_id"].as_str().unwrap().to_string();
+    assert_eq!(results_json(&run)["status"], "running");
+
+    // What the killed run left shows the hardening every container gets.
+    let label = format!("label=lab.run={run_id}");
+    let loadgen = labelled("container", &label)
+        .into_iter()
+        .filter(|id| {
+            inspect(
+                "container",
+                r#"{{index .Config.Labels "lab.role"}}"#,
+                &[id.clone()],
+            ) == ["loadgen"]
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(loadgen.len(), 1, "one load generator container per run");
+    assert_eq!(
+        inspect(
+            "container",
+            "{{.Config.User}} {{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}",
+            &loadgen
+        ),
+        ["65534:65534 [ALL] [no-new-privileges] 1073741824 256"]
+    );
+    let servers: Vec<String> = labelled("container", &label)
+        .into_iter()
+        .filter(|id| !loadgen.contains(id))
+        .collect();
+    assert!(!servers.is_empty());
+    for line in inspect(
+        "container",
+        "{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}} {{.Config.User}}",
+        &servers,
+    ) {
+        assert_eq!(line, "true [ALL] 65534:65534");
+    }
+    assert_eq!(
+        inspect("network", "{{.Internal}}", &labelled("network", &label)),
+        ["true"]
+    );
+
+    // `lab clean` (run where the run's results folder is) sees the lock is free.
+    let o = Command::new(lab_bin())
+        .current_dir(dir.path())
+        .args(["clean"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(leftovers(&run_id), Vec::<String>::new());
+    assert_eq!(results_json(&run)["status"], "interrupted");
 }
 
 #[test]

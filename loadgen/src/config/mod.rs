@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod aliases;
+pub mod env;
 mod locate;
 pub mod plan;
 mod read;
@@ -152,9 +153,12 @@ pub struct Server {
     pub port: u16,
     /// Extra command-line arguments for the server.
     pub args: Vec<String>,
-    pub env: BTreeMap<String, String>,
+    pub env: BTreeMap<String, env::EnvValue>,
     /// Limits that replace the top-level ones for this server.
     pub resources: ResourceOverride,
+    /// Run the container hardened (no capabilities, no privilege gain, read-only root with
+    /// a tmpfs `/tmp`). Default true; `hardening: false` for images that need more.
+    pub hardening: bool,
 }
 
 /// Where a server's image comes from.

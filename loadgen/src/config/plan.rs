@@ -179,7 +179,10 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
             let _ = write!(s, ", args {}", server.args.join(" "));
         }
         for (k, v) in &server.env {
-            let _ = write!(s, ", {k}={v}");
+            let _ = write!(s, ", {k}={}", v.shown());
+        }
+        if !server.hardening {
+            let _ = write!(s, ", hardening off");
         }
         let _ = writeln!(s);
     }

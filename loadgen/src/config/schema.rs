@@ -101,7 +101,10 @@ pub struct RawServer {
     #[serde(default)]
     pub args: Vec<Text>,
     #[serde(default)]
-    pub env: BTreeMap<String, Text>,
+    pub env: BTreeMap<String, super::env::RawEnvValue>,
+    /// `false` runs an image server with the image's own privileges (e.g. nginx, whose
+    /// master process changes user): no capability drop, no read-only root.
+    pub hardening: Option<bool>,
     pub resources: Option<RawResources>,
 }
 

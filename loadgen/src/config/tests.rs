@@ -59,7 +59,9 @@ fn default_lab_yaml_reproduces_the_baseline() {
     let lab = ok(DEFAULT_LAB);
     assert_eq!(lab.name, "baseline");
     assert_eq!(lab.output, PathBuf::from("results"));
-    assert_eq!(lab.repeat, 1);
+    // repeat: auto, with its defaults: at most 20 repetitions.
+    assert_eq!(lab.repeat_auto, Some(AutoRepeat::default()));
+    assert_eq!(lab.repeat, 20);
     assert_eq!(lab.warmup, 1000);
     assert_eq!(lab.pin, Pin::Auto);
 
@@ -112,10 +114,11 @@ fn default_plan_is_two_models_at_eight_concurrency_levels() {
     assert_eq!(plan.groups.len(), 1);
     assert_eq!(plan.groups[0].label, "cpus=1 memory=256m");
     assert_eq!(plan.groups[0].points.len(), 8);
-    assert_eq!(plan.cell_count(), 16);
-    assert_eq!(plan.cells().len(), 16);
-    // 16 runs of 1000 requests, plus a warm-up of 1000 for each of the 2 servers.
-    assert_eq!(plan.estimated_requests(&lab), 18_000);
+    // 16 cells, each repeated up to 20 times by `repeat: auto`.
+    assert_eq!(plan.cell_count(), 16 * 20);
+    assert_eq!(plan.cells().len(), 16 * 20);
+    // Up to 320 runs of 1000 requests, plus a warm-up of 1000 for each of the 2 servers.
+    assert_eq!(plan.estimated_requests(&lab), 322_000);
     let text = describe(&lab, &plan);
     for needle in [
         "baseline",
@@ -124,8 +127,9 @@ fn default_plan_is_two_models_at_eight_concurrency_levels() {
         "45000",
         "46000",
         "cpus=1 memory=256m",
-        "16 cells",
-        "~18000 requests",
+        "up to 320 cells",
+        "~322000 requests",
+        "repeat: auto, until the 95% interval of the median req/s is within ±5%",
         "pin: auto",
     ] {
         assert!(text.contains(needle), "describe lacks {needle:?}:\n{text}");
@@ -1127,3 +1131,43 @@ fn background_errors_name_their_field() {
 }
 
 mod limits;
+
+#[test]
+fn repeat_takes_a_count_auto_or_settings() {
+    let base = DEFAULT_LAB.replace("repeat: auto\n", "");
+    let lab = ok(&base.replace("name: baseline\n", "name: baseline\nrepeat: 3\n"));
+    assert_eq!((lab.repeat, lab.repeat_auto), (3, None));
+    let lab = ok(&base.replace(
+        "name: baseline\n",
+        "name: baseline\nrepeat: { target: 2%, max: 30, time: 1m }\n",
+    ));
+    let auto = lab.repeat_auto.unwrap();
+    assert_eq!(
+        (auto.target, auto.min, auto.max, auto.time_s),
+        (0.02, 6, 30, 60.0)
+    );
+    assert_eq!(lab.repeat, 30);
+    let text = base.replace("name: baseline\n", "name: baseline\nrepeat: { min: 3 }\n");
+    assert!(
+        err(&text)
+            .to_string()
+            .contains("repeat.min: 3 is out of range"),
+        "{}",
+        err(&text)
+    );
+    let text = base.replace(
+        "name: baseline\n",
+        "name: baseline\nrepeat: { target: 5 }\n",
+    );
+    assert!(
+        err(&text).to_string().contains("write 5%"),
+        "{}",
+        err(&text)
+    );
+    let text = base.replace("name: baseline\n", "name: baseline\nrepeat: sometimes\n");
+    assert!(
+        err(&text).to_string().contains("not a repeat setting"),
+        "{}",
+        err(&text)
+    );
+}

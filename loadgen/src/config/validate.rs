@@ -364,9 +364,16 @@ fn servers(
             env: s
                 .env
                 .into_iter()
-                .map(|(k, v)| (k, v.0))
+                .map(|(k, v)| {
+                    let value = super::env::EnvValue {
+                        value: v.text.0,
+                        secret: v.secret,
+                    };
+                    (k, value)
+                })
                 .collect::<BTreeMap<_, _>>(),
             resources,
+            hardening: s.hardening.unwrap_or(true),
         });
     }
     out
@@ -403,7 +410,12 @@ fn server_source(
 }
 
 /// Arguments and environment variables reach the server process as C strings.
-fn process_texts(c: &mut Checker, path: &str, args: &[Text], env: &BTreeMap<String, Text>) {
+fn process_texts(
+    c: &mut Checker,
+    path: &str,
+    args: &[Text],
+    env: &BTreeMap<String, super::env::RawEnvValue>,
+) {
     for (i, arg) in args.iter().enumerate() {
         let at = index(&join(path, "args"), i);
         c.rule(&at, process_text_problem(&arg.0, "a process argument"));
@@ -421,7 +433,7 @@ fn process_texts(c: &mut Checker, path: &str, args: &[Text], env: &BTreeMap<Stri
         }
         c.rule(
             &at,
-            process_text_problem(&value.0, "an environment variable"),
+            process_text_problem(&value.text.0, "an environment variable"),
         );
     }
 }

@@ -252,6 +252,8 @@ async fn start_background(
         network: Some(ctx.network.to_string()),
         cpus: ctx.lab.loadgen.cpus,
         cpuset: cpuset.map(str::to_string),
+        memory: Some(super::session::LOADGEN_MEMORY),
+        pids: Some(super::session::LOADGEN_PIDS),
         user: Some("65534:65534".into()),
         drop_privileges: true,
         ..Default::default()

@@ -9,6 +9,7 @@
 
 mod counters;
 mod measure;
+mod owner;
 mod record;
 mod rounds;
 mod servers;
@@ -27,11 +28,8 @@ use crate::host;
 use crate::images;
 use crate::results::{Cell, Limits, Meta, Results, Status};
 
-pub use record::{mark_stopped, RunId};
-
-/// Label holding the PID of the `lab` process that owns an object, so a later start can tell
-/// a dead run's leftovers from a live run's containers.
-pub const PID_LABEL: &str = "lab.pid";
+pub use owner::{owner_dir, owner_is_gone, run_is_dead, OwnedRun, RunId, OWNER_LABEL};
+pub use record::mark_stopped;
 
 /// Everything a run needs besides the lab file.
 pub struct RunOptions {
@@ -53,8 +51,9 @@ pub struct Ctx<'a> {
     pub run: &'a RunId,
 }
 
-/// Run the experiment. Returns the results as written.
-pub async fn run(engine: &Engine, opts: &RunOptions, run: &RunId) -> Result<Results> {
+/// Run the experiment in the run folder `owned`. Returns the results as written.
+pub async fn run(engine: &Engine, opts: &RunOptions, owned: &OwnedRun) -> Result<Results> {
+    let run = &owned.id;
     let lab = &opts.lab;
     let mut record = record::Record::create(run, &opts.lab_file, lab)?;
     let load_start = host::load_average();
@@ -63,7 +62,7 @@ pub async fn run(engine: &Engine, opts: &RunOptions, run: &RunId) -> Result<Resu
 
     let labels = HashMap::from([
         (RUN_LABEL.to_string(), run.id.clone()),
-        (PID_LABEL.to_string(), std::process::id().to_string()),
+        (OWNER_LABEL.to_string(), owned.label()),
     ]);
     let network = format!("lab-{}", run.id);
     engine.create_network(&network, &labels).await?;

@@ -6,33 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use super::owner::RunId;
 use crate::clock::Utc;
 use crate::config::Lab;
 use crate::results::{self, Cell, Meta, Results, ServerFailure};
-
-/// The identity of a run, known before it starts so Ctrl-C can clean up after it.
-#[derive(Debug, Clone)]
-pub struct RunId {
-    pub id: String,
-    pub dir: PathBuf,
-}
-
-impl RunId {
-    /// `<output>/<yyyymmdd-hhmmss>-<name>`, with a suffix if that folder exists.
-    pub fn new(lab: &Lab) -> RunId {
-        let base = format!("{}-{}", Utc::now().compact(), lab.name);
-        let mut id = base.clone();
-        let mut n = 2;
-        while lab.output.join(&id).exists() {
-            id = format!("{base}-{n}");
-            n += 1;
-        }
-        RunId {
-            dir: lab.output.join(&id),
-            id,
-        }
-    }
-}
 
 /// `results.json` of a run in progress. Every change is written through at once (atomic
 /// rename), so a crash leaves every finished cell on disk.
@@ -42,12 +19,23 @@ pub struct Record {
 }
 
 impl Record {
-    /// Create the run folder (with `raw/`), copy the lab file in, write a `running` record.
+    /// Fill the (new, locked) run folder: `raw/`, the lab file, a `running` record.
     pub fn create(run: &RunId, lab_file: &Path, lab: &Lab) -> Result<Record> {
         std::fs::create_dir_all(run.dir.join("raw"))
             .with_context(|| format!("creating {}", run.dir.display()))?;
-        std::fs::copy(lab_file, run.dir.join("lab.yaml"))
-            .with_context(|| format!("copying {}", lab_file.display()))?;
+        // The lab file as run, minus the values marked secret.
+        let text = std::fs::read_to_string(lab_file)
+            .with_context(|| format!("reading {}", lab_file.display()))?;
+        let secrets = lab
+            .servers
+            .iter()
+            .flat_map(|s| s.env.values())
+            .filter(|v| v.secret)
+            .map(|v| v.value.as_str());
+        results::write_atomic(
+            &run.dir.join("lab.yaml"),
+            crate::config::env::redact(&text, secrets).as_bytes(),
+        )?;
         let record = Record {
             path: run.dir.join("results.json"),
             results: Results {

@@ -205,11 +205,17 @@ fn server_spec(
     cpuset: Option<&str>,
 ) -> ContainerSpec {
     let server = &ctx.lab.servers[inst.server];
-    let (image, hardened) = match &server.source {
-        ServerSource::Model(m) => (m.image().to_string(), true),
-        ServerSource::Image(i) => (i.clone(), false),
+    // The built-in models need nothing; an image server gets a writable /tmp, and its
+    // own privileges only when the lab file says `hardening: false`.
+    let (image, hardened, tmpfs) = match &server.source {
+        ServerSource::Model(m) => (m.image().to_string(), true, vec![]),
+        ServerSource::Image(i) => (i.clone(), server.hardening, vec!["/tmp".to_string()]),
     };
-    let mut env: Vec<String> = server.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut env: Vec<String> = server
+        .env
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.value))
+        .collect();
     if matches!(server.source, ServerSource::Model(_)) {
         env.push(format!("SERVER_PORT={}", server.port));
     }
@@ -228,6 +234,7 @@ fn server_spec(
         pids: inst.pids,
         cpuset: cpuset.map(str::to_string),
         hardened,
+        tmpfs: if hardened { tmpfs } else { vec![] },
         ..Default::default()
     }
 }

@@ -22,8 +22,8 @@ use crate::images::AGENT_PATH;
 const EXEC_SLACK: Duration = Duration::from_secs(30);
 /// Limits of the load generator container besides its CPU limit: ab holds a few KiB per
 /// connection, so even c = 20000 fits; the pids limit bounds a runaway.
-const LOADGEN_MEMORY: u64 = 1 << 30;
-const LOADGEN_PIDS: i64 = 256;
+pub const LOADGEN_MEMORY: u64 = 1 << 30;
+pub const LOADGEN_PIDS: i64 = 256;
 
 /// A running load generator container.
 pub struct Session {
