@@ -10,6 +10,10 @@ use clap::{Args, Parser};
 
 use crate::http::Limits;
 
+/// The largest `--max-connections`: the most permits a `tokio::sync::Semaphore` can hold
+/// (more makes `Semaphore::new` panic).
+pub const MAX_CONNECTIONS: u64 = tokio::sync::Semaphore::MAX_PERMITS as u64;
+
 /// Flags common to both models.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
@@ -26,6 +30,11 @@ pub struct CommonArgs {
     #[arg(long, env = "SERVER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub read_timeout: Duration,
 
+    /// Time a response write may wait for the client to take any byte (then the connection
+    /// is dropped): a client that stops reading cannot hold a connection forever.
+    #[arg(long, env = "SERVER_WRITE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub write_timeout: Duration,
+
     /// Idle time allowed between requests on a connection (then a silent close).
     #[arg(long, env = "SERVER_KEEPALIVE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub keepalive_timeout: Duration,
@@ -39,8 +48,9 @@ pub struct CommonArgs {
     pub max_body_bytes: usize,
 
     /// Most connections served at once; when reached, accept waits for one to finish.
+    /// At most 2^61 - 1 (tokio's semaphore limit, applied to both models alike).
     #[arg(long, env = "SERVER_MAX_CONNECTIONS", default_value_t = 10_000,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECTIONS))]
     pub max_connections: u64,
 
     /// On SIGTERM/SIGINT, how long in-flight requests may still run before the process exits.
@@ -95,6 +105,7 @@ pub struct Config {
     pub addr: SocketAddr,
     pub backlog: u32,
     pub read_timeout: Duration,
+    pub write_timeout: Duration,
     pub keepalive_timeout: Duration,
     pub limits: Limits,
     pub max_connections: usize,
@@ -107,6 +118,7 @@ impl CommonArgs {
             addr: SocketAddr::new(self.bind, port),
             backlog: self.backlog,
             read_timeout: self.read_timeout,
+            write_timeout: self.write_timeout,
             keepalive_timeout: self.keepalive_timeout,
             limits: Limits {
                 max_header_bytes: self.max_header_bytes,
@@ -205,6 +217,7 @@ mod tests {
         assert_eq!(config.addr, "0.0.0.0:45000".parse().unwrap());
         assert_eq!(config.backlog, 1024);
         assert_eq!(config.read_timeout, Duration::from_secs(10));
+        assert_eq!(config.write_timeout, Duration::from_secs(10));
         assert_eq!(config.keepalive_timeout, Duration::from_secs(5));
         assert_eq!(config.limits.max_header_bytes, 8 * 1024);
         assert_eq!(config.limits.max_body_bytes, 1024 * 1024);
@@ -221,6 +234,13 @@ mod tests {
         assert!(AsyncArgs::try_parse_from(["server-async", "--backlog", "0"]).is_err());
         assert!(AsyncArgs::try_parse_from(["server-async", "--workers", "0"]).is_err());
         assert!(AsyncArgs::try_parse_from(["server-async", "--max-connections", "0"]).is_err());
+        let limit = MAX_CONNECTIONS.to_string();
+        let over = (MAX_CONNECTIONS + 1).to_string();
+        assert!(ThreadArgs::try_parse_from(["server-thread", "--max-connections", &limit]).is_ok());
+        let err = ThreadArgs::try_parse_from(["server-thread", "--max-connections", &over])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--max-connections"), "{err}");
         assert!(AsyncArgs::try_parse_from(["server-async", "--read-timeout", "soon"]).is_err());
     }
 }

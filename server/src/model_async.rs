@@ -22,10 +22,9 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use tracing::{debug, error, info, warn};
 
 use crate::config::{available_cpus, AsyncArgs, Config};
-use crate::http::{Codec, Read, FILLER};
+use crate::http::{Connection, Io, Read};
 use crate::metrics::{OpenConnection, METRICS};
-use crate::net;
-use crate::routes::Route;
+use crate::net::{self, FdReserve, RateLimited};
 use crate::shutdown::{self, Shutdown};
 
 /// The `Server` header line of this model.
@@ -86,6 +85,8 @@ pub async fn run(
         limit_connections: Arc::new(Semaphore::new(config.max_connections)),
         notify_shutdown,
         shutdown_complete_tx,
+        reserve: FdReserve::new(),
+        accept_failures: RateLimited::default(),
     };
 
     tokio::select! {
@@ -131,12 +132,15 @@ struct Listener {
     limit_connections: Arc<Semaphore>,
     notify_shutdown: watch::Sender<()>,
     shutdown_complete_tx: mpsc::Sender<()>,
+    /// Lets the accept loop shed a connection when out of file descriptors.
+    reserve: FdReserve,
+    accept_failures: RateLimited,
 }
 
-/// Serves one connection: reads requests, answers them, in order, until close.
+/// Serves one connection: does what its [`Connection`] asks, until it says close.
 struct Handler {
     stream: TcpStream,
-    codec: Codec,
+    conn: Connection,
     shutdown: Shutdown,
     /// Counts the connection in `server_connections_open` while the handler lives.
     _open: OpenConnection,
@@ -157,7 +161,7 @@ impl Listener {
 
             let mut handler = Handler {
                 stream,
-                codec: Codec::new(&self.config, SERVER.as_bytes()),
+                conn: Connection::new(&self.config, SERVER.as_bytes()),
                 shutdown: Shutdown::new(self.notify_shutdown.subscribe()),
                 _open: METRICS.connection_opened(),
                 _shutdown_complete: self.shutdown_complete_tx.clone(),
@@ -174,18 +178,24 @@ impl Listener {
     }
 
     /// Accept one connection. Errors that concern only that connection are skipped; others
-    /// (out of file descriptors...) are logged and retried after a pause, never fatal.
+    /// are counted, logged and retried after a pause, never fatal. Out of file descriptors,
+    /// the connection that does not fit is closed (see [`FdReserve`]).
     async fn accept(&mut self) -> TcpStream {
         loop {
             match self.listener.accept().await {
                 Ok((stream, _)) => return stream,
-                Err(err) if net::is_connection_error(&err) => {
-                    net::count_accept_error(&err);
-                }
                 Err(err) => {
                     net::count_accept_error(&err);
-                    warn!(cause = %err, "accept failed; retrying in 50 ms");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    if net::is_connection_error(&err) {
+                        continue;
+                    }
+                    if net::is_out_of_fds(&err) {
+                        self.reserve.release();
+                        drop(self.listener.accept().await);
+                        self.reserve.restore();
+                    }
+                    self.accept_failures.warn(&err, "accept failed; pausing");
+                    tokio::time::sleep(net::ACCEPT_BACKOFF).await;
                 }
             }
         }
@@ -193,80 +203,62 @@ impl Listener {
 }
 
 impl Handler {
+    /// Do what the connection asks until it is done (see [`crate::http::Connection`]).
     async fn run(&mut self) -> io::Result<()> {
         loop {
-            // Answer every complete request already buffered (pipelining), then write the
-            // batched responses once.
-            match self.codec.next_request() {
-                Ok(Some(request)) => {
-                    if let Route::Sleep(duration) = request.route {
-                        // Waiting costs this task nothing but a timer; the worker moves on.
-                        tokio::time::sleep(duration).await;
-                    }
-                    let keep_alive = request.keep_alive && !self.shutdown.is_shutdown();
-                    self.codec.respond(&request, keep_alive);
-                    if !keep_alive {
-                        return self.flush().await;
-                    }
-                    if self.codec.must_flush() {
-                        self.flush().await?;
-                    }
+            match self.conn.next(self.shutdown.is_shutdown()) {
+                Io::Read(timeout) => {
+                    let read = self.read(timeout).await?;
+                    self.conn.read_done(read);
                 }
-                Ok(None) => {
-                    self.flush().await?;
-                    match self.read().await? {
-                        Read::Data => {}
-                        Read::Closed => return Ok(()),
-                        Read::TimedOut if self.codec.is_idle() => return Ok(()),
-                        Read::TimedOut => {
-                            self.codec.respond_error(crate::http::HttpError::Timeout);
-                            return self.flush().await;
-                        }
-                    }
+                Io::Write(timeout) => {
+                    let n = self.write(timeout).await?;
+                    self.conn.written(n);
                 }
-                Err(err) => {
-                    self.codec.respond_error(err);
-                    return self.flush().await;
-                }
+                // Waiting costs this task nothing but a timer; the worker moves on.
+                Io::Sleep(duration) => tokio::time::sleep(duration).await,
+                Io::ShutdownWrite => self.stream.shutdown().await?,
+                Io::Close => return Ok(()),
             }
         }
     }
 
-    /// Read more bytes, waiting at most the codec's read timeout, or until shutdown.
-    async fn read(&mut self) -> io::Result<Read> {
-        let Some(timeout) = self.codec.read_timeout() else {
-            return Ok(Read::TimedOut);
-        };
+    /// Read once, waiting at most `timeout`, or until shutdown.
+    async fn read(&mut self, timeout: Duration) -> io::Result<Read> {
         let result = tokio::select! {
             biased;
-            result = tokio::time::timeout(timeout, self.stream.read(self.codec.read_buf())) => Some(result),
+            result = tokio::time::timeout(timeout, self.stream.read(self.conn.read_buf())) => Some(result),
             _ = self.shutdown.recv() => None,
         };
         match result {
-            None => Ok(Read::Closed),
+            None | Some(Ok(Ok(0))) => Ok(Read::Closed),
             Some(Err(_elapsed)) => Ok(Read::TimedOut),
-            Some(Ok(Ok(0))) => Ok(Read::Closed),
-            Some(Ok(Ok(n))) => {
-                self.codec.filled(n);
-                Ok(Read::Data)
-            }
-            Some(Ok(Err(err))) if err.kind() == io::ErrorKind::Interrupted => Ok(Read::Data),
+            Some(Ok(Ok(n))) => Ok(Read::Data(n)),
+            Some(Ok(Err(err))) if err.kind() == io::ErrorKind::Interrupted => Ok(Read::Data(0)),
             Some(Ok(Err(err))) => Err(err),
         }
     }
 
-    /// Write everything the codec has buffered.
-    async fn flush(&mut self) -> io::Result<()> {
-        let (output, mut tail) = self.codec.output();
-        if !output.is_empty() {
-            self.stream.write_all(output).await?;
+    /// Write once, waiting at most `timeout` for the client to make room.
+    async fn write(&mut self, timeout: Duration) -> io::Result<usize> {
+        let pending = self.conn.pending();
+        // Most writes fit at once: try before arming a timer.
+        match self.stream.try_write(pending) {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+            result => return written(result),
         }
-        while tail > 0 {
-            let n = tail.min(FILLER.len());
-            self.stream.write_all(&FILLER[..n]).await?;
-            tail -= n;
+        match tokio::time::timeout(timeout, self.stream.write(pending)).await {
+            Ok(result) => written(result),
+            Err(_elapsed) => Err(io::ErrorKind::TimedOut.into()),
         }
-        self.codec.clear_output();
-        Ok(())
+    }
+}
+
+/// A write's count; 0 for a non-empty buffer would loop forever, so it is an error.
+fn written(result: io::Result<usize>) -> io::Result<usize> {
+    match result {
+        Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+        Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(0),
+        result => result,
     }
 }

@@ -22,10 +22,9 @@ use std::time::{Duration, Instant};
 use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, ThreadArgs};
-use crate::http::{Codec, Read, FILLER};
+use crate::http::{Connection, Io, Read};
 use crate::metrics::{OpenConnection, Rejection, METRICS};
-use crate::net;
-use crate::routes::Route;
+use crate::net::{self, FdReserve, RateLimited};
 use crate::shutdown;
 
 /// The `Server` header line of this model.
@@ -81,6 +80,8 @@ pub fn run(
         limit_connections: Arc::new(Semaphore::new(config.max_connections)),
         notify_shutdown,
         shutdown_complete_tx,
+        reserve: FdReserve::new(),
+        accept_failures: RateLimited::default(),
         spawn_failures: RateLimited::default(),
     };
 
@@ -121,18 +122,23 @@ struct Listener {
     limit_connections: Arc<Semaphore>,
     notify_shutdown: Arc<NotifyShutdown>,
     shutdown_complete_tx: mpsc::Sender<()>,
+    /// Lets the accept loop shed a connection when out of file descriptors.
+    reserve: FdReserve,
+    accept_failures: RateLimited,
     spawn_failures: RateLimited,
 }
 
-/// Serves one connection: reads requests, answers them, in order, until close.
+/// Serves one connection: does what its [`Connection`] asks, until it says close.
 struct Handler {
-    stream: TcpStream,
-    codec: Codec,
+    /// Shared with the shutdown notice (one descriptor, two handles); see [`NotifyShutdown`].
+    stream: Arc<TcpStream>,
+    conn: Connection,
     shutdown: Shutdown,
     /// Counts the connection in `server_connections_open` while the handler lives.
     _open: OpenConnection,
-    /// The read timeout currently set on the socket (setting it is a system call).
-    timeout: Option<Duration>,
+    /// The timeouts currently set on the socket (setting one is a system call).
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
     /// Dropped with the handler; see [`run`].
     _shutdown_complete: mpsc::Sender<()>,
 }
@@ -153,7 +159,10 @@ impl Listener {
                     break permit;
                 }
             };
-            let stream = self.accept();
+            let Some(stream) = self.accept() else {
+                return Ok(());
+            };
+            let stream = Arc::new(stream);
             let Some(shutdown) = self.notify_shutdown.subscribe(&stream) else {
                 return Ok(()); // woken for shutdown
             };
@@ -161,53 +170,67 @@ impl Listener {
 
             let handler = Handler {
                 stream,
-                codec: Codec::new(&self.config, SERVER.as_bytes()),
+                conn: Connection::new(&self.config, SERVER.as_bytes()),
                 shutdown,
                 _open: METRICS.connection_opened(),
-                timeout: None,
+                read_timeout: None,
+                write_timeout: None,
                 _shutdown_complete: self.shutdown_complete_tx.clone(),
             };
+            self.spawn(handler, permit);
+        }
+    }
 
-            // A thread per connection. If the thread cannot be created (out of memory, or
-            // the container's pids limit), the handler comes back here to answer 503.
-            let slot = Arc::new(Mutex::new(Some(handler)));
-            let handed_over = slot.clone();
-            let mut builder = thread::Builder::new();
-            if let Some(size) = self.stack_size {
-                builder = builder.stack_size(size);
+    /// A thread per connection. If the thread cannot be created (out of memory, or the
+    /// container's pids limit), the handler comes back here to answer 503.
+    fn spawn(&mut self, handler: Handler, permit: Permit) {
+        let slot = Arc::new(Mutex::new(Some(handler)));
+        let handed_over = slot.clone();
+        let mut builder = thread::Builder::new();
+        if let Some(size) = self.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let spawned = builder.spawn(move || {
+            let _alive = METRICS.thread_started();
+            if let Some(mut handler) = lock(&handed_over).take() {
+                if let Err(err) = handler.run() {
+                    debug!(cause = %err, "connection error");
+                }
             }
-            let spawned = builder.spawn(move || {
-                let _alive = METRICS.thread_started();
-                if let Some(mut handler) = lock(&handed_over).take() {
-                    if let Err(err) = handler.run() {
-                        debug!(cause = %err, "connection error");
-                    }
-                }
-                drop(permit);
-            });
-            if let Err(err) = spawned {
-                self.spawn_failures
-                    .warn(&err, "cannot start a connection thread; answering 503");
-                if let Some(mut handler) = lock(&slot).take() {
-                    handler.reject();
-                }
+            drop(permit);
+        });
+        if let Err(err) = spawned {
+            self.spawn_failures
+                .warn(&err, "cannot start a connection thread; answering 503");
+            if let Some(mut handler) = lock(&slot).take() {
+                handler.reject();
             }
         }
     }
 
-    /// Accept one connection. Errors that concern only that connection are skipped; others
-    /// (out of file descriptors...) are logged and retried after a pause, never fatal.
-    fn accept(&mut self) -> TcpStream {
+    /// Accept one connection (`None`: shutting down). Errors that concern only that
+    /// connection are skipped; others are counted, logged and retried after a pause, never
+    /// fatal. Out of file descriptors, the connection that does not fit is closed (see
+    /// [`FdReserve`]).
+    fn accept(&mut self) -> Option<TcpStream> {
         loop {
             match self.listener.accept() {
-                Ok((stream, _)) => return stream,
-                Err(err) if net::is_connection_error(&err) => {
-                    net::count_accept_error(&err);
-                }
+                Ok((stream, _)) => return Some(stream),
                 Err(err) => {
                     net::count_accept_error(&err);
-                    warn!(cause = %err, "accept failed; retrying in 50 ms");
-                    thread::sleep(Duration::from_millis(50));
+                    if net::is_connection_error(&err) {
+                        continue;
+                    }
+                    if net::is_out_of_fds(&err) {
+                        self.reserve.release();
+                        drop(self.listener.accept());
+                        self.reserve.restore();
+                    }
+                    self.accept_failures.warn(&err, "accept failed; pausing");
+                    thread::sleep(net::ACCEPT_BACKOFF);
+                    if self.notify_shutdown.is_notified() {
+                        return None;
+                    }
                 }
             }
         }
@@ -215,87 +238,55 @@ impl Listener {
 }
 
 impl Handler {
+    /// Do what the connection asks until it is done (see [`crate::http::Connection`]).
     fn run(&mut self) -> io::Result<()> {
         loop {
-            // Answer every complete request already buffered (pipelining), then write the
-            // batched responses once.
-            match self.codec.next_request() {
-                Ok(Some(request)) => {
-                    if let Route::Sleep(duration) = request.route {
-                        // The whole thread waits; the kernel runs other threads meanwhile.
-                        thread::sleep(duration);
-                    }
-                    let keep_alive = request.keep_alive && !self.shutdown.is_shutdown();
-                    self.codec.respond(&request, keep_alive);
-                    if !keep_alive {
-                        return self.flush();
-                    }
-                    if self.codec.must_flush() {
-                        self.flush()?;
-                    }
+            match self.conn.next(self.shutdown.is_shutdown()) {
+                Io::Read(timeout) => {
+                    let read = self.read(timeout)?;
+                    self.conn.read_done(read);
                 }
-                Ok(None) => {
-                    self.flush()?;
-                    match self.read()? {
-                        Read::Data => {}
-                        Read::Closed => return Ok(()),
-                        Read::TimedOut if self.codec.is_idle() => return Ok(()),
-                        Read::TimedOut => {
-                            self.codec.respond_error(crate::http::HttpError::Timeout);
-                            return self.flush();
-                        }
-                    }
+                Io::Write(timeout) => {
+                    let n = self.write(timeout)?;
+                    self.conn.written(n);
                 }
-                Err(err) => {
-                    self.codec.respond_error(err);
-                    return self.flush();
-                }
+                // The whole thread waits; the kernel runs other threads meanwhile.
+                Io::Sleep(duration) => thread::sleep(duration),
+                Io::ShutdownWrite => self.stream.shutdown(Direction::Write)?,
+                Io::Close => return Ok(()),
             }
         }
     }
 
-    /// Read more bytes, waiting at most the codec's read timeout, or until shutdown.
-    fn read(&mut self) -> io::Result<Read> {
-        let Some(timeout) = self.codec.read_timeout() else {
-            return Ok(Read::TimedOut);
-        };
-        if self.timeout != Some(timeout) {
+    /// Read once, waiting at most `timeout`, or until shutdown.
+    fn read(&mut self, timeout: Duration) -> io::Result<Read> {
+        if self.read_timeout != Some(timeout) {
             self.stream.set_read_timeout(Some(timeout))?;
-            self.timeout = Some(timeout);
+            self.read_timeout = Some(timeout);
         }
         // Shutdown shuts the socket's read side: a blocked `read` returns 0.
-        match self.stream.read(self.codec.read_buf()) {
+        match (&*self.stream).read(self.conn.read_buf()) {
             Ok(0) => Ok(Read::Closed),
-            Ok(n) => {
-                self.codec.filled(n);
-                Ok(Read::Data)
-            }
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                Ok(Read::TimedOut)
-            }
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(Read::Data),
+            Ok(n) => Ok(Read::Data(n)),
+            Err(err) if is_timeout(&err) => Ok(Read::TimedOut),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(Read::Data(0)),
             Err(err) => Err(err),
         }
     }
 
-    /// Write everything the codec has buffered.
-    fn flush(&mut self) -> io::Result<()> {
-        let (output, mut tail) = self.codec.output();
-        if !output.is_empty() {
-            self.stream.write_all(output)?;
+    /// Write once, waiting at most `timeout` for the client to make room.
+    fn write(&mut self, timeout: Duration) -> io::Result<usize> {
+        if self.write_timeout != Some(timeout) {
+            self.stream.set_write_timeout(Some(timeout))?;
+            self.write_timeout = Some(timeout);
         }
-        while tail > 0 {
-            let n = tail.min(FILLER.len());
-            self.stream.write_all(&FILLER[..n])?;
-            tail -= n;
+        match (&*self.stream).write(self.conn.pending()) {
+            Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => Ok(n),
+            Err(err) if is_timeout(&err) => Err(io::ErrorKind::TimedOut.into()),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(0),
+            Err(err) => Err(err),
         }
-        self.codec.clear_output();
-        Ok(())
     }
 
     /// Answer 503 and close, from the accepting thread.
@@ -304,22 +295,36 @@ impl Handler {
     /// held up for long): closing a socket with unread data makes the kernel send a reset
     /// instead of a FIN, and the client would see "connection reset" rather than the 503.
     fn reject(&mut self) {
-        let _ = self
-            .stream
-            .set_read_timeout(Some(Duration::from_millis(50)));
+        let stream = &*self.stream;
+        let patience = Some(Duration::from_millis(50));
+        let _ = stream.set_read_timeout(patience);
+        let _ = stream.set_write_timeout(patience);
         let mut request = [0u8; 4096];
         let mut received = 0;
         while received < request.len() && !request[..received].windows(4).any(|w| w == b"\r\n\r\n")
         {
-            match self.stream.read(&mut request[received..]) {
+            match (&*self.stream).read(&mut request[received..]) {
                 Ok(n) if n > 0 => received += n,
                 _ => break,
             }
         }
-        self.codec.respond_unavailable(Rejection::SpawnFailed);
-        let _ = self.flush();
+        self.conn.reject(Rejection::SpawnFailed);
+        while !self.conn.pending().is_empty() {
+            match (&*self.stream).write(self.conn.pending()) {
+                Ok(n) if n > 0 => self.conn.written(n),
+                _ => break,
+            }
+        }
         let _ = self.stream.shutdown(Direction::Write);
     }
+}
+
+/// A socket timeout: `SO_RCVTIMEO`/`SO_SNDTIMEO` expire as `EAGAIN`.
+fn is_timeout(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// The thread model's shutdown notice, shared by the listener, the signal thread and every
@@ -327,7 +332,10 @@ impl Handler {
 ///
 /// A handler blocked in `read` must wake up when the server shuts down, so the notice keeps
 /// a handle on every open connection and shuts their read side: the blocked `read` returns
-/// 0 at once, while a handler busy with a request still writes its response.
+/// 0 at once, while a handler busy with a request still writes its response. The handle is
+/// a second `Arc` on the handler's own stream, not a `try_clone`d descriptor: a clone
+/// would cost a second descriptor per connection, and could fail exactly when descriptors
+/// run out.
 #[derive(Debug, Default)]
 pub struct NotifyShutdown {
     notified: AtomicBool,
@@ -337,7 +345,7 @@ pub struct NotifyShutdown {
 #[derive(Debug, Default)]
 struct Open {
     next_id: u64,
-    streams: HashMap<u64, TcpStream>,
+    streams: HashMap<u64, Arc<TcpStream>>,
 }
 
 impl NotifyShutdown {
@@ -355,15 +363,14 @@ impl NotifyShutdown {
     }
 
     /// A [`Shutdown`] for a new connection, or `None` if the shutdown was announced.
-    fn subscribe(self: &Arc<Self>, stream: &TcpStream) -> Option<Shutdown> {
+    fn subscribe(self: &Arc<Self>, stream: &Arc<TcpStream>) -> Option<Shutdown> {
         let mut open = lock(&self.open);
         if self.is_notified() {
             return None;
         }
-        let handle = stream.try_clone().ok()?;
         let id = open.next_id;
         open.next_id += 1;
-        open.streams.insert(id, handle);
+        open.streams.insert(id, stream.clone());
         Some(Shutdown {
             notify: self.clone(),
             id,
@@ -437,29 +444,6 @@ impl Drop for Permit {
     }
 }
 
-/// A warning logged at most once per second, with the count of those suppressed.
-#[derive(Debug, Default)]
-struct RateLimited {
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl RateLimited {
-    fn warn(&mut self, err: &io::Error, message: &str) {
-        let now = Instant::now();
-        if self
-            .last
-            .is_some_and(|last| now.duration_since(last) < Duration::from_secs(1))
-        {
-            self.suppressed += 1;
-            return;
-        }
-        warn!(cause = %err, suppressed = self.suppressed, "{message}");
-        self.last = Some(now);
-        self.suppressed = 0;
-    }
-}
-
 /// Lock a mutex; a panic elsewhere while holding it leaves data that is still valid here.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -492,12 +476,12 @@ mod tests {
     fn notify_wakes_a_blocked_reader() {
         let listener = net::bind("127.0.0.1:0".parse().unwrap(), 8).unwrap();
         let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut conn, _) = listener.accept().unwrap();
+        let conn = Arc::new(listener.accept().unwrap().0);
         let notify = Arc::new(NotifyShutdown::default());
         let shutdown = notify.subscribe(&conn).unwrap();
         let reader = thread::spawn(move || {
             let mut buf = [0u8; 16];
-            conn.read(&mut buf).unwrap()
+            (&*conn).read(&mut buf).unwrap()
         });
         thread::sleep(Duration::from_millis(50));
         notify.notify();
@@ -508,9 +492,9 @@ mod tests {
         assert!(notify.subscribe(&listener_stream(&listener)).is_none());
     }
 
-    fn listener_stream(listener: &TcpListener) -> TcpStream {
+    fn listener_stream(listener: &TcpListener) -> Arc<TcpStream> {
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let _ = listener.accept().unwrap();
-        client
+        Arc::new(client)
     }
 }

@@ -66,7 +66,7 @@ fn head_everywhere(model: Model) {
         "/sleep/x",
     ] {
         let get = client.get(path);
-        client.send(format!("HEAD {path} HTTP/1.1\r\n\r\n").as_bytes());
+        client.send(format!("HEAD {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
         let head = client.head_response();
         assert_eq!(head.status, get.status, "{path}");
         assert_eq!(
@@ -138,7 +138,7 @@ fn keepalive_http10(model: Model) {
 fn connection_close(model: Model) {
     let server = Server::start(model);
     let mut client = server.client();
-    client.send(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    client.send(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     let reply = client.response();
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("Connection"), Some("close"));
@@ -149,12 +149,12 @@ fn pipelining(model: Model) {
     let server = Server::start(model);
     let mut client = server.client();
     client
-        .send(b"GET /healthz HTTP/1.1\r\n\r\nGET /bytes/5 HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+        .send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /bytes/5 HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(client.response().body_text(), "ok\n");
     assert_eq!(client.response().body_text(), "xxxxx");
     assert_eq!(client.response().body_text(), "hello from lab\n");
     // Two more, the last one closing.
-    client.send(b"GET /nope HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    client.send(b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     assert_eq!(client.response().status, 404);
     assert_eq!(client.response().header("Connection"), Some("close"));
     client.assert_closed();
@@ -163,7 +163,7 @@ fn pipelining(model: Model) {
 fn body_is_read_and_discarded(model: Model) {
     let server = Server::start(model);
     let mut client = server.client();
-    client.send(b"GET /healthz HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello");
+    client.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello");
     client.send(b" world");
     assert_eq!(client.response().body_text(), "ok\n");
     assert_eq!(client.get("/").status, 200);
@@ -183,7 +183,12 @@ fn expect_error(model: Model, args: &[&str], raw: &[u8], status: u16) {
 }
 
 fn bad_request_400(model: Model) {
-    expect_error(model, &[], b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", 400);
+    expect_error(
+        model,
+        &[],
+        b"GET / HTTP/1.1\r\nHost: t\r\nno colon here\r\n\r\n",
+        400,
+    );
     expect_error(
         model,
         &[],
@@ -193,10 +198,13 @@ fn bad_request_400(model: Model) {
 }
 
 fn header_too_large_431(model: Model) {
-    let big = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(9000));
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(9000)
+    );
     expect_error(model, &[], big.as_bytes(), 431);
     // Over the limit before the head is even complete.
-    let partial = format!("GET / HTTP/1.1\r\nX-Big: {}", "a".repeat(600));
+    let partial = format!("GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}", "a".repeat(600));
     expect_error(
         model,
         &["--max-header-bytes", "512"],
@@ -209,13 +217,13 @@ fn body_too_large_413(model: Model) {
     expect_error(
         model,
         &[],
-        b"GET / HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n",
         413,
     );
     expect_error(
         model,
         &["--max-body-bytes", "10"],
-        b"GET / HTTP/1.1\r\nContent-Length: 11\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n",
         413,
     );
 }
@@ -224,14 +232,14 @@ fn transfer_encoding_501(model: Model) {
     expect_error(
         model,
         &[],
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         501,
     );
 }
 
 fn content_length_and_transfer_encoding_400(model: Model) {
     let raw =
-        b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
     expect_error(model, &[], raw, 400);
 }
 
@@ -243,7 +251,9 @@ fn method_not_allowed_405(model: Model) {
     let server = Server::start(model);
     let mut client = server.client();
     for method in ["POST", "PUT", "DELETE", "OPTIONS"] {
-        client.send(format!("{method} / HTTP/1.1\r\nContent-Length: 0\r\n\r\n").as_bytes());
+        client.send(
+            format!("{method} / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+        );
         let reply = client.response();
         assert_eq!(reply.status, 405);
         assert_eq!(reply.header("Allow"), Some("GET, HEAD"));
@@ -297,7 +307,7 @@ fn max_connections_queues(model: Model) {
     assert_eq!(first.get("/").status, 200);
     // The second connection waits in the backlog while the first one is open...
     let mut second = server.client();
-    second.send(b"GET / HTTP/1.1\r\n\r\n");
+    second.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     second.assert_silent_for(Duration::from_millis(300));
     // ...and is served once it closes.
     drop(first);
@@ -329,7 +339,7 @@ fn graceful_shutdown_drains(model: Model) {
     // connection is surely accepted and has its handler before the signal.)
     let mut busy = server.client();
     assert_eq!(busy.get("/").status, 200);
-    busy.send(b"GET /sleep/500 HTTP/1.1\r\n\r\n");
+    busy.send(b"GET /sleep/500 HTTP/1.1\r\nHost: t\r\n\r\n");
     thread::sleep(Duration::from_millis(200));
     server.signal(libc::SIGTERM);
 

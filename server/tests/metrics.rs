@@ -123,7 +123,7 @@ fn sample_name(line: &str) -> Option<&str> {
 fn metrics_head(model: Model) {
     let server = Server::start(model);
     let mut client = server.client();
-    client.send(b"HEAD /metrics HTTP/1.1\r\n\r\n");
+    client.send(b"HEAD /metrics HTTP/1.1\r\nHost: t\r\n\r\n");
     let reply = client.head_response();
     assert_eq!(reply.status, 200);
     assert_eq!(
@@ -206,7 +206,7 @@ fn thread_per_connection_peak() {
     // N requests sleeping at once, each on its own connection (and so its own thread).
     let mut sleepers: Vec<Client> = (0..N).map(|_| server.client()).collect();
     for client in &mut sleepers {
-        client.send(b"GET /sleep/50 HTTP/1.1\r\n\r\n");
+        client.send(b"GET /sleep/50 HTTP/1.1\r\nHost: t\r\n\r\n");
     }
     for client in &mut sleepers {
         assert_eq!(client.response().status, 200);

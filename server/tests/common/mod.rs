@@ -62,19 +62,32 @@ impl Server {
     }
 
     pub fn start_with(model: Model, args: &[&str]) -> Server {
-        let mut command = Command::new(model.binary());
-        command
-            .args(["--port", "0", "--bind", "127.0.0.1"])
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (key, _) in std::env::vars() {
-            if key.starts_with("SERVER_") {
-                command.env_remove(key);
-            }
+        Server::spawn(model, command(model, args))
+    }
+
+    /// Start with at most `nofile` open file descriptors (`prlimit --nofile`).
+    pub fn start_with_nofile(model: Model, args: &[&str], nofile: u64) -> Server {
+        use std::os::unix::process::CommandExt;
+        let mut command = command(model, args);
+        let limit = libc::rlimit {
+            rlim_cur: nofile,
+            rlim_max: nofile,
+        };
+        // SAFETY: only an async-signal-safe system call between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
         }
+        Server::spawn(model, command)
+    }
+
+    fn spawn(model: Model, mut command: Command) -> Server {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("start the server binary");
 
         let stderr = Arc::new(Mutex::new(String::new()));
@@ -154,6 +167,83 @@ impl Server {
     }
 }
 
+/// The server's command line, on an ephemeral port of 127.0.0.1, with no `SERVER_*`
+/// variable inherited from the environment.
+pub fn command(model: Model, args: &[&str]) -> Command {
+    let mut command = Command::new(model.binary());
+    command
+        .args(["--port", "0", "--bind", "127.0.0.1"])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SERVER_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// Run a server that is expected to refuse to start: its exit code and stderr. If it starts
+/// listening instead, it is killed and the test fails.
+pub fn run_to_exit(model: Model, args: &[&str]) -> (Option<i32>, String) {
+    let mut command = command(model, args);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = KillOnDrop(command.spawn().expect("start the server binary"));
+    let mut line = String::new();
+    let stdout = child.0.stdout.take().expect("stdout is piped");
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    assert!(line.is_empty(), "the server started: {line}");
+    let mut stderr = String::new();
+    let mut pipe = child.0.stderr.take().expect("stderr is piped");
+    pipe.read_to_string(&mut stderr).unwrap();
+    let status = child.0.wait().unwrap();
+    (status.code(), stderr)
+}
+
+/// A child process killed (and reaped) when the test ends, failed or not.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Server {
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Bytes received by the kernel on the server's connections that the server has not
+    /// read yet (the `rx_queue` of `/proc/net/tcp`), or `None` without `/proc/net/tcp`.
+    pub fn unread_bytes(&self) -> Option<u64> {
+        let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+        let port = format!(":{:04X}", self.addr.port());
+        let mut unread = 0;
+        for line in table.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // local_address, rem_address, st (01 = ESTABLISHED), tx_queue:rx_queue
+            if fields.len() > 4 && fields[1].ends_with(&port) && fields[3] == "01" {
+                let rx = fields[4].split(':').nth(1)?;
+                unread += u64::from_str_radix(rx, 16).ok()?;
+            }
+        }
+        Some(unread)
+    }
+
+    /// Wait (bounded by [`PATIENCE`]) until the server has read every byte sent to it.
+    pub fn wait_all_read(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.unread_bytes().is_some_and(|unread| unread > 0) {
+            assert!(Instant::now() < deadline, "the server stopped reading");
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -213,6 +303,26 @@ impl Client {
         let n = self.stream.read(&mut chunk).expect("read a response");
         self.buf.extend_from_slice(&chunk[..n]);
         n
+    }
+
+    /// Read one response, or `None` if the server closed (or reset) the connection before
+    /// a whole one arrived. Waiting longer than [`PATIENCE`] fails the test.
+    pub fn try_response(&mut self) -> Option<Reply> {
+        loop {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            if let Ok(httparse::Status::Complete(_)) =
+                httparse::Response::new(&mut headers).parse(&self.buf)
+            {
+                return Some(self.response());
+            }
+            let mut chunk = [0u8; 65536];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(err) if err.kind() == ErrorKind::ConnectionReset => return None,
+                Err(err) => panic!("no response: {err}"),
+            }
+        }
     }
 
     /// Read one response to a GET (body by Content-Length).
