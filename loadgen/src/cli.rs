@@ -78,9 +78,9 @@ pub enum Command {
     Compare {
         a: PathBuf,
         b: PathBuf,
-        /// md (Markdown table) or json
-        #[arg(long, default_value = "md", value_parser = ["md", "json"])]
-        format: String,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = report::compare::Format::Markdown)]
+        format: report::compare::Format,
     },
     /// Parse saved ab output into JSON on stdout
     ParseAb { file: PathBuf },
@@ -192,12 +192,7 @@ async fn dispatch(cmd: Command) -> Result<()> {
         Command::Images { file } => images(&file).await,
         Command::Report { run_dir } => report_cmd(&run_dir),
         Command::Compare { a, b, format } => {
-            let format = if format == "json" {
-                crate::compare::Format::Json
-            } else {
-                crate::compare::Format::Markdown
-            };
-            print!("{}", crate::compare::render(&a, &b, format)?);
+            print!("{}", report::compare::render(&a, &b, format)?);
             Ok(())
         }
         Command::ParseAb { file } => parse_ab(&file),

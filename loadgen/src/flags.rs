@@ -3,6 +3,15 @@
 //! A req/s figure alone cannot say whether the server or ab was the bottleneck, whether the
 //! CPU quota throttled the server, or whether half the answers were errors. Each flag below is
 //! computed from what the cell recorded, and every report prints the flags next to the number.
+//!
+//! A flag is a [`Flag`]: its word (as `results.json` stores it), its letter (charts) and the
+//! sentence that explains it (reports) are all in [`Flag::info`]. Adding a flag is a variant,
+//! its line there, and its place in [`Flag::ALL`].
+
+use std::borrow::Borrow;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 use crate::results::Cell;
 
@@ -16,26 +25,100 @@ pub const CONNECT_RETRY_MS: f64 = 1000.0;
 /// Spread of repetitions (max - min) above this share of the median.
 pub const UNSTABLE_SPREAD: f64 = 0.10;
 
-/// Every flag with the sentence that explains it, for reports.
-pub const EXPLANATIONS: &[(&str, &str)] = &[
-    ("errors", "failed requests or non-2xx responses: ab counts non-2xx as successes, our good req/s column does not"),
-    ("loadgen-bound", "ab used >= 90% of the CPU it may use, or its CPU limit throttled it in >= 25% of periods: the number measures ab, not the server"),
-    ("cpu-throttled", "the server's CPU quota throttled it in >= 25% of scheduler periods"),
-    ("connect-retries", "the slowest connect took >= 1 s: SYN retries, the listen backlog overflowed"),
-    ("ab-warning", "ab itself warned that its results are not reliable"),
-    ("unstable", "the spread (max - min) of repetitions is > 10% of the median"),
-    ("failed", "the cell did not produce a measurement (see its reason)"),
-];
+/// What spoiled or limited a number.
+///
+/// Equality is by the word, so a `Flag` can be looked up and joined like a `&str`
+/// (`cell.flags.join(", ")`). It has no `Ord`: [`Flag::rank`] gives the report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flag {
+    Errors,
+    LoadgenBound,
+    CpuThrottled,
+    ConnectRetries,
+    AbWarning,
+    Unstable,
+    Failed,
+}
+
+impl Flag {
+    /// Every flag, most serious first: the order in which reports list them.
+    pub const ALL: [Flag; 7] = [
+        Flag::Errors,
+        Flag::LoadgenBound,
+        Flag::CpuThrottled,
+        Flag::ConnectRetries,
+        Flag::AbWarning,
+        Flag::Unstable,
+        Flag::Failed,
+    ];
+
+    /// The word (as stored and shown), the letter on chart points, and the explanation.
+    fn info(self) -> (&'static str, char, &'static str) {
+        match self {
+            Flag::Errors => ("errors", 'E', "failed requests or non-2xx responses: ab counts non-2xx as successes, our good req/s column does not"),
+            Flag::LoadgenBound => ("loadgen-bound", 'L', "ab used >= 90% of the CPU it may use, or its CPU limit throttled it in >= 25% of periods: the number measures ab, not the server"),
+            Flag::CpuThrottled => ("cpu-throttled", 'T', "the server's CPU quota throttled it in >= 25% of scheduler periods"),
+            Flag::ConnectRetries => ("connect-retries", 'R', "the slowest connect took >= 1 s: SYN retries, the listen backlog overflowed"),
+            Flag::AbWarning => ("ab-warning", 'W', "ab itself warned that its results are not reliable"),
+            Flag::Unstable => ("unstable", 'U', "the spread (max - min) of repetitions is > 10% of the median"),
+            Flag::Failed => ("failed", 'F', "the cell did not produce a measurement (see its reason)"),
+        }
+    }
+
+    /// The word reports print and `results.json` stores: `loadgen-bound`.
+    pub fn as_str(self) -> &'static str {
+        self.info().0
+    }
+
+    /// The letter beside a flagged point in a chart.
+    pub fn letter(self) -> char {
+        self.info().1
+    }
+
+    /// One sentence for a report's legend.
+    pub fn explanation(self) -> &'static str {
+        self.info().2
+    }
+
+    /// Position in [`Flag::ALL`]: lower is more serious.
+    pub fn rank(self) -> usize {
+        Flag::ALL
+            .iter()
+            .position(|f| *f == self)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Flags without repeats, most serious first.
+    pub fn ordered(flags: impl IntoIterator<Item = Flag>) -> Vec<Flag> {
+        let mut v: Vec<Flag> = flags.into_iter().collect();
+        v.sort_by_key(|f| f.rank());
+        v.dedup();
+        v
+    }
+}
+
+impl fmt::Display for Flag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lets a list of flags be joined like a list of words; `Eq` agrees (one word per flag).
+impl Borrow<str> for Flag {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
 
 /// The flags of one finished cell (all but `unstable`, which needs the other repetitions).
-pub fn cell_flags(cell: &Cell) -> Vec<String> {
-    let mut flags = Vec::new();
+pub fn cell_flags(cell: &Cell) -> Vec<Flag> {
     let Some(ab) = cell.ab.as_ref() else {
-        flags.push("failed".to_string());
-        return flags;
+        return vec![Flag::Failed];
     };
+    let mut flags = Vec::new();
     if ab.failed_requests.unwrap_or(0) > 0 || ab.non_2xx.unwrap_or(0) > 0 {
-        flags.push("errors".into());
+        flags.push(Flag::Errors);
     }
     if let Some(lg) = &cell.loadgen_resources {
         let allowance = cell.limits.loadgen_cpus.unwrap_or(1.0).min(1.0);
@@ -44,7 +127,7 @@ pub fn cell_flags(cell: &Cell) -> Vec<String> {
         // catches short cells, whose average is diluted by the container's start.
         let throttled = lg.throttled_share().is_some_and(|s| s >= THROTTLED_SHARE);
         if lg.cpu_cores_avg >= LOADGEN_BOUND_SHARE * allowance || throttled {
-            flags.push("loadgen-bound".into());
+            flags.push(Flag::LoadgenBound);
         }
     }
     if let Some(share) = cell
@@ -53,7 +136,7 @@ pub fn cell_flags(cell: &Cell) -> Vec<String> {
         .and_then(|s| s.throttled_share())
     {
         if share >= THROTTLED_SHARE {
-            flags.push("cpu-throttled".into());
+            flags.push(Flag::CpuThrottled);
         }
     }
     let connect_max = ab
@@ -62,7 +145,7 @@ pub fn cell_flags(cell: &Cell) -> Vec<String> {
         .and_then(|t| t.connect.as_ref())
         .map(|r| r.max);
     if connect_max.is_some_and(|m| m >= CONNECT_RETRY_MS) {
-        flags.push("connect-retries".into());
+        flags.push(Flag::ConnectRetries);
     }
     if !ab.warnings.is_empty()
         && ab
@@ -70,7 +153,7 @@ pub fn cell_flags(cell: &Cell) -> Vec<String> {
             .iter()
             .any(|w| w.contains("not reliable") || w.contains("WARNING") || w.contains("ERROR"))
     {
-        flags.push("ab-warning".into());
+        flags.push(Flag::AbWarning);
     }
     flags
 }
@@ -93,5 +176,34 @@ mod tests {
         assert!(!unstable(&[100.0]));
         assert!(!unstable(&[100.0, 105.0, 102.0]));
         assert!(unstable(&[100.0, 120.0, 101.0]));
+    }
+
+    #[test]
+    fn every_flag_is_listed_once_with_its_own_word_and_letter() {
+        let words: Vec<&str> = Flag::ALL.iter().map(|f| f.as_str()).collect();
+        let mut letters: Vec<char> = Flag::ALL.iter().map(|f| f.letter()).collect();
+        letters.sort_unstable();
+        letters.dedup();
+        assert_eq!(
+            letters.len(),
+            Flag::ALL.len(),
+            "letters repeat: {letters:?}"
+        );
+        for (i, f) in Flag::ALL.iter().enumerate() {
+            assert_eq!(f.rank(), i);
+            assert!(!f.explanation().is_empty());
+            // The stored word is the printed word.
+            let json = serde_json::to_string(f).unwrap();
+            assert_eq!(json, format!("\"{}\"", f.as_str()));
+            assert_eq!(serde_json::from_str::<Flag>(&json).unwrap(), *f);
+            assert_eq!(words.iter().filter(|w| **w == f.as_str()).count(), 1);
+        }
+    }
+
+    #[test]
+    fn flags_join_like_words_in_report_order() {
+        let v = Flag::ordered([Flag::Unstable, Flag::Errors, Flag::Unstable]);
+        assert_eq!(v, [Flag::Errors, Flag::Unstable]);
+        assert_eq!(v.join(", "), "errors, unstable");
     }
 }

@@ -6,12 +6,14 @@
 //! half-written one. Reports are rendered from this file alone (`lab report RUN_DIR`).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::ab::AbReport;
+use crate::flags::Flag;
 use crate::metrics::CellMetrics;
 use crate::resources::ResourceSummary;
 use crate::verdict::Verdict;
@@ -25,7 +27,7 @@ pub struct Results {
     pub run_id: String,
     pub name: String,
     /// `running` while cells are being measured, then `complete`, `interrupted` or `aborted`.
-    pub status: String,
+    pub status: RunStatus,
     pub started_at: String,
     pub finished_at: Option<String>,
     /// The lab file as validated (sizes in bytes, durations in seconds).
@@ -43,11 +45,80 @@ pub struct ServerFailure {
     pub reason: String,
 }
 
+/// Where a run stands: stored as its word (`"complete"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Cells are being measured (or the run died without a stop mark).
+    Running,
+    Complete,
+    /// Stopped by Ctrl-C, SIGTERM or SIGHUP; the finished cells are kept.
+    Interrupted,
+    /// Stopped by an error; the finished cells are kept.
+    Aborted,
+    /// A word this lab does not know (a newer lab wrote it), kept as written.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl RunStatus {
+    pub fn as_str(&self) -> &str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Complete => "complete",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Aborted => "aborted",
+            RunStatus::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for RunStatus {
+    fn from(word: &str) -> RunStatus {
+        match word {
+            "running" => RunStatus::Running,
+            "complete" => RunStatus::Complete,
+            "interrupted" => RunStatus::Interrupted,
+            "aborted" => RunStatus::Aborted,
+            other => RunStatus::Other(other.to_string()),
+        }
+    }
+}
+
+impl PartialEq<&str> for RunStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a cell produced a measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Ok,
     Failed,
+}
+
+impl Status {
+    /// `ok` or `failed`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The limits a cell ran under.
@@ -60,6 +131,21 @@ pub struct Limits {
     pub cpuset: Option<String>,
     pub loadgen_cpus: Option<f64>,
     pub loadgen_cpuset: Option<String>,
+}
+
+impl Limits {
+    /// The server's own limits as reports name them: `cpus=1 memory=256m pids=4096`.
+    pub fn label(&self) -> String {
+        let mut s = format!(
+            "cpus={} memory={}",
+            self.cpus,
+            crate::config::format_memory(self.memory_bytes)
+        );
+        if let Some(p) = self.pids {
+            s.push_str(&format!(" pids={p}"));
+        }
+        s
+    }
 }
 
 /// One ab run: a server, a workload, a concurrency level, keep-alive on or off, one repetition.
@@ -106,7 +192,7 @@ pub struct Cell {
     #[serde(default)]
     pub verdict: Option<Verdict>,
     /// Evidence flags (see `flags.rs`): loadgen-bound, cpu-throttled, errors, ab-warning, ...
-    pub flags: Vec<String>,
+    pub flags: Vec<Flag>,
     /// Wall time of the whole cell as the lab spent it (counters, exec, ab, parsing): minus
     /// ab's "Time taken", it is the lab's own overhead per cell.
     pub wall_s: f64,
@@ -142,17 +228,84 @@ impl Cell {
         self.ab.as_ref().and_then(|a| a.requests_per_second)
     }
 
-    /// Latency percentile in ms: the fine `-e` value when present, else ab's whole-ms table.
-    pub fn percentile(&self, p: &str) -> Option<f64> {
+    /// Latency at percentile `p`, in ms: the fine `-e` value when present, else ab's
+    /// whole-ms table.
+    pub fn latency(&self, p: Percentile) -> Option<f64> {
+        self.percentile(&p.key())
+    }
+
+    /// [`Cell::latency`] by the key the record stores (`"99"`).
+    pub fn percentile(&self, key: &str) -> Option<f64> {
         self.percentiles_fine
             .as_ref()
-            .and_then(|m| m.get(p).copied())
+            .and_then(|m| m.get(key).copied())
             .or_else(|| {
                 self.ab
                     .as_ref()
                     .and_then(|a| a.percentiles.as_ref())
-                    .and_then(|m| m.get(p).copied())
+                    .and_then(|m| m.get(key).copied())
             })
+    }
+
+    /// The load tool of the cell's command line (`None` before it ran).
+    pub fn tool(&self) -> Option<Tool> {
+        Tool::of_program(self.command.first()?)
+    }
+}
+
+/// A latency percentile: 99.0 is p99, 100.0 the longest request.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Percentile(pub f64);
+
+impl Percentile {
+    pub const P50: Percentile = Percentile(50.0);
+    pub const P90: Percentile = Percentile(90.0);
+    pub const P99: Percentile = Percentile(99.0);
+    /// The longest request.
+    pub const MAX: Percentile = Percentile(100.0);
+
+    /// The key of ab's tables and of `results.json`: `"99"`, `"99.9"`.
+    pub fn key(self) -> String {
+        format!("{}", self.0)
+    }
+
+    /// How reports name it: `p99`, or `max` for 100.
+    pub fn label(self) -> String {
+        if self.0 >= 100.0 {
+            "max".into()
+        } else {
+            format!("p{}", self.0)
+        }
+    }
+}
+
+/// The load tool that measured a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tool {
+    /// ApacheBench.
+    Ab,
+}
+
+impl Tool {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tool::Ab => "ab",
+        }
+    }
+
+    /// The tool a command line runs: its program's file name.
+    pub fn of_program(program: &str) -> Option<Tool> {
+        match program.rsplit('/').next()? {
+            "ab" => Some(Tool::Ab),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -223,6 +376,29 @@ pub fn load_meta(run_dir: &Path) -> Option<Meta> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_status_reads_every_word_and_keeps_unknown_ones() {
+        for word in ["running", "complete", "interrupted", "aborted", "paused"] {
+            let s: RunStatus = serde_json::from_str(&format!("\"{word}\"")).unwrap();
+            assert_eq!(s, RunStatus::from(word));
+            assert_eq!(s.as_str(), word);
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{word}\""));
+        }
+        assert_eq!(RunStatus::from("complete"), RunStatus::Complete);
+        assert!(RunStatus::Complete == "complete");
+    }
+
+    #[test]
+    fn percentiles_have_the_records_keys() {
+        assert_eq!(Percentile::P99.key(), "99");
+        assert_eq!(Percentile::MAX.key(), "100");
+        assert_eq!(Percentile(99.9).key(), "99.9");
+        assert_eq!(Percentile::P50.label(), "p50");
+        assert_eq!(Percentile::MAX.label(), "max");
+        assert_eq!(Tool::of_program("/usr/bin/ab"), Some(Tool::Ab));
+        assert_eq!(Tool::of_program("wrk"), None);
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp() {

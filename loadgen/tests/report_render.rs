@@ -1,5 +1,6 @@
-//! The picture-and-comparison layer rendered from fixture runs: SVG charts, `report.html`
-//! (and, with Chromium on PATH, a real browser's screenshot of it), and `lab compare`.
+//! The report layer rendered from fixture runs: SVG charts, `report.md` and `report.html`
+//! (which must show the same tables; with Chromium on PATH, a real browser reads the page),
+//! and `lab compare`.
 //!
 //! The fixture runs in `tests/fixtures/runs/` are hand-made but follow the on-disk schema
 //! exactly (they are written by `make_fixtures.py` there) and are read with
@@ -9,8 +10,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use loadgen::compare::{self, Comparison, Format};
-use loadgen::report::{self, charts, html, markdown::BASELINE_COLUMNS, Run};
+use loadgen::flags::Flag;
+use loadgen::report::compare::{self, Basis, Change, Comparison, Format};
+use loadgen::report::markup::escape_html as esc;
+use loadgen::report::model::BASELINE_COLUMNS;
+use loadgen::report::{self, charts, html, markdown, Report, Run};
 use loadgen::results::{self, Status};
 
 fn fixture(name: &str) -> PathBuf {
@@ -21,6 +25,18 @@ fn fixture(name: &str) -> PathBuf {
 
 fn load(name: &str) -> Run {
     Run::load(&fixture(name)).unwrap_or_else(|e| panic!("fixture {name}: {e:#}"))
+}
+
+fn md_of(run: &Run) -> String {
+    markdown::render(&Report::of(run))
+}
+
+fn html_of(run: &Run) -> String {
+    html::render(&Report::of(run)).unwrap()
+}
+
+fn charts_of(run: &Run) -> Vec<charts::Chart> {
+    charts::render(&Report::of(run)).unwrap()
 }
 
 /// A copy of a fixture run in a temporary folder, to write reports into.
@@ -289,7 +305,7 @@ fn fixtures_follow_the_results_schema() {
 #[test]
 fn charts_are_valid_svg_with_one_line_per_server() {
     let run = load("a-baseline");
-    let list = charts::render(&run).unwrap();
+    let list = charts_of(&run);
     let names: Vec<&str> = list.iter().map(|c| c.file_name.as_str()).collect();
     assert_eq!(
         names,
@@ -353,7 +369,7 @@ fn charts_are_valid_svg_with_one_line_per_server() {
     // letters; repeated rows get min–max bars; the y axis has units.
     let rps = parse_xml(&list[0].svg).unwrap();
     let red = charts::color_hex(charts::FLAG_RED);
-    let rows = loadgen::report::view::rows(&run.results);
+    let rows = loadgen::report::model::rows::rows(&run.results);
     let flagged = rows
         .iter()
         .filter(|r| !r.flags.is_empty() && r.rps.is_some())
@@ -385,7 +401,7 @@ fn charts_are_valid_svg_with_one_line_per_server() {
 #[test]
 fn one_chart_set_per_series_when_the_run_sweeps() {
     let run = load("c-keepalive");
-    let list = charts::render(&run).unwrap();
+    let list = charts_of(&run);
     assert_eq!(list.len(), 8);
     for chart in &list {
         parse_xml(&chart.svg).unwrap_or_else(|e| panic!("{}: {e}", chart.file_name));
@@ -418,11 +434,11 @@ fn write_all_writes_report_html_and_charts_and_drops_stale_charts() {
 #[test]
 fn report_html_is_self_contained_and_keeps_the_baseline_columns() {
     let run = load("a-baseline");
-    let page = html::render(&run).unwrap();
+    let page = html_of(&run);
     assert!(page.starts_with("<!DOCTYPE html>"));
     for col in BASELINE_COLUMNS {
         assert!(
-            page.contains(&format!("<th>{}</th>", html::esc(col))),
+            page.contains(&format!("<th>{}</th>", esc(col))),
             "column {col}"
         );
     }
@@ -460,8 +476,11 @@ fn report_html_is_self_contained_and_keeps_the_baseline_columns() {
     assert!(page.contains("⚠ 1 of 8 rows"), "the banner");
     assert!(page.contains("<span class=\"spread\">["));
     assert!(page.contains(">connect-retries</span>"));
-    for (flag, why) in loadgen::flags::EXPLANATIONS {
-        assert!(page.contains(&html::esc(why)), "explanation of {flag}");
+    for flag in Flag::ALL {
+        assert!(
+            page.contains(&esc(flag.explanation())),
+            "explanation of {flag}"
+        );
     }
     assert!(page.contains("Intel(R) Xeon(R)"), "setup from meta.json");
 }
@@ -475,39 +494,46 @@ fn report_html_escapes_text_from_the_run() {
     r.cells[0].status = Status::Failed;
     r.cells[0].command.push("'\"><img src=x>".into());
     results::write_json_atomic(&dir.join("results.json"), &r).unwrap();
-    let page = html::render(&Run::load(&dir).unwrap()).unwrap();
+    let page = html_of(&Run::load(&dir).unwrap());
     assert!(!page.contains("<script>alert"));
     assert!(!page.contains("<b>bold</b>"));
     assert!(!page.contains("<img src=x>"));
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"));
     // The charts inline stay well-formed with a hostile name in their titles.
-    for chart in charts::render(&Run::load(&dir).unwrap()).unwrap() {
+    for chart in charts_of(&Run::load(&dir).unwrap()) {
         parse_xml(&chart.svg).unwrap();
     }
 }
 
-/// Screenshot report.html in headless Chromium when it is installed (CI installs it).
-#[test]
-fn report_html_renders_in_a_browser() {
-    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
+/// A browser on PATH, if any; in CI (`CI=true`) there must be one.
+fn browser() -> Option<&'static str> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
         .find(|b| {
             Command::new(b)
                 .arg("--version")
                 .output()
                 .is_ok_and(|o| o.status.success())
-        })
-    else {
+        });
+    if found.is_none() {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("chromium is not on PATH, and CI=true: the browser check must run in CI");
         }
         eprintln!("skipped: chromium is not on PATH (set CI=true to make this a failure)");
+    }
+    found
+}
+
+/// Read report.html in headless Chromium when it is installed (CI installs it): the text
+/// of the page the browser built must carry the run id, the table headers and the numbers.
+#[test]
+fn report_html_reads_right_in_a_browser() {
+    let Some(browser) = browser() else {
         return;
     };
     let (tmp, dir) = copy_run("a-baseline");
-    report::write_all(&Run::load(&dir).unwrap()).unwrap();
-    let png = tmp.path().join("report.png");
-    let profile = tmp.path().join("profile");
+    let run = Run::load(&dir).unwrap();
+    report::write_all(&run).unwrap();
     let out = Command::new(browser)
         .args([
             "--headless",
@@ -517,43 +543,342 @@ fn report_html_renders_in_a_browser() {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            "--hide-scrollbars",
+            "--dump-dom",
         ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--screenshot={}", png.display()))
-        .arg("--window-size=1280,2000")
+        .arg(format!(
+            "--user-data-dir={}",
+            tmp.path().join("profile").display()
+        ))
         .arg(format!("file://{}", dir.join("report.html").display()))
         .output()
         .expect("run chromium");
-    let bytes = std::fs::read(&png).unwrap_or_else(|e| {
-        panic!(
-            "no screenshot ({e}); chromium said: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    let dom = String::from_utf8_lossy(&out.stdout);
     assert!(
-        bytes.len() > 20 * 1024,
-        "screenshot of {} bytes: a blank page compresses to a few KB",
-        bytes.len()
+        dom.contains("</table>"),
+        "no page from chromium: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    // A single-colour image compresses into a few repeating bytes; a rendered page does not.
-    let mut counts = [0usize; 256];
-    for b in &bytes {
-        counts[*b as usize] += 1;
+    let text = page_text(&dom);
+    assert!(text.contains(&run.results.run_id), "run id");
+    assert!(text.contains("Lab report: baseline"));
+    let report = Report::of(&run);
+    for t in model_tables(&report) {
+        for col in &t.columns {
+            assert!(text.contains(col.as_str()), "header {col}");
+        }
+        for row in &t.rows {
+            for cell in &row.cells {
+                let figure = cell.text.to_plain();
+                assert!(text.contains(figure.trim()), "{figure:?} not on the page");
+            }
+        }
     }
-    let distinct = counts.iter().filter(|c| **c > 0).count();
-    let top = counts.iter().max().copied().unwrap_or(0);
-    assert!(distinct > 200, "{distinct} distinct byte values");
     assert!(
-        top * 10 < bytes.len(),
-        "one byte value is {top} of {} bytes",
-        bytes.len()
+        text.contains("2297.22 [2213.63–2380.80]"),
+        "thread c=1000 req/s"
     );
-    // Keep a copy for people to look at.
-    let keep = std::env::temp_dir().join("lab-report-render.png");
-    let _ = std::fs::copy(&png, &keep);
-    eprintln!("screenshot: {}", keep.display());
+    assert!(text.contains("— (loadgen-bound)") || text.contains("3.40×"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Markdown and HTML render one model: the same tables, the same figures.
+
+/// Every table of the model, in document order.
+fn model_tables<'r>(r: &'r Report<'_>) -> Vec<&'r loadgen::report::doc::Table> {
+    let mut v: Vec<&loadgen::report::doc::Table> = Vec::new();
+    for s in &r.sweeps {
+        v.push(&s.baseline);
+        v.push(&s.evidence);
+    }
+    v.extend(r.comparisons.iter().map(|c| &c.table));
+    v.push(&r.raw);
+    v
+}
+
+fn decode(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#124;", "|")
+        .replace("&#96;", "`")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+}
+
+/// Tags replaced by spaces, entities decoded, `<style>` dropped, whitespace collapsed.
+fn page_text(html: &str) -> String {
+    let mut rest = html;
+    let mut out = String::new();
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        out.push(' ');
+        let tail = &rest[i..];
+        let end = if tail.starts_with("<style") {
+            tail.find("</style>").map(|e| e + "</style>".len())
+        } else {
+            tail.find('>').map(|e| e + 1)
+        };
+        rest = &tail[end.unwrap_or(tail.len())..];
+    }
+    out.push_str(rest);
+    decode(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The words and numbers of a cell, without markup and punctuation.
+fn tokens(cell: &str) -> Vec<String> {
+    cell.split(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)))
+        .map(|t| t.trim_matches(|c| c == '.' || c == '-'))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+type Tables = Vec<(Vec<String>, Vec<Vec<String>>)>;
+
+/// A Markdown table line's cells, split on the pipes that are not escaped.
+fn md_cells(line: &str) -> Vec<String> {
+    let inner = line.trim().trim_start_matches('|');
+    let inner = inner.strip_suffix('|').unwrap_or(inner);
+    let mut cells = vec![String::new()];
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                cells.last_mut().unwrap().push(c);
+                cells.last_mut().unwrap().extend(chars.next());
+            }
+            '|' => cells.push(String::new()),
+            c => cells.last_mut().unwrap().push(c),
+        }
+    }
+    cells
+}
+
+/// What a reader of rendered Markdown sees in a cell: links as their text, no emphasis,
+/// escapes resolved.
+fn md_text(cell: &str) -> String {
+    let mut s = String::new();
+    let mut rest = cell;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        match c {
+            '\\' => {
+                if let Some(n) = rest.chars().next() {
+                    s.push(n);
+                    rest = &rest[n.len_utf8()..];
+                }
+            }
+            '*' | '`' => {}
+            // `[text](link)`: the text stays, the link goes.
+            '[' => {
+                let link = rest
+                    .find("](")
+                    .and_then(|m| Some((m, m + rest[m..].find(')')?)));
+                match link {
+                    Some((m, end)) => {
+                        s.push_str(&md_text(&rest[..m]));
+                        rest = &rest[end + 1..];
+                    }
+                    None => s.push(c),
+                }
+            }
+            c => s.push(c),
+        }
+    }
+    page_text(&s)
+}
+
+/// Does `hay` hold the words and numbers of `needle`, in order and together?
+fn has_tokens(hay: &str, needle: &str) -> bool {
+    let (hay, needle) = (tokens(hay), tokens(needle));
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle.as_slice())
+}
+
+fn md_tables(md: &str) -> Tables {
+    let mut out: Tables = Vec::new();
+    let lines: Vec<&str> = md.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].starts_with('|') && lines.get(i + 1).is_some_and(|l| l.starts_with("|---")) {
+            let header = md_cells(lines[i]).iter().map(|c| md_text(c)).collect();
+            let mut rows = Vec::new();
+            i += 2;
+            while i < lines.len() && lines[i].starts_with('|') {
+                rows.push(md_cells(lines[i]).iter().map(|c| md_text(c)).collect());
+                i += 1;
+            }
+            out.push((header, rows));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The tables of an HTML page that have a header row.
+fn html_tables(page: &str) -> Tables {
+    let between = |s: &str, open: &str, close: &str| -> Vec<String> {
+        s.split(open)
+            .skip(1)
+            .filter_map(|p| p.split_once(close).map(|(a, _)| a.to_string()))
+            .collect()
+    };
+    let cell_texts = |row: &str, tag: &str| -> Vec<String> {
+        row.split(&format!("<{tag}"))
+            .skip(1)
+            .map(|c| {
+                let c = c.split_once('>').map_or("", |(_, rest)| rest);
+                page_text(c.split(&format!("</{tag}>")).next().unwrap_or(""))
+            })
+            .collect()
+    };
+    between(page, "<table>", "</table>")
+        .iter()
+        .filter(|t| t.contains("<thead>"))
+        .map(|t| {
+            let header = cell_texts(&between(t, "<thead>", "</thead>")[0], "th");
+            let body = between(t, "<tbody>", "</tbody>").concat();
+            let rows = body
+                .split("<tr")
+                .skip(1)
+                .map(|r| cell_texts(r, "td"))
+                .collect();
+            (header, rows)
+        })
+        .collect()
+}
+
+/// The tables of report.md and report.html agree with each other and with the model:
+/// the same headers, rows, figures, flags and verdicts.
+fn assert_same_tables(run: &Run) {
+    let report = Report::of(run);
+    let md = md_tables(&markdown::render(&report));
+    let page = html_tables(&html::render(&report).unwrap());
+    let model = model_tables(&report);
+    assert_eq!(md.len(), model.len(), "Markdown tables");
+    assert_eq!(page.len(), model.len(), "HTML tables");
+    for ((m, h), t) in md.iter().zip(&page).zip(&model) {
+        assert_eq!(m.0, h.0, "headers");
+        assert_eq!(m.0, t.columns, "headers of the model");
+        assert_eq!(m.1.len(), t.rows.len(), "rows of {:?}", t.columns);
+        assert_eq!(h.1.len(), t.rows.len(), "rows of {:?}", t.columns);
+        for ((mr, hr), tr) in m.1.iter().zip(&h.1).zip(&t.rows) {
+            assert_eq!(mr.len(), t.columns.len(), "{mr:?}");
+            for ((mc, hc), tc) in mr.iter().zip(hr).zip(&tr.cells) {
+                assert_eq!(tokens(mc), tokens(hc), "Markdown {mc:?} vs HTML {hc:?}");
+                assert_eq!(tokens(mc), tokens(&tc.to_plain()), "{mc:?} vs the model");
+            }
+        }
+    }
+    // The terminal summary prints the same comparison rows.
+    let term: Vec<Vec<String>> = report::terminal::summary(run).lines().map(tokens).collect();
+    for c in &report.comparisons {
+        for row in &c.table.rows {
+            let want: Vec<String> = row
+                .cells
+                .iter()
+                .flat_map(|c| tokens(&c.to_plain()))
+                .collect();
+            assert!(term.contains(&want), "terminal lacks {want:?}");
+        }
+    }
+}
+
+#[test]
+fn markdown_and_html_show_the_same_tables() {
+    for name in ["a-baseline", "b-thread-2cpu", "c-keepalive"] {
+        assert_same_tables(&load(name));
+    }
+    // With verdicts, withheld ratios and 95% intervals too.
+    let mut run = repeated("a-baseline", 8, 1.0, 0.02);
+    set_verdict(&mut run, "async", loadgen::verdict::Limiter::Loadgen);
+    set_verdict(&mut run, "thread", loadgen::verdict::Limiter::ServerCpu);
+    assert_same_tables(&run);
+    let md = md_of(&run);
+    assert!(md.contains("— (loadgen-bound)") && md.contains("±"), "{md}");
+}
+
+#[test]
+fn both_documents_show_the_whole_setup_including_a_background_load() {
+    let mut run = load("a-baseline");
+    run.results.config["background"] =
+        serde_json::json!({"concurrency": 900, "path": "/sleep/1000", "keepalive": true});
+    let report = Report::of(&run);
+    assert!(report.lab.is_some(), "the recorded lab file reads typed");
+    let (md, page) = (md_of(&run), html_of(&run));
+    let page_text = page_text(&page);
+    for (name, value) in &report.setup {
+        let value = value.to_plain();
+        assert!(md.contains(&format!("- {name}: ")), "{name} in report.md");
+        assert!(
+            page.contains(&format!("<th>{}</th>", esc(name))),
+            "{name} in report.html"
+        );
+        assert!(has_tokens(&page_text, &value), "{value}");
+        assert!(has_tokens(&md, &value), "{value}");
+    }
+    for doc in [&md, &page_text] {
+        assert!(
+            doc.contains("a second ab held 900 connections on") && doc.contains("/sleep/1000"),
+            "background load"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The record: old results.json files load, and the lab file in them reads typed.
+
+#[test]
+fn stored_runs_load_and_their_lab_file_reads_typed() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut dirs: Vec<PathBuf> = ["a-baseline", "b-thread-2cpu", "c-keepalive"]
+        .iter()
+        .map(|n| fixture(n))
+        .collect();
+    for e in std::fs::read_dir(workspace.join("docs/findings")).unwrap() {
+        let p = e.unwrap().path();
+        if p.join("results.json").exists() {
+            dirs.push(p);
+        }
+    }
+    assert!(dirs.len() > 3, "findings runs: {dirs:?}");
+    for dir in dirs {
+        let run = Run::load(&dir).unwrap_or_else(|e| panic!("{}: {e:#}", dir.display()));
+        let lab: loadgen::config::Lab = serde_json::from_value(run.results.config.clone())
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        assert_eq!(lab.name, run.results.name);
+        assert_eq!(run.results.status, results::RunStatus::Complete);
+        assert!(Report::of(&run).lab.is_some());
+    }
+}
+
+#[test]
+fn the_lab_file_records_as_before_and_reads_back() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for file in ["lab.yaml", "examples/idle-connections.yaml"] {
+        let lab = loadgen::config::load(&workspace.join(file), 64).unwrap();
+        let v = serde_json::to_value(&lab).unwrap();
+        let back: loadgen::config::Lab = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), v, "{file}");
+        // The recorded shape: the keys older records have.
+        for k in [
+            "name",
+            "output",
+            "repeat",
+            "warmup",
+            "pin",
+            "servers",
+            "resources",
+            "loadgen",
+            "workloads",
+            "background",
+        ] {
+            assert!(v.get(k).is_some(), "{file}: {k}");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -574,11 +899,11 @@ fn compare_finds_the_faster_thread_server_and_lists_one_sided_rows() {
             .find(|r| r.server == "thread" && r.concurrency == conc)
             .unwrap();
         assert!(row.significant, "{row:?}");
-        assert_eq!(row.verdict, "faster");
+        assert_eq!(row.verdict, Change::Faster);
         assert!(row.rps_ratio.unwrap() > 1.3, "{row:?}");
         assert!(row.rps_change_pct.unwrap() > 30.0);
         assert_eq!(row.limits, "cpus=1→2 memory=256m pids=4096");
-        assert_eq!(row.basis, "spread");
+        assert_eq!(row.basis, Basis::Spread);
         assert!(row.p99_ratio.unwrap() < 1.0, "p99 improves too: {row:?}");
     }
     assert!(c
@@ -673,14 +998,14 @@ fn compare_uses_a_noise_floor_for_single_runs() {
     assert!(c
         .rows
         .iter()
-        .all(|r| !r.significant && r.verdict == "same" && r.basis == "noise floor"));
+        .all(|r| !r.significant && r.verdict == Change::Same && r.basis == Basis::NoiseFloor));
     assert!(c.only_in_a.is_empty() && c.only_in_b.is_empty());
     assert!(c.config_changes.is_empty());
 
     // Against the repeated baseline: keep-alive-on rows exist only in c-keepalive.
     let c = compare::compare(&load("a-baseline"), &a);
     assert!(
-        c.rows.iter().all(|r| r.basis == "spread + noise floor"),
+        c.rows.iter().all(|r| r.basis == Basis::SpreadAndNoiseFloor),
         "{:?}",
         c.rows
     );
@@ -708,8 +1033,8 @@ fn a_loadgen_bound_row_is_not_shown_as_a_difference_between_the_models() {
     let mut run = load("a-baseline");
     set_verdict(&mut run, "async", loadgen::verdict::Limiter::Loadgen);
     set_verdict(&mut run, "thread", loadgen::verdict::Limiter::ServerCpu);
-    let md = report::markdown::render(&run);
-    let page = html::render(&run).unwrap();
+    let md = md_of(&run);
+    let page = html_of(&run);
     for doc in [&md, &page] {
         assert!(doc.contains("— (loadgen-bound)"), "the ratio is withheld");
         assert!(
@@ -723,7 +1048,7 @@ fn a_loadgen_bound_row_is_not_shown_as_a_difference_between_the_models() {
     }
     // Both servers measure themselves: the ratio is back.
     set_verdict(&mut run, "async", loadgen::verdict::Limiter::ServerCpu);
-    let md = report::markdown::render(&run);
+    let md = md_of(&run);
     assert!(!md.contains("— (loadgen-bound)"));
     assert!(md.contains("× |"));
     // The terminal summary says it too.
@@ -762,21 +1087,21 @@ fn repeated(name: &str, n: u32, factor: f64, jitter: f64) -> Run {
 #[test]
 fn reports_show_the_95_percent_interval_and_compare_uses_it() {
     let a = repeated("a-baseline", 8, 1.0, 0.02);
-    let md = report::markdown::render(&a);
+    let md = md_of(&a);
     assert!(md.contains("(n=8)"), "the evidence shows the repetitions");
     assert!(md.contains("95% confidence interval"));
     // +10% with ±2% spreads: the intervals do not overlap.
     let b = repeated("a-baseline", 8, 1.10, 0.02);
     let c = compare::compare(&a, &b);
     assert!(
-        c.rows.iter().all(|r| r.basis == "95% CI"),
+        c.rows.iter().all(|r| r.basis == Basis::Ci95),
         "{:?}",
         c.rows[0]
     );
     assert!(c
         .rows
         .iter()
-        .all(|r| r.significant && r.verdict == "faster"));
+        .all(|r| r.significant && r.verdict == Change::Faster));
     assert!(c
         .rows
         .iter()
@@ -785,5 +1110,8 @@ fn reports_show_the_95_percent_interval_and_compare_uses_it() {
     let a = repeated("a-baseline", 8, 1.0, 0.05);
     let b = repeated("a-baseline", 8, 1.01, 0.05);
     let c = compare::compare(&a, &b);
-    assert!(c.rows.iter().all(|r| !r.significant && r.verdict == "same"));
+    assert!(c
+        .rows
+        .iter()
+        .all(|r| !r.significant && r.verdict == Change::Same));
 }

@@ -96,7 +96,10 @@ pub enum LoadError {
 }
 
 /// A checked lab file: every default filled in, every sweep a non-empty list.
-#[derive(Debug, Clone, Serialize)]
+///
+/// `results.json` records it as serialized here; reports read it back with `Deserialize`
+/// (fields added later have a default, so older records still read).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Lab {
     /// Names the run (`[A-Za-z0-9_.-]+`): used in run ids and container names.
     pub name: String,
@@ -123,7 +126,7 @@ pub struct Lab {
 /// slow requests (e.g. `/sleep/1000` with keep-alive: the connections sit open and mostly
 /// silent) while the measured ab runs. It is how a lab shows what many open connections
 /// cost each model: a thread each in one, a task each in the other.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Background {
     pub concurrency: u32,
     pub path: String,
@@ -132,7 +135,7 @@ pub struct Background {
 
 /// How containers are pinned to CPUs, so the load generator does not steal CPU time from
 /// the server it measures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Pin {
     /// The driver splits the host's CPUs between servers and load generator.
@@ -144,7 +147,7 @@ pub enum Pin {
 }
 
 /// One server under test.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Server {
     /// Unique, `[A-Za-z0-9_-]+`.
     pub name: String,
@@ -158,11 +161,13 @@ pub struct Server {
     pub resources: ResourceOverride,
     /// Run the container hardened (no capabilities, no privilege gain, read-only root with
     /// a tmpfs `/tmp`). Default true; `hardening: false` for images that need more.
+    /// (A record written before this field existed ran without it: `false`.)
+    #[serde(default)]
     pub hardening: bool,
 }
 
 /// Where a server's image comes from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServerSource {
     /// One of the workspace's own server models, built into a local image.
@@ -209,7 +214,7 @@ impl Model {
 
 /// Limits of the server containers; each `cpus` × `memory` combination is one
 /// [`plan::Group`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Resources {
     /// Docker `--cpus` values to sweep (each > 0 and <= host CPUs).
     pub cpus: Vec<f64>,
@@ -221,7 +226,7 @@ pub struct Resources {
 
 /// A server's own limits, which win over the top-level ones (e.g. to give a reference
 /// server a fixed budget while the models are swept).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ResourceOverride {
     pub cpus: Option<f64>,
     pub memory: Option<u64>,
@@ -229,7 +234,7 @@ pub struct ResourceOverride {
 }
 
 /// The ApacheBench container.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Loadgen {
     /// An image with `ab` on its PATH.
     pub image: String,
@@ -246,7 +251,7 @@ pub struct Loadgen {
 }
 
 /// A request to measure.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Workload {
     /// Unique, `[A-Za-z0-9_.-]+`.
     pub name: String,

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::units::DurationMs;
 
 /// The checked `auto` settings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AutoRepeat {
     /// Stop when the 95% interval of the median req/s is within ± this share of it.
     pub target: f64,

@@ -1,64 +1,129 @@
 //! `results.csv`: one row per cell (every repetition), flat, for spreadsheets and pandas.
+//!
+//! Each column is its name and how to read it off a cell ([`COLUMNS`]), so the header and
+//! the values cannot drift apart; derived figures come from the model's
+//! [`CellFigures`](super::model::CellFigures). Columns are only ever added, at the end.
 
 use anyhow::Result;
 
-use super::{Exporter, Run};
+use super::model::{CellFigures, Report};
+use super::Exporter;
+use crate::results::{Cell, Percentile};
 
 pub struct Csv;
 
-const HEADER: &[&str] = &[
-    "id",
-    "group",
-    "limits",
-    "server",
-    "model",
-    "workload",
-    "path",
-    "keepalive",
-    "concurrency",
-    "repetition",
-    "requests",
-    "status",
-    "reason",
-    "exit_code",
-    "time_taken_s",
-    "complete_requests",
-    "failed_requests",
-    "non_2xx",
-    "total_transferred",
-    "requests_per_second",
-    "good_requests_per_second",
-    "time_per_request_ms",
-    "time_per_request_all_ms",
-    "transfer_rate_kbps",
-    "p50_ms",
-    "p90_ms",
-    "p99_ms",
-    "max_ms",
-    "connect_mean_ms",
-    "connect_max_ms",
-    "processing_mean_ms",
-    "cpus",
-    "memory_bytes",
-    "pids",
-    "server_cpuset",
-    "loadgen_cpuset",
-    "server_cpu_cores_avg",
-    "server_cpu_cores_peak",
-    "server_throttled_share",
-    "server_memory_peak_bytes",
-    "server_pids_peak",
-    "loadgen_cpu_cores_avg",
-    "server_cpu_s",
-    "ab_cpu_s",
-    "ab_wall_s",
-    "server_connections_peak",
-    "server_threads_peak",
-    "server_requests_counted",
-    "verdict",
-    "verdict_evidence",
-    "cell_wall_s",
-    "flags",
+/// How one column is read off a cell and its figures.
+type Column = (&'static str, fn(&Cell, &CellFigures) -> String);
+
+fn f(v: Option<f64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn u(v: Option<u64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+const COLUMNS: &[Column] = &[
+    ("id", |c, _| c.id.clone()),
+    ("group", |c, _| c.group.to_string()),
+    ("limits", |c, _| c.group_label.clone()),
+    ("server", |c, _| c.server.clone()),
+    ("model", |c, _| c.model.clone()),
+    ("workload", |c, _| c.workload.clone()),
+    ("path", |c, _| c.path.clone()),
+    ("keepalive", |c, _| c.keepalive.to_string()),
+    ("concurrency", |c, _| c.concurrency.to_string()),
+    ("repetition", |c, _| c.repetition.to_string()),
+    ("requests", |c, _| c.requests.to_string()),
+    ("status", |c, _| c.status.as_str().to_string()),
+    ("reason", |c, _| c.reason.clone().unwrap_or_default()),
+    ("exit_code", |c, _| {
+        c.exit_code.map(|v| v.to_string()).unwrap_or_default()
+    }),
+    ("time_taken_s", |c, _| {
+        f(c.ab.as_ref().and_then(|a| a.time_taken_s))
+    }),
+    ("complete_requests", |c, _| {
+        u(c.ab.as_ref().and_then(|a| a.complete_requests))
+    }),
+    ("failed_requests", |c, _| {
+        u(c.ab.as_ref().and_then(|a| a.failed_requests))
+    }),
+    ("non_2xx", |c, _| u(c.ab.as_ref().and_then(|a| a.non_2xx))),
+    ("total_transferred", |c, _| {
+        u(c.ab.as_ref().and_then(|a| a.total_transferred))
+    }),
+    ("requests_per_second", |c, _| f(c.rps())),
+    ("good_requests_per_second", |c, _| f(c.good_rps())),
+    ("time_per_request_ms", |c, _| {
+        f(c.ab.as_ref().and_then(|a| a.time_per_request_ms))
+    }),
+    ("time_per_request_all_ms", |c, _| {
+        f(c.ab.as_ref().and_then(|a| a.time_per_request_all_ms))
+    }),
+    ("transfer_rate_kbps", |c, _| {
+        f(c.ab.as_ref().and_then(|a| a.transfer_rate_kbps))
+    }),
+    ("p50_ms", |c, _| f(c.latency(Percentile::P50))),
+    ("p90_ms", |c, _| f(c.latency(Percentile::P90))),
+    ("p99_ms", |c, _| f(c.latency(Percentile::P99))),
+    ("max_ms", |c, _| f(c.latency(Percentile::MAX))),
+    ("connect_mean_ms", |_, x| f(x.connect_mean_ms)),
+    ("connect_max_ms", |_, x| f(x.connect_max_ms)),
+    ("processing_mean_ms", |_, x| f(x.processing_mean_ms)),
+    ("cpus", |c, _| c.limits.cpus.to_string()),
+    ("memory_bytes", |c, _| c.limits.memory_bytes.to_string()),
+    ("pids", |c, _| {
+        c.limits.pids.map(|p| p.to_string()).unwrap_or_default()
+    }),
+    ("server_cpuset", |c, _| {
+        c.limits.cpuset.clone().unwrap_or_default()
+    }),
+    ("loadgen_cpuset", |c, _| {
+        c.limits.loadgen_cpuset.clone().unwrap_or_default()
+    }),
+    ("server_cpu_cores_avg", |_, x| f(x.server_cpu_cores)),
+    ("server_cpu_cores_peak", |_, x| f(x.server_cpu_cores_peak)),
+    ("server_throttled_share", |_, x| f(x.server_throttled)),
+    ("server_memory_peak_bytes", |_, x| {
+        u(x.container_memory_peak_bytes)
+    }),
+    ("server_pids_peak", |_, x| u(x.pids_peak)),
+    ("loadgen_cpu_cores_avg", |c, _| {
+        f(c.loadgen_resources.as_ref().map(|s| s.cpu_cores_avg))
+    }),
+    ("server_cpu_s", |c, _| {
+        f(c.server_resources.as_ref().map(|s| s.cpu_s))
+    }),
+    ("ab_cpu_s", |c, _| f(c.tool_usage.as_ref().map(|t| t.cpu_s))),
+    ("ab_wall_s", |c, _| {
+        f(c.tool_usage.as_ref().map(|t| t.wall_s))
+    }),
+    ("server_connections_peak", |_, x| u(x.connections_peak)),
+    ("server_threads_peak", |c, _| {
+        u(c.server_metrics.as_ref().and_then(|m| m.threads_peak))
+    }),
+    ("server_requests_counted", |c, _| {
+        u(c.server_metrics.as_ref().and_then(|m| m.requests))
+    }),
+    ("verdict", |c, _| {
+        c.verdict
+            .as_ref()
+            .map(|v| v.limiter.as_str().to_string())
+            .unwrap_or_default()
+    }),
+    ("verdict_evidence", |c, _| {
+        c.verdict
+            .as_ref()
+            .map(|v| v.evidence.clone())
+            .unwrap_or_default()
+    }),
+    ("cell_wall_s", |c, _| c.wall_s.to_string()),
+    ("flags", |c, _| c.flags.join(" ")),
+    ("server_process_memory_peak_bytes", |_, x| {
+        u(x.process_memory_peak_bytes)
+    }),
+    ("ab_cpu_cores", |_, x| f(x.tool_cores)),
 ];
 
 impl Exporter for Csv {
@@ -66,79 +131,12 @@ impl Exporter for Csv {
         "results.csv"
     }
 
-    fn render(&self, run: &Run) -> Result<Vec<u8>> {
+    fn render(&self, report: &Report<'_>) -> Result<Vec<u8>> {
         let mut w = ::csv::Writer::from_writer(Vec::new());
-        w.write_record(HEADER)?;
-        let f = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-        let u = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
-        for c in &run.results.cells {
-            let ab = c.ab.as_ref();
-            let ct = ab.and_then(|a| a.connection_times.as_ref());
-            let connect = ct.and_then(|t| t.connect.as_ref());
-            let processing = ct.and_then(|t| t.processing.as_ref());
-            let srv = c.server_resources.as_ref();
-            let lg = c.loadgen_resources.as_ref();
-            let metrics = c.server_metrics.as_ref();
-            w.write_record([
-                c.id.clone(),
-                c.group.to_string(),
-                c.group_label.clone(),
-                c.server.clone(),
-                c.model.clone(),
-                c.workload.clone(),
-                c.path.clone(),
-                c.keepalive.to_string(),
-                c.concurrency.to_string(),
-                c.repetition.to_string(),
-                c.requests.to_string(),
-                format!("{:?}", c.status).to_lowercase(),
-                c.reason.clone().unwrap_or_default(),
-                c.exit_code.map(|v| v.to_string()).unwrap_or_default(),
-                f(ab.and_then(|a| a.time_taken_s)),
-                u(ab.and_then(|a| a.complete_requests)),
-                u(ab.and_then(|a| a.failed_requests)),
-                u(ab.and_then(|a| a.non_2xx)),
-                u(ab.and_then(|a| a.total_transferred)),
-                f(ab.and_then(|a| a.requests_per_second)),
-                f(c.good_rps()),
-                f(ab.and_then(|a| a.time_per_request_ms)),
-                f(ab.and_then(|a| a.time_per_request_all_ms)),
-                f(ab.and_then(|a| a.transfer_rate_kbps)),
-                f(c.percentile("50")),
-                f(c.percentile("90")),
-                f(c.percentile("99")),
-                f(c.percentile("100")),
-                f(connect.map(|r| r.mean)),
-                f(connect.map(|r| r.max)),
-                f(processing.map(|r| r.mean)),
-                c.limits.cpus.to_string(),
-                c.limits.memory_bytes.to_string(),
-                c.limits.pids.map(|p| p.to_string()).unwrap_or_default(),
-                c.limits.cpuset.clone().unwrap_or_default(),
-                c.limits.loadgen_cpuset.clone().unwrap_or_default(),
-                f(srv.map(|s| s.cpu_cores_avg)),
-                f(srv.map(|s| s.cpu_cores_peak)),
-                f(srv.and_then(|s| s.throttled_share())),
-                u(srv.map(|s| s.memory_peak_bytes)),
-                u(srv.map(|s| s.pids_peak)),
-                f(lg.map(|s| s.cpu_cores_avg)),
-                f(srv.map(|s| s.cpu_s)),
-                f(c.tool_usage.as_ref().map(|t| t.cpu_s)),
-                f(c.tool_usage.as_ref().map(|t| t.wall_s)),
-                u(metrics.and_then(|m| m.connections_peak)),
-                u(metrics.and_then(|m| m.threads_peak)),
-                u(metrics.and_then(|m| m.requests)),
-                c.verdict
-                    .as_ref()
-                    .map(|v| v.limiter.as_str().to_string())
-                    .unwrap_or_default(),
-                c.verdict
-                    .as_ref()
-                    .map(|v| v.evidence.clone())
-                    .unwrap_or_default(),
-                c.wall_s.to_string(),
-                c.flags.join(" "),
-            ])?;
+        w.write_record(COLUMNS.iter().map(|(name, _)| *name))?;
+        for c in &report.run.results.cells {
+            let figures = CellFigures::of(c);
+            w.write_record(COLUMNS.iter().map(|(_, value)| value(c, &figures)))?;
         }
         Ok(w.into_inner()?)
     }

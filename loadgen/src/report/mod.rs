@@ -1,21 +1,43 @@
 //! Reports rendered from a run's `results.json` (and `meta.json`) alone, so `lab report
-//! RUN_DIR` can regenerate every one of them. One file per format behind one small trait,
-//! as hyperfine's `src/export/` does; `view` holds the grouping they all share.
+//! RUN_DIR` can regenerate every one of them.
+//!
+//! One model, many formats: [`model::Report`] computes everything a report shows once —
+//! setup, flags, the nine-column tables, evidence, verdicts, comparisons, failures, links —
+//! and [`layout`] puts it in reading order as the blocks of [`doc`]. Each format only marks
+//! those up, behind one trait per output kind as hyperfine's `src/export/` does:
+//!
+//! | module       | what                                                                |
+//! |--------------|---------------------------------------------------------------------|
+//! | [`model`]    | the report model (rows, figures, tables, comparison, setup)         |
+//! | [`doc`]      | text, tables and blocks: the vocabulary every format renders        |
+//! | [`layout`]   | the sections of a report in order, with their headings              |
+//! | [`markup`]   | the [`markup::Markup`] trait: per-format text, table rows, blocks    |
+//! | [`markdown`] | `report.md`                                                          |
+//! | [`html`]     | `report.html`, with the charts inline                               |
+//! | [`csv`]      | `results.csv`, one row per cell                                      |
+//! | [`charts`]   | `charts/*.svg`                                                       |
+//! | [`terminal`] | the summary `lab run` prints                                         |
+//! | [`compare`]  | `lab compare A B`: two runs' models side by side                     |
 
 pub mod charts;
+pub mod compare;
 pub mod csv;
+pub mod doc;
 pub mod html;
+pub mod layout;
 pub mod markdown;
+pub mod markup;
+pub mod model;
 pub mod terminal;
-pub mod view;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
 use crate::results::{self, Meta, Results};
+pub use model::Report;
 
-/// Everything a report may show about a run.
+/// Everything a report may show about a run: its record as written.
 pub struct Run {
     pub dir: PathBuf,
     pub results: Results,
@@ -36,7 +58,7 @@ impl Run {
 pub trait Exporter {
     /// File name inside the run folder.
     fn file_name(&self) -> &'static str;
-    fn render(&self, run: &Run) -> Result<Vec<u8>>;
+    fn render(&self, report: &Report<'_>) -> Result<Vec<u8>>;
 }
 
 /// Every file format, in the order they are written.
@@ -50,31 +72,14 @@ pub fn exporters() -> Vec<Box<dyn Exporter>> {
 
 /// Render every format into the run folder (atomically, one file at a time).
 pub fn write_all(run: &Run) -> Result<Vec<PathBuf>> {
+    let report = Report::of(run);
     let mut written = Vec::new();
     for e in exporters() {
         let path = run.dir.join(e.file_name());
-        results::write_atomic(&path, &e.render(run)?)?;
+        results::write_atomic(&path, &e.render(&report)?)?;
         written.push(path);
     }
     // The charts are several files: `charts/*.svg`.
-    written.extend(charts::write(run)?);
+    written.extend(charts::write(&report)?);
     Ok(written)
-}
-
-/// `1234.5678` → `1234.57`; `None` → `—`.
-pub fn num(v: Option<f64>, decimals: usize) -> String {
-    match v {
-        Some(v) => format!("{v:.decimals$}"),
-        None => "—".into(),
-    }
-}
-
-/// Integer or `—`.
-pub fn int(v: Option<u64>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_else(|| "—".into())
-}
-
-/// Bytes as MiB with one decimal.
-pub fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }

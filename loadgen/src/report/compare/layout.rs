@@ -1,0 +1,200 @@
+//! A [`Comparison`] as a document: what the changes mean, then one table per series, then
+//! the rows found in one run only.
+
+use super::{Change, CompareRow, Comparison, OneSided};
+use crate::report::doc::{num, Block, Cell, Table, Text, Tone, DASH};
+use crate::report::model::{series_title, Series};
+
+const COLUMNS: [&str; 13] = [
+    "server",
+    "limits",
+    "c",
+    "A req/s",
+    "B req/s",
+    "B/A",
+    "change",
+    "A p99 ms",
+    "B p99 ms",
+    "p99 B/A",
+    "verdict",
+    "basis",
+    "limited by (A → B)",
+];
+
+pub fn document(c: &Comparison) -> Vec<Block> {
+    let mut b = vec![
+        Block::Title(
+            Text::new()
+                .plain("Comparison: ")
+                .code(&c.a)
+                .plain(" → ")
+                .code(&c.b),
+        ),
+        Block::List(legend(c)),
+    ];
+    if !c.config_changes.is_empty() {
+        let changes = c.config_changes.iter().map(|ch| Text::new().code(ch));
+        b.push(Block::Paragraph(Text::from("Lab file changes:")));
+        b.push(Block::List(changes.collect()));
+    }
+    b.push(Block::Paragraph(Text::from(summary(c))));
+    for series in series_of(c) {
+        let mut table = Table::new(COLUMNS);
+        for r in c
+            .rows
+            .iter()
+            .filter(|r| series_key(r) == series_key_of(&series))
+        {
+            table.push(row(r), false);
+        }
+        b.push(Block::Heading {
+            level: 2,
+            anchor: None,
+            text: series_title(&series),
+        });
+        b.push(Block::Table(table));
+    }
+    for (title, list) in [("Only in A", &c.only_in_a), ("Only in B", &c.only_in_b)] {
+        if !list.is_empty() {
+            b.push(Block::Heading {
+                level: 2,
+                anchor: None,
+                text: Text::from(title),
+            });
+            b.push(Block::List(list.iter().map(one_sided).collect()));
+        }
+    }
+    b
+}
+
+/// What A and B are and how to read the tables.
+fn legend(c: &Comparison) -> Vec<Text> {
+    let mut v = vec![
+        Text::new().plain("A: ").code(&c.a).plain(" (reference)"),
+        Text::new().plain("B: ").code(&c.b),
+        Text::new()
+            .plain("Changes are B relative to A, in good (2xx) req/s. A change is ")
+            .strong("significant")
+            .plain(" when the 95% confidence intervals of both medians do not overlap (6 or more repetitions a side, e.g. ")
+            .code("repeat: auto")
+            .plain(format!(
+                "); otherwise when it exceeds the min–max spread of both runs' repetitions, and a side measured only once gets a ±{:.0}% noise floor (the ",
+                c.noise_floor_pct
+            ))
+            .code("basis")
+            .plain(" column says which)."),
+        Text::new().code("limited by").plain(
+            " says what set each side's pace: a loadgen side measures ab, not the server, so its change says nothing about the server.",
+        ),
+    ];
+    if c.config_changes.is_empty() {
+        v.push(Text::from("Lab files: identical (name and output aside)."));
+    }
+    v
+}
+
+fn summary(c: &Comparison) -> String {
+    let count = |v: Change| c.rows.iter().filter(|r| r.verdict == v).count();
+    format!(
+        "{} rows in both runs: {} significantly faster in B, {} significantly slower, {} within the spread; {} only in A, {} only in B.",
+        c.rows.len(),
+        count(Change::Faster),
+        count(Change::Slower),
+        count(Change::Same),
+        c.only_in_a.len(),
+        c.only_in_b.len()
+    )
+}
+
+type SeriesKey<'a> = (&'a str, &'a str, bool, &'a str);
+
+fn series_key(r: &CompareRow) -> SeriesKey<'_> {
+    (&r.workload, &r.path, r.keepalive, &r.group)
+}
+
+fn series_key_of(s: &Series) -> SeriesKey<'_> {
+    (&s.workload, &s.path, s.keepalive, &s.group_label)
+}
+
+/// The series of the matched rows, in order.
+fn series_of(c: &Comparison) -> Vec<Series> {
+    let mut out: Vec<Series> = Vec::new();
+    for r in &c.rows {
+        if !out.iter().any(|s| series_key_of(s) == series_key(r)) {
+            out.push(Series {
+                group: 0,
+                group_label: r.group.clone(),
+                workload: r.workload.clone(),
+                path: r.path.clone(),
+                keepalive: r.keepalive,
+            });
+        }
+    }
+    out
+}
+
+fn ratio(v: Option<f64>) -> String {
+    v.map_or(DASH.into(), |v| format!("{v:.2}×"))
+}
+
+fn row(r: &CompareRow) -> Vec<Cell> {
+    let verdict = match r.verdict {
+        Change::Faster => Cell::text("faster")
+            .tone(Tone::Strong)
+            .aside(Some("▲".into())),
+        Change::Slower => Cell::text("slower")
+            .tone(Tone::Strong)
+            .aside(Some("▼".into())),
+        Change::Same => Cell::text("within spread"),
+        Change::NoMeasurement => Cell::text("no measurement"),
+    };
+    let limited = |l: Option<crate::verdict::Limiter>| l.map_or(DASH, |l| l.as_str());
+    vec![
+        Cell::text(r.server.as_str()),
+        Cell::text(r.limits.as_str()),
+        Cell::num(r.concurrency.to_string()),
+        Cell::num(num(r.a_rps, 2)).flags(&r.a_flags),
+        Cell::num(num(r.b_rps, 2)).flags(&r.b_flags),
+        Cell::num(ratio(r.rps_ratio)),
+        Cell::num(
+            r.rps_change_pct
+                .map_or(DASH.into(), |v| format!("{v:+.1}%")),
+        ),
+        Cell::num(num(r.a_p99_ms, 2)),
+        Cell::num(num(r.b_p99_ms, 2)),
+        Cell::num(ratio(r.p99_ratio)),
+        verdict,
+        Cell::text(r.basis.as_str()),
+        Cell::text(format!(
+            "{} → {}",
+            limited(r.a_limited_by),
+            limited(r.b_limited_by)
+        )),
+    ]
+}
+
+/// `hello `/` · keep-alive off · cpus=1 memory=256m · server `async` (cpus=1 memory=256m) · c=1000: 13100.00 req/s, p99 5.00 ms`
+fn one_sided(o: &OneSided) -> Text {
+    let series = Series {
+        group: 0,
+        group_label: o.group.clone(),
+        workload: o.workload.clone(),
+        path: o.path.clone(),
+        keepalive: o.keepalive,
+    };
+    let flags = if o.flags.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", o.flags.join(", "))
+    };
+    series_title(&series)
+        .plain(" · server ")
+        .code(&o.server)
+        .plain(format!(
+            " ({}) · c={}: {} req/s, p99 {} ms{flags}",
+            o.limits,
+            o.concurrency,
+            num(o.rps, 2),
+            num(o.p99_ms, 2)
+        ))
+}
