@@ -818,7 +818,7 @@ fn both_documents_show_the_whole_setup_including_a_background_load() {
             "{name} in report.html"
         );
         assert!(has_tokens(&page_text, &value), "{value}");
-        assert!(has_tokens(&md, &value), "{value}");
+        assert!(has_tokens(&md_text(&md), &value), "{value}");
     }
     for doc in [&md, &page_text] {
         assert!(
@@ -826,6 +826,52 @@ fn both_documents_show_the_whole_setup_including_a_background_load() {
             "background load"
         );
     }
+}
+
+#[test]
+fn report_md_escapes_text_from_the_run() {
+    let evil = "<script>alert(1)</script>";
+    let (_tmp, dir) = copy_run("a-baseline");
+    let mut r = results::load(&dir).unwrap();
+    let path = format!("/{evil}a|b");
+    for c in r.cells.iter_mut() {
+        c.path = path.clone();
+        if let Some(url) = c.command.last_mut() {
+            url.push_str(&path);
+        }
+    }
+    r.config["workloads"][0]["path"] = serde_json::json!(path);
+    r.config["servers"][0]["args"] = serde_json::json!(["--log", format!("{evil}a|b`x`")]);
+    for c in r
+        .cells
+        .iter_mut()
+        .filter(|c| c.server == "thread" && c.concurrency == 10)
+    {
+        c.status = Status::Failed;
+        c.ab = None;
+        c.reason = Some(format!("server said: {evil} a|b\nsecond line"));
+    }
+    results::write_json_atomic(&dir.join("results.json"), &r).unwrap();
+    let run = Run::load(&dir).unwrap();
+    let md = md_of(&run);
+    assert!(!md.contains("<script"), "raw <script> in report.md:\n{md}");
+    assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(md.contains("a\\|b") || md.contains("a&#124;b"));
+    assert!(md.contains("server said: &lt;script&gt;alert(1)&lt;/script&gt; a\\|b second line"));
+    // Every table keeps its shape: as many cells in each row as in its header.
+    let tables = md_tables(&md);
+    assert_eq!(tables.len(), model_tables(&Report::of(&run)).len());
+    for (header, rows) in &tables {
+        for row in rows {
+            assert_eq!(row.len(), header.len(), "{header:?}: {row:?}");
+        }
+    }
+    // A reader sees the text as written.
+    assert!(tables
+        .iter()
+        .flat_map(|t| &t.1)
+        .flatten()
+        .any(|c| c.contains(&format!("{evil}a|b"))));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,4 +1,9 @@
 //! `report.md`: the report model in GitHub-flavoured Markdown.
+//!
+//! Text from the run (paths, arguments, names, a server's log line in a reason) is made
+//! inert: characters HTML gives meaning to become entities, table pipes and backticks are
+//! backslash-escaped, line breaks become spaces (a table row stays one line), and a code
+//! span whose text could break out of it is written as `<code>` with entities instead.
 
 use anyhow::Result;
 
@@ -24,16 +29,51 @@ pub fn render(report: &Report<'_>) -> String {
     Markdown.blocks(&layout::document(report))
 }
 
-/// Line breaks and other control characters as spaces: a table row stays one line.
-pub fn escape(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+/// Line breaks and other control characters as spaces.
+fn one_line(c: char) -> char {
+    if c.is_control() {
+        ' '
+    } else {
+        c
+    }
 }
 
-/// A code span.
+/// Escape text for Markdown running text and table cells.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().map(one_line) {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '|' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span; text a backtick span cannot hold as is becomes `<code>` with entities
+/// (`&#124;` keeps a pipe from splitting a table cell).
 pub fn code(s: &str) -> String {
-    format!("`{}`", escape(s))
+    let plain = !s
+        .chars()
+        .any(|c| matches!(c, '`' | '|' | '<' | '>' | '&') || c.is_control());
+    if plain && !s.is_empty() && s.trim() == s {
+        return format!("`{s}`");
+    }
+    let mut out = String::from("<code>");
+    for c in s.chars().map(one_line) {
+        match c {
+            '|' => out.push_str("&#124;"),
+            '`' => out.push_str("&#96;"),
+            c => out.push_str(&escape_html(c.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    out + "</code>"
 }
 
 impl Markdown {
@@ -69,7 +109,8 @@ impl Markup for Markdown {
     }
 
     fn link(&self, text: &str, to: &str) -> String {
-        format!("[{}]({})", escape(text), href(to))
+        let text = escape(text).replace('[', "\\[").replace(']', "\\]");
+        format!("[{text}]({})", href(to))
     }
 
     fn flags(&self, flags: &[Flag]) -> String {
@@ -153,5 +194,24 @@ impl Markup for Markdown {
             ),
             Block::Footer(t) => format!("{}\n", self.text(t)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_text_cannot_open_html_or_split_a_table_cell() {
+        assert_eq!(
+            escape("<script>alert(1)</script> a|b `x` \\ &\nnext"),
+            "&lt;script&gt;alert(1)&lt;/script&gt; a\\|b \\`x\\` \\\\ &amp; next"
+        );
+        assert_eq!(code("/sleep/10"), "`/sleep/10`");
+        assert_eq!(
+            code("<script>a|b`"),
+            "<code>&lt;script&gt;a&#124;b&#96;</code>"
+        );
+        assert_eq!(code(" x"), "<code> x</code>");
     }
 }
