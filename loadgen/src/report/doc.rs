@@ -39,7 +39,7 @@ pub enum Inline {
     },
     /// Flags, most serious first: words in Markdown, badges in HTML.
     Flags(Vec<Flag>),
-    /// One word of a closed set set off from the text (a verdict in its legend).
+    /// One word of a closed set, shown apart from the text (a verdict in its legend).
     Tag(&'static str),
 }
 
