@@ -83,7 +83,7 @@ pub fn check_free_space(output: &std::path::Path, needed: u64) -> anyhow::Result
             existing.display()
         );
     }
-    let free = st.f_bavail as u64 * st.f_frsize as u64;
+    let free = st.f_bavail * st.f_frsize;
     if free < needed {
         bail!(
             "not enough disk space for the run in {}: {} MiB free, about {} MiB needed; free some space or choose another `output` (or --output DIR)",

@@ -339,9 +339,16 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 /// Write bytes to `path` so that readers see the old file or the new one, never a torn one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = tmp_path(path);
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    Ok(())
+    let written = std::fs::write(&tmp, bytes)
+        .with_context(|| format!("writing {}", tmp.display()))
+        .and_then(|()| {
+            std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+        });
+    if written.is_err() {
+        // A full disk or a vanished folder: leave the old file, not a partial temp file.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 fn tmp_path(path: &Path) -> PathBuf {
@@ -398,6 +405,21 @@ mod tests {
         assert_eq!(Percentile::MAX.label(), "max");
         assert_eq!(Tool::of_program("/usr/bin/ab"), Some(Tool::Ab));
         assert_eq!(Tool::of_program("wrk"), None);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // The target is a folder: the rename fails after the temp file was written.
+        let p = dir.path().join("results.json");
+        std::fs::create_dir(&p).unwrap();
+        std::fs::write(p.join("x"), "keep").unwrap();
+        assert!(write_atomic(&p, b"{}").is_err());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("results.json")]);
     }
 
     #[test]

@@ -65,7 +65,7 @@ fn check_prints_the_plan_of_the_default_lab() {
     let o = lab(&["check", "lab.yaml"]);
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("16 cells"), "{out}");
+    assert!(out.contains("up to 320 cells"), "{out}");
     assert!(out.contains("lab.yaml: ok"), "{out}");
 }
 

@@ -355,7 +355,7 @@ fn a_killed_run_is_cleaned_and_marked_by_lab_clean() {
             inspect(
                 "container",
                 r#"{{index .Config.Labels "lab.role"}}"#,
-                &[id.clone()],
+                std::slice::from_ref(id),
             ) == ["loadgen"]
         })
         .collect::<Vec<_>>();

@@ -158,7 +158,7 @@ fn the_commented_examples_in_the_default_file_are_valid() {
         .find(|s| s.name == "thread-small")
         .unwrap();
     assert_eq!(small.args, vec!["--stack-size", "64k"]);
-    assert_eq!(small.env.get("RUST_LOG").map(String::as_str), Some("warn"));
+    assert_eq!(small.env.get("RUST_LOG").map(|v| v.value.as_str()), Some("warn"));
 }
 
 #[test]
@@ -204,10 +204,10 @@ fn unknown_field_in_a_flow_mapping_names_the_server() {
     );
     let e = err(&text);
     // line 4 is the second server; `prot` starts at column 31.
-    assert_err(&e, 4, 31, "servers[1]", "unknown field `prot`, expected one of `name`, `model`, `image`, `port`, `args`, `env`, `resources`");
+    assert_err(&e, 4, 31, "servers[1]", "unknown field `prot`, expected one of `name`, `model`, `image`, `port`, `args`, `env`, `hardening`, `resources`");
     assert_eq!(
         e.to_string(),
-        "lab.yaml:4:31: servers[1]: unknown field `prot`, expected one of `name`, `model`, `image`, `port`, `args`, `env`, `resources`"
+        "lab.yaml:4:31: servers[1]: unknown field `prot`, expected one of `name`, `model`, `image`, `port`, `args`, `env`, `hardening`, `resources`"
     );
 }
 
@@ -821,7 +821,7 @@ fn flexible_values() {
     let env: Vec<(&str, &str)> = lab.servers[0]
         .env
         .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .map(|(k, v)| (k.as_str(), v.value.as_str()))
         .collect();
     assert_eq!(env, vec![("DEBUG", "true"), ("LOG", "warn"), ("N", "8")]);
     assert_eq!(lab.resources.memory, vec![256 * MIB]);
