@@ -158,7 +158,10 @@ fn the_commented_examples_in_the_default_file_are_valid() {
         .find(|s| s.name == "thread-small")
         .unwrap();
     assert_eq!(small.args, vec!["--stack-size", "64k"]);
-    assert_eq!(small.env.get("RUST_LOG").map(|v| v.value.as_str()), Some("warn"));
+    assert_eq!(
+        small.env.get("RUST_LOG").map(|v| v.value.as_str()),
+        Some("warn")
+    );
 }
 
 #[test]
