@@ -61,7 +61,7 @@ impl Flag {
             Flag::CpuThrottled => ("cpu-throttled", 'T', "the server's CPU quota throttled it in >= 25% of scheduler periods"),
             Flag::ConnectRetries => ("connect-retries", 'R', "the slowest connect took >= 1 s: SYN retries, the listen backlog overflowed"),
             Flag::AbWarning => ("ab-warning", 'W', "ab itself warned that its results are not reliable"),
-            Flag::Unstable => ("unstable", 'U', "the spread (max - min) of repetitions is > 10% of the median"),
+            Flag::Unstable => ("unstable", 'U', "the repetitions disagree: the 95% interval of the median is wider than 10% of it (with fewer than 6 repetitions: max - min > 10% of the median)"),
             Flag::Failed => ("failed", 'F', "the cell did not produce a measurement (see its reason)"),
         }
     }
@@ -158,13 +158,22 @@ pub fn cell_flags(cell: &Cell) -> Vec<Flag> {
     flags
 }
 
-/// Is the spread of these repetitions too wide to trust the median?
+/// Is the spread of these repetitions too wide to trust the median? With 6 or more
+/// repetitions, when the 95% interval of the median reaches beyond ±10%/2 = ±5% of it
+/// (the min–max range of many repetitions grows with their number, an interval does not);
+/// with fewer, when max − min exceeds 10% of the median.
 pub fn unstable(values: &[f64]) -> bool {
     if values.len() < 2 {
         return false;
     }
     let s = crate::stats::Spread::of(values);
-    s.median > 0.0 && (s.max - s.min) > UNSTABLE_SPREAD * s.median
+    if s.median <= 0.0 {
+        return false;
+    }
+    match crate::stats::median_ci95(values) {
+        Some((lo, hi)) => hi - lo > UNSTABLE_SPREAD * s.median,
+        None => (s.max - s.min) > UNSTABLE_SPREAD * s.median,
+    }
 }
 
 #[cfg(test)]
@@ -176,6 +185,13 @@ mod tests {
         assert!(!unstable(&[100.0]));
         assert!(!unstable(&[100.0, 105.0, 102.0]));
         assert!(unstable(&[100.0, 120.0, 101.0]));
+        // Many repetitions: one far value widens min–max, not the interval of the median.
+        let many = [
+            100.0, 101.0, 99.0, 100.5, 99.5, 100.2, 99.8, 100.1, 130.0, 100.3,
+        ];
+        assert!(!unstable(&many));
+        let wide = [80.0, 120.0, 90.0, 110.0, 85.0, 115.0, 95.0, 105.0];
+        assert!(unstable(&wide));
     }
 
     #[test]
