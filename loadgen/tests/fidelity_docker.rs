@@ -152,7 +152,7 @@ fn a_sleep_route_is_workload_bound_by_littles_law() {
 servers:
   - { name: async, model: async, port: 45000 }
 resources: { cpus: 1, memory: 128m }
-loadgen: { requests: 500, concurrency: [50], keepalive: true, timeout: 10s }
+loadgen: { requests: 1000, concurrency: [50], keepalive: true, timeout: 10s }
 workloads:
   - { name: io, path: /sleep/200 }
 "#,
