@@ -112,14 +112,21 @@ pub fn run_is_dead(dir: &Path) -> bool {
 }
 
 /// Is the `lab` process that owns an object with these labels gone, as far as this host
-/// can tell? Objects without an owner label are leftovers of an old lab version.
+/// can tell? An object of an older lab version carries `lab.pid` instead: it is gone when
+/// that process is (the best that version allows); an object with neither is a leftover.
 pub fn owner_is_gone(labels: &HashMap<String, String>) -> bool {
     match labels.get(OWNER_LABEL).and_then(|o| o.split_once(':')) {
         Some((host, dir)) if host == hostname() => run_is_dead(Path::new(dir)),
         Some(_) => false,
-        None => true,
+        None => match labels.get(LEGACY_PID_LABEL).and_then(|p| p.parse::<u32>().ok()) {
+            Some(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
+            None => true,
+        },
     }
 }
+
+/// The owner label of lab versions before `lab.owner`: the owning process's PID.
+const LEGACY_PID_LABEL: &str = "lab.pid";
 
 /// The run folder named by an object's owner label, when it is on this host.
 pub fn owner_dir(labels: &HashMap<String, String>) -> Option<PathBuf> {
@@ -171,5 +178,11 @@ mod tests {
         assert!(!owner_is_gone(&other));
         assert!(owner_dir(&other).is_none());
         assert!(owner_is_gone(&HashMap::new()));
+        // An older lab's run, still alive (this very process), is left alone.
+        let legacy = HashMap::from([(
+            LEGACY_PID_LABEL.to_string(),
+            std::process::id().to_string(),
+        )]);
+        assert!(!owner_is_gone(&legacy));
     }
 }
