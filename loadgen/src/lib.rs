@@ -13,6 +13,7 @@ pub mod clock;
 pub mod compare;
 pub mod config;
 pub mod docker;
+pub mod endpoint;
 pub mod flags;
 pub mod host;
 pub mod images;
