@@ -19,6 +19,7 @@ pub mod host;
 pub mod images;
 pub mod metrics;
 pub mod pin;
+pub mod platform;
 pub mod progress;
 pub mod report;
 pub mod resources;
