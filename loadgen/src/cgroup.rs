@@ -13,13 +13,19 @@
 //! [`StatsSample`]. The memory peak is reset before each cell where the kernel allows it
 //! (v1: write to `memory.max_usage_in_bytes`; v2: write to `memory.peak`, Linux ≥ 6.12), so
 //! it becomes the cell's own peak; [`CgroupFiles::reset_memory_peak`] says whether it did.
+//! `pids.peak` (both versions, recent kernels) cannot be reset; `resources::peak` decides
+//! when it is the cell's own.
+//!
+//! Docker (`/docker/<id>`, `docker-<id>.scope`) and Podman (`/libpod_parent/libpod-<id>`,
+//! `libpod-<id>.scope`, possibly with a `container` sub-cgroup) all name the container id in
+//! the path, which is what [`locate`] checks.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::docker::StatsSample;
+use crate::docker::{StatsSample, Throttling};
 
 /// Where one container's counters live.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,12 +108,15 @@ impl CgroupFiles {
                 Ok(StatsSample {
                     at,
                     cpu_total_ns: read_number(&cpuacct.join("cpuacct.usage"))?,
-                    periods: stat.get("nr_periods"),
-                    throttled_periods: stat.get("nr_throttled"),
-                    throttled_ns: stat.get("throttled_time"),
+                    throttling: Some(Throttling {
+                        periods: stat.get("nr_periods"),
+                        throttled_periods: stat.get("nr_throttled"),
+                        throttled_ns: stat.get("throttled_time"),
+                    }),
                     memory_bytes: read_number(&memory.join("memory.usage_in_bytes"))?,
                     memory_max_bytes: read_number(&memory.join("memory.max_usage_in_bytes")).ok(),
                     pids: read_number(&pids.join("pids.current")).unwrap_or(0),
+                    pids_max: read_number(&pids.join("pids.peak")).ok(),
                 })
             }
             CgroupFiles::V2 { dir } => {
@@ -115,25 +124,35 @@ impl CgroupFiles {
                 Ok(StatsSample {
                     at,
                     cpu_total_ns: stat.get("usage_usec") * 1000,
-                    periods: stat.get("nr_periods"),
-                    throttled_periods: stat.get("nr_throttled"),
-                    throttled_ns: stat.get("throttled_usec") * 1000,
+                    throttling: Some(Throttling {
+                        periods: stat.get("nr_periods"),
+                        throttled_periods: stat.get("nr_throttled"),
+                        throttled_ns: stat.get("throttled_usec") * 1000,
+                    }),
                     memory_bytes: read_number(&dir.join("memory.current")).unwrap_or(0),
                     memory_max_bytes: read_number(&dir.join("memory.peak")).ok(),
                     pids: read_number(&dir.join("pids.current")).unwrap_or(0),
+                    pids_max: read_number(&dir.join("pids.peak")).ok(),
                 })
             }
         }
     }
 
     /// Reset the memory peak so the next read's peak is this interval's; `false` when the
-    /// kernel or the permissions do not allow it (the peak is then "since start").
+    /// kernel or the permissions do not allow it (the peak is then "since start"), or the
+    /// file does not exist (it is never created).
     pub fn reset_memory_peak(&self) -> bool {
+        use std::io::Write;
         let file = match self {
             CgroupFiles::V1 { memory, .. } => memory.join("memory.max_usage_in_bytes"),
             CgroupFiles::V2 { dir } => dir.join("memory.peak"),
         };
-        std::fs::write(file, "0\n").is_ok()
+        std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(file)
+            .and_then(|mut f| f.write_all(b"0\n"))
+            .is_ok()
     }
 }
 
@@ -172,6 +191,11 @@ mod tests {
     use super::*;
 
     const ID: &str = "ab4670b8a41ea4cda9923963ebf578b80558788fc3b16e3747eb0e1fa94067f8";
+    const THROTTLING: Throttling = Throttling {
+        periods: 10,
+        throttled_periods: 3,
+        throttled_ns: 5000,
+    };
 
     fn write(root: &Path, rel: &str, text: &str) {
         let p = root.join(rel);
@@ -216,13 +240,10 @@ mod tests {
         assert!(matches!(files, CgroupFiles::V1 { .. }));
         let s = files.read().unwrap();
         assert_eq!(s.cpu_total_ns, 24268151);
+        assert_eq!(s.throttling, Some(THROTTLING));
         assert_eq!(
-            (s.periods, s.throttled_periods, s.throttled_ns),
-            (10, 3, 5000)
-        );
-        assert_eq!(
-            (s.memory_bytes, s.memory_max_bytes, s.pids),
-            (1000, Some(4000), 7)
+            (s.memory_bytes, s.memory_max_bytes, s.pids, s.pids_max),
+            (1000, Some(4000), 7, None)
         );
         assert!(files.reset_memory_peak());
         assert_eq!(files.read().unwrap().memory_max_bytes, Some(0));
@@ -250,16 +271,56 @@ mod tests {
         );
         write(r, &format!("sys/fs/cgroup/{scope}/memory.peak"), "4000\n");
         write(r, &format!("sys/fs/cgroup/{scope}/pids.current"), "7\n");
+        write(r, &format!("sys/fs/cgroup/{scope}/pids.peak"), "9\n");
         let files = locate(r, 42, ID).expect("located");
         let s = files.read().unwrap();
         assert_eq!(s.cpu_total_ns, 24_268_000);
+        assert_eq!(s.throttling, Some(THROTTLING));
         assert_eq!(
-            (s.periods, s.throttled_periods, s.throttled_ns),
-            (10, 3, 5000)
+            (s.memory_bytes, s.memory_max_bytes, s.pids, s.pids_max),
+            (1000, Some(4000), 7, Some(9))
         );
-        assert_eq!(
-            (s.memory_bytes, s.memory_max_bytes, s.pids),
-            (1000, Some(4000), 7)
+    }
+
+    /// Podman 4.3 with the cgroupfs manager on cgroup v1, as on the machine this was
+    /// written on: `/libpod_parent/libpod-<id>` in every hierarchy, and `pids.peak`.
+    #[test]
+    fn reads_a_podman_container() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let d = format!("libpod_parent/libpod-{ID}");
+        let mut proc = String::new();
+        for (i, c) in ["cpu", "cpuacct", "cpuset", "memory", "pids"]
+            .iter()
+            .enumerate()
+        {
+            proc.push_str(&format!("{}:{c}:/{d}\n", i + 1));
+        }
+        proc.push_str(&format!("0::/{d}\n"));
+        write(r, "proc/7/cgroup", &proc);
+        write(
+            r,
+            &format!("sys/fs/cgroup/cpuacct/{d}/cpuacct.usage"),
+            "5\n",
         );
+        write(
+            r,
+            &format!("sys/fs/cgroup/cpu/{d}/cpu.stat"),
+            "nr_periods 10\nnr_throttled 3\nthrottled_time 5000\n",
+        );
+        write(
+            r,
+            &format!("sys/fs/cgroup/memory/{d}/memory.usage_in_bytes"),
+            "1\n",
+        );
+        write(r, &format!("sys/fs/cgroup/pids/{d}/pids.current"), "2\n");
+        write(r, &format!("sys/fs/cgroup/pids/{d}/pids.peak"), "6\n");
+        let files = locate(r, 7, ID).expect("located");
+        let s = files.read().unwrap();
+        assert_eq!((s.cpu_total_ns, s.pids, s.pids_max), (5, 2, Some(6)));
+        assert_eq!(s.throttling, Some(THROTTLING));
+        // No memory.max_usage_in_bytes: no kernel memory peak, and none reset.
+        assert_eq!(s.memory_max_bytes, None);
+        assert!(!files.reset_memory_peak());
     }
 }

@@ -115,21 +115,40 @@ impl ContainerEnd {
     }
 }
 
-/// Cumulative counters of one container at one moment (from one stats snapshot).
-#[derive(Debug, Clone, Default)]
+/// Cumulative counters of one container at one moment (from one stats snapshot or the
+/// cgroup files). Docker reports the same counters on cgroup v1 and v2 in the same units;
+/// what a source does not report is `None` rather than 0, so that "not reported" never
+/// reads as "did not happen".
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatsSample {
     pub at: Option<Instant>,
     pub cpu_total_ns: u64,
-    pub throttled_periods: u64,
-    pub periods: u64,
-    pub throttled_ns: u64,
+    /// CFS bandwidth counters; `None` when the source does not report them (Podman's
+    /// Docker-compatible stats always say 0).
+    pub throttling: Option<Throttling>,
     pub memory_bytes: u64,
+    /// The highest memory use the kernel recorded (v1 `max_usage`, v2 `memory.peak`); `None`
+    /// where the source lacks it (Docker stats on cgroup v2, Podman stats).
     pub memory_max_bytes: Option<u64>,
     pub pids: u64,
+    /// The most tasks the kernel recorded (`pids.peak`, recent kernels); Docker stats never
+    /// carry it.
+    pub pids_max: Option<u64>,
+}
+
+/// CFS bandwidth counters of one cgroup, cumulative.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Throttling {
+    pub periods: u64,
+    pub throttled_periods: u64,
+    pub throttled_ns: u64,
 }
 
 impl StatsSample {
-    fn from_response(r: &ContainerStatsResponse, at: Instant) -> StatsSample {
+    /// The counters of one `GET /containers/{id}/stats` document. Docker fills the same
+    /// fields from cgroup v1 and v2 (v2 has no `max_usage` and no `percpu_usage`, and takes
+    /// throttling from `cpu.stat`), so one reading serves both.
+    pub fn from_response(r: &ContainerStatsResponse, at: Instant) -> StatsSample {
         let cpu = r.cpu_stats.as_ref();
         let thr = cpu.and_then(|c| c.throttling_data.as_ref());
         let mem = r.memory_stats.as_ref();
@@ -139,15 +158,21 @@ impl StatsSample {
                 .and_then(|c| c.cpu_usage.as_ref())
                 .and_then(|u| u.total_usage)
                 .unwrap_or(0),
-            throttled_periods: thr.and_then(|t| t.throttled_periods).unwrap_or(0),
-            periods: thr.and_then(|t| t.periods).unwrap_or(0),
-            throttled_ns: thr.and_then(|t| t.throttled_time).unwrap_or(0),
+            throttling: thr.map(|t| Throttling {
+                periods: t.periods.unwrap_or(0),
+                throttled_periods: t.throttled_periods.unwrap_or(0),
+                throttled_ns: t.throttled_time.unwrap_or(0),
+            }),
             memory_bytes: mem.and_then(|m| m.usage).unwrap_or(0),
             memory_max_bytes: mem.and_then(|m| m.max_usage).filter(|v| *v > 0),
             pids: r.pids_stats.as_ref().and_then(|p| p.current).unwrap_or(0),
+            pids_max: None,
         }
     }
 }
+
+#[cfg(test)]
+mod stats_tests;
 
 fn is_not_found(e: &BollardError) -> bool {
     matches!(

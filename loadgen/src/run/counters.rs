@@ -1,6 +1,10 @@
 //! Where a container's cumulative counters are read from: its cgroup files when the
 //! daemon is on this machine (exact, microseconds), else Docker's one-shot stats (exact
 //! too, but a read can wait up to a second for the daemon's collector). See `cgroup.rs`.
+//!
+//! Docker stats lack what the files have: a memory peak on cgroup v2, any pids peak, and
+//! (from Podman) CPU throttling. Peaks then come from the ~1 s stats stream sampled during
+//! the cell ([`Counters::samples_peaks`]), and unreported throttling is recorded as such.
 
 use anyhow::Result;
 
@@ -10,7 +14,11 @@ use crate::docker::{Engine, StatsSample};
 #[derive(Debug, Clone)]
 pub enum Counters {
     Files(CgroupFiles),
-    DockerStats,
+    /// Docker's stats endpoint; `throttling` says whether the engine reports CFS throttling
+    /// (Podman 4's compatible API always says 0).
+    DockerStats {
+        throttling: bool,
+    },
 }
 
 impl Counters {
@@ -21,7 +29,7 @@ impl Counters {
             Some(files) => Counters::Files(files),
             None => {
                 tracing::debug!("{container}: cgroup files not reachable; using Docker stats");
-                Counters::DockerStats
+                Counters::DockerStats { throttling: true }
             }
         }
     }
@@ -29,8 +37,18 @@ impl Counters {
     pub async fn read(&self, engine: &Engine, container: &str) -> Result<StatsSample> {
         match self {
             Counters::Files(f) => f.read(),
-            Counters::DockerStats => engine.snapshot(container).await,
+            Counters::DockerStats { throttling } => {
+                Ok(self.adjust(engine.snapshot(container).await?, *throttling))
+            }
         }
+    }
+
+    /// Drop what the source reports without measuring it.
+    fn adjust(&self, mut sample: StatsSample, throttling: bool) -> StatsSample {
+        if !throttling {
+            sample.throttling = None;
+        }
+        sample
     }
 
     /// Start a new memory-peak interval; `true` when the next read's peak is this
@@ -38,7 +56,24 @@ impl Counters {
     pub fn reset_memory_peak(&self) -> bool {
         match self {
             Counters::Files(f) => f.reset_memory_peak(),
-            Counters::DockerStats => false,
+            Counters::DockerStats { .. } => false,
+        }
+    }
+
+    /// Whether peaks need the stats stream during a cell (the source keeps no peak the lab
+    /// can reset).
+    pub fn samples_peaks(&self) -> bool {
+        matches!(self, Counters::DockerStats { .. })
+    }
+
+    /// Stream samples as this source would read them.
+    pub fn adjust_all(&self, samples: Vec<StatsSample>) -> Vec<StatsSample> {
+        match self {
+            Counters::Files(_) => samples,
+            Counters::DockerStats { throttling } => samples
+                .into_iter()
+                .map(|s| self.adjust(s, *throttling))
+                .collect(),
         }
     }
 
@@ -46,7 +81,7 @@ impl Counters {
     pub fn as_str(&self) -> &'static str {
         match self {
             Counters::Files(_) => "cgroup files",
-            Counters::DockerStats => "docker stats",
+            Counters::DockerStats { .. } => "docker stats",
         }
     }
 }
