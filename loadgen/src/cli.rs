@@ -205,8 +205,19 @@ fn check(file: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Connect to the daemon the docker CLI would use, and say which one in the log.
 async fn connect() -> Result<Engine> {
-    Ok(Engine::connect().await?)
+    let engine = Engine::connect().await?;
+    tracing::info!(
+        "{} at {}",
+        match engine.kind() {
+            crate::docker::EngineKind::Podman => "Podman",
+            crate::docker::EngineKind::Docker => "Docker",
+            crate::docker::EngineKind::Other => "a Docker-compatible engine",
+        },
+        engine.endpoint()
+    );
+    Ok(engine)
 }
 
 /// Is the `lab` process that owns these labels gone (so its objects are leftovers)?

@@ -5,6 +5,10 @@
 //! one place means one place to read when a Docker version behaves differently, and one place
 //! that knows about bollard's quirks (a request timeout of 2 minutes by default, `wait`
 //! reporting a non-zero exit as an error, logs needing stdout *and* stderr switched on).
+//!
+//! The engine may be Docker or Podman's Docker-compatible service ([`EngineKind`]); where
+//! they differ (Podman's stats report no CPU throttling, its default rlimits), the caller
+//! asks [`Engine::kind`]-dependent questions rather than this module guessing.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -14,7 +18,7 @@ use bollard::errors::Error as BollardError;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerStatsResponse, EndpointSettings, HostConfig,
-    NetworkCreateRequest, NetworkingConfig,
+    NetworkCreateRequest, NetworkingConfig, ResourcesUlimits,
 };
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
@@ -22,17 +26,29 @@ use bollard::query_parameters::{
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, StatsOptionsBuilder,
     StopContainerOptionsBuilder, UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
-use bollard::Docker;
+use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::endpoint::{self, Endpoint};
+use crate::ulimit::{HardLimits, Ulimit};
+
+#[cfg(test)]
+mod tests;
 
 /// Label put on every container and network the lab creates; its value is the run id.
 pub const RUN_LABEL: &str = "lab.run";
 
-/// The daemon could not be reached at all. The CLI maps this to exit code 2.
+/// bollard's own request timeout, in seconds. Runs can take long; every call that can wait
+/// is bounded by the lab's own timeouts instead.
+const REQUEST_TIMEOUT_S: u64 = 3600;
+
+/// The daemon could not be reached, or no daemon could be chosen. The CLI maps this to exit
+/// code 2. `endpoint` names the daemon and where it came from (`... from DOCKER_HOST`).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot reach the Docker daemon at {host}: {reason} (is Docker running? DOCKER_HOST selects another daemon)")]
+#[error("cannot reach the Docker daemon at {endpoint}: {reason} (is it running? DOCKER_HOST or `docker context use` selects another daemon)")]
 pub struct Unreachable {
-    pub host: String,
+    pub endpoint: String,
     pub reason: String,
 }
 
@@ -40,18 +56,77 @@ pub struct Unreachable {
 #[derive(Clone)]
 pub struct Engine {
     docker: Docker,
+    endpoint: Endpoint,
+    kind: EngineKind,
+}
+
+/// Which engine serves the Docker API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// Docker Engine (Moby), including Docker Desktop and rootless Docker.
+    #[default]
+    Docker,
+    /// `podman system service`, Podman's Docker-compatible API.
+    Podman,
+    /// Something else that speaks the Docker API.
+    Other,
+}
+
+impl EngineKind {
+    /// From the `Components` of `GET /version`: Podman names itself "Podman Engine",
+    /// Docker "Engine".
+    pub fn from_components<'a>(names: impl IntoIterator<Item = &'a str>) -> EngineKind {
+        let names: Vec<&str> = names.into_iter().collect();
+        if names
+            .iter()
+            .any(|n| n.to_ascii_lowercase().contains("podman"))
+        {
+            EngineKind::Podman
+        } else if names.contains(&"Engine") {
+            EngineKind::Docker
+        } else {
+            EngineKind::Other
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EngineKind::Docker => "docker",
+            EngineKind::Podman => "podman",
+            EngineKind::Other => "other",
+        }
+    }
 }
 
 /// What the engine says about itself; recorded in `meta.json`.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct EngineInfo {
+    /// `docker`, `podman` or `other`: which engine served the run.
+    #[serde(default)]
+    pub engine: EngineKind,
     pub version: String,
     pub api_version: String,
+    /// The daemon host's operating system, e.g. `Debian GNU/Linux 12 (bookworm)`.
     pub os: String,
+    /// `linux` or `windows`: the kind of containers the daemon runs.
+    #[serde(default)]
+    pub os_type: String,
+    /// The daemon's CPU architecture as it reports it (`x86_64`, `aarch64`, `amd64`, ...).
+    #[serde(default)]
+    pub arch: String,
     pub kernel: String,
     pub cgroup_version: String,
+    #[serde(default)]
+    pub cgroup_driver: String,
+    /// The daemon runs without root (rootless Docker or Podman).
+    #[serde(default)]
+    pub rootless: bool,
     pub cpus: i64,
     pub memory_bytes: i64,
+    /// The endpoint the lab used and where it came from (`unix:///... from DOCKER_HOST`).
+    #[serde(default)]
+    pub endpoint: String,
 }
 
 /// How to start one container. Limits are `None` when not set.
@@ -77,6 +152,8 @@ pub struct ContainerSpec {
     pub drop_privileges: bool,
     /// `uid:gid` to run as, overriding the image's user.
     pub user: Option<String>,
+    /// Resource limits (soft = hard); empty = the engine's defaults.
+    pub ulimits: Vec<Ulimit>,
 }
 
 /// What a command run with [`Engine::exec`] printed, and how it ended.
@@ -197,40 +274,74 @@ pub fn explain(e: &BollardError) -> String {
 }
 
 impl Engine {
-    /// Connect to the daemon named by `DOCKER_HOST` (or the local socket), negotiate the API
-    /// version (an older engine rejects bollard's default), and check it answers.
+    /// Connect to the daemon the docker CLI would use (see [`endpoint`]).
     pub async fn connect() -> std::result::Result<Engine, Unreachable> {
-        let host = std::env::var("DOCKER_HOST")
-            .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
-        let unreachable = |e: BollardError| Unreachable {
-            host: host.clone(),
-            reason: explain(&e),
+        let endpoint = endpoint::from_environment().map_err(|e| Unreachable {
+            endpoint: "(none chosen)".into(),
+            reason: e.to_string(),
+        })?;
+        Engine::connect_to(&endpoint).await
+    }
+
+    /// Connect to `endpoint`, negotiate the API version (an older engine rejects bollard's
+    /// default), and check it answers. Every way the lab reaches a daemon goes through here.
+    pub async fn connect_to(endpoint: &Endpoint) -> std::result::Result<Engine, Unreachable> {
+        let unreachable = |reason: String| Unreachable {
+            endpoint: endpoint.to_string(),
+            reason,
         };
-        let docker = Docker::connect_with_defaults().map_err(unreachable)?;
-        // Runs can take long; every call that can wait is bounded by our own timeouts.
-        let docker = docker.with_timeout(Duration::from_secs(3600));
+        let docker = client(endpoint).map_err(unreachable)?;
         let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
             .await
-            .map_err(|_| Unreachable {
-                host: host.clone(),
-                reason: "no answer within 10 s".into(),
-            })?
-            .map_err(unreachable)?;
-        docker.ping().await.map_err(unreachable)?;
-        Ok(Engine { docker })
+            .map_err(|_| unreachable("no answer within 10 s".into()))?
+            .map_err(|e| unreachable(explain(&e)))?;
+        docker.ping().await.map_err(|e| unreachable(explain(&e)))?;
+        let version = docker
+            .version()
+            .await
+            .map_err(|e| unreachable(explain(&e)))?;
+        let kind = EngineKind::from_components(
+            version.components.iter().flatten().map(|c| c.name.as_str()),
+        );
+        Ok(Engine {
+            docker,
+            endpoint: endpoint.clone(),
+            kind,
+        })
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Docker or Podman: what serves the API (from `GET /version` at connect).
+    pub fn kind(&self) -> EngineKind {
+        self.kind
+    }
+
+    /// The daemon's own hard limits, when it runs on this machine (see `ulimit.rs`).
+    pub fn daemon_limits(&self) -> Option<HardLimits> {
+        crate::ulimit::daemon_limits(&self.endpoint.unix_socket()?)
     }
 
     pub async fn info(&self) -> Result<EngineInfo> {
         let v = self.docker.version().await.context("docker version")?;
         let i = self.docker.info().await.context("docker info")?;
+        let security = i.security_options.unwrap_or_default();
         Ok(EngineInfo {
+            engine: self.kind,
             version: v.version.unwrap_or_default(),
             api_version: v.api_version.unwrap_or_default(),
             os: i.operating_system.unwrap_or_default(),
+            os_type: i.os_type.or(v.os).unwrap_or_default(),
+            arch: i.architecture.or(v.arch).unwrap_or_default(),
             kernel: i.kernel_version.unwrap_or_default(),
             cgroup_version: i.cgroup_version.map(|c| c.to_string()).unwrap_or_default(),
+            cgroup_driver: i.cgroup_driver.map(|c| c.to_string()).unwrap_or_default(),
+            rootless: security.iter().any(|o| o.contains("name=rootless")),
             cpus: i.ncpu.unwrap_or(0),
             memory_bytes: i.mem_total.unwrap_or(0),
+            endpoint: self.endpoint.to_string(),
         })
     }
 
@@ -369,6 +480,16 @@ impl Engine {
             cap_drop: drop.then(|| vec!["ALL".to_string()]),
             readonly_rootfs: spec.hardened.then_some(true),
             security_opt: drop.then(|| vec!["no-new-privileges".to_string()]),
+            ulimits: (!spec.ulimits.is_empty()).then(|| {
+                spec.ulimits
+                    .iter()
+                    .map(|u| ResourcesUlimits {
+                        name: Some(u.name.clone()),
+                        soft: Some(u.value as i64),
+                        hard: Some(u.value as i64),
+                    })
+                    .collect()
+            }),
             ..Default::default()
         };
         let networking_config = spec.network.as_ref().map(|net| NetworkingConfig {
@@ -733,37 +854,41 @@ impl Sampler {
     }
 }
 
+/// A bollard client for `endpoint` (lazy: nothing is sent yet).
+fn client(endpoint: &Endpoint) -> std::result::Result<Docker, String> {
+    let host = endpoint.host.as_str();
+    let scheme = host.split_once("://").map_or("", |(s, _)| s);
+    let (t, v) = (REQUEST_TIMEOUT_S, API_DEFAULT_VERSION);
+    let made = match (scheme, &endpoint.tls) {
+        ("unix", _) => Docker::connect_with_unix(host, t, v),
+        ("tcp" | "https", Some(tls)) => {
+            Docker::connect_with_ssl(host, &tls.key, &tls.cert, &tls.ca, t, v)
+        }
+        ("tcp" | "http", None) => Docker::connect_with_http(host, t, v),
+        ("https", None) => {
+            return Err("https:// needs TLS files: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH, \
+                 or use a Docker context that has them"
+                .into())
+        }
+        ("ssh", _) => {
+            return Err("ssh:// endpoints are not supported; forward the daemon's socket \
+                 (`ssh -nNT -L /tmp/docker.sock:/var/run/docker.sock HOST`) and set \
+                 DOCKER_HOST=unix:///tmp/docker.sock"
+                .into())
+        }
+        _ => {
+            return Err(format!(
+                "unsupported address `{host}`; use unix://, tcp:// (with TLS files for TLS) or a Docker context"
+            ))
+        }
+    };
+    made.map_err(|e| explain(&e))
+}
+
 /// `httpd:2.4` → (`httpd`, `2.4`); `repo/x` → (`repo/x`, `latest`). A registry port is not a tag.
 fn split_tag(name: &str) -> (&str, &str) {
     match name.rsplit_once(':') {
         Some((image, tag)) if !tag.contains('/') => (image, tag),
         _ => (name, "latest"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_tag_handles_registries_and_defaults() {
-        assert_eq!(split_tag("httpd:2.4"), ("httpd", "2.4"));
-        assert_eq!(split_tag("nginx"), ("nginx", "latest"));
-        assert_eq!(
-            split_tag("localhost:5000/lab/ab"),
-            ("localhost:5000/lab/ab", "latest")
-        );
-        assert_eq!(split_tag("localhost:5000/ab:1"), ("localhost:5000/ab", "1"));
-    }
-
-    #[test]
-    fn container_end_explains_oom() {
-        let end = ContainerEnd {
-            running: false,
-            exit_code: Some(137),
-            oom_killed: true,
-            error: None,
-        };
-        assert!(end.describe().contains("OOM-killed"));
     }
 }

@@ -9,7 +9,7 @@
 use anyhow::Result;
 
 use crate::cgroup::{self, CgroupFiles};
-use crate::docker::{Engine, StatsSample};
+use crate::docker::{Engine, EngineKind, StatsSample};
 
 #[derive(Debug, Clone)]
 pub enum Counters {
@@ -29,8 +29,15 @@ impl Counters {
             Some(files) => Counters::Files(files),
             None => {
                 tracing::debug!("{container}: cgroup files not reachable; using Docker stats");
-                Counters::DockerStats { throttling: true }
+                Counters::stats(engine.kind())
             }
+        }
+    }
+
+    /// The stats source of an engine of this kind.
+    pub fn stats(kind: EngineKind) -> Counters {
+        Counters::DockerStats {
+            throttling: kind != EngineKind::Podman,
         }
     }
 
@@ -83,5 +90,27 @@ impl Counters {
             Counters::Files(_) => "cgroup files",
             Counters::DockerStats { .. } => "docker stats",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::Throttling;
+
+    #[test]
+    fn podman_stats_throttling_is_unreported_and_dockers_is_kept() {
+        let sample = StatsSample {
+            throttling: Some(Throttling::default()),
+            ..Default::default()
+        };
+        let podman = Counters::stats(EngineKind::Podman);
+        let docker = Counters::stats(EngineKind::Docker);
+        assert_eq!(podman.adjust_all(vec![sample.clone()])[0].throttling, None);
+        assert_eq!(
+            docker.adjust_all(vec![sample])[0].throttling,
+            Some(Throttling::default())
+        );
+        assert!(podman.samples_peaks() && !podman.reset_memory_peak());
     }
 }
