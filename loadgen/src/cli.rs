@@ -350,6 +350,7 @@ async fn interrupted() {
 async fn images(file: &Path) -> Result<()> {
     let lab = load_lab(file)?;
     let engine = connect().await?;
+    crate::images::check_platform(&engine.info().await?)?;
     let mut models: Vec<config::Model> = lab
         .servers
         .iter()

@@ -276,6 +276,7 @@ async fn start_background(
         cpuset: cpuset.map(str::to_string),
         user: Some("65534:65534".into()),
         drop_privileges: true,
+        ulimits: ctx.ulimits.to_vec(),
         ..Default::default()
     };
     let id = ctx.engine.start(&spec).await?;

@@ -228,6 +228,7 @@ fn server_spec(
         pids: inst.pids,
         cpuset: cpuset.map(str::to_string),
         hardened,
+        ulimits: ctx.ulimits.to_vec(),
         ..Default::default()
     }
 }
