@@ -262,6 +262,8 @@ fn is_not_found(e: &BollardError) -> bool {
 }
 
 /// Turn a bollard error into one readable line (the server's message when there is one).
+/// Transport errors keep their causes: hyper's "client error (Connect)" alone does not say
+/// that a certificate was refused or a socket is missing.
 pub fn explain(e: &BollardError) -> String {
     match e {
         BollardError::DockerResponseServerError {
@@ -269,7 +271,19 @@ pub fn explain(e: &BollardError) -> String {
             message,
         } => format!("Docker said {status_code}: {}", message.trim()),
         BollardError::DockerStreamError { error } => error.trim().to_string(),
-        other => other.to_string(),
+        other => {
+            let mut line = other.to_string();
+            let mut cause = std::error::Error::source(other);
+            while let Some(c) = cause {
+                let text = c.to_string();
+                if !line.contains(&text) {
+                    line.push_str(": ");
+                    line.push_str(&text);
+                }
+                cause = c.source();
+            }
+            line.replace('\n', " ")
+        }
     }
 }
 
