@@ -43,13 +43,14 @@ pub const RUN_LABEL: &str = "lab.run";
 /// is bounded by the lab's own timeouts instead.
 const REQUEST_TIMEOUT_S: u64 = 3600;
 
-/// The daemon could not be reached, or no daemon could be chosen. The CLI maps this to exit
-/// code 2. `endpoint` names the daemon and where it came from (`... from DOCKER_HOST`).
+/// No daemon could be chosen, or the chosen one could not be reached. The CLI maps this to
+/// exit code 2. Each says where the choice came from (`... from DOCKER_HOST`).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot reach the Docker daemon at {endpoint}: {reason} (is it running? DOCKER_HOST or `docker context use` selects another daemon)")]
-pub struct Unreachable {
-    pub endpoint: String,
-    pub reason: String,
+pub enum Unreachable {
+    #[error("cannot choose a Docker daemon: {0}")]
+    NoEndpoint(String),
+    #[error("cannot reach the Docker daemon at {endpoint}: {reason} (is it running? DOCKER_HOST or `docker context use` selects another daemon)")]
+    Daemon { endpoint: String, reason: String },
 }
 
 /// A connection to the Docker Engine, with the API version negotiated.
@@ -290,17 +291,15 @@ pub fn explain(e: &BollardError) -> String {
 impl Engine {
     /// Connect to the daemon the docker CLI would use (see [`endpoint`]).
     pub async fn connect() -> std::result::Result<Engine, Unreachable> {
-        let endpoint = endpoint::from_environment().map_err(|e| Unreachable {
-            endpoint: "(none chosen)".into(),
-            reason: e.to_string(),
-        })?;
+        let endpoint =
+            endpoint::from_environment().map_err(|e| Unreachable::NoEndpoint(e.to_string()))?;
         Engine::connect_to(&endpoint).await
     }
 
     /// Connect to `endpoint`, negotiate the API version (an older engine rejects bollard's
     /// default), and check it answers. Every way the lab reaches a daemon goes through here.
     pub async fn connect_to(endpoint: &Endpoint) -> std::result::Result<Engine, Unreachable> {
-        let unreachable = |reason: String| Unreachable {
+        let unreachable = |reason: String| Unreachable::Daemon {
             endpoint: endpoint.to_string(),
             reason,
         };
