@@ -208,15 +208,7 @@ fn check(file: &Path) -> Result<()> {
 /// Connect to the daemon the docker CLI would use, and say which one in the log.
 async fn connect() -> Result<Engine> {
     let engine = Engine::connect().await?;
-    tracing::info!(
-        "{} at {}",
-        match engine.kind() {
-            crate::docker::EngineKind::Podman => "Podman",
-            crate::docker::EngineKind::Docker => "Docker",
-            crate::docker::EngineKind::Other => "a Docker-compatible engine",
-        },
-        engine.endpoint()
-    );
+    tracing::info!("{} at {}", engine.kind().name(), engine.endpoint());
     Ok(engine)
 }
 

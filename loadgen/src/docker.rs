@@ -6,9 +6,9 @@
 //! that knows about bollard's quirks (a request timeout of 2 minutes by default, `wait`
 //! reporting a non-zero exit as an error, logs needing stdout *and* stderr switched on).
 //!
-//! The engine may be Docker or Podman's Docker-compatible service ([`EngineKind`]); where
-//! they differ (Podman's stats report no CPU throttling, its default rlimits), the caller
-//! asks [`Engine::kind`]-dependent questions rather than this module guessing.
+//! The engine may be Docker or Podman's Docker-compatible service ([`EngineKind`]). Where
+//! they differ (Podman's stats report no CPU throttling, its default rlimits are more than
+//! it may grant), callers decide from [`Engine::kind`]; this module stays a thin client.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -96,6 +96,15 @@ impl EngineKind {
             EngineKind::Docker => "docker",
             EngineKind::Podman => "podman",
             EngineKind::Other => "other",
+        }
+    }
+
+    /// How the log names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EngineKind::Docker => "Docker",
+            EngineKind::Podman => "Podman",
+            EngineKind::Other => "a Docker-compatible engine",
         }
     }
 }

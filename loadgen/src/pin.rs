@@ -1,6 +1,7 @@
 //! Where containers run: `pin: auto | off | explicit` resolved to CPU sets for one group.
 
 use crate::config::{self, Lab, Pin};
+
 /// Resolve `pin` for one group on a daemon with `cpus` CPUs (the daemon's, not this
 /// machine's: they differ when the daemon is remote or in a VM): the CPU sets of the
 /// servers and of ab, or none.

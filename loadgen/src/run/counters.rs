@@ -49,15 +49,13 @@ impl Counters {
     pub async fn read(&self, engine: &Engine, container: &str) -> Result<StatsSample> {
         match self {
             Counters::Files(f) => f.read(),
-            Counters::DockerStats { throttling } => {
-                Ok(self.adjust(engine.snapshot(container).await?, *throttling))
-            }
+            Counters::DockerStats { .. } => Ok(self.adjust(engine.snapshot(container).await?)),
         }
     }
 
     /// Drop what the source reports without measuring it.
-    fn adjust(&self, mut sample: StatsSample, throttling: bool) -> StatsSample {
-        if !throttling {
+    fn adjust(&self, mut sample: StatsSample) -> StatsSample {
+        if let Counters::DockerStats { throttling: false } = self {
             sample.throttling = None;
         }
         sample
@@ -80,13 +78,7 @@ impl Counters {
 
     /// Stream samples as this source would read them.
     pub fn adjust_all(&self, samples: Vec<StatsSample>) -> Vec<StatsSample> {
-        match self {
-            Counters::Files(_) => samples,
-            Counters::DockerStats { throttling } => samples
-                .into_iter()
-                .map(|s| self.adjust(s, *throttling))
-                .collect(),
-        }
+        samples.into_iter().map(|s| self.adjust(s)).collect()
     }
 
     /// How reports name the source.
