@@ -158,10 +158,10 @@ fn write_context(config: &Path, name: &str, host: &str, pki: &Path, prefix: &str
     }
 }
 
-/// A TLS-terminating proxy on a loopback port in front of the local Docker socket, as a
+/// A TLS-terminating proxy on a loopback port in front of the local Docker socket (`docker`), as a
 /// daemon started with `--tlsverify` would serve: it requires a client certificate signed
 /// by `good-ca.pem` and presents `good-server.pem`. Runs on `rt` until the test ends.
-fn start_proxy(rt: &tokio::runtime::Runtime, pki: &Path) -> u16 {
+fn start_proxy(rt: &tokio::runtime::Runtime, pki: &Path, docker: &Path) -> u16 {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -191,16 +191,15 @@ fn start_proxy(rt: &tokio::runtime::Runtime, pki: &Path) -> u16 {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let port = listener.local_addr().unwrap().port();
+    let docker = docker.to_path_buf();
     rt.spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
+            let (acceptor, docker) = (acceptor.clone(), docker.clone());
             tokio::spawn(async move {
                 let Ok(mut tls) = acceptor.accept(tcp).await else {
                     return;
                 };
-                if let Ok(mut docker) =
-                    tokio::net::UnixStream::connect("/var/run/docker.sock").await
-                {
+                if let Ok(mut docker) = tokio::net::UnixStream::connect(&docker).await {
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut docker).await;
                 }
             });
@@ -220,8 +219,16 @@ fn a_tls_context_is_resolved_and_connected_and_a_wrong_ca_fails_in_one_line() {
     std::fs::create_dir_all(&pki).unwrap();
     make_pki(&pki, "good");
     make_pki(&pki, "other");
+    // The daemon the other tests use, behind the proxy.
+    let Some(docker) = endpoint::from_environment()
+        .ok()
+        .and_then(|e| e.unix_socket())
+    else {
+        eprintln!("skipping {test}: the Docker daemon here is not on a unix socket");
+        return;
+    };
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let port = start_proxy(&rt, &pki);
+    let port = start_proxy(&rt, &pki, &docker);
 
     let config = dir.path().join("docker-config");
     let host = format!("tcp://127.0.0.1:{port}");
