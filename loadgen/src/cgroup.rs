@@ -13,13 +13,24 @@
 //! [`StatsSample`]. The memory peak is reset before each cell where the kernel allows it
 //! (v1: write to `memory.max_usage_in_bytes`; v2: write to `memory.peak`, Linux ≥ 6.12), so
 //! it becomes the cell's own peak; [`CgroupFiles::reset_memory_peak`] says whether it did.
+//! A v2 reset holds only for reads through the file descriptor that wrote it, so the lab
+//! keeps that descriptor open ([`PeakFile`]) and reads the peak through it.
+//! `pids.peak` (both versions, recent kernels) cannot be reset; `resources::peak` decides
+//! when it is the cell's own.
+//!
+//! Docker (`/docker/<id>`, `docker-<id>.scope`) and Podman (`/libpod_parent/libpod-<id>`,
+//! `libpod-<id>.scope`, possibly with a `container` sub-cgroup) all name the container id in
+//! the path, which is what [`locate`] checks.
 
+use std::fs::File;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::docker::StatsSample;
+use crate::docker::{StatsSample, Throttling};
 
 /// Where one container's counters live.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +43,49 @@ pub enum CgroupFiles {
     },
     V2 {
         dir: PathBuf,
+        peak: PeakFile,
     },
+}
+
+/// `memory.peak` of a v2 cgroup, opened read-write at the first reset and kept: Linux
+/// (≥ 6.12) resets the peak only for reads through the descriptor that wrote the reset.
+#[derive(Debug, Clone, Default)]
+pub struct PeakFile(Arc<Mutex<Option<File>>>);
+
+impl PartialEq for PeakFile {
+    /// A cache of an open file, not part of which cgroup this is.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl PeakFile {
+    /// Reset through the kept descriptor (opening it first); `false` when the kernel has no
+    /// writable `memory.peak` (before 6.12 it is read-only).
+    fn reset(&self, path: &Path) -> bool {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .ok();
+        }
+        slot.as_mut()
+            .is_some_and(|f| f.rewind().and_then(|_| f.write_all(b"0\n")).is_ok())
+    }
+
+    /// The peak through the kept descriptor when there is one, else from `path`.
+    fn read(&self, path: &Path) -> Option<u64> {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(f) = slot.as_mut() else {
+            return read_number(path).ok();
+        };
+        let mut text = String::new();
+        f.rewind().ok()?;
+        f.read_to_string(&mut text).ok()?;
+        text.split_whitespace().next()?.parse().ok()
+    }
 }
 
 /// Find the cgroup of the process `pid` of container `container_id` under `root`
@@ -82,9 +135,10 @@ pub fn locate(root: &Path, pid: i64, container_id: &str) -> Option<CgroupFiles> 
         });
     }
     let dir = fs.join(v2?.trim_start_matches('/'));
-    dir.join("cpu.stat")
-        .is_file()
-        .then_some(CgroupFiles::V2 { dir })
+    dir.join("cpu.stat").is_file().then_some(CgroupFiles::V2 {
+        dir,
+        peak: PeakFile::default(),
+    })
 }
 
 impl CgroupFiles {
@@ -102,38 +156,49 @@ impl CgroupFiles {
                 Ok(StatsSample {
                     at,
                     cpu_total_ns: read_number(&cpuacct.join("cpuacct.usage"))?,
-                    periods: stat.get("nr_periods"),
-                    throttled_periods: stat.get("nr_throttled"),
-                    throttled_ns: stat.get("throttled_time"),
+                    throttling: Some(Throttling {
+                        periods: stat.get("nr_periods"),
+                        throttled_periods: stat.get("nr_throttled"),
+                        throttled_ns: stat.get("throttled_time"),
+                    }),
                     memory_bytes: read_number(&memory.join("memory.usage_in_bytes"))?,
                     memory_max_bytes: read_number(&memory.join("memory.max_usage_in_bytes")).ok(),
                     pids: read_number(&pids.join("pids.current")).unwrap_or(0),
+                    pids_max: read_number(&pids.join("pids.peak")).ok(),
                 })
             }
-            CgroupFiles::V2 { dir } => {
+            CgroupFiles::V2 { dir, peak } => {
                 let stat = read_keyed(&dir.join("cpu.stat"))?;
                 Ok(StatsSample {
                     at,
                     cpu_total_ns: stat.get("usage_usec") * 1000,
-                    periods: stat.get("nr_periods"),
-                    throttled_periods: stat.get("nr_throttled"),
-                    throttled_ns: stat.get("throttled_usec") * 1000,
+                    throttling: Some(Throttling {
+                        periods: stat.get("nr_periods"),
+                        throttled_periods: stat.get("nr_throttled"),
+                        throttled_ns: stat.get("throttled_usec") * 1000,
+                    }),
                     memory_bytes: read_number(&dir.join("memory.current")).unwrap_or(0),
-                    memory_max_bytes: read_number(&dir.join("memory.peak")).ok(),
+                    memory_max_bytes: peak.read(&dir.join("memory.peak")),
                     pids: read_number(&dir.join("pids.current")).unwrap_or(0),
+                    pids_max: read_number(&dir.join("pids.peak")).ok(),
                 })
             }
         }
     }
 
     /// Reset the memory peak so the next read's peak is this interval's; `false` when the
-    /// kernel or the permissions do not allow it (the peak is then "since start").
+    /// kernel or the permissions do not allow it (the peak is then "since start"), or the
+    /// file does not exist (it is never created).
     pub fn reset_memory_peak(&self) -> bool {
-        let file = match self {
-            CgroupFiles::V1 { memory, .. } => memory.join("memory.max_usage_in_bytes"),
-            CgroupFiles::V2 { dir } => dir.join("memory.peak"),
-        };
-        std::fs::write(file, "0\n").is_ok()
+        match self {
+            CgroupFiles::V1 { memory, .. } => std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(memory.join("memory.max_usage_in_bytes"))
+                .and_then(|mut f| f.write_all(b"0\n"))
+                .is_ok(),
+            CgroupFiles::V2 { dir, peak } => peak.reset(&dir.join("memory.peak")),
+        }
     }
 }
 
@@ -172,6 +237,11 @@ mod tests {
     use super::*;
 
     const ID: &str = "ab4670b8a41ea4cda9923963ebf578b80558788fc3b16e3747eb0e1fa94067f8";
+    const THROTTLING: Throttling = Throttling {
+        periods: 10,
+        throttled_periods: 3,
+        throttled_ns: 5000,
+    };
 
     fn write(root: &Path, rel: &str, text: &str) {
         let p = root.join(rel);
@@ -216,13 +286,10 @@ mod tests {
         assert!(matches!(files, CgroupFiles::V1 { .. }));
         let s = files.read().unwrap();
         assert_eq!(s.cpu_total_ns, 24268151);
+        assert_eq!(s.throttling, Some(THROTTLING));
         assert_eq!(
-            (s.periods, s.throttled_periods, s.throttled_ns),
-            (10, 3, 5000)
-        );
-        assert_eq!(
-            (s.memory_bytes, s.memory_max_bytes, s.pids),
-            (1000, Some(4000), 7)
+            (s.memory_bytes, s.memory_max_bytes, s.pids, s.pids_max),
+            (1000, Some(4000), 7, None)
         );
         assert!(files.reset_memory_peak());
         assert_eq!(files.read().unwrap().memory_max_bytes, Some(0));
@@ -250,16 +317,64 @@ mod tests {
         );
         write(r, &format!("sys/fs/cgroup/{scope}/memory.peak"), "4000\n");
         write(r, &format!("sys/fs/cgroup/{scope}/pids.current"), "7\n");
+        write(r, &format!("sys/fs/cgroup/{scope}/pids.peak"), "9\n");
         let files = locate(r, 42, ID).expect("located");
         let s = files.read().unwrap();
         assert_eq!(s.cpu_total_ns, 24_268_000);
+        assert_eq!(s.throttling, Some(THROTTLING));
         assert_eq!(
-            (s.periods, s.throttled_periods, s.throttled_ns),
-            (10, 3, 5000)
+            (s.memory_bytes, s.memory_max_bytes, s.pids, s.pids_max),
+            (1000, Some(4000), 7, Some(9))
         );
-        assert_eq!(
-            (s.memory_bytes, s.memory_max_bytes, s.pids),
-            (1000, Some(4000), 7)
+        // The reset goes through a descriptor that later reads use too (the kernel resets
+        // v2's peak per descriptor).
+        assert!(files.reset_memory_peak());
+        assert_eq!(files.read().unwrap().memory_max_bytes, Some(0));
+        let CgroupFiles::V2 { peak, .. } = &files else {
+            unreachable!()
+        };
+        assert!(peak.0.lock().unwrap().is_some());
+    }
+
+    /// Podman 4.3 with the cgroupfs manager on cgroup v1, as on the machine this was
+    /// written on: `/libpod_parent/libpod-<id>` in every hierarchy, and `pids.peak`.
+    #[test]
+    fn reads_a_podman_container() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let d = format!("libpod_parent/libpod-{ID}");
+        let mut proc = String::new();
+        for (i, c) in ["cpu", "cpuacct", "cpuset", "memory", "pids"]
+            .iter()
+            .enumerate()
+        {
+            proc.push_str(&format!("{}:{c}:/{d}\n", i + 1));
+        }
+        proc.push_str(&format!("0::/{d}\n"));
+        write(r, "proc/7/cgroup", &proc);
+        write(
+            r,
+            &format!("sys/fs/cgroup/cpuacct/{d}/cpuacct.usage"),
+            "5\n",
         );
+        write(
+            r,
+            &format!("sys/fs/cgroup/cpu/{d}/cpu.stat"),
+            "nr_periods 10\nnr_throttled 3\nthrottled_time 5000\n",
+        );
+        write(
+            r,
+            &format!("sys/fs/cgroup/memory/{d}/memory.usage_in_bytes"),
+            "1\n",
+        );
+        write(r, &format!("sys/fs/cgroup/pids/{d}/pids.current"), "2\n");
+        write(r, &format!("sys/fs/cgroup/pids/{d}/pids.peak"), "6\n");
+        let files = locate(r, 7, ID).expect("located");
+        let s = files.read().unwrap();
+        assert_eq!((s.cpu_total_ns, s.pids, s.pids_max), (5, 2, Some(6)));
+        assert_eq!(s.throttling, Some(THROTTLING));
+        // No memory.max_usage_in_bytes: no kernel memory peak, and none reset.
+        assert_eq!(s.memory_max_bytes, None);
+        assert!(!files.reset_memory_peak());
     }
 }

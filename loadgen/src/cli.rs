@@ -213,8 +213,11 @@ fn check(file: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Connect to the daemon the docker CLI would use, and say which one in the log.
 async fn connect() -> Result<Engine> {
-    Ok(Engine::connect().await?)
+    let engine = Engine::connect().await?;
+    tracing::info!("{} at {}", engine.kind().name(), engine.endpoint());
+    Ok(engine)
 }
 
 async fn run(
@@ -360,6 +363,7 @@ async fn interrupted() {
 async fn images(file: &Path) -> Result<()> {
     let lab = load_lab(file)?;
     let engine = connect().await?;
+    crate::images::check_platform(&engine.info().await?)?;
     let mut models: Vec<config::Model> = lab
         .servers
         .iter()

@@ -5,6 +5,10 @@
 //! one place means one place to read when a Docker version behaves differently, and one place
 //! that knows about bollard's quirks (a request timeout of 2 minutes by default, `wait`
 //! reporting a non-zero exit as an error, logs needing stdout *and* stderr switched on).
+//!
+//! The engine may be Docker or Podman's Docker-compatible service ([`EngineKind`]). Where
+//! they differ (Podman's stats report no CPU throttling, its default rlimits are more than
+//! it may grant), callers decide from [`Engine::kind`]; this module stays a thin client.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -14,7 +18,7 @@ use bollard::errors::Error as BollardError;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerStatsResponse, EndpointSettings, HostConfig,
-    NetworkCreateRequest, NetworkingConfig,
+    NetworkCreateRequest, NetworkingConfig, ResourcesUlimits,
 };
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
@@ -22,36 +26,117 @@ use bollard::query_parameters::{
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, StatsOptionsBuilder,
     StopContainerOptionsBuilder, UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
-use bollard::Docker;
+use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::endpoint::{self, Endpoint};
+use crate::ulimit::{HardLimits, Ulimit};
+
+#[cfg(test)]
+mod tests;
 
 /// Label put on every container and network the lab creates; its value is the run id.
 pub const RUN_LABEL: &str = "lab.run";
 
-/// The daemon could not be reached at all. The CLI maps this to exit code 2.
+/// bollard's own request timeout, in seconds. Runs can take long; every call that can wait
+/// is bounded by the lab's own timeouts instead.
+const REQUEST_TIMEOUT_S: u64 = 3600;
+
+/// No daemon could be chosen, or the chosen one could not be reached. The CLI maps this to
+/// exit code 2. Each says where the choice came from (`... from DOCKER_HOST`).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot reach the Docker daemon at {host}: {reason} (is Docker running? DOCKER_HOST selects another daemon)")]
-pub struct Unreachable {
-    pub host: String,
-    pub reason: String,
+pub enum Unreachable {
+    #[error("cannot choose a Docker daemon: {0}")]
+    NoEndpoint(String),
+    #[error("cannot reach the Docker daemon at {endpoint}: {reason} (is it running? DOCKER_HOST or `docker context use` selects another daemon)")]
+    Daemon { endpoint: String, reason: String },
 }
 
 /// A connection to the Docker Engine, with the API version negotiated.
 #[derive(Clone)]
 pub struct Engine {
     docker: Docker,
+    endpoint: Endpoint,
+    kind: EngineKind,
+}
+
+/// Which engine serves the Docker API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// Docker Engine (Moby), including Docker Desktop and rootless Docker.
+    #[default]
+    Docker,
+    /// `podman system service`, Podman's Docker-compatible API.
+    Podman,
+    /// Something else that speaks the Docker API.
+    Other,
+}
+
+impl EngineKind {
+    /// From the `Components` of `GET /version`: Podman names itself "Podman Engine",
+    /// Docker "Engine".
+    pub fn from_components<'a>(names: impl IntoIterator<Item = &'a str>) -> EngineKind {
+        let names: Vec<&str> = names.into_iter().collect();
+        if names
+            .iter()
+            .any(|n| n.to_ascii_lowercase().contains("podman"))
+        {
+            EngineKind::Podman
+        } else if names.contains(&"Engine") {
+            EngineKind::Docker
+        } else {
+            EngineKind::Other
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EngineKind::Docker => "docker",
+            EngineKind::Podman => "podman",
+            EngineKind::Other => "other",
+        }
+    }
+
+    /// How the log names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EngineKind::Docker => "Docker",
+            EngineKind::Podman => "Podman",
+            EngineKind::Other => "a Docker-compatible engine",
+        }
+    }
 }
 
 /// What the engine says about itself; recorded in `meta.json`.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct EngineInfo {
+    /// `docker`, `podman` or `other`: which engine served the run.
+    #[serde(default)]
+    pub engine: EngineKind,
     pub version: String,
     pub api_version: String,
+    /// The daemon host's operating system, e.g. `Debian GNU/Linux 12 (bookworm)`.
     pub os: String,
+    /// `linux` or `windows`: the kind of containers the daemon runs.
+    #[serde(default)]
+    pub os_type: String,
+    /// The daemon's CPU architecture as it reports it (`x86_64`, `aarch64`, `amd64`, ...).
+    #[serde(default)]
+    pub arch: String,
     pub kernel: String,
     pub cgroup_version: String,
+    #[serde(default)]
+    pub cgroup_driver: String,
+    /// The daemon runs without root (rootless Docker or Podman).
+    #[serde(default)]
+    pub rootless: bool,
     pub cpus: i64,
     pub memory_bytes: i64,
+    /// The endpoint the lab used and where it came from (`unix:///... from DOCKER_HOST`).
+    #[serde(default)]
+    pub endpoint: String,
 }
 
 /// How to start one container. Limits are `None` when not set.
@@ -79,6 +164,8 @@ pub struct ContainerSpec {
     pub user: Option<String>,
     /// Paths mounted as small private tmpfs (for a read-only root that needs a scratch dir).
     pub tmpfs: Vec<String>,
+    /// Resource limits (soft = hard); empty = the engine's defaults.
+    pub ulimits: Vec<Ulimit>,
 }
 
 /// What a command run with [`Engine::exec`] printed, and how it ended.
@@ -117,21 +204,40 @@ impl ContainerEnd {
     }
 }
 
-/// Cumulative counters of one container at one moment (from one stats snapshot).
-#[derive(Debug, Clone, Default)]
+/// Cumulative counters of one container at one moment (from one stats snapshot or the
+/// cgroup files). Docker reports the same counters on cgroup v1 and v2 in the same units;
+/// what a source does not report is `None` rather than 0, so that "not reported" never
+/// reads as "did not happen".
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatsSample {
     pub at: Option<Instant>,
     pub cpu_total_ns: u64,
-    pub throttled_periods: u64,
-    pub periods: u64,
-    pub throttled_ns: u64,
+    /// CFS bandwidth counters; `None` when the source does not report them (Podman's
+    /// Docker-compatible stats always say 0).
+    pub throttling: Option<Throttling>,
     pub memory_bytes: u64,
+    /// The highest memory use the kernel recorded (v1 `max_usage`, v2 `memory.peak`); `None`
+    /// where the source lacks it (Docker stats on cgroup v2, Podman stats).
     pub memory_max_bytes: Option<u64>,
     pub pids: u64,
+    /// The most tasks the kernel recorded (`pids.peak`, recent kernels); Docker stats never
+    /// carry it.
+    pub pids_max: Option<u64>,
+}
+
+/// CFS bandwidth counters of one cgroup, cumulative.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Throttling {
+    pub periods: u64,
+    pub throttled_periods: u64,
+    pub throttled_ns: u64,
 }
 
 impl StatsSample {
-    fn from_response(r: &ContainerStatsResponse, at: Instant) -> StatsSample {
+    /// The counters of one `GET /containers/{id}/stats` document. Docker fills the same
+    /// fields from cgroup v1 and v2 (v2 has no `max_usage` and no `percpu_usage`, and takes
+    /// throttling from `cpu.stat`), so one reading serves both.
+    pub fn from_response(r: &ContainerStatsResponse, at: Instant) -> StatsSample {
         let cpu = r.cpu_stats.as_ref();
         let thr = cpu.and_then(|c| c.throttling_data.as_ref());
         let mem = r.memory_stats.as_ref();
@@ -141,15 +247,21 @@ impl StatsSample {
                 .and_then(|c| c.cpu_usage.as_ref())
                 .and_then(|u| u.total_usage)
                 .unwrap_or(0),
-            throttled_periods: thr.and_then(|t| t.throttled_periods).unwrap_or(0),
-            periods: thr.and_then(|t| t.periods).unwrap_or(0),
-            throttled_ns: thr.and_then(|t| t.throttled_time).unwrap_or(0),
+            throttling: thr.map(|t| Throttling {
+                periods: t.periods.unwrap_or(0),
+                throttled_periods: t.throttled_periods.unwrap_or(0),
+                throttled_ns: t.throttled_time.unwrap_or(0),
+            }),
             memory_bytes: mem.and_then(|m| m.usage).unwrap_or(0),
             memory_max_bytes: mem.and_then(|m| m.max_usage).filter(|v| *v > 0),
             pids: r.pids_stats.as_ref().and_then(|p| p.current).unwrap_or(0),
+            pids_max: None,
         }
     }
 }
+
+#[cfg(test)]
+mod stats_tests;
 
 fn is_not_found(e: &BollardError) -> bool {
     matches!(
@@ -162,6 +274,8 @@ fn is_not_found(e: &BollardError) -> bool {
 }
 
 /// Turn a bollard error into one readable line (the server's message when there is one).
+/// Transport errors keep their causes: hyper's "client error (Connect)" alone does not say
+/// that a certificate was refused or a socket is missing.
 pub fn explain(e: &BollardError) -> String {
     match e {
         BollardError::DockerResponseServerError {
@@ -169,45 +283,89 @@ pub fn explain(e: &BollardError) -> String {
             message,
         } => format!("Docker said {status_code}: {}", message.trim()),
         BollardError::DockerStreamError { error } => error.trim().to_string(),
-        other => other.to_string(),
+        other => {
+            let mut line = other.to_string();
+            let mut cause = std::error::Error::source(other);
+            while let Some(c) = cause {
+                let text = c.to_string();
+                if !line.contains(&text) {
+                    line.push_str(": ");
+                    line.push_str(&text);
+                }
+                cause = c.source();
+            }
+            line.replace('\n', " ")
+        }
     }
 }
 
 impl Engine {
-    /// Connect to the daemon named by `DOCKER_HOST` (or the local socket), negotiate the API
-    /// version (an older engine rejects bollard's default), and check it answers.
+    /// Connect to the daemon the docker CLI would use (see [`endpoint`]).
     pub async fn connect() -> std::result::Result<Engine, Unreachable> {
-        let host = std::env::var("DOCKER_HOST")
-            .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
-        let unreachable = |e: BollardError| Unreachable {
-            host: host.clone(),
-            reason: explain(&e),
+        let endpoint =
+            endpoint::from_environment().map_err(|e| Unreachable::NoEndpoint(e.to_string()))?;
+        Engine::connect_to(&endpoint).await
+    }
+
+    /// Connect to `endpoint`, negotiate the API version (an older engine rejects bollard's
+    /// default), and check it answers. Every way the lab reaches a daemon goes through here.
+    pub async fn connect_to(endpoint: &Endpoint) -> std::result::Result<Engine, Unreachable> {
+        let unreachable = |reason: String| Unreachable::Daemon {
+            endpoint: endpoint.to_string(),
+            reason,
         };
-        let docker = Docker::connect_with_defaults().map_err(unreachable)?;
-        // Runs can take long; every call that can wait is bounded by our own timeouts.
-        let docker = docker.with_timeout(Duration::from_secs(3600));
+        let docker = client(endpoint).map_err(unreachable)?;
         let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
             .await
-            .map_err(|_| Unreachable {
-                host: host.clone(),
-                reason: "no answer within 10 s".into(),
-            })?
-            .map_err(unreachable)?;
-        docker.ping().await.map_err(unreachable)?;
-        Ok(Engine { docker })
+            .map_err(|_| unreachable("no answer within 10 s".into()))?
+            .map_err(|e| unreachable(explain(&e)))?;
+        docker.ping().await.map_err(|e| unreachable(explain(&e)))?;
+        let version = docker
+            .version()
+            .await
+            .map_err(|e| unreachable(explain(&e)))?;
+        let kind = EngineKind::from_components(
+            version.components.iter().flatten().map(|c| c.name.as_str()),
+        );
+        Ok(Engine {
+            docker,
+            endpoint: endpoint.clone(),
+            kind,
+        })
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Docker or Podman: what serves the API (from `GET /version` at connect).
+    pub fn kind(&self) -> EngineKind {
+        self.kind
+    }
+
+    /// The daemon's own hard limits, when it runs on this machine (see `ulimit.rs`).
+    pub fn daemon_limits(&self) -> Option<HardLimits> {
+        crate::ulimit::daemon_limits(&self.endpoint.unix_socket()?)
     }
 
     pub async fn info(&self) -> Result<EngineInfo> {
         let v = self.docker.version().await.context("docker version")?;
         let i = self.docker.info().await.context("docker info")?;
+        let security = i.security_options.unwrap_or_default();
         Ok(EngineInfo {
+            engine: self.kind,
             version: v.version.unwrap_or_default(),
             api_version: v.api_version.unwrap_or_default(),
             os: i.operating_system.unwrap_or_default(),
+            os_type: i.os_type.or(v.os).unwrap_or_default(),
+            arch: i.architecture.or(v.arch).unwrap_or_default(),
             kernel: i.kernel_version.unwrap_or_default(),
             cgroup_version: i.cgroup_version.map(|c| c.to_string()).unwrap_or_default(),
+            cgroup_driver: i.cgroup_driver.map(|c| c.to_string()).unwrap_or_default(),
+            rootless: security.iter().any(|o| o.contains("name=rootless")),
             cpus: i.ncpu.unwrap_or(0),
             memory_bytes: i.mem_total.unwrap_or(0),
+            endpoint: self.endpoint.to_string(),
         })
     }
 
@@ -303,8 +461,10 @@ impl Engine {
         let req = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some("bridge".into()),
-            // ab and the servers talk to each other only: no route out of the machine.
-            internal: Some(true),
+            // ab and the servers talk to each other only: no route out of the machine. Not on
+            // Podman: its internal networks drop container-to-container traffic on hosts whose
+            // firewall FORWARD policy is DROP (Docker sets it), so ab never reaches a server.
+            internal: Some(self.kind == EngineKind::Docker),
             labels: Some(labels.clone()),
             ..Default::default()
         };
@@ -352,6 +512,16 @@ impl Engine {
                 spec.tmpfs
                     .iter()
                     .map(|p| (p.clone(), "rw,nosuid,nodev,size=64m".to_string()))
+                    .collect()
+            }),
+            ulimits: (!spec.ulimits.is_empty()).then(|| {
+                spec.ulimits
+                    .iter()
+                    .map(|u| ResourcesUlimits {
+                        name: Some(u.name.clone()),
+                        soft: Some(u.value as i64),
+                        hard: Some(u.value as i64),
+                    })
                     .collect()
             }),
             ..Default::default()
@@ -718,37 +888,41 @@ impl Sampler {
     }
 }
 
+/// A bollard client for `endpoint` (lazy: nothing is sent yet).
+fn client(endpoint: &Endpoint) -> std::result::Result<Docker, String> {
+    let host = endpoint.host.as_str();
+    let scheme = host.split_once("://").map_or("", |(s, _)| s);
+    let (t, v) = (REQUEST_TIMEOUT_S, API_DEFAULT_VERSION);
+    let made = match (scheme, &endpoint.tls) {
+        ("unix", _) => Docker::connect_with_unix(host, t, v),
+        ("tcp" | "https", Some(tls)) => {
+            Docker::connect_with_ssl(host, &tls.key, &tls.cert, &tls.ca, t, v)
+        }
+        ("tcp" | "http", None) => Docker::connect_with_http(host, t, v),
+        ("https", None) => {
+            return Err("https:// needs TLS files: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH, \
+                 or use a Docker context that has them"
+                .into())
+        }
+        ("ssh", _) => {
+            return Err("ssh:// endpoints are not supported; forward the daemon's socket \
+                 (`ssh -nNT -L /tmp/docker.sock:/var/run/docker.sock HOST`) and set \
+                 DOCKER_HOST=unix:///tmp/docker.sock"
+                .into())
+        }
+        _ => {
+            return Err(format!(
+                "unsupported address `{host}`; use unix://, tcp:// (with TLS files for TLS) or a Docker context"
+            ))
+        }
+    };
+    made.map_err(|e| explain(&e))
+}
+
 /// `httpd:2.4` → (`httpd`, `2.4`); `repo/x` → (`repo/x`, `latest`). A registry port is not a tag.
 fn split_tag(name: &str) -> (&str, &str) {
     match name.rsplit_once(':') {
         Some((image, tag)) if !tag.contains('/') => (image, tag),
         _ => (name, "latest"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_tag_handles_registries_and_defaults() {
-        assert_eq!(split_tag("httpd:2.4"), ("httpd", "2.4"));
-        assert_eq!(split_tag("nginx"), ("nginx", "latest"));
-        assert_eq!(
-            split_tag("localhost:5000/lab/ab"),
-            ("localhost:5000/lab/ab", "latest")
-        );
-        assert_eq!(split_tag("localhost:5000/ab:1"), ("localhost:5000/ab", "1"));
-    }
-
-    #[test]
-    fn container_end_explains_oom() {
-        let end = ContainerEnd {
-            running: false,
-            exit_code: Some(137),
-            oom_killed: true,
-            error: None,
-        };
-        assert!(end.describe().contains("OOM-killed"));
     }
 }

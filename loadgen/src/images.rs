@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::config::Model;
-use crate::docker::Engine;
+use crate::docker::{Engine, EngineInfo};
 
 /// Tag of the image packaged from the host's `ab`.
 pub const LOCAL_AB_IMAGE: &str = "lab/ab:local";
@@ -150,6 +150,15 @@ pub fn agent_archive(reuse: bool) -> Result<Vec<u8>> {
     dir.set_cksum();
     tar.append_data(&mut dir, "tmp", std::io::empty())?;
     Ok(tar.into_inner()?)
+}
+
+/// Fail early, in one line, when the daemon cannot run what this machine builds (another
+/// architecture, or a host that builds no Linux binaries); see `platform.rs`.
+pub fn check_platform(info: &EngineInfo) -> Result<()> {
+    let host = host_target()?;
+    crate::platform::build_target(&info.os_type, &info.arch, &host)
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!(e))
 }
 
 /// The host's target triple, from `rustc -vV`.

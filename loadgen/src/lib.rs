@@ -1,8 +1,10 @@
 //! The lab driver: runs `lab.yaml` experiments (server containers with CPU/memory limits,
 //! ApacheBench in its own container), records every raw output, and renders reports.
 //!
-//! Module map: `config` reads and checks lab files and plans the cells; `docker` is the only
-//! module that talks to the Docker Engine; `images` gets the images a lab needs; `runner`
+//! Module map: `config` reads and checks lab files and plans the cells; `endpoint` chooses
+//! the daemon as the docker CLI does; `docker` is the only module that talks to the Docker
+//! Engine (or Podman's compatible API), with `ulimit` and `platform` deciding what that
+//! engine can run; `images` gets the images a lab needs; `runner`
 //! executes a plan, with `pin` choosing CPU sets and `host` describing the machine; `ab` parses ApacheBench output; `resources` and `flags` turn stats into
 //! evidence; `results` is the on-disk record; `report` renders it; `cli` is the command line.
 
@@ -13,11 +15,13 @@ pub mod clock;
 pub mod compare;
 pub mod config;
 pub mod docker;
+pub mod endpoint;
 pub mod flags;
 pub mod host;
 pub mod images;
 pub mod metrics;
 pub mod pin;
+pub mod platform;
 pub mod progress;
 pub mod report;
 pub mod resources;
@@ -25,4 +29,5 @@ pub mod results;
 pub mod run;
 pub mod stats;
 pub mod tool;
+pub mod ulimit;
 pub mod verdict;

@@ -1,11 +1,16 @@
 //! Where containers run: `pin: auto | off | explicit` resolved to CPU sets for one group.
 
 use crate::config::{self, Lab, Pin};
-use crate::host::host_cpus;
 
-/// Resolve `pin` for one group on this host: the CPU sets of the servers and of ab, or none.
-pub fn resolve_pin(lab: &Lab, group: &config::Group) -> (Option<String>, Option<String>) {
-    cpusets(&lab.pin, group, host_cpus())
+/// Resolve `pin` for one group on a daemon with `cpus` CPUs (the daemon's, not this
+/// machine's: they differ when the daemon is remote or in a VM): the CPU sets of the
+/// servers and of ab, or none.
+pub fn resolve_pin(
+    lab: &Lab,
+    group: &config::Group,
+    cpus: usize,
+) -> (Option<String>, Option<String>) {
+    cpusets(&lab.pin, group, cpus)
 }
 
 /// `pin` for one group on a host with `n` CPUs. `auto` gives ab (single-threaded) the last

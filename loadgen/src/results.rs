@@ -320,7 +320,11 @@ pub struct Meta {
     pub host_kernel: String,
     pub load_average_start: Option<String>,
     pub load_average_end: Option<String>,
+    /// The engine that served the run: Docker or Podman, version, endpoint, architecture.
     pub docker: crate::docker::EngineInfo,
+    /// The resource limits every container got, and why.
+    #[serde(default)]
+    pub ulimits: crate::ulimit::UlimitPlan,
     /// image name → image id
     pub images: BTreeMap<String, String>,
     /// How the load generator image was obtained (local, pulled, packaged from the host).

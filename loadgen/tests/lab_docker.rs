@@ -433,4 +433,30 @@ fn unreachable_docker_daemon_is_one_line_and_exit_2() {
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(lines.len(), 1, "{err}");
     assert!(lines[0].contains("cannot reach the Docker daemon"), "{err}");
+    // It names the endpoint and where it came from.
+    assert!(lines[0].contains("nope.sock from DOCKER_HOST: "), "{err}");
+}
+
+#[test]
+fn a_missing_docker_context_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(lab_bin())
+        .current_dir(workspace())
+        .env_remove("DOCKER_HOST")
+        .env("DOCKER_CONFIG", dir.path())
+        .env("DOCKER_CONTEXT", "no-such-context")
+        .args(["run", "lab.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with(
+            "error: cannot choose a Docker daemon: Docker context `no-such-context` \
+             (DOCKER_CONTEXT) does not exist"
+        ),
+        "{err}"
+    );
 }

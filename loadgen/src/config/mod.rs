@@ -46,7 +46,7 @@ pub use plan::{describe, CellRef, Group, Instance, Plan, Point};
 pub use read::MAX_FILE_BYTES;
 pub use repeat::AutoRepeat;
 pub use units::format_memory;
-pub use validate::MAX_REPEAT;
+pub use validate::{MAX_REPEAT, NOFILE_SLACK};
 
 use locate::{Kind, Pos};
 
@@ -120,6 +120,47 @@ pub struct Lab {
     pub workloads: Vec<Workload>,
     /// Optional second load held on the server while each cell is measured.
     pub background: Option<Background>,
+    /// The open-file limit of every container the lab starts.
+    #[serde(default)]
+    pub nofile: Nofile,
+}
+
+/// `nofile`: the open-file limit (`ulimit -n`, soft = hard) of every container. ab and the
+/// servers hold one descriptor per connection, so it bounds the concurrency a cell can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Nofile {
+    /// Docker: the engine's default (containers inherit the daemon's limit). Podman: the
+    /// Podman service's own hard limit, which it can always grant (its default, 1048576,
+    /// fails on hosts where the service may not raise its limits). See `ulimit.rs`.
+    #[default]
+    Auto,
+    /// This many open files in every container, on every engine.
+    Fixed(u64),
+}
+
+impl Serialize for Nofile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Nofile::Auto => s.serialize_str("auto"),
+            Nofile::Fixed(n) => s.serialize_u64(*n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Nofile {
+    /// Reads what `Serialize` wrote: `"auto"` or a number.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) if s == "auto" => Ok(Nofile::Auto),
+            serde_json::Value::Number(n) => n
+                .as_u64()
+                .map(Nofile::Fixed)
+                .ok_or_else(|| serde::de::Error::custom("nofile must be a positive number")),
+            other => Err(serde::de::Error::custom(format!(
+                "nofile must be `auto` or a number, not {other}"
+            ))),
+        }
+    }
 }
 
 /// A background load: a second ab container that keeps `concurrency` connections busy with

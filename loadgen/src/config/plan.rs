@@ -257,6 +257,9 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
     }
     let _ = writeln!(s, "warmup: {warmup}");
     let _ = writeln!(s, "pin: {pin}");
+    if let super::Nofile::Fixed(n) = lab.nofile {
+        let _ = writeln!(s, "nofile: {n} open files in every container");
+    }
     if let Some(bg) = &lab.background {
         let _ = writeln!(
             s,

@@ -28,6 +28,45 @@ pub struct RawLab {
     pub loadgen: RawLoadgen,
     pub workloads: Vec<RawWorkload>,
     pub background: Option<RawBackground>,
+    pub nofile: Option<RawNofile>,
+}
+
+/// `nofile: auto` or `nofile: 65536`.
+#[derive(Debug)]
+pub enum RawNofile {
+    Auto,
+    Fixed(u64),
+}
+
+impl<'de> Deserialize<'de> for RawNofile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawNofile;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`auto` or a whole number of open files, e.g. 65536")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawNofile, E> {
+                Ok(RawNofile::Fixed(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawNofile, E> {
+                u64::try_from(v).map(RawNofile::Fixed).map_err(|_| {
+                    E::custom(format!(
+                        "{v} is not a number of open files; use `auto` or a whole number >= 1"
+                    ))
+                })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawNofile, E> {
+                match v {
+                    "auto" => Ok(RawNofile::Auto),
+                    _ => Err(E::custom(format!(
+                        "`{v}` is not an open-file limit; use `auto` or a whole number such as 65536"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A second ab holding connections open while every cell is measured.

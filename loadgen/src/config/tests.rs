@@ -1133,6 +1133,43 @@ fn background_errors_name_their_field() {
     assert!(e.message.contains("unknown field `keeplive`"), "{e}");
 }
 
+// ---------------------------------------------------------------- open-file limit
+
+#[test]
+fn nofile_is_auto_by_default_or_a_number_with_room_for_every_connection() {
+    let base = simple(
+        "{ cpus: 1, memory: 64m }",
+        "{ requests: 1000, concurrency: [10, 1000] }",
+    );
+    assert_eq!(ok(&base).nofile, Nofile::Auto);
+    assert_eq!(ok(&format!("{base}nofile: auto\n")).nofile, Nofile::Auto);
+    assert_eq!(
+        ok(&format!("{base}nofile: 65536\n")).nofile,
+        Nofile::Fixed(65536)
+    );
+    let line = base.lines().count() + 1;
+    let e = err(&format!("{base}nofile: 1000\n"));
+    assert_err(&e, line, 9, "nofile", "use at least 1032");
+    // A background load holds connections too.
+    let e = err(&format!(
+        "{base}background: {{ concurrency: 500, path: /x }}\nnofile: 1100\n"
+    ));
+    assert_err(&e, line + 1, 9, "nofile", "1500 connections");
+    let e = err(&format!("{base}nofile: 2000000\n"));
+    assert_err(&e, line, 9, "nofile", "more than 1048576");
+    let e = err(&format!("{base}nofile: lots\n"));
+    assert_eq!((e.line, e.path.as_str()), (line, "nofile"), "{e}");
+    assert!(
+        e.message.contains("`lots` is not an open-file limit"),
+        "{e}"
+    );
+    let e = err(&format!("{base}nofile: -5\n"));
+    assert!(
+        e.message.contains("-5 is not a number of open files"),
+        "{e}"
+    );
+}
+
 mod limits;
 
 #[test]

@@ -11,12 +11,13 @@ use super::rules::{
     image_problem, output_problem, process_text_problem, quote, shown, url_path_problem,
 };
 use super::schema::{
-    RawBackground, RawLab, RawLoadgen, RawPin, RawResources, RawServer, RawWorkload,
+    RawBackground, RawLab, RawLoadgen, RawNofile, RawPin, RawResources, RawServer, RawWorkload,
 };
 use super::units::{format_memory, parse_cpuset, OneOrMany, Text};
 use super::{
-    Background, Lab, Loadgen, Model, Pin, ResourceOverride, Resources, Server, ServerSource,
-    Workload, DEFAULT_LOADGEN_IMAGE, DEFAULT_OUTPUT, DEFAULT_TIMEOUT_S, DEFAULT_WARMUP,
+    Background, Lab, Loadgen, Model, Nofile, Pin, ResourceOverride, Resources, Server,
+    ServerSource, Workload, DEFAULT_LOADGEN_IMAGE, DEFAULT_OUTPUT, DEFAULT_TIMEOUT_S,
+    DEFAULT_WARMUP,
 };
 
 /// Limits that keep a typo from launching an experiment nobody wants to wait for.
@@ -39,6 +40,11 @@ pub const MAX_CELLS: u64 = 100_000;
 pub const MAX_NAME: usize = 64;
 /// Docker's smallest `--cpus` (its `NanoCPUs` must be at least 10^7).
 pub const MIN_CPUS: f64 = 0.01;
+/// Open files ab and a server need besides one per connection (stdio, listener, epoll,
+/// the percentile file, the metrics scrape), with room to spare.
+pub const NOFILE_SLACK: u64 = 32;
+/// Linux's default `fs.nr_open`: no container can have more open files.
+pub const MAX_NOFILE: u64 = 1 << 20;
 
 /// The name and size of an explicit cpuset (`("servers", 2)`), to check cpus limits against.
 type CpusetSize = Option<(&'static str, usize)>;
@@ -214,6 +220,7 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
     let loadgen = loadgen(&mut c, raw.loadgen, host_cpus, loadgen_cpuset);
     let workloads = workloads(&mut c, raw.workloads);
     let background = raw.background.map(|b| background(&mut c, b));
+    let nofile = nofile(&mut c, raw.nofile, &loadgen, background.as_ref());
     cells(&mut c, &servers, &resources, &loadgen, &workloads, repeat);
 
     if !c.issues.is_empty() {
@@ -231,7 +238,45 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
         loadgen,
         workloads,
         background,
+        nofile,
     })
+}
+
+/// An explicit open-file limit must leave room for the largest concurrency (ab and the
+/// server each hold one descriptor per connection) and be one Linux can give.
+fn nofile(
+    c: &mut Checker,
+    raw: Option<RawNofile>,
+    loadgen: &Loadgen,
+    background: Option<&Background>,
+) -> Nofile {
+    let n = match raw {
+        None | Some(RawNofile::Auto) => return Nofile::Auto,
+        Some(RawNofile::Fixed(n)) => n,
+    };
+    let connections = loadgen
+        .concurrency
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .saturating_add(background.map_or(0, |b| b.concurrency));
+    let need = u64::from(connections) + NOFILE_SLACK;
+    if n > MAX_NOFILE {
+        c.fail(
+            "nofile",
+            format!("{n} is more than {MAX_NOFILE}, the most open files Linux allows by default; use `auto` or less"),
+        );
+    } else if n < need {
+        c.fail(
+            "nofile",
+            format!(
+                "{n} open files leave no room for {connections} connections (ab and the server \
+                 each need one per connection, plus {NOFILE_SLACK}); use at least {need}, or `auto`"
+            ),
+        );
+    }
+    Nofile::Fixed(n)
 }
 
 fn background(c: &mut Checker, b: RawBackground) -> Background {

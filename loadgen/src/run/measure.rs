@@ -85,9 +85,13 @@ pub async fn measure(
 struct Measured {
     report: RunReport,
     server: (StatsSample, StatsSample),
+    /// The server's stats stream during the cell, when its counters keep no peaks.
+    server_samples: Vec<StatsSample>,
     loadgen: (StatsSample, StatsSample),
     server_source: &'static str,
+    loadgen_source: &'static str,
     server_peak_reset: bool,
+    loadgen_peak_reset: bool,
 }
 
 async fn run_bracketed(
@@ -98,14 +102,23 @@ async fn run_bracketed(
 ) -> Result<Measured> {
     let scrapes: Vec<String> = srv.metrics_url().into_iter().collect();
     let server_peak_reset = srv.counters.reset_memory_peak();
-    session.counters.reset_memory_peak();
+    let loadgen_peak_reset = session.counters.reset_memory_peak();
     let (server_before, loadgen_before) = tokio::join!(
         srv.counters.read(ctx.engine, &srv.container),
         session.read_counters(ctx)
     );
+    let sampler = srv
+        .counters
+        .samples_peaks()
+        .then(|| ctx.engine.sample(&srv.container));
     let report = session
         .run_tool(ctx, command, &scrapes, &[PERCENTILE_FILE], CELL_DEADLINE)
-        .await?;
+        .await;
+    let server_samples = match sampler {
+        Some(s) => srv.counters.adjust_all(s.finish().await),
+        None => Vec::new(),
+    };
+    let report = report?;
     let (server_after, loadgen_after) = tokio::join!(
         srv.counters.read(ctx.engine, &srv.container),
         session.read_counters(ctx)
@@ -113,9 +126,12 @@ async fn run_bracketed(
     Ok(Measured {
         report,
         server: (server_before?, server_after?),
+        server_samples,
         loadgen: (loadgen_before?, loadgen_after?),
         server_source: srv.counters.as_str(),
+        loadgen_source: session.counters.as_str(),
         server_peak_reset,
+        loadgen_peak_reset,
     })
 }
 
@@ -131,10 +147,16 @@ fn fill(ctx: &Ctx<'_>, cell: &mut Cell, m: Measured) {
         wall_s: r.wall_s,
         max_rss_kib: r.max_rss_kib,
     });
-    let mut server = resources::summarize(&m.server.0, &m.server.1, &[]);
+    let mut server = resources::summarize(
+        &m.server.0,
+        &m.server.1,
+        &m.server_samples,
+        m.server_peak_reset,
+    );
     server.source = m.server_source.to_string();
-    server.memory_peak_per_cell = m.server_peak_reset;
-    cell.loadgen_resources = Some(resources::summarize(&m.loadgen.0, &m.loadgen.1, &[]));
+    let mut loadgen = resources::summarize(&m.loadgen.0, &m.loadgen.1, &[], m.loadgen_peak_reset);
+    loadgen.source = m.loadgen_source.to_string();
+    cell.loadgen_resources = Some(loadgen);
     if let (Some(b), Some(a)) = (r.scrapes_before.first(), r.scrapes_after.first()) {
         let metrics = CellMetrics::between(&metrics::parse(&b.body), &metrics::parse(&a.body));
         cell.server_metrics = (!metrics.is_empty()).then_some(metrics);
@@ -256,6 +278,7 @@ async fn start_background(
         pids: Some(super::session::LOADGEN_PIDS),
         user: Some("65534:65534".into()),
         drop_privileges: true,
+        ulimits: ctx.ulimits.to_vec(),
         ..Default::default()
     };
     let id = ctx.engine.start(&spec).await?;

@@ -23,10 +23,11 @@ use agent::RunReport;
 use anyhow::{anyhow, Result};
 
 use crate::config::{self, Lab, Plan, ServerSource};
-use crate::docker::{Engine, RUN_LABEL};
+use crate::docker::{Engine, EngineInfo, RUN_LABEL};
 use crate::host;
 use crate::images;
 use crate::results::{Cell, Limits, Meta, Results, Status};
+use crate::ulimit::{self, Ulimit, UlimitPlan};
 
 pub use owner::{owner_dir, owner_is_gone, run_is_dead, OwnedRun, RunId, OWNER_LABEL};
 pub use record::mark_stopped;
@@ -49,12 +50,19 @@ pub struct Ctx<'a> {
     pub agent_archive: &'a [u8],
     pub labels: &'a HashMap<String, String>,
     pub run: &'a RunId,
+    /// Limits given to every container the run starts (see `ulimit.rs`).
+    pub ulimits: &'a [Ulimit],
+    /// CPUs of the daemon's machine, for pinning.
+    pub daemon_cpus: usize,
 }
 
 /// Run the experiment in the run folder `owned`. Returns the results as written.
 pub async fn run(engine: &Engine, opts: &RunOptions, owned: &OwnedRun) -> Result<Results> {
     let run = &owned.id;
     let lab = &opts.lab;
+    let engine_info = engine.info().await?;
+    images::check_platform(&engine_info)?;
+    let limits = ulimits(engine, lab);
     let mut record = record::Record::create(run, &opts.lab_file, lab)?;
     let load_start = host::load_average();
     let images = Images::get(engine, lab, opts.no_build).await?;
@@ -74,11 +82,16 @@ pub async fn run(engine: &Engine, opts: &RunOptions, owned: &OwnedRun) -> Result
         agent_archive: &agent_archive,
         labels: &labels,
         run,
+        ulimits: &limits.ulimits,
+        daemon_cpus: usize::try_from(engine_info.cpus)
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or_else(host::host_cpus),
     };
 
     let plan = Plan::new(lab);
     let mut sessions = session::Sessions::default();
-    let mut meta = meta(&ctx, &images, load_start).await;
+    let mut meta = meta(&ctx, &images, load_start, engine_info, &limits);
     let progress = crate::progress::Progress::new(plan.cell_count() as u64);
     let outcome = measure_groups(
         &ctx,
@@ -113,7 +126,8 @@ async fn measure_groups(
     meta: &mut Meta,
 ) -> Result<()> {
     for group in &plan.groups {
-        let (server_cpuset, loadgen_cpuset) = crate::pin::resolve_pin(ctx.lab, group);
+        let (server_cpuset, loadgen_cpuset) =
+            crate::pin::resolve_pin(ctx.lab, group, ctx.daemon_cpus);
         let session = sessions.get(ctx, loadgen_cpuset.as_deref()).await?;
         if meta.ab_version.is_empty() {
             meta.ab_version = ab_version(ctx, session).await;
@@ -258,8 +272,30 @@ impl Images {
     }
 }
 
-async fn meta(ctx: &Ctx<'_>, images: &Images, load_start: Option<String>) -> Meta {
-    let engine_info = ctx.engine.info().await.unwrap_or_default();
+/// The limits every container gets on this engine, said in the log; a warning when they
+/// leave no room for the largest concurrency.
+fn ulimits(engine: &Engine, lab: &Lab) -> UlimitPlan {
+    let limits = ulimit::plan(engine.kind(), lab.nofile, engine.daemon_limits());
+    tracing::info!("container limits: {}", limits.reason);
+    let connections = lab.loadgen.concurrency.iter().max().copied().unwrap_or(0)
+        + lab.background.as_ref().map_or(0, |b| b.concurrency);
+    let need = u64::from(connections) + config::NOFILE_SLACK;
+    if let Some(n) = limits.nofile().filter(|n| *n < need) {
+        tracing::warn!(
+            "containers get {n} open files, fewer than the {need} that {connections} \
+             connections need: cells at that concurrency will fail (raise the engine's limit)"
+        );
+    }
+    limits
+}
+
+fn meta(
+    ctx: &Ctx<'_>,
+    images: &Images,
+    load_start: Option<String>,
+    engine_info: EngineInfo,
+    limits: &UlimitPlan,
+) -> Meta {
     Meta {
         run_id: ctx.run.id.clone(),
         lab_file: ctx.run.dir.join("lab.yaml").display().to_string(),
@@ -270,6 +306,7 @@ async fn meta(ctx: &Ctx<'_>, images: &Images, load_start: Option<String>) -> Met
         load_average_start: load_start,
         load_average_end: None,
         docker: engine_info,
+        ulimits: limits.clone(),
         images: images.ids.clone(),
         loadgen_image_source: images.loadgen_source.clone(),
         ab_version: String::new(),

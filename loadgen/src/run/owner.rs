@@ -118,7 +118,10 @@ pub fn owner_is_gone(labels: &HashMap<String, String>) -> bool {
     match labels.get(OWNER_LABEL).and_then(|o| o.split_once(':')) {
         Some((host, dir)) if host == hostname() => run_is_dead(Path::new(dir)),
         Some(_) => false,
-        None => match labels.get(LEGACY_PID_LABEL).and_then(|p| p.parse::<u32>().ok()) {
+        None => match labels
+            .get(LEGACY_PID_LABEL)
+            .and_then(|p| p.parse::<u32>().ok())
+        {
             Some(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
             None => true,
         },
@@ -179,10 +182,8 @@ mod tests {
         assert!(owner_dir(&other).is_none());
         assert!(owner_is_gone(&HashMap::new()));
         // An older lab's run, still alive (this very process), is left alone.
-        let legacy = HashMap::from([(
-            LEGACY_PID_LABEL.to_string(),
-            std::process::id().to_string(),
-        )]);
+        let legacy =
+            HashMap::from([(LEGACY_PID_LABEL.to_string(), std::process::id().to_string())]);
         assert!(!owner_is_gone(&legacy));
     }
 }

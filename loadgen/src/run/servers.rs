@@ -235,6 +235,7 @@ fn server_spec(
         cpuset: cpuset.map(str::to_string),
         hardened,
         tmpfs: if hardened { tmpfs } else { vec![] },
+        ulimits: ctx.ulimits.to_vec(),
         ..Default::default()
     }
 }

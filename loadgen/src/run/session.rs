@@ -82,6 +82,7 @@ impl Session {
             // into a read-only root).
             user: Some("65534:65534".into()),
             drop_privileges: true,
+            ulimits: ctx.ulimits.to_vec(),
             ..Default::default()
         };
         let container = ctx
