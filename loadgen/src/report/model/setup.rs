@@ -159,9 +159,34 @@ fn limits_fields(run: &Run, lab: Option<&Lab>, tool: Tool, out: &mut Vec<Field>)
             "Measurement".into(),
             Text::new()
                 .plain(format!("container CPU and throttling from {source}, read just before and after each cell; {tool}'s CPU from the kernel's rusage of the {tool} process; peak connections and threads from the built-in servers' "))
-                .code("/metrics"),
+                .code("/metrics")
+                .plain(exactness_text(&res.exactness)),
         ));
     }
+}
+
+/// `; on this host: CPU exact, throttling exact, memory peak exact, ...` (nothing for runs
+/// recorded before the lab kept exactness).
+fn exactness_text(e: &crate::resources::FigureExactness) -> String {
+    use crate::resources::Exactness;
+    let figures = [
+        ("CPU", e.cpu),
+        ("throttling", e.throttling),
+        ("memory peak", e.memory_peak),
+        ("pids peak", e.pids_peak),
+        ("CPU peak", e.cpu_peak),
+    ];
+    if figures.iter().all(|(_, x)| *x == Exactness::Unknown) {
+        return String::new();
+    }
+    let parts: Vec<String> = figures
+        .iter()
+        .map(|(name, x)| format!("{name} {}", x.as_str()))
+        .collect();
+    format!(
+        "; container figures on this host (first cell; per cell in results.json): {}",
+        parts.join(", ")
+    )
 }
 
 fn meta_fields(m: &Meta, out: &mut Vec<Field>) {
