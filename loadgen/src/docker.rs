@@ -685,17 +685,20 @@ impl Engine {
         ))
     }
 
-    /// Is the container still running, and if not, how did it end?
-    pub async fn state(&self, id: &str) -> Result<ContainerEnd> {
-        let c = self
-            .docker
+    /// `docker inspect` of one container.
+    async fn inspect(&self, id: &str) -> Result<bollard::models::ContainerInspectResponse> {
+        self.docker
             .inspect_container(
                 id,
                 None::<bollard::query_parameters::InspectContainerOptions>,
             )
             .await
-            .map_err(|e| anyhow!("inspecting container: {}", explain(&e)))?;
-        let s = c.state.unwrap_or_default();
+            .map_err(|e| anyhow!("inspecting container: {}", explain(&e)))
+    }
+
+    /// Is the container still running, and if not, how did it end?
+    pub async fn state(&self, id: &str) -> Result<ContainerEnd> {
+        let s = self.inspect(id).await?.state.unwrap_or_default();
         Ok(ContainerEnd {
             running: s.running.unwrap_or(false),
             exit_code: s.exit_code,
@@ -706,27 +709,17 @@ impl Engine {
 
     /// The host pid of the container's init process (0 when not running).
     pub async fn pid(&self, id: &str) -> Result<i64> {
-        let c = self
-            .docker
-            .inspect_container(
-                id,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .map_err(|e| anyhow!("inspecting container: {}", explain(&e)))?;
-        Ok(c.state.and_then(|s| s.pid).unwrap_or(0))
+        Ok(self
+            .inspect(id)
+            .await?
+            .state
+            .and_then(|s| s.pid)
+            .unwrap_or(0))
     }
 
     /// The container's IP address on `network`.
     pub async fn ip_on(&self, id: &str, network: &str) -> Result<String> {
-        let c = self
-            .docker
-            .inspect_container(
-                id,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .map_err(|e| anyhow!("inspecting container: {}", explain(&e)))?;
+        let c = self.inspect(id).await?;
         c.network_settings
             .and_then(|n| n.networks)
             .and_then(|mut nets| nets.remove(network))

@@ -171,22 +171,7 @@ fn interrupted_run_removes_its_containers_and_keeps_finished_cells() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("results");
-    // Long cells: 1 ms of simulated I/O per request, one at a time.
-    let yaml = small_lab(&out_dir, BOTH, "")
-        .replace(
-            "requests: 200, concurrency: [1, 20]",
-            "requests: 20000, concurrency: [1, 2]",
-        )
-        .replace("path: /", "path: /sleep/1");
-    let file = lab_file(dir.path(), "long.yaml", &yaml);
-    let mut child = Command::new(lab_bin())
-        .current_dir(workspace())
-        .args(["run", file.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for_cells(&mut child, &out_dir, 1);
+    let child = start_long_run(dir.path(), &out_dir);
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(
@@ -210,6 +195,27 @@ fn interrupted_run_removes_its_containers_and_keeps_finished_cells() {
         let name = e.unwrap().file_name().to_string_lossy().to_string();
         assert!(!name.ends_with(".tmp"), "temp file left: {name}");
     }
+}
+
+/// Start `lab run` on a lab with long cells (1 ms of simulated I/O per request, 20000 per
+/// cell) writing under `out_dir`, and return once it has recorded its first cell.
+fn start_long_run(dir: &std::path::Path, out_dir: &std::path::Path) -> std::process::Child {
+    let yaml = small_lab(out_dir, BOTH, "")
+        .replace(
+            "requests: 200, concurrency: [1, 20]",
+            "requests: 20000, concurrency: [1, 2]",
+        )
+        .replace("path: /", "path: /sleep/1");
+    let file = lab_file(dir, "long.yaml", &yaml);
+    let mut child = Command::new(lab_bin())
+        .current_dir(workspace())
+        .args(["run", file.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_cells(&mut child, out_dir, 1);
+    child
 }
 
 /// Wait until the run under `out_dir` has recorded `n` cells (the lab process must live).
@@ -326,21 +332,7 @@ fn a_killed_run_is_cleaned_and_marked_by_lab_clean() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("results");
-    let yaml = small_lab(&out_dir, BOTH, "")
-        .replace(
-            "requests: 200, concurrency: [1, 20]",
-            "requests: 20000, concurrency: [1, 2]",
-        )
-        .replace("path: /", "path: /sleep/1");
-    let file = lab_file(dir.path(), "killed.yaml", &yaml);
-    let mut child = Command::new(lab_bin())
-        .current_dir(workspace())
-        .args(["run", file.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_cells(&mut child, &out_dir, 1);
+    let mut child = start_long_run(dir.path(), &out_dir);
     child.kill().unwrap(); // SIGKILL: no handler runs
     child.wait().unwrap();
     let run = only_run(&out_dir);
