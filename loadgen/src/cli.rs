@@ -227,21 +227,7 @@ async fn run(
     repeat: Option<RepeatOverride>,
 ) -> Result<()> {
     let mut lab = load_lab(file)?;
-    if let Some(dir) = output {
-        lab.output = dir;
-    }
-    match repeat {
-        Some(RepeatOverride::Times(n)) => {
-            lab.repeat = n;
-            lab.repeat_auto = None;
-        }
-        Some(RepeatOverride::Auto) => {
-            let auto = lab.repeat_auto.unwrap_or_default();
-            lab.repeat = auto.max;
-            lab.repeat_auto = Some(auto);
-        }
-        None => {}
-    }
+    apply_overrides(&mut lab, output, repeat);
     crate::host::check_free_space(&lab.output, crate::host::needed_bytes(&Plan::new(&lab)))
         .map_err(|e| Exit::BadInput(format!("{e:#}")))?;
     let engine = connect().await?;
@@ -266,60 +252,88 @@ async fn run(
         }
     };
     match outcome {
-        Some(Ok(results)) => {
-            let run = report::Run::load(&run_id.dir)?;
-            report::write_all(&run)?;
-            print!("{}", report::terminal::summary(&run));
-            println!("\nreport: {}", run_id.dir.join("report.md").display());
-            let failed = results
-                .cells
-                .iter()
-                .filter(|c| c.status == crate::results::Status::Failed)
-                .count();
-            let servers = results.server_failures.len();
-            if failed + servers > 0 {
-                return Err(Exit::CellsFailed(format!(
-                    "{failed} of {} cells failed{}; the reasons are in {}",
-                    results.cells.len(),
-                    match servers {
-                        0 => String::new(),
-                        n => format!(" ({n} server instance(s) could not start)"),
-                    },
-                    run_id.dir.join("report.md").display()
-                ))
-                .into());
-            }
-            Ok(())
-        }
-        Some(Err(e)) => {
-            cleanup(&engine, &run_id).await;
-            if run_id.dir.join("results.json").exists() {
-                let _ = runner::mark_stopped(&run_id.dir, "aborted");
-                Err(e.context(format!(
-                    "run {} stopped; finished cells are in {}",
-                    run_id.id,
-                    run_id.dir.display()
-                )))
-            } else {
-                // Nothing was measured: leave no empty run folder behind.
-                let _ = std::fs::remove_dir_all(&run_id.dir);
-                Err(e)
-            }
-        }
-        None => {
-            say!("interrupted: removing the run's containers and network");
-            cleanup(&engine, &run_id).await;
-            if runner::mark_stopped(&run_id.dir, "interrupted").is_ok()
-                && run_id.dir.join("results.json").exists()
-            {
-                if let Ok(run) = report::Run::load(&run_id.dir) {
-                    let _ = report::write_all(&run);
-                }
-                say!("finished cells are kept in {}", run_id.dir.display());
-            }
-            Err(Exit::Interrupted.into())
-        }
+        Some(Ok(results)) => finished(&run_id, &results),
+        Some(Err(e)) => aborted(&engine, &run_id, e).await,
+        None => interrupted_run(&engine, &run_id).await,
     }
+}
+
+/// `--output` and `--repeat` win over the lab file.
+fn apply_overrides(lab: &mut config::Lab, output: Option<PathBuf>, repeat: Option<RepeatOverride>) {
+    if let Some(dir) = output {
+        lab.output = dir;
+    }
+    match repeat {
+        Some(RepeatOverride::Times(n)) => {
+            lab.repeat = n;
+            lab.repeat_auto = None;
+        }
+        Some(RepeatOverride::Auto) => {
+            let auto = lab.repeat_auto.unwrap_or_default();
+            lab.repeat = auto.max;
+            lab.repeat_auto = Some(auto);
+        }
+        None => {}
+    }
+}
+
+/// A run that completed: reports, the summary, and exit code 3 when cells failed.
+fn finished(run_id: &RunId, results: &crate::results::Results) -> Result<()> {
+    let run = report::Run::load(&run_id.dir)?;
+    report::write_all(&run)?;
+    print!("{}", report::terminal::summary(&run));
+    println!("\nreport: {}", run_id.dir.join("report.md").display());
+    let failed = results
+        .cells
+        .iter()
+        .filter(|c| c.status == crate::results::Status::Failed)
+        .count();
+    let servers = results.server_failures.len();
+    if failed + servers == 0 {
+        return Ok(());
+    }
+    Err(Exit::CellsFailed(format!(
+        "{failed} of {} cells failed{}; the reasons are in {}",
+        results.cells.len(),
+        match servers {
+            0 => String::new(),
+            n => format!(" ({n} server instance(s) could not start)"),
+        },
+        run_id.dir.join("report.md").display()
+    ))
+    .into())
+}
+
+/// A run an error stopped: clean up, keep what was measured (or no empty folder).
+async fn aborted(engine: &Engine, run_id: &RunId, e: anyhow::Error) -> Result<()> {
+    cleanup(engine, run_id).await;
+    if run_id.dir.join("results.json").exists() {
+        let _ = runner::mark_stopped(&run_id.dir, "aborted");
+        Err(e.context(format!(
+            "run {} stopped; finished cells are in {}",
+            run_id.id,
+            run_id.dir.display()
+        )))
+    } else {
+        // Nothing was measured: leave no empty run folder behind.
+        let _ = std::fs::remove_dir_all(&run_id.dir);
+        Err(e)
+    }
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP: clean up, keep the finished cells, exit 130.
+async fn interrupted_run(engine: &Engine, run_id: &RunId) -> Result<()> {
+    say!("interrupted: removing the run's containers and network");
+    cleanup(engine, run_id).await;
+    if runner::mark_stopped(&run_id.dir, "interrupted").is_ok()
+        && run_id.dir.join("results.json").exists()
+    {
+        if let Ok(run) = report::Run::load(&run_id.dir) {
+            let _ = report::write_all(&run);
+        }
+        say!("finished cells are kept in {}", run_id.dir.display());
+    }
+    Err(Exit::Interrupted.into())
 }
 
 /// Remove everything labelled with this run. Twice: a create request in flight when the

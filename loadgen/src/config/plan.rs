@@ -166,12 +166,37 @@ impl Plan {
 pub fn describe(lab: &Lab, plan: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "lab {} → {}/", lab.name, lab.output.display());
+    describe_servers(&mut s, lab);
+    let lg = &lab.loadgen;
+    let _ = writeln!(
+        s,
+        "loadgen: {}{}, {} requests per run, timeout {}s",
+        lg.image,
+        lg.cpus.map(|c| format!(" (cpus {c})")).unwrap_or_default(),
+        lg.requests,
+        lg.timeout_s
+    );
+    describe_groups(&mut s, lab, plan);
+    describe_settings(&mut s, lab, plan);
+    let _ = write!(
+        s,
+        "{}{} cells, ~{} requests",
+        if lab.repeat_auto.is_some() {
+            "up to "
+        } else {
+            ""
+        },
+        plan.cell_count(),
+        plan.estimated_requests(lab)
+    );
+    s
+}
+
+fn describe_servers(s: &mut String, lab: &Lab) {
     let _ = writeln!(s, "servers:");
     for server in &lab.servers {
         let source = match &server.source {
-            ServerSource::Model(m) => {
-                format!("model {} ({})", format!("{m:?}").to_lowercase(), m.image())
-            }
+            ServerSource::Model(m) => format!("model {} ({})", m.as_str(), m.image()),
             ServerSource::Image(image) => format!("image {image}"),
         };
         let _ = write!(s, "  {:<12} {source}, port {}", server.name, server.port);
@@ -186,15 +211,9 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
         }
         let _ = writeln!(s);
     }
-    let lg = &lab.loadgen;
-    let _ = writeln!(
-        s,
-        "loadgen: {}{}, {} requests per run, timeout {}s",
-        lg.image,
-        lg.cpus.map(|c| format!(" (cpus {c})")).unwrap_or_default(),
-        lg.requests,
-        lg.timeout_s
-    );
+}
+
+fn describe_groups(s: &mut String, lab: &Lab, plan: &Plan) {
     let _ = writeln!(s, "groups:");
     for group in &plan.groups {
         let _ = writeln!(s, "  [{}] {}", group.index, group.label);
@@ -209,6 +228,7 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
             );
         }
     }
+    let lg = &lab.loadgen;
     let mut concurrency = lg.concurrency.clone();
     concurrency.sort_unstable();
     let concurrency: Vec<String> = concurrency.iter().map(u32::to_string).collect();
@@ -225,6 +245,29 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
             concurrency.join(", ")
         );
     }
+}
+
+fn describe_settings(s: &mut String, lab: &Lab, plan: &Plan) {
+    let _ = match &lab.repeat_auto {
+        Some(a) => writeln!(
+            s,
+            "repeat: auto, until the 95% interval of the median req/s is within ±{}%, {}..={} times, at most {}s per point (servers interleaved A B, B A, ...)",
+            a.target * 100.0,
+            a.min,
+            a.max,
+            a.time_s
+        ),
+        None => writeln!(
+            s,
+            "repeat: {} (servers interleaved A B, B A, ...)",
+            plan.repeat
+        ),
+    };
+    let warmup = match lab.warmup {
+        0 => "off".to_string(),
+        n => format!("{n} requests per server start"),
+    };
+    let _ = writeln!(s, "warmup: {warmup}");
     let pin = match &lab.pin {
         Pin::Auto => "auto".to_string(),
         Pin::Off => "off".to_string(),
@@ -232,30 +275,6 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
             format!("servers on CPUs {servers}, loadgen on CPUs {loadgen}")
         }
     };
-    let warmup = match lab.warmup {
-        0 => "off".to_string(),
-        n => format!("{n} requests per server start"),
-    };
-    match &lab.repeat_auto {
-        Some(a) => {
-            let _ = writeln!(
-                s,
-                "repeat: auto, until the 95% interval of the median req/s is within ±{}%, {}..={} times, at most {}s per point (servers interleaved A B, B A, ...)",
-                a.target * 100.0,
-                a.min,
-                a.max,
-                a.time_s
-            );
-        }
-        None => {
-            let _ = writeln!(
-                s,
-                "repeat: {} (servers interleaved A B, B A, ...)",
-                plan.repeat
-            );
-        }
-    }
-    let _ = writeln!(s, "warmup: {warmup}");
     let _ = writeln!(s, "pin: {pin}");
     if let super::Nofile::Fixed(n) = lab.nofile {
         let _ = writeln!(s, "nofile: {n} open files in every container");
@@ -269,16 +288,4 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
             if bg.keepalive { "on" } else { "off" }
         );
     }
-    let _ = write!(
-        s,
-        "{}{} cells, ~{} requests",
-        if lab.repeat_auto.is_some() {
-            "up to "
-        } else {
-            ""
-        },
-        plan.cell_count(),
-        plan.estimated_requests(lab)
-    );
-    s
 }
