@@ -1161,3 +1161,25 @@ fn reports_show_the_95_percent_interval_and_compare_uses_it() {
         .iter()
         .all(|r| !r.significant && r.verdict == Change::Same));
 }
+
+#[test]
+fn compare_counts_only_good_answers() {
+    // B answered as fast, but half of its answers were errors: it is not as fast.
+    let a = repeated("a-baseline", 8, 1.0, 0.02);
+    let mut b = repeated("a-baseline", 8, 1.0, 0.02);
+    for c in b.results.cells.iter_mut() {
+        if let Some(ab) = c.ab.as_mut() {
+            ab.non_2xx = ab.complete_requests.map(|n| n / 2);
+        }
+    }
+    let c = compare::compare(&a, &b);
+    for r in &c.rows {
+        let (ra, rb) = (r.a_rps.unwrap(), r.b_rps.unwrap());
+        // Half the answers were non-2xx (some fixture cells already had failures).
+        assert!(
+            (rb / ra - 0.5).abs() < 0.05,
+            "good req/s halves: {ra} → {rb}"
+        );
+        assert_eq!(r.verdict, compare::Change::Slower, "{r:?}");
+    }
+}
