@@ -120,35 +120,7 @@ impl Podman {
 
     /// Containers and networks of the service labelled with this run id.
     fn leftovers(&self, run_id: &str) -> Vec<String> {
-        let filter = format!("label=lab.run={run_id}");
-        let mut out = Vec::new();
-        for args in [
-            [
-                "ps",
-                "-a",
-                "--filter",
-                &filter,
-                "--format",
-                "container {{.Names}}",
-            ],
-            [
-                "network",
-                "ls",
-                "--filter",
-                &filter,
-                "--format",
-                "network {{.Name}}",
-            ],
-        ] {
-            let o = self.command().args(args).output().unwrap();
-            assert!(o.status.success(), "podman {args:?}: {}", text(&o));
-            out.extend(
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .map(str::to_string),
-            );
-        }
-        out
+        common::leftovers_with(|| self.command(), run_id)
     }
 
     /// Processes working on this service's folder other than the service itself: the

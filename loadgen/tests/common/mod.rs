@@ -74,10 +74,16 @@ pub fn results_json(run: &Path) -> serde_json::Value {
 
 /// Names of containers and networks labelled with this run id (should be none after a run).
 pub fn leftovers(run_id: &str) -> Vec<String> {
+    leftovers_with(|| Command::new("docker"), run_id)
+}
+
+/// Names of containers and networks labelled with this run id, asked through the CLI that
+/// `cli` makes (`docker`, or `podman` pointed at a private service).
+pub fn leftovers_with(cli: impl Fn() -> Command, run_id: &str) -> Vec<String> {
     let filter = format!("label=lab.run={run_id}");
     let mut out = Vec::new();
     for args in [
-        vec![
+        [
             "ps",
             "-a",
             "--filter",
@@ -85,7 +91,7 @@ pub fn leftovers(run_id: &str) -> Vec<String> {
             "--format",
             "container {{.Names}}",
         ],
-        vec![
+        [
             "network",
             "ls",
             "--filter",
@@ -94,7 +100,8 @@ pub fn leftovers(run_id: &str) -> Vec<String> {
             "network {{.Name}}",
         ],
     ] {
-        let o = Command::new("docker").args(&args).output().unwrap();
+        let o = cli().args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
         out.extend(
             String::from_utf8_lossy(&o.stdout)
                 .lines()
