@@ -35,6 +35,7 @@ mod read;
 pub mod repeat;
 mod rules;
 mod schema;
+pub mod tune;
 pub mod units;
 mod validate;
 
@@ -45,6 +46,7 @@ pub use aliases::MAX_ALIAS_EXPANSION;
 pub use plan::{describe, CellRef, Group, Instance, Plan, Point};
 pub use read::MAX_FILE_BYTES;
 pub use repeat::AutoRepeat;
+pub use tune::Tune;
 pub use units::format_memory;
 pub use validate::{MAX_REPEAT, NOFILE_SLACK};
 
@@ -123,6 +125,9 @@ pub struct Lab {
     /// The open-file limit of every container the lab starts.
     #[serde(default)]
     pub nofile: Nofile,
+    /// What `lab tune` searches for; `lab run` ignores it (see `tune.rs`).
+    #[serde(default)]
+    pub tune: Option<Tune>,
 }
 
 /// `nofile`: the open-file limit (`ulimit -n`, soft = hard) of every container. ab and the

@@ -29,6 +29,8 @@ pub struct RawLab {
     pub workloads: Vec<RawWorkload>,
     pub background: Option<RawBackground>,
     pub nofile: Option<RawNofile>,
+    /// What `lab tune` searches for (`tune.rs`); `lab run` ignores it.
+    pub tune: Option<super::tune::RawTune>,
 }
 
 /// `nofile: auto` or `nofile: 65536`.

@@ -222,6 +222,14 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
     let background = raw.background.map(|b| background(&mut c, b));
     let nofile = nofile(&mut c, raw.nofile, &loadgen, background.as_ref());
     cells(&mut c, &servers, &resources, &loadgen, &workloads, repeat);
+    let tune = raw.tune.map(|t| {
+        let cx = super::tune::Context {
+            workloads: &workloads,
+            loadgen: &loadgen,
+            max_cpus: server_cpuset.map_or(host_cpus, |(_, n)| n) as f64,
+        };
+        super::tune::check(t, &cx, &mut |path, message| c.fail(path, message))
+    });
 
     if !c.issues.is_empty() {
         return Err(c.issues);
@@ -239,6 +247,7 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
         workloads,
         background,
         nofile,
+        tune,
     })
 }
 

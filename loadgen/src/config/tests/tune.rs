@@ -1,0 +1,174 @@
+//! Tests of the `tune:` section (issue 15): its defaults, the grids it searches, and every
+//! mistake pointed at by file, line, column and field.
+
+use super::super::tune::{CpuRange, MemoryRange, TargetLoad};
+use super::*;
+
+/// A valid two-server file (workload `hello`, requests 100) with `tune` appended.
+fn with_tune(tune: &str) -> String {
+    format!(
+        "{}tune:\n{tune}\n",
+        simple(
+            "{ cpus: 1, memory: 64m }",
+            "{ requests: 100, concurrency: 10 }"
+        )
+    )
+}
+
+const TARGET: &str = "  targets:\n    - { workload: hello, rps: 500, concurrency: 10 }\n";
+
+#[test]
+fn a_minimal_section_gets_its_defaults() {
+    let lab = ok(&with_tune(&format!(
+        "{TARGET}  cpus: {{ min: 0.1, max: 1 }}"
+    )));
+    let tune = lab.tune.expect("tune is read");
+    assert_eq!(tune.targets.len(), 1);
+    let t = &tune.targets[0];
+    assert_eq!(
+        (t.workload.as_str(), t.rps, t.load, t.keepalive),
+        (
+            "hello",
+            500.0,
+            TargetLoad::Closed { concurrency: 10 },
+            false
+        )
+    );
+    assert_eq!((t.p99_ms, t.errors), (None, 0.0));
+    let cpus = tune.cpus.unwrap();
+    assert_eq!((cpus.min, cpus.max, cpus.resolution), (0.1, 1.0, 0.05));
+    assert_eq!(tune.memory, None);
+    assert_eq!(tune.headroom, 0.2);
+    assert_eq!(tune.budget.probes, 80);
+}
+
+#[test]
+fn every_field_is_read() {
+    let lab = ok(&with_tune(
+        "  targets:\n    - { workload: hello, rps: 250.5, concurrency: 20, keepalive: true, p99: 50ms, errors: 1% }\n  cpus: { min: 0.05, max: 2, resolution: 0.1 }\n  memory: { min: 8m, max: 64m, resolution: 4m }\n  headroom: 50%\n  budget: { probes: 12, time: 2m }",
+    ));
+    let tune = lab.tune.unwrap();
+    let t = &tune.targets[0];
+    assert_eq!(
+        (t.rps, t.keepalive, t.p99_ms, t.errors),
+        (250.5, true, Some(50.0), 0.01)
+    );
+    assert_eq!(
+        tune.memory,
+        Some(MemoryRange {
+            min: 8 * MIB,
+            max: 64 * MIB,
+            resolution: 4 * MIB
+        })
+    );
+    assert_eq!(
+        (tune.headroom, tune.budget.probes, tune.budget.time_s),
+        (0.5, 12, 120.0)
+    );
+}
+
+#[test]
+fn lab_files_without_the_section_have_none() {
+    assert!(ok(DEFAULT_LAB).tune.is_none());
+}
+
+#[test]
+fn grids_end_at_max_and_print_cleanly() {
+    let g = CpuRange {
+        min: 0.1,
+        max: 0.5,
+        resolution: 0.05,
+    }
+    .grid();
+    assert_eq!(g, vec![0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]);
+    // A max off the resolution is still the last value.
+    let g = CpuRange {
+        min: 0.05,
+        max: 0.33,
+        resolution: 0.1,
+    }
+    .grid();
+    assert_eq!(g, vec![0.05, 0.15, 0.25, 0.33]);
+    let g = MemoryRange {
+        min: 8 * MIB,
+        max: 30 * MIB,
+        resolution: 8 * MIB,
+    }
+    .grid();
+    assert_eq!(g, vec![8 * MIB, 16 * MIB, 24 * MIB, 30 * MIB]);
+}
+
+#[test]
+fn mistakes_are_located() {
+    // Line 9 is `tune:`; the target list starts on line 11.
+    let e = err(&with_tune(
+        "  targets:\n    - { workload: nope, rps: 500, concurrency: 10 }\n  cpus: { min: 0.1, max: 1 }",
+    ));
+    assert_err(
+        &e,
+        11,
+        19,
+        "tune.targets[0].workload",
+        "not a workload of this file; use one of: hello",
+    );
+
+    let e = err(&with_tune(&format!(
+        "{TARGET}  cpus: {{ min: 0.5, max: 0.5 }}"
+    )));
+    assert_err(&e, 12, 26, "tune.cpus.max", "the range is empty");
+
+    let e = err(&with_tune(&format!(
+        "{TARGET}  cpus: {{ min: 0.1, max: 8 }}"
+    )));
+    assert_err(&e, 12, 26, "tune.cpus.max", "more than the 4 CPUs");
+
+    let e = err(&with_tune(&format!(
+        "{TARGET}  memory: {{ min: 2m, max: 64m }}"
+    )));
+    assert_err(&e, 12, 18, "tune.memory.min", "less than 6m");
+
+    let e = err(&with_tune(TARGET));
+    assert_err(&e, 10, 3, "tune", "nothing to search");
+
+    let e = err(&with_tune(
+        "  targets:\n    - { workload: hello, rps: 500, concurrency: 1000 }\n  cpus: { min: 0.1, max: 1 }",
+    ));
+    assert_err(
+        &e,
+        11,
+        49,
+        "tune.targets[0].concurrency",
+        "more than loadgen.requests (100)",
+    );
+
+    let e = err(&with_tune(
+        "  targets:\n    - { workload: hello, concurrency: 10 }\n  cpus: { min: 0.1, max: 1 }",
+    ));
+    assert_err(&e, 11, 7, "tune.targets[0]", "missing `rps`");
+
+    let e = err(&with_tune(&format!(
+        "{TARGET}  cpus: {{ min: 0.1, max: 1 }}\n  budget: {{ probes: 0 }}"
+    )));
+    assert_err(&e, 13, 21, "tune.budget.probes", "out of range");
+
+    let e = err(&with_tune(&format!(
+        "{TARGET}  cpus: {{ min: 0.1, max: 1, step: 0.1 }}"
+    )));
+    assert_err(&e, 12, 29, "tune.cpus", "unknown field `step`");
+}
+
+#[test]
+fn an_open_loop_rate_is_refused_with_the_reason() {
+    let e = err(&with_tune(
+        "  targets:\n    - { workload: hello, rate: 500 }\n  cpus: { min: 0.1, max: 1 }",
+    ));
+    assert_err(&e, 11, 32, "tune.targets[0].rate", "open-loop rates need");
+}
+
+#[test]
+fn errors_take_zero_or_a_percentage() {
+    let e = err(&with_tune(
+        "  targets:\n    - { workload: hello, rps: 5, concurrency: 1, errors: 2 }\n  cpus: { min: 0.1, max: 1 }",
+    ));
+    assert_err(&e, 11, 58, "tune.targets[0].errors", "write 2%");
+}
