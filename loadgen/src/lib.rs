@@ -29,5 +29,6 @@ pub mod results;
 pub mod run;
 pub mod stats;
 pub mod tool;
+pub mod tune;
 pub mod ulimit;
 pub mod verdict;

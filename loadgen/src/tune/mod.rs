@@ -1,0 +1,2 @@
+//! `lab tune`: the smallest CPU and memory limits at which each server still meets a target.
+pub mod search;
