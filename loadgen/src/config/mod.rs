@@ -46,7 +46,7 @@ pub use aliases::MAX_ALIAS_EXPANSION;
 pub use plan::{describe, CellRef, Group, Instance, Plan, Point};
 pub use read::MAX_FILE_BYTES;
 pub use repeat::AutoRepeat;
-pub use tune::Tune;
+pub use tune::{Target, Tune};
 pub use units::format_memory;
 pub use validate::{MAX_REPEAT, NOFILE_SLACK};
 

@@ -1,0 +1,360 @@
+//! One probe: a real cell of the lab file at one pair of limits, with the file's usual
+//! repetitions, evidence and verdicts, judged against the target.
+//!
+//! A probe is an ordinary `lab run` of a lab built in memory from the file's own (one
+//! server, one workload, one concurrency, the probe's `cpus` and `memory`), written into a
+//! folder of its own under the tune's `probes/`. Reusing the runner whole means a probe
+//! gets everything a run has (the server verified and warmed up, exact counters, the raw ab
+//! output, a verdict per repetition, OOM kills recorded as failed cells, clean-up) and
+//! keeps its evidence on disk, where the tune report links to it. It costs about 3 s of
+//! container start and stop per probe on a 2-core machine, which the search's few probes
+//! can afford.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use super::search::Outcome;
+use crate::config::{self, Lab, Target};
+use crate::docker::Engine;
+use crate::results::{Cell, Percentile, Results, Status};
+use crate::run::{self as runner, OwnedRun, RunId, RunOptions};
+use crate::stats;
+use crate::verdict::Limiter;
+
+/// What a probe measured, summarised over its repetitions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Repetitions measured, and how many of them failed (OOM kill, timeout, ...).
+    pub repetitions: usize,
+    pub failed: usize,
+    /// Median good (2xx) req/s of the measured repetitions.
+    pub rps: Option<f64>,
+    /// Its 95% interval (min–max below 6 repetitions).
+    pub rps_range: Option<(f64, f64)>,
+    /// Median of the repetitions' p99 latencies, ms.
+    pub p99_ms: Option<f64>,
+    /// Failed or non-2xx responses over all responses.
+    pub error_share: f64,
+    /// The verdict most repetitions got.
+    pub limiter: Option<Limiter>,
+    /// The server's median CPU use over the cells, in cores.
+    pub server_cores: Option<f64>,
+    /// The server's highest memory use in any repetition, bytes.
+    pub memory_peak_bytes: Option<u64>,
+    /// Why the probe passed or failed, in words.
+    pub reason: String,
+}
+
+/// Judge a probe's cells against the target (`server_failure`: why its server could not
+/// start, when it could not). A pure function of the record, tested without Docker.
+///
+/// A miss whose repetitions were mostly limited by the load generator is
+/// [`Outcome::LoadgenBound`]: ab could not send faster, so the probe says nothing of the
+/// server. A probe that *meets* the target while ab is the limit still passes: the server
+/// served the target whatever held ab back.
+pub fn judge(target: &Target, cells: &[Cell], server_failure: Option<&str>) -> (Outcome, Figures) {
+    let ok: Vec<&Cell> = cells.iter().filter(|c| c.status == Status::Ok).collect();
+    let failed: Vec<&Cell> = cells.iter().filter(|c| c.status != Status::Ok).collect();
+    let mut f = summarise(&ok, failed.len());
+    let fail = |mut f: Figures, reason: String| {
+        f.reason = reason;
+        (Outcome::Fail, f)
+    };
+    if let Some(why) = server_failure {
+        return fail(f, format!("the server could not start: {why}"));
+    }
+    if ok.is_empty() {
+        let why = failed
+            .first()
+            .and_then(|c| c.reason.clone())
+            .unwrap_or_else(|| "nothing was measured".into());
+        return fail(f, format!("every repetition failed: {why}"));
+    }
+    if let Some(c) = failed.first() {
+        let why = c.reason.clone().unwrap_or_default();
+        let n = f.failed;
+        let of = n + f.repetitions;
+        return fail(f, format!("{n} of {of} repetitions failed: {why}"));
+    }
+    if f.error_share > target.errors {
+        let share = f.error_share * 100.0;
+        return fail(f, format!("{share:.2}% of responses failed or were non-2xx"));
+    }
+    let rps = f.rps.unwrap_or(0.0);
+    let slow = rps < target.rps;
+    let late = match (target.p99_ms, f.p99_ms) {
+        (Some(bound), Some(p99)) => p99 > bound,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if !(slow || late) {
+        f.reason = format!("{rps:.0} req/s ≥ {}{}", target.rps, p99_words(target, &f));
+        return (Outcome::Pass, f);
+    }
+    let mut reason = if slow {
+        format!("{rps:.0} req/s < {}", target.rps)
+    } else {
+        format!("p99 {:.1} ms > {} ms", f.p99_ms.unwrap_or(0.0), target.p99_ms.unwrap_or(0.0))
+    };
+    if f.limiter == Some(Limiter::Loadgen) {
+        reason.push_str(" while the load generator was the limit");
+        f.reason = reason;
+        return (Outcome::LoadgenBound, f);
+    }
+    fail(f, reason)
+}
+
+fn p99_words(target: &Target, f: &Figures) -> String {
+    match (target.p99_ms, f.p99_ms) {
+        (Some(b), Some(p)) => format!(", p99 {p:.1} ms ≤ {b} ms"),
+        _ => String::new(),
+    }
+}
+
+fn summarise(ok: &[&Cell], failed: usize) -> Figures {
+    let rps: Vec<f64> = ok.iter().filter_map(|c| c.good_rps()).collect();
+    let p99: Vec<f64> = ok.iter().filter_map(|c| c.latency(Percentile::P99)).collect();
+    let cores: Vec<f64> = ok
+        .iter()
+        .filter_map(|c| c.server_resources.as_ref().map(|r| r.cpu_cores_avg))
+        .collect();
+    let (mut complete, mut bad) = (0u64, 0u64);
+    for ab in ok.iter().filter_map(|c| c.ab.as_ref()) {
+        complete += ab.complete_requests.unwrap_or(0);
+        bad += ab.failed_requests.unwrap_or(0) + ab.non_2xx.unwrap_or(0);
+    }
+    let median = |v: &[f64]| (!v.is_empty()).then(|| stats::Spread::of(v).median);
+    let range = (!rps.is_empty()).then(|| {
+        stats::median_ci95(&rps).unwrap_or_else(|| {
+            let s = stats::Spread::of(&rps);
+            (s.min, s.max)
+        })
+    });
+    Figures {
+        repetitions: ok.len(),
+        failed,
+        rps: median(&rps),
+        rps_range: range,
+        p99_ms: median(&p99),
+        error_share: if complete == 0 {
+            0.0
+        } else {
+            bad as f64 / complete as f64
+        },
+        limiter: majority(ok.iter().filter_map(|c| c.verdict.as_ref().map(|v| v.limiter))),
+        server_cores: median(&cores),
+        memory_peak_bytes: ok
+            .iter()
+            .filter_map(|c| c.server_resources.as_ref().map(|r| r.memory_peak_bytes))
+            .max(),
+        reason: String::new(),
+    }
+}
+
+/// The most frequent limiter (ties: the first in [`Limiter::ALL`] order).
+fn majority(limiters: impl Iterator<Item = Limiter>) -> Option<Limiter> {
+    let mut counts = [0usize; Limiter::ALL.len()];
+    for l in limiters {
+        if let Some(i) = Limiter::ALL.iter().position(|x| *x == l) {
+            counts[i] += 1;
+        }
+    }
+    let best = counts.iter().copied().max().filter(|n| *n > 0)?;
+    Limiter::ALL
+        .iter()
+        .zip(counts)
+        .find(|(_, n)| *n == best)
+        .map(|(l, _)| *l)
+}
+
+/// Where a probe runs: the lab, the server and the target, and the limits.
+pub struct Spec<'a> {
+    pub lab: &'a Lab,
+    pub lab_file: &'a Path,
+    pub server: usize,
+    pub target: &'a Target,
+    pub cpus: f64,
+    pub memory: u64,
+    /// Folder that gets the probe's run folder.
+    pub dir: &'a Path,
+    /// The probe's number in the tune, for its folder's name.
+    pub number: u32,
+}
+
+/// The lab a probe runs: the file's own, narrowed to one server, one workload, one
+/// concurrency and keep-alive setting, at the probe's limits.
+pub fn probe_lab(spec: &Spec<'_>) -> Lab {
+    let mut lab = spec.lab.clone();
+    let mut server = lab.servers[spec.server].clone();
+    server.resources.cpus = None;
+    server.resources.memory = None;
+    lab.name = format!(
+        "p{:02}-{}-{}-cpus{}-mem{}",
+        spec.number,
+        server.name,
+        spec.target.workload,
+        spec.cpus,
+        config::format_memory(spec.memory)
+    );
+    lab.servers = vec![server];
+    lab.resources.cpus = vec![spec.cpus];
+    lab.resources.memory = vec![spec.memory];
+    lab.workloads.retain(|w| w.name == spec.target.workload);
+    lab.loadgen.concurrency = vec![spec.target.load.concurrency()];
+    lab.loadgen.keepalive = vec![spec.target.keepalive];
+    lab.output = spec.dir.to_path_buf();
+    lab.tune = None;
+    lab
+}
+
+/// A probe that ran: its folder and its record.
+pub struct Ran {
+    pub dir: PathBuf,
+    pub results: Results,
+}
+
+/// Run one probe through the runner. `current` is set to the probe's run while it runs,
+/// so that Ctrl-C can remove its containers and mark its record.
+pub async fn run(
+    engine: &Engine,
+    spec: &Spec<'_>,
+    current: &std::sync::Mutex<Option<RunId>>,
+) -> Result<Ran> {
+    let lab = probe_lab(spec);
+    let owned = OwnedRun::create(&lab)?;
+    *current.lock().unwrap_or_else(|e| e.into_inner()) = Some(owned.id.clone());
+    let opts = RunOptions {
+        lab_file: spec.lab_file.to_path_buf(),
+        lab,
+        // `lab tune` builds the images once before the first probe.
+        no_build: true,
+    };
+    let results = runner::run(engine, &opts, &owned).await?;
+    *current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    // The probe's own report: its evidence, one click from the tune report.
+    let run = crate::report::Run::load(&owned.id.dir)?;
+    if let Err(e) = crate::report::write_all(&run) {
+        tracing::warn!("probe report in {}: {e:#}", owned.id.dir.display());
+    }
+    Ok(Ran {
+        dir: owned.id.dir.clone(),
+        results,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ab::AbReport;
+    use crate::config::tune::TargetLoad;
+    use crate::verdict::Verdict;
+
+    fn target() -> Target {
+        Target {
+            workload: "cpu".into(),
+            rps: 300.0,
+            load: TargetLoad::Closed { concurrency: 10 },
+            keepalive: true,
+            p99_ms: Some(50.0),
+            errors: 0.0,
+        }
+    }
+
+    /// A measured repetition from a real record, with its figures replaced.
+    fn cell(rps: f64, p99: f64, non_2xx: u64, limiter: Limiter) -> Cell {
+        let mut c: Cell = serde_json::from_str(include_str!("fixtures/cell.json")).unwrap();
+        let ab: &mut AbReport = c.ab.as_mut().unwrap();
+        ab.requests_per_second = Some(rps);
+        ab.non_2xx = Some(non_2xx);
+        c.percentiles_fine = Some([("99".to_string(), p99)].into_iter().collect());
+        c.verdict = Some(Verdict {
+            limiter,
+            evidence: String::new(),
+            advice: None,
+        });
+        c
+    }
+
+    fn reps(rps: &[f64], p99: f64, limiter: Limiter) -> Vec<Cell> {
+        rps.iter().map(|r| cell(*r, p99, 0, limiter)).collect()
+    }
+
+    #[test]
+    fn the_median_decides_not_the_best_repetition() {
+        let (o, f) = judge(&target(), &reps(&[310.0, 320.0, 290.0], 20.0, Limiter::ServerCpu), None);
+        assert_eq!((o, f.rps), (Outcome::Pass, Some(310.0)));
+        let (o, f) = judge(&target(), &reps(&[350.0, 280.0, 290.0], 20.0, Limiter::ServerCpu), None);
+        assert_eq!((o, f.rps), (Outcome::Fail, Some(290.0)));
+        assert!(f.reason.contains("290 req/s < 300"), "{}", f.reason);
+        assert_eq!(f.rps_range, Some((280.0, 350.0)));
+    }
+
+    #[test]
+    fn a_p99_over_the_bound_fails() {
+        let (o, f) = judge(&target(), &reps(&[400.0; 3], 80.0, Limiter::ServerCpu), None);
+        assert_eq!(o, Outcome::Fail);
+        assert!(f.reason.contains("p99 80.0 ms > 50 ms"), "{}", f.reason);
+    }
+
+    #[test]
+    fn errors_beyond_the_allowance_fail_and_count_against_req_s() {
+        let cells = vec![cell(400.0, 10.0, 10, Limiter::ServerCpu); 3];
+        let (o, f) = judge(&target(), &cells, None);
+        assert_eq!(o, Outcome::Fail);
+        assert!(f.reason.contains("non-2xx"), "{}", f.reason);
+        let mut t = target();
+        t.errors = 0.5;
+        assert_eq!(judge(&t, &cells, None).0, Outcome::Pass);
+    }
+
+    #[test]
+    fn a_miss_with_ab_as_the_limit_says_nothing_of_the_server() {
+        let (o, f) = judge(&target(), &reps(&[250.0; 3], 10.0, Limiter::Loadgen), None);
+        assert_eq!(o, Outcome::LoadgenBound);
+        assert!(f.reason.contains("load generator"), "{}", f.reason);
+        // Meeting the target while ab is the limit is still a pass.
+        assert_eq!(judge(&target(), &reps(&[350.0; 3], 10.0, Limiter::Loadgen), None).0, Outcome::Pass);
+    }
+
+    #[test]
+    fn an_oom_kill_or_a_server_that_does_not_start_fails() {
+        let mut cells = reps(&[400.0; 3], 10.0, Limiter::ServerCpu);
+        cells[1].status = Status::Failed;
+        cells[1].reason = Some("the server was OOM-killed".into());
+        let (o, f) = judge(&target(), &cells, None);
+        assert_eq!(o, Outcome::Fail);
+        assert!(f.reason.contains("1 of 3 repetitions failed: the server was OOM-killed"), "{}", f.reason);
+        let (o, f) = judge(&target(), &[], Some("exited with code 137"));
+        assert_eq!(o, Outcome::Fail);
+        assert!(f.reason.contains("could not start"));
+    }
+
+    #[test]
+    fn a_probe_lab_is_the_file_narrowed_to_one_cell() {
+        let text = include_str!("../../../examples/tune.yaml");
+        let lab = config::parse(text, "tune.yaml", 2).unwrap();
+        let tune = lab.tune.clone().unwrap();
+        let spec = Spec {
+            lab: &lab,
+            lab_file: Path::new("tune.yaml"),
+            server: 1,
+            target: &tune.targets[0],
+            cpus: 0.35,
+            memory: 64 << 20,
+            dir: Path::new("/tmp/x/probes"),
+            number: 3,
+        };
+        let p = probe_lab(&spec);
+        assert_eq!(p.servers.len(), 1);
+        assert_eq!(p.servers[0].name, lab.servers[1].name);
+        assert_eq!((p.resources.cpus.clone(), p.resources.memory.clone()), (vec![0.35], vec![64 << 20]));
+        assert_eq!(p.workloads.len(), 1);
+        assert_eq!(p.workloads[0].name, tune.targets[0].workload);
+        assert_eq!(p.loadgen.concurrency, vec![tune.targets[0].load.concurrency()]);
+        assert!(p.tune.is_none());
+        assert_eq!(config::Plan::new(&p).cell_count(), p.repeat as usize);
+        assert!(p.name.starts_with("p03-thread-"), "{}", p.name);
+    }
+}
