@@ -1,4 +1,4 @@
-//! The command line: `lab run | check | images | report | compare | parse-ab | clean`.
+//! The command line: `lab run | tune | check | images | report | compare | parse-ab | clean`.
 //!
 //! Exit codes: 0 done; 1 the command failed; 2 bad input (usage, lab file) or the Docker
 //! daemon is unreachable; 130 interrupted by Ctrl-C (or SIGTERM, SIGHUP) after cleaning up.
@@ -61,6 +61,17 @@ pub enum Command {
         /// Measure each cell N times (1..=100), or `auto`, instead of the file's `repeat`
         #[arg(long, value_name = "N|auto", value_parser = parse_repeat)]
         repeat: Option<RepeatOverride>,
+    },
+    /// Find the smallest CPU and memory limits that still meet the file's `tune:` targets
+    Tune {
+        /// The lab file, with a `tune:` section
+        file: PathBuf,
+        /// Use the existing server images instead of rebuilding them
+        #[arg(long)]
+        no_build: bool,
+        /// Write the tune folder under DIR instead of the lab file's `output`
+        #[arg(long, value_name = "DIR")]
+        output: Option<PathBuf>,
     },
     /// Validate a lab file and print the plan (no Docker needed)
     Check {
@@ -189,6 +200,11 @@ async fn dispatch(cmd: Command) -> Result<()> {
             output,
             repeat,
         } => run(&file, no_build, output, repeat).await,
+        Command::Tune {
+            file,
+            no_build,
+            output,
+        } => tune(&file, no_build, output).await,
         Command::Images { file } => images(&file).await,
         Command::Report { run_dir } => report_cmd(&run_dir),
         Command::Compare { a, b, format } => {
@@ -255,6 +271,70 @@ async fn run(
         Some(Ok(results)) => finished(&run_id, &results),
         Some(Err(e)) => aborted(&engine, &run_id, e).await,
         None => interrupted_run(&engine, &run_id).await,
+    }
+}
+
+/// `lab tune`: the searches of the file's `tune:` section, each probe a run of its own in
+/// the tune folder. Ctrl-C removes the running probe's containers and network, marks that
+/// probe and the tune `interrupted`, and renders the report of what was found.
+async fn tune(file: &Path, no_build: bool, output: Option<PathBuf>) -> Result<()> {
+    let mut lab = load_lab(file)?;
+    if lab.tune.is_none() {
+        return Err(Exit::BadInput(format!(
+            "{}: there is no `tune:` section to search with; add one (see examples/tune.yaml)",
+            file.display()
+        ))
+        .into());
+    }
+    if let Some(dir) = output {
+        lab.output = dir;
+    }
+    let engine = connect().await?;
+    sweep_dead_runs(&engine).await?;
+    let owned = crate::tune::create_folder(&lab)?;
+    let dir = owned.id.dir.clone();
+    tracing::info!("tune {} → {}", owned.id.id, dir.display());
+    let current = std::sync::Mutex::new(None);
+    let outcome = {
+        let work = crate::tune::run(&engine, file, &lab, &owned, no_build, &current);
+        tokio::pin!(work);
+        tokio::select! {
+            r = &mut work => Some(r),
+            _ = interrupted() => None,
+        }
+    };
+    let probe = current.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let stopped = match &outcome {
+        Some(Ok(_)) => None,
+        Some(Err(_)) => Some("aborted"),
+        None => Some("interrupted"),
+    };
+    if let (Some(status), Some(run)) = (stopped, &probe) {
+        cleanup(&engine, run).await;
+        let _ = runner::mark_stopped(&run.dir, status);
+    }
+    match outcome {
+        Some(Ok(record)) => {
+            print!("{}", crate::tune::report::terminal(&record, &dir));
+            Ok(())
+        }
+        Some(Err(e)) => {
+            let _ = crate::tune::mark_stopped(&dir, "aborted");
+            Err(e.context(format!(
+                "tune stopped; what it found is in {}",
+                dir.display()
+            )))
+        }
+        None => {
+            say!("interrupted: removed the running probe's containers and network");
+            if crate::tune::mark_stopped(&dir, "interrupted").is_ok() {
+                say!(
+                    "what the tune found so far is in {}",
+                    dir.join("tune.md").display()
+                );
+            }
+            Err(Exit::Interrupted.into())
+        }
     }
 }
 

@@ -80,7 +80,10 @@ pub fn judge(target: &Target, cells: &[Cell], server_failure: Option<&str>) -> (
     }
     if f.error_share > target.errors {
         let share = f.error_share * 100.0;
-        return fail(f, format!("{share:.2}% of responses failed or were non-2xx"));
+        return fail(
+            f,
+            format!("{share:.2}% of responses failed or were non-2xx"),
+        );
     }
     let rps = f.rps.unwrap_or(0.0);
     let slow = rps < target.rps;
@@ -96,7 +99,11 @@ pub fn judge(target: &Target, cells: &[Cell], server_failure: Option<&str>) -> (
     let mut reason = if slow {
         format!("{rps:.0} req/s < {}", target.rps)
     } else {
-        format!("p99 {:.1} ms > {} ms", f.p99_ms.unwrap_or(0.0), target.p99_ms.unwrap_or(0.0))
+        format!(
+            "p99 {:.1} ms > {} ms",
+            f.p99_ms.unwrap_or(0.0),
+            target.p99_ms.unwrap_or(0.0)
+        )
     };
     if f.limiter == Some(Limiter::Loadgen) {
         reason.push_str(" while the load generator was the limit");
@@ -115,7 +122,10 @@ fn p99_words(target: &Target, f: &Figures) -> String {
 
 fn summarise(ok: &[&Cell], failed: usize) -> Figures {
     let rps: Vec<f64> = ok.iter().filter_map(|c| c.good_rps()).collect();
-    let p99: Vec<f64> = ok.iter().filter_map(|c| c.latency(Percentile::P99)).collect();
+    let p99: Vec<f64> = ok
+        .iter()
+        .filter_map(|c| c.latency(Percentile::P99))
+        .collect();
     let cores: Vec<f64> = ok
         .iter()
         .filter_map(|c| c.server_resources.as_ref().map(|r| r.cpu_cores_avg))
@@ -143,7 +153,10 @@ fn summarise(ok: &[&Cell], failed: usize) -> Figures {
         } else {
             bad as f64 / complete as f64
         },
-        limiter: majority(ok.iter().filter_map(|c| c.verdict.as_ref().map(|v| v.limiter))),
+        limiter: majority(
+            ok.iter()
+                .filter_map(|c| c.verdict.as_ref().map(|v| v.limiter)),
+        ),
         server_cores: median(&cores),
         memory_peak_bytes: ok
             .iter()
@@ -283,9 +296,17 @@ mod tests {
 
     #[test]
     fn the_median_decides_not_the_best_repetition() {
-        let (o, f) = judge(&target(), &reps(&[310.0, 320.0, 290.0], 20.0, Limiter::ServerCpu), None);
+        let (o, f) = judge(
+            &target(),
+            &reps(&[310.0, 320.0, 290.0], 20.0, Limiter::ServerCpu),
+            None,
+        );
         assert_eq!((o, f.rps), (Outcome::Pass, Some(310.0)));
-        let (o, f) = judge(&target(), &reps(&[350.0, 280.0, 290.0], 20.0, Limiter::ServerCpu), None);
+        let (o, f) = judge(
+            &target(),
+            &reps(&[350.0, 280.0, 290.0], 20.0, Limiter::ServerCpu),
+            None,
+        );
         assert_eq!((o, f.rps), (Outcome::Fail, Some(290.0)));
         assert!(f.reason.contains("290 req/s < 300"), "{}", f.reason);
         assert_eq!(f.rps_range, Some((280.0, 350.0)));
@@ -293,7 +314,11 @@ mod tests {
 
     #[test]
     fn a_p99_over_the_bound_fails() {
-        let (o, f) = judge(&target(), &reps(&[400.0; 3], 80.0, Limiter::ServerCpu), None);
+        let (o, f) = judge(
+            &target(),
+            &reps(&[400.0; 3], 80.0, Limiter::ServerCpu),
+            None,
+        );
         assert_eq!(o, Outcome::Fail);
         assert!(f.reason.contains("p99 80.0 ms > 50 ms"), "{}", f.reason);
     }
@@ -315,7 +340,10 @@ mod tests {
         assert_eq!(o, Outcome::LoadgenBound);
         assert!(f.reason.contains("load generator"), "{}", f.reason);
         // Meeting the target while ab is the limit is still a pass.
-        assert_eq!(judge(&target(), &reps(&[350.0; 3], 10.0, Limiter::Loadgen), None).0, Outcome::Pass);
+        assert_eq!(
+            judge(&target(), &reps(&[350.0; 3], 10.0, Limiter::Loadgen), None).0,
+            Outcome::Pass
+        );
     }
 
     #[test]
@@ -325,7 +353,12 @@ mod tests {
         cells[1].reason = Some("the server was OOM-killed".into());
         let (o, f) = judge(&target(), &cells, None);
         assert_eq!(o, Outcome::Fail);
-        assert!(f.reason.contains("1 of 3 repetitions failed: the server was OOM-killed"), "{}", f.reason);
+        assert!(
+            f.reason
+                .contains("1 of 3 repetitions failed: the server was OOM-killed"),
+            "{}",
+            f.reason
+        );
         let (o, f) = judge(&target(), &[], Some("exited with code 137"));
         assert_eq!(o, Outcome::Fail);
         assert!(f.reason.contains("could not start"));
@@ -349,10 +382,16 @@ mod tests {
         let p = probe_lab(&spec);
         assert_eq!(p.servers.len(), 1);
         assert_eq!(p.servers[0].name, lab.servers[1].name);
-        assert_eq!((p.resources.cpus.clone(), p.resources.memory.clone()), (vec![0.35], vec![64 << 20]));
+        assert_eq!(
+            (p.resources.cpus.clone(), p.resources.memory.clone()),
+            (vec![0.35], vec![64 << 20])
+        );
         assert_eq!(p.workloads.len(), 1);
         assert_eq!(p.workloads[0].name, tune.targets[0].workload);
-        assert_eq!(p.loadgen.concurrency, vec![tune.targets[0].load.concurrency()]);
+        assert_eq!(
+            p.loadgen.concurrency,
+            vec![tune.targets[0].load.concurrency()]
+        );
         assert!(p.tune.is_none());
         assert_eq!(config::Plan::new(&p).cell_count(), p.repeat as usize);
         assert!(p.name.starts_with("p03-thread-"), "{}", p.name);
