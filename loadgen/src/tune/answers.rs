@@ -28,8 +28,10 @@ pub struct Row<'a> {
     pub target: usize,
     pub cpus: Limit,
     pub memory: Limit,
-    /// The figures of the passing probe at the answer.
+    /// The figures of the passing probe at the CPU answer (else the memory answer).
     pub figures: Option<&'a Figures>,
+    /// The server's memory peak at the memory answer (else the CPU answer).
+    pub memory_peak_bytes: Option<u64>,
     /// Probes the search ran (not counting reused ones).
     pub probes: usize,
     /// The spread of the passing probe and the failing one below it, per limit.
@@ -81,14 +83,21 @@ fn row<'a>(record: &'a TuneRecord, s: &'a SearchRecord) -> Row<'a> {
             notes.push(format!("stopped early: {note}"));
         }
     }
-    // The figures at the answer: the memory phase's when it ran, else the CPU phase's.
-    let figures = [s.memory.as_ref(), s.cpus.as_ref()]
+    // The figures at the CPU answer (the memory search runs at more CPU, see
+    // `memory_search_cpus`), else at the memory answer; the memory peak at the memory answer.
+    let at_answer = |p: &'a Phase| match p.answer {
+        Some(Answer::Found { at, .. }) => p.passing_at(at).map(|r| &r.figures),
+        _ => None,
+    };
+    let figures = [s.cpus.as_ref(), s.memory.as_ref()]
         .into_iter()
         .flatten()
-        .find_map(|p| match p.answer {
-            Some(Answer::Found { at, .. }) => p.passing_at(at).map(|r| &r.figures),
-            _ => None,
-        });
+        .find_map(at_answer);
+    let memory_peak_bytes = [s.memory.as_ref(), s.cpus.as_ref()]
+        .into_iter()
+        .flatten()
+        .find_map(at_answer)
+        .and_then(|f| f.memory_peak_bytes);
     Row {
         server: &s.server,
         model: &s.model,
@@ -96,6 +105,7 @@ fn row<'a>(record: &'a TuneRecord, s: &'a SearchRecord) -> Row<'a> {
         cpus,
         memory,
         figures,
+        memory_peak_bytes,
         probes: [s.cpus.as_ref(), s.memory.as_ref()]
             .iter()
             .flatten()

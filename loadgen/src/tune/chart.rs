@@ -67,7 +67,7 @@ fn points(
         .probes
         .iter()
         .filter(|p| !p.reused)
-        .filter_map(|p| {
+        .map(|p| {
             let x = phase.grid[p.index];
             let x = if phase.dimension == Dimension::Memory {
                 x / (1024.0 * 1024.0)
@@ -76,7 +76,7 @@ fn points(
             };
             // A probe with no figure (the server did not start) sits on the axis.
             let y = value(p).unwrap_or(0.0);
-            Some((x, y, range(p), p.outcome == Outcome::Pass))
+            (x, y, range(p), p.outcome == Outcome::Pass)
         })
         .collect()
 }

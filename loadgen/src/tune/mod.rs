@@ -332,3 +332,6 @@ impl Tuner<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

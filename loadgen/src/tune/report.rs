@@ -100,7 +100,10 @@ pub fn blocks(record: &TuneRecord) -> Vec<Block> {
             "Each answer is the smallest limit at which the server met the target, found by \
              bracketing and bisecting over real probes (each a cell of the lab file with its \
              repetitions, evidence and verdict); it passed twice and the step below it failed. \
-             Memory is searched at the CPU limit found."
+             Memory is searched at the CPU limit found plus the headroom (at the bare \
+             answer every probe sits at the target's edge and passes or fails with the \
+             machine's noise, whatever the memory). The figures are those of the CPU answer; \
+             the memory peak that of the memory answer."
                 .into(),
         ),
     ];
@@ -130,6 +133,7 @@ fn target_blocks(
         "req/s at the answer",
         "p99 ms",
         "limited by",
+        "memory peak",
         "probes",
     ];
     let table = of
@@ -152,6 +156,8 @@ fn target_blocks(
                     .map_or("—".into(), |v| format!("{v:.1}")),
                 f.and_then(|f| f.limiter)
                     .map_or("—".into(), |l| l.as_str().into()),
+                r.memory_peak_bytes
+                    .map_or("—".into(), crate::report::doc::mib),
                 r.probes.to_string(),
             ]
         })

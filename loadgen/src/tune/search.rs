@@ -144,7 +144,7 @@ fn lowest_pass_above(history: &[(usize, Outcome)], fail: Option<usize>) -> Optio
     history
         .iter()
         .map(|(i, _)| *i)
-        .filter(|i| fail.is_none_or(|f| *i > f))
+        .filter(|i| fail.map_or(true, |f| *i > f))
         .min()
 }
 

@@ -64,11 +64,11 @@ pub fn compose(needs: &[Need], headroom: f64) -> String {
     let mut s = String::from("services:\n");
     for n in needs {
         s.push_str(&format!("  {}:\n", n.server));
+        uncovered(&mut s, n, "    ");
         let (Some(c), Some(m)) = (n.cpus, n.memory_bytes) else {
             s.push_str("    # no answer: no limits to give\n");
             continue;
         };
-        uncovered(&mut s, n, "    ");
         let mc = millicores(c, headroom);
         s.push_str("    deploy:\n      resources:\n        limits:\n");
         s.push_str(&format!(
@@ -85,11 +85,11 @@ pub fn kubernetes(needs: &[Need], headroom: f64) -> String {
     let mut s = String::new();
     for n in needs {
         s.push_str(&format!("# {}\n", n.server));
+        uncovered(&mut s, n, "");
         let (Some(c), Some(m)) = (n.cpus, n.memory_bytes) else {
             s.push_str("# no answer: no limits to give\n");
             continue;
         };
-        uncovered(&mut s, n, "");
         s.push_str(&format!(
             "resources:\n  requests:\n    cpu: {}m\n    memory: {}Mi\n  limits:\n    cpu: {}m\n    memory: {}Mi\n",
             millicores(c, 0.0),
