@@ -7,6 +7,10 @@ lab_bin := "cargo run -q -p loadgen --bin lab --"
 lab file="lab.yaml":
     {{lab_bin}} run {{file}}
 
+# Find the smallest CPU and memory limits that meet the file's `tune:` targets (see README "Tuning limits")
+tune file:
+    {{lab_bin}} tune {{file}}
+
 # Validate a lab file and print its plan (no Docker needed)
 check file="lab.yaml":
     {{lab_bin}} check {{file}}
@@ -53,4 +57,5 @@ examples:
 findings:
     {{lab_bin}} run lab.yaml; rc=$?; [ $rc -eq 0 ] || [ $rc -eq 3 ] || exit $rc
     for f in examples/*.yaml; do {{lab_bin}} run "$f"; rc=$?; [ $rc -eq 0 ] || [ $rc -eq 3 ] || exit $rc; done
+    for f in examples/*.yaml; do if grep -q '^tune:' "$f"; then {{lab_bin}} tune "$f" || exit $?; fi; done
     python3 scripts/findings.py

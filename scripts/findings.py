@@ -6,6 +6,11 @@ raw ab output into docs/findings/<name>/, then replace the text between
 `<!-- results:<name> -->` and `<!-- /results:<name> -->` in FINDINGS.md with the run's
 comparison tables (taken verbatim from its report.md) and the machine it ran on. Numbers are
 never typed in by hand: rerun `just findings` and they change with the runs.
+
+Lab files with a `tune:` section also have `lab tune` answers: the newest complete tune folder
+(`results/<time>-<name>-tune/`) is copied into docs/findings/<name>-tune/ and its answers
+(the per-target tables, the limits to paste) replace the text between `<!-- tune:<name> -->`
+and `<!-- /tune:<name> -->`.
 """
 
 import json
@@ -52,10 +57,59 @@ def ab_version(line: str) -> str:
     return m.group(1) if m else "?"
 
 
+def newest_tune(name: str):
+    runs = sorted(p for p in (ROOT / "results").glob(f"*-{name}-tune") if (p / "tune.json").exists())
+    complete = [p for p in runs if json.loads((p / "tune.json").read_text()).get("status") == "complete"]
+    return complete[-1] if complete else None
+
+
+def tune_sections(report: str, name: str) -> str:
+    """The tune report's target sections (without their probe tables) and its snippets,
+    with links and charts pointing into docs/findings/<name>-tune/."""
+    parts = re.split(r"(?m)^## ", report)
+    keep = []
+    for p in parts[1:]:
+        p = re.split(r"(?m)^### Probes", p)[0].strip()
+        keep.append("#### " + p)
+    text = "\n\n".join(keep)
+    return re.sub(r"\]\((charts|probes)/", rf"](docs/findings/{name}-tune/\1/", text)
+
+
+def tune_findings(text: str, lab: pathlib.Path) -> str:
+    if not re.search(r"(?m)^tune:", lab.read_text()):
+        return text
+    name = lab_name(lab)
+    run = newest_tune(name)
+    if run is None:
+        print(f"{name}: no complete tune folder under results/, left as is", file=sys.stderr)
+        return text
+    dest = ROOT / "docs" / "findings" / f"{name}-tune"
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for f in ["tune.md", "tune.html", "tune.json", "lab.yaml"]:
+        if (run / f).exists():
+            shutil.copy2(run / f, dest / f)
+    if (run / "charts").exists():
+        shutil.copytree(run / "charts", dest / "charts")
+    record = json.loads((run / "tune.json").read_text())
+    body = (f"Tune `{record.get('id')}`: {record.get('probes_used')} probes in {record.get('elapsed_s', 0):.0f} s. "
+            f"Full report with every probe: [tune.md](docs/findings/{name}-tune/tune.md) "
+            f"([HTML](docs/findings/{name}-tune/tune.html)).\n\n"
+            + tune_sections((run / "tune.md").read_text(), name))
+    pattern = re.compile(rf"(<!-- tune:{re.escape(name)} -->\n).*?(<!-- /tune:{re.escape(name)} -->)", re.S)
+    if not pattern.search(text):
+        print(f"{name}: FINDINGS.md has no tune:{name} markers", file=sys.stderr)
+        return text
+    print(f"{name}: {run.name}")
+    return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+
+
 def main() -> int:
     findings = ROOT / "FINDINGS.md"
     text = findings.read_text()
     for lab in [ROOT / "lab.yaml"] + sorted((ROOT / "examples").glob("*.yaml")):
+        text = tune_findings(text, lab)
         name = lab_name(lab)
         run = newest_run(name)
         if run is None:

@@ -3,7 +3,7 @@
 //! ```yaml
 //! tune:
 //!   targets:                    # one search per server and target
-//!     - { workload: cpu, rps: 250, concurrency: 10, p99: 100ms, errors: 0 }
+//!     - { workload: cpu, rps: 250, concurrency: 10, p99: 100ms, errors: 0, requests: 500 }
 //!   cpus: { min: 0.05, max: 1.0, resolution: 0.05 }   # search the CPU limit (optional)
 //!   memory: { min: 8m, max: 128m, resolution: 8m }    # then the memory limit (optional)
 //!   headroom: 20%               # added in the pasted snippets, never in the answer
@@ -68,6 +68,10 @@ pub struct Target {
     /// Requests per second (2xx only) the server must serve.
     pub rps: f64,
     pub load: TargetLoad,
+    /// ab `-n` for the probes: the target's own (so that a probe lasts about as long at
+    /// 5000 req/s as at 500), else the lab file's `loadgen.requests`.
+    #[serde(default)]
+    pub requests: u64,
     /// ab `-k` for the probes: the target's own, else the lab file's first `keepalive`.
     pub keepalive: bool,
     /// The bound on the median p99 latency of the probe's repetitions, ms.
@@ -190,6 +194,7 @@ pub struct RawTarget {
     pub concurrency: Option<u32>,
     /// Recognised so that it can be refused with the reason (open-loop load needs oha).
     pub rate: Option<serde_yaml::Value>,
+    pub requests: Option<u64>,
     pub keepalive: Option<bool>,
     pub p99: Option<DurationMs>,
     pub errors: Option<ErrorShare>,
@@ -389,6 +394,16 @@ fn target(
         ),
         _ => {}
     }
+    let requests = t.requests.unwrap_or(cx.loadgen.requests);
+    if requests == 0 || requests > super::validate::MAX_REQUESTS {
+        fail(
+            join(path, "requests"),
+            format!(
+                "{requests} is out of range; ab's requests must be 1..={}",
+                super::validate::MAX_REQUESTS
+            ),
+        );
+    }
     let concurrency = t.concurrency.unwrap_or(0);
     match t.concurrency {
         None if t.rate.is_none() => fail(
@@ -402,11 +417,10 @@ fn target(
                 super::validate::MAX_CONCURRENCY
             ),
         ),
-        Some(n) if u64::from(n) > cx.loadgen.requests => fail(
+        Some(n) if u64::from(n) > requests => fail(
             join(path, "concurrency"),
             format!(
-                "{n} is more than loadgen.requests ({}); concurrency must be <= requests",
-                cx.loadgen.requests
+                "{n} is more than the probes' requests ({requests}); concurrency must be <= requests"
             ),
         ),
         _ => {}
@@ -429,6 +443,7 @@ fn target(
         workload: t.workload,
         rps,
         load: TargetLoad::Closed { concurrency },
+        requests,
         keepalive: t
             .keepalive
             .unwrap_or_else(|| cx.loadgen.keepalive.first().copied().unwrap_or(false)),

@@ -186,6 +186,7 @@ mod tests {
             workload: "cpu".into(),
             rps: 400.0,
             load: TargetLoad::Closed { concurrency: 4 },
+            requests: 400,
             keepalive: true,
             p99_ms: Some(100.0),
             errors: 0.0,

@@ -216,6 +216,7 @@ pub fn probe_lab(spec: &Spec<'_>) -> Lab {
     lab.resources.memory = vec![spec.memory];
     lab.workloads.retain(|w| w.name == spec.target.workload);
     lab.loadgen.concurrency = vec![spec.target.load.concurrency()];
+    lab.loadgen.requests = spec.target.requests;
     lab.loadgen.keepalive = vec![spec.target.keepalive];
     lab.output = spec.dir.to_path_buf();
     lab.tune = None;
@@ -269,6 +270,7 @@ mod tests {
             workload: "cpu".into(),
             rps: 300.0,
             load: TargetLoad::Closed { concurrency: 10 },
+            requests: 500,
             keepalive: true,
             p99_ms: Some(50.0),
             errors: 0.0,

@@ -72,6 +72,7 @@ fn record(searches: Vec<SearchRecord>) -> TuneRecord {
                 workload: "cpu".into(),
                 rps: 400.0,
                 load: TargetLoad::Closed { concurrency: 4 },
+                requests: 400,
                 keepalive: true,
                 p99_ms: Some(100.0),
                 errors: 0.0,

@@ -34,7 +34,7 @@ fn a_minimal_section_gets_its_defaults() {
             false
         )
     );
-    assert_eq!((t.p99_ms, t.errors), (None, 0.0));
+    assert_eq!((t.p99_ms, t.errors, t.requests), (None, 0.0, 100));
     let cpus = tune.cpus.unwrap();
     assert_eq!((cpus.min, cpus.max, cpus.resolution), (0.1, 1.0, 0.05));
     assert_eq!(tune.memory, None);
@@ -45,7 +45,7 @@ fn a_minimal_section_gets_its_defaults() {
 #[test]
 fn every_field_is_read() {
     let lab = ok(&with_tune(
-        "  targets:\n    - { workload: hello, rps: 250.5, concurrency: 20, keepalive: true, p99: 50ms, errors: 1% }\n  cpus: { min: 0.05, max: 2, resolution: 0.1 }\n  memory: { min: 8m, max: 64m, resolution: 4m }\n  headroom: 50%\n  budget: { probes: 12, time: 2m }",
+        "  targets:\n    - { workload: hello, rps: 250.5, concurrency: 20, keepalive: true, p99: 50ms, errors: 1%, requests: 5000 }\n  cpus: { min: 0.05, max: 2, resolution: 0.1 }\n  memory: { min: 8m, max: 64m, resolution: 4m }\n  headroom: 50%\n  budget: { probes: 12, time: 2m }",
     ));
     let tune = lab.tune.unwrap();
     let t = &tune.targets[0];
@@ -138,7 +138,7 @@ fn mistakes_are_located() {
         11,
         49,
         "tune.targets[0].concurrency",
-        "more than loadgen.requests (100)",
+        "more than the probes' requests (100)",
     );
 
     let e = err(&with_tune(
