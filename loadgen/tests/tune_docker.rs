@@ -6,7 +6,9 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -141,4 +143,83 @@ fn a_bad_tune_section_names_file_line_and_field() {
     // Every command reads the section: `lab check` (and `lab run`) refuse it too.
     let o = lab(&["check", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn ctrl_c_during_a_probe_leaves_nothing_behind_and_keeps_what_was_found() {
+    if !docker_available("ctrl_c_during_a_probe_leaves_nothing_behind_and_keeps_what_was_found") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("results");
+    // Long probes: 20000 requests of 1 ms of simulated I/O at c=2 (about 10 s a cell).
+    let yaml = tune_file(&out_dir)
+        .replace("path: /cpu/100", "path: /sleep/1")
+        .replace(
+            "{ workload: cpu, rps: 300, concurrency: 2 }",
+            "{ workload: cpu, rps: 100, concurrency: 2, requests: 20000 }",
+        );
+    let file = lab_file(dir.path(), "long.yaml", &yaml);
+    let mut child = Command::new(lab_bin())
+        .current_dir(workspace())
+        .args(["tune", file.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first probe has recorded a cell: a probe is under way.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let probe = loop {
+        if let Some(p) = probe_with_a_cell(&out_dir) {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "no probe recorded a cell");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "lab tune ended before probing"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let tune = only_run(&out_dir);
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tune.join("tune.json")).unwrap()).unwrap();
+    assert_eq!(record["status"], "interrupted");
+    assert!(
+        tune.join("tune.md").exists(),
+        "the report of what was found is written"
+    );
+    let results = results_json(&probe);
+    assert_eq!(results["status"], "interrupted");
+    let id = results["run_id"].as_str().unwrap();
+    assert_eq!(leftovers(id), Vec::<String>::new());
+    for f in [tune.clone(), probe.clone()] {
+        for e in std::fs::read_dir(&f).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().to_string();
+            assert!(!name.ends_with(".tmp"), "temp file left: {name}");
+        }
+    }
+}
+
+/// The probe folder under the tune under `out_dir` whose results.json has a cell.
+fn probe_with_a_cell(out_dir: &Path) -> Option<PathBuf> {
+    let tune = std::fs::read_dir(out_dir).ok()?.next()?.ok()?.path();
+    for e in std::fs::read_dir(tune.join("probes")).ok()? {
+        let p = e.ok()?.path();
+        let text = std::fs::read_to_string(p.join("results.json")).ok()?;
+        let r: serde_json::Value = serde_json::from_str(&text).ok()?;
+        if r["cells"].as_array().is_some_and(|c| !c.is_empty()) {
+            return Some(p);
+        }
+    }
+    None
 }

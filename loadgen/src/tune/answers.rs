@@ -4,6 +4,7 @@
 use super::probe::Figures;
 use super::record::{Dimension, Phase, SearchRecord, TuneRecord};
 use super::search::Answer;
+use crate::config::format_memory;
 
 /// What a load generator that cannot drive the target should be replaced with.
 pub const LOADGEN_ADVICE: &str = "the load generator cannot test this target on this machine: \
@@ -162,6 +163,9 @@ fn limit(
                         show(at),
                         show(b)
                     ));
+                    if let Some(note) = p.failing_at(b).and_then(|r| not_memory(d, r)) {
+                        notes.push(note);
+                    }
                     Limit {
                         text: show(at),
                         value: Some(p.grid[at]),
@@ -225,6 +229,26 @@ fn limit(
             }
         }
     }
+}
+
+/// A memory probe that missed the target without a failed repetition while its server
+/// used well under its limit (at most 80%) missed it for another reason than memory:
+/// usually the machine's noise at the target's edge. Said, because the search counts it
+/// as a failure all the same (it cannot tell), which can put the memory answer too high.
+fn not_memory(d: Dimension, r: &super::record::ProbeRecord) -> Option<String> {
+    let f = &r.figures;
+    let peak = f.memory_peak_bytes?;
+    let used_little = (peak as f64) <= 0.8 * r.memory_bytes as f64;
+    (d == Dimension::Memory && f.failed == 0 && f.repetitions > 0 && used_little).then(|| {
+        format!(
+            "memory: the miss at {} ({}) came with a memory peak of {} of its {}: more likely \
+             noise than memory, so the smallest memory may be lower",
+            format_memory(r.memory_bytes),
+            f.reason,
+            crate::report::doc::mib(peak),
+            format_memory(r.memory_bytes)
+        )
+    })
 }
 
 /// `412 req/s [405–420], p99 8.1 ms`.

@@ -40,6 +40,11 @@ fn phase(d: Dimension, grid: Vec<f64>, probes: &[(usize, Outcome, f64)], answer:
         .iter()
         .map(|(i, o, r)| probe(*i, &p.grid, *o, *r))
         .collect();
+    if d == Dimension::Memory {
+        for pr in &mut p.probes {
+            pr.memory_bytes = p.grid[pr.index] as u64;
+        }
+    }
     p.answer = Some(answer);
     p
 }
@@ -229,6 +234,41 @@ fn the_html_report_shows_the_probe_charts_inline() {
     r.save(dir.path()).unwrap();
     let back = TuneRecord::load(dir.path()).unwrap();
     assert_eq!(report::blocks(&back), report::blocks(&r));
+}
+
+#[test]
+fn a_memory_miss_far_under_the_limit_is_called_likely_noise() {
+    let memory = phase(
+        Dimension::Memory,
+        mem_grid(),
+        &[
+            (3, Outcome::Pass, 600.0),
+            (1, Outcome::Pass, 590.0),
+            (0, Outcome::Fail, 395.0),
+            (1, Outcome::Pass, 595.0),
+        ],
+        Answer::Found {
+            at: 1,
+            below: Some(0),
+        },
+    );
+    let r = record(vec![search("async", None, Some(memory))]);
+    let rows = answers::rows(&r);
+    // The failing probe at 8m peaked at 3 MiB: not a memory problem.
+    assert!(
+        rows[0].notes.iter().any(|n| n.contains("the miss at 8m (395 req/s vs 400) came with a memory peak of 3.0 MiB of its 8m: more likely noise")),
+        "{:?}",
+        rows[0].notes
+    );
+    // An OOM kill is a memory problem: no such note.
+    let mut oom = r.clone();
+    let m = oom.searches[0].memory.as_mut().unwrap();
+    m.probes[2].figures.failed = 3;
+    m.probes[2].figures.repetitions = 0;
+    assert!(!answers::rows(&oom)[0]
+        .notes
+        .iter()
+        .any(|n| n.contains("noise")));
 }
 
 #[test]
