@@ -137,7 +137,7 @@ fn a_bad_tune_section_names_file_line_and_field() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("bad.yaml:13:") && err.contains("tune.targets[0].rps: -3 is not a rate"),
+        err.contains("bad.yaml:14:29: ") && err.contains("tune.targets[0].rps: -3 is not a rate"),
         "{err}"
     );
     // Every command reads the section: `lab check` (and `lab run`) refuse it too.
