@@ -225,6 +225,9 @@ fn check(file: &Path) -> Result<()> {
     let lab = load_lab(file)?;
     let plan = Plan::new(&lab);
     println!("{}", config::describe(&lab, &plan));
+    if let Some(tune) = &lab.tune {
+        println!("{}", tune.describe(lab.servers.len()));
+    }
     println!("{}: ok", file.display());
     Ok(())
 }

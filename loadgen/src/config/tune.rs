@@ -121,6 +121,44 @@ impl fmt::Display for TargetLoad {
     }
 }
 
+impl Tune {
+    /// What `lab check` says of the section: the searches, the grids and the budget.
+    pub fn describe(&self, servers: usize) -> String {
+        let mut s = format!(
+            "tune: {} target(s) x {servers} server(s)",
+            self.targets.len()
+        );
+        if let Some(c) = &self.cpus {
+            s.push_str(&format!(
+                "; cpus {}..{} by {} ({} values)",
+                c.min,
+                c.max,
+                c.resolution,
+                c.grid().len()
+            ));
+        }
+        if let Some(m) = &self.memory {
+            s.push_str(&format!(
+                "; memory {}..{} by {} ({} values)",
+                format_memory(m.min),
+                format_memory(m.max),
+                format_memory(m.resolution),
+                m.grid().len()
+            ));
+        }
+        s.push_str(&format!(
+            "; budget {} probes, {:.0} s; headroom {:.0}%",
+            self.budget.probes,
+            self.budget.time_s,
+            self.headroom * 100.0
+        ));
+        for t in &self.targets {
+            s.push_str(&format!("\n  target: {}", t.describe()));
+        }
+        s
+    }
+}
+
 /// A CPU range: `min`, `min + resolution`, ..., `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CpuRange {
