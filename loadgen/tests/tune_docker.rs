@@ -75,8 +75,13 @@ fn tune_brackets_the_cpu_answer_with_real_probes() {
     // The answer passed twice; the step below failed; nothing failed above the answer.
     assert!(at_index(at).filter(|p| p["outcome"] == "pass").count() >= 2);
     assert!(at_index(below).any(|p| p["outcome"] == "fail"));
+    // (A single noisy miss at the top of the range is probed again and outvoted.)
+    let top = grid.len() - 1;
+    let top_passes = at_index(top).filter(|p| p["outcome"] == "pass").count();
+    let top_misses = at_index(top).count() - top_passes;
     for p in probes.iter().filter(|p| p["outcome"] != "pass") {
-        assert!((p["index"].as_u64().unwrap() as usize) < at, "{p}");
+        let i = p["index"].as_u64().unwrap() as usize;
+        assert!(i < at || (i == top && top_passes > top_misses), "{p}");
     }
     // The first probe is the top of the range (bracketing starts there).
     assert_eq!(

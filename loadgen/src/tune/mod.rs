@@ -228,7 +228,7 @@ impl Tuner<'_> {
             };
             if let Some(why) = self.budget_spent() {
                 self.record.budget_note.get_or_insert(why);
-                phase.answer = Some(search::unfinished(&history));
+                phase.answer = Some(search::unfinished(phase.grid.len(), &history));
                 break;
             }
             let (cpus, memory) = limits(phase.grid[i]);
@@ -237,7 +237,7 @@ impl Tuner<'_> {
             self.store(at, &phase);
             self.save()?;
         }
-        phase.non_monotonic = search::non_monotonic(&phase.history())
+        phase.non_monotonic = search::non_monotonic(phase.grid.len(), &phase.history())
             .into_iter()
             .map(|i| phase.grid[i])
             .collect();
