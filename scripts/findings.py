@@ -92,6 +92,15 @@ def tune_findings(text: str, lab: pathlib.Path) -> str:
             shutil.copy2(run / f, dest / f)
     if (run / "charts").exists():
         shutil.copytree(run / "charts", dest / "charts")
+    # Each probe's evidence, which tune.md links: its report, record and raw ab output.
+    for probe in sorted((run / "probes").glob("*")):
+        pdest = dest / "probes" / probe.name
+        pdest.mkdir(parents=True)
+        for f in ["report.md", "results.json", "meta.json"]:
+            if (probe / f).exists():
+                shutil.copy2(probe / f, pdest / f)
+        if (probe / "raw").exists():
+            shutil.copytree(probe / "raw", pdest / "raw")
     record = json.loads((run / "tune.json").read_text())
     body = (f"Tune `{record.get('id')}`: {record.get('probes_used')} probes in {record.get('elapsed_s', 0):.0f} s. "
             f"Full report with every probe: [tune.md](docs/findings/{name}-tune/tune.md) "
