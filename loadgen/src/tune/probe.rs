@@ -75,7 +75,11 @@ pub fn judge(target: &Target, cells: &[Cell], server_failure: Option<&str>) -> (
     if let Some(c) = failed.first() {
         // The server's last log line is in the probe's own report; the reason stays short.
         let why = c.reason.as_deref().unwrap_or_default();
-        let why = why.split(" (its last log line").next().unwrap_or(why).to_string();
+        let why = why
+            .split(" (its last log line")
+            .next()
+            .unwrap_or(why)
+            .to_string();
         let n = f.failed;
         let of = n + f.repetitions;
         return fail(f, format!("{n} of {of} repetitions failed: {why}"));
