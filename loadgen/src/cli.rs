@@ -83,7 +83,7 @@ pub enum Command {
         #[arg(default_value = "lab.yaml")]
         file: PathBuf,
     },
-    /// Re-render the reports of a run from RUN_DIR/results.json
+    /// Re-render the reports of a run from RUN_DIR/results.json (of a tune from tune.json)
     Report { run_dir: PathBuf },
     /// Compare two runs: change in req/s and p99 per cell present in both
     Compare {
@@ -486,6 +486,14 @@ async fn images(file: &Path) -> Result<()> {
 }
 
 fn report_cmd(dir: &Path) -> Result<()> {
+    // A `lab tune` folder: its report is rendered from tune.json alone.
+    if dir.join(crate::tune::record::FILE).exists() {
+        let record = crate::tune::record::TuneRecord::load(dir)?;
+        for p in crate::tune::report::write_all(dir, &record)? {
+            println!("{}", p.display());
+        }
+        return Ok(());
+    }
     let run = report::Run::load(dir)?;
     for p in report::write_all(&run)? {
         println!("{}", p.display());

@@ -117,6 +117,11 @@ fn tune_brackets_the_cpu_answer_with_real_probes() {
     assert!(md.contains("charts/async-cpu-cpus.svg"), "{md}");
     let html = std::fs::read_to_string(tune.join("tune.html")).unwrap();
     assert!(html.contains("<svg"), "the probe chart is inline");
+    // `lab report` renders the same report again from tune.json alone.
+    std::fs::remove_file(tune.join("tune.md")).unwrap();
+    let o = lab(&["report", tune.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(tune.join("tune.md")).unwrap(), md);
 }
 
 #[test]
