@@ -24,13 +24,19 @@ fn err(e: impl std::fmt::Display) -> anyhow::Error {
 pub fn svg(title: &str, phase: &Phase, target: &Target) -> Result<String> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (960, 400)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (960, 412)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let (top, body) = root.split_vertically(40);
+        let (top, body) = root.split_vertically(52);
         top.draw(&Text::new(
             title.to_string(),
             (12, 10),
             (FONT, 18).into_font().style(FontStyle::Bold).color(&BLACK),
+        ))
+        .map_err(err)?;
+        top.draw(&Text::new(
+            "filled green: met the target · open red: missed it (the probe table says why) · dashed: the target",
+            (12, 32),
+            (FONT, 12).into_font().color(&TARGET),
         ))
         .map_err(err)?;
         let (left, right) = body.split_horizontally(480);
@@ -118,7 +124,7 @@ fn panel(
         .x_desc(x_label)
         .y_desc(y_label)
         .label_style((FONT, 13))
-        .light_line_style(RGBColor(236, 236, 236))
+        .light_line_style(WHITE)
         .draw()
         .map_err(err)?;
     if let Some(v) = line {
