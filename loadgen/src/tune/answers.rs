@@ -33,7 +33,7 @@ pub struct Row<'a> {
     pub figures: Option<&'a Figures>,
     /// The server's memory peak at the memory answer (else the CPU answer).
     pub memory_peak_bytes: Option<u64>,
-    /// Probes the search ran (not counting reused ones).
+    /// Probes the search ran.
     pub probes: usize,
     /// The spread of the passing probe and the failing one below it, per limit.
     pub confidence: Vec<String>,
@@ -110,7 +110,7 @@ fn row<'a>(record: &'a TuneRecord, s: &'a SearchRecord) -> Row<'a> {
         probes: [s.cpus.as_ref(), s.memory.as_ref()]
             .iter()
             .flatten()
-            .map(|p| p.probes_run())
+            .map(|p| p.probes.len())
             .sum(),
         confidence,
         notes,

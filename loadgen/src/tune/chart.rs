@@ -72,7 +72,6 @@ fn points(
     phase
         .probes
         .iter()
-        .filter(|p| !p.reused)
         .map(|p| {
             let x = phase.grid[p.index];
             let x = if phase.dimension == Dimension::Memory {
@@ -185,7 +184,6 @@ mod tests {
                     ..Figures::default()
                 },
                 dir: String::new(),
-                reused: false,
             });
         }
         let target = Target {

@@ -328,7 +328,6 @@ impl Tuner<'_> {
             outcome,
             figures,
             dir,
-            reused: false,
         })
     }
 }

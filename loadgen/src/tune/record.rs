@@ -29,7 +29,7 @@ pub struct TuneRecord {
     /// Wall time so far, seconds.
     pub elapsed_s: f64,
     pub tune: Tune,
-    /// Probes run (reused ones not counted).
+    /// Probes run.
     pub probes_used: u32,
     /// Why the budget stopped the tune, when it did.
     pub budget_note: Option<String>,
@@ -152,11 +152,6 @@ impl Phase {
             .rev()
             .find(|p| p.index == at && p.outcome != Outcome::Pass)
     }
-
-    /// Probes this phase ran itself (not reused from the CPU search).
-    pub fn probes_run(&self) -> usize {
-        self.probes.iter().filter(|p| !p.reused).count()
-    }
 }
 
 /// One probe as the record keeps it.
@@ -172,7 +167,4 @@ pub struct ProbeRecord {
     pub figures: Figures,
     /// Its run folder, relative to the tune folder.
     pub dir: String,
-    /// Taken over from the CPU search (same limits), not run again.
-    #[serde(default)]
-    pub reused: bool,
 }

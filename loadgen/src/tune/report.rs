@@ -54,7 +54,7 @@ fn charts(record: &TuneRecord) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for s in &record.searches {
         for phase in [s.cpus.as_ref(), s.memory.as_ref()].into_iter().flatten() {
-            if phase.probes_run() == 0 {
+            if phase.probes.is_empty() {
                 continue;
             }
             let target = record.target(s);
@@ -180,7 +180,7 @@ fn target_blocks(
     }
     for s in record.searches.iter().filter(|s| s.target == t) {
         for phase in [s.cpus.as_ref(), s.memory.as_ref()].into_iter().flatten() {
-            if phase.probes_run() > 0 {
+            if !phase.probes.is_empty() {
                 b.push(Block::Chart(
                     chart_file(s, record, phase),
                     format!("{}: {} probes", s.server, phase.dimension.as_str()),
@@ -211,7 +211,7 @@ fn probe_table(record: &TuneRecord, t: usize) -> Block {
     let mut rows = Vec::new();
     for s in record.searches.iter().filter(|s| s.target == t) {
         for phase in [s.cpus.as_ref(), s.memory.as_ref()].into_iter().flatten() {
-            for p in phase.probes.iter().filter(|p| !p.reused) {
+            for p in &phase.probes {
                 let f = &p.figures;
                 rows.push(vec![
                     p.number.to_string(),

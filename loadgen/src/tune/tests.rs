@@ -30,7 +30,6 @@ fn probe(index: usize, grid: &[f64], outcome: Outcome, rps: f64) -> ProbeRecord 
             ..Figures::default()
         },
         dir: format!("probes/p{index}"),
-        reused: false,
     }
 }
 
