@@ -1,7 +1,8 @@
 //! `lab tune`: the smallest CPU and memory limits at which each server still meets a target.
 //!
 //! For each target of the file's `tune:` section and each server, a CPU search (at the top
-//! of the memory range), then a memory search at the CPU limit found. Each search is the
+//! of the memory range), then a memory search at the CPU limit found plus the headroom
+//! (see [`memory_search_cpus`]). Each search is the
 //! pure state machine of [`search`]; each of its probes is a real cell of the lab file
 //! ([`probe`]) with its own run folder under `probes/`. [`record`] keeps everything in
 //! `tune.json`, rewritten after every probe; [`report`] renders `tune.md`, `tune.html` and

@@ -413,8 +413,8 @@ mod tests {
 
     #[test]
     fn a_seeded_top_is_not_probed_again() {
-        // The memory search starts with the two passes the CPU answer already has at the
-        // top of the memory range.
+        // A history that already holds passes at the top (e.g. carried over from an earlier
+        // search at the same limits) goes straight to halving.
         let grid: Vec<f64> = (1..=16).map(|k| f64::from(k) * 8.0).collect();
         let seeded = vec![(15, Outcome::Pass), (15, Outcome::Pass)];
         assert_eq!(
