@@ -7,6 +7,7 @@
 //! (`record.rs`), then stop the servers. Every cell is judged (`verdict.rs`) as it is
 //! recorded; reports are rendered later from `results.json` alone.
 
+mod capacity;
 mod counters;
 mod measure;
 mod owner;
@@ -167,8 +168,9 @@ fn new_cell(lab: &Lab, group: &config::Group, cref: &config::CellRef, limits: Li
     let point = &group.points[cref.point];
     let server = &lab.servers[inst.server];
     let workload = &lab.workloads[point.workload];
+    let rate = point.rate.map(|r| format!("-{}", r.id())).unwrap_or_default();
     let id = format!(
-        "g{}-{}-{}-{}-c{}-r{}",
+        "g{}-{}-{}-{}-c{}{rate}-r{}",
         group.index,
         server.name,
         workload.name,
@@ -176,8 +178,9 @@ fn new_cell(lab: &Lab, group: &config::Group, cref: &config::CellRef, limits: Li
         point.concurrency,
         cref.repetition
     );
+    let stdout_ext = lab.loadgen.tool.driver().stdout_extension();
     Cell {
-        raw_stdout: format!("raw/{id}.stdout.txt"),
+        raw_stdout: format!("raw/{id}.stdout.{stdout_ext}"),
         raw_stderr: format!("raw/{id}.stderr.txt"),
         id,
         group: group.index,
@@ -199,6 +202,11 @@ fn new_cell(lab: &Lab, group: &config::Group, cref: &config::CellRef, limits: Li
         exit_code: None,
         command: Vec::new(),
         ab: None,
+        oha: None,
+        rate: point.rate,
+        // Absolute now; a percentage once its capacity is measured (`capacity.rs`).
+        offered_rps: point.rate.and_then(|r| r.resolve(None)),
+        capacity_rps: None,
         percentiles_fine: None,
         server_resources: None,
         loadgen_resources: None,
@@ -315,9 +323,10 @@ fn meta(
     }
 }
 
-/// `ab -V` inside the load generator container: the version that actually measures.
+/// `ab -V` or `oha --version` inside the load generator container: the version that
+/// actually measures.
 async fn ab_version(ctx: &Ctx<'_>, session: &session::Session) -> String {
-    let cmd = vec!["ab".to_string(), "-V".to_string()];
+    let cmd = ctx.lab.loadgen.tool.driver().version_command();
     match session
         .run_tool(ctx, &cmd, &[], &[], std::time::Duration::from_secs(30))
         .await

@@ -18,7 +18,7 @@ use crate::config::{self, Instance, ServerSource};
 use crate::docker::ContainerSpec;
 use crate::metrics;
 use crate::results::ServerFailure;
-use crate::tool::{self, Load};
+use crate::tool::{Amount, Load};
 
 /// How long a server may take to answer its first request.
 const READY_DEADLINE: Duration = Duration::from_secs(30);
@@ -300,8 +300,9 @@ async fn warm_up(
     }
     for w in &ctx.lab.workloads {
         let url = srv.url(&w.path);
-        let cmd = tool::ab_command(&Load {
-            requests: ctx.lab.warmup,
+        let cmd = ctx.lab.loadgen.tool.driver().command(&Load {
+            amount: Amount::Requests(ctx.lab.warmup),
+            rate: None,
             concurrency: ctx.lab.warmup.min(10) as u32,
             timeout_s: 10,
             keepalive: false,
