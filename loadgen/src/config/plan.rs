@@ -176,7 +176,11 @@ impl Plan {
         let cells: u64 = self
             .groups
             .iter()
-            .flat_map(|g| g.points.iter().map(|p| per_cell(p) * g.instances.len() as u64))
+            .flat_map(|g| {
+                g.points
+                    .iter()
+                    .map(|p| per_cell(p).saturating_mul(g.instances.len() as u64))
+            })
             .fold(0u64, u64::saturating_add);
         cells
             .saturating_mul(u64::from(self.repeat))
