@@ -207,7 +207,9 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
         lg.timeout_s
     );
     if !lg.rate.is_empty() {
-        let rates: Vec<String> = lg.rate.iter().map(|r| r.to_string()).collect();
+        let mut rates = lg.rate.clone();
+        rates.sort_unstable();
+        let rates: Vec<String> = rates.iter().map(|r| r.to_string()).collect();
         let _ = writeln!(
             s,
             "open loop: offered rates [{}] req/s (percentages of a closed-loop capacity measured first per server and group)",
@@ -273,10 +275,15 @@ fn describe_groups(s: &mut String, lab: &Lab, plan: &Plan) {
     let keepalive: Vec<String> = lg.keepalive.iter().map(bool::to_string).collect();
     let points = plan.groups.first().map_or(0, |g| g.points.len());
     let _ = writeln!(s, "points: {points} per group");
+    let rates = if lg.rate.is_empty() {
+        String::new()
+    } else {
+        format!(" × {} rates", lg.rate.len())
+    };
     for w in &lab.workloads {
         let _ = writeln!(
             s,
-            "  {} {} × keepalive [{}] × concurrency [{}]",
+            "  {} {} × keepalive [{}] × concurrency [{}]{rates}",
             w.name,
             w.path,
             keepalive.join(", "),

@@ -1171,6 +1171,7 @@ fn nofile_is_auto_by_default_or_a_number_with_room_for_every_connection() {
 }
 
 mod limits;
+mod open_loop;
 
 #[test]
 fn repeat_takes_a_count_auto_or_settings() {
