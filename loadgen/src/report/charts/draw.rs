@@ -138,7 +138,7 @@ where
         .bold_line_style(GRID)
         .light_line_style(WHITE)
         .axis_style(TEXT_GREY)
-        .x_desc(ctx.x_desc())
+        .x_desc(ctx.x_desc().as_str())
         .y_desc(panel.y_desc.as_str())
         .x_label_formatter(&|v| format!("{}", v.round() as i64))
         .y_label_formatter(&|v| tick(*v))

@@ -14,7 +14,7 @@
 //!
 //! An open-loop series (oha with `rate:`) has the last two and the resources chart, with the
 //! offered rate (per server: a percentage resolves to each server's own capacity) on x.
-//! `<series>` is `g<group>-<workload>-<ka|noka>`. The resources chart exists only when the
+//! `<series>` is `g<group>-<workload>-<ka|noka>`, plus `-c<connections>` in open loop. The resources chart exists only when the
 //! run captured resource figures. Concurrency is always on a log axis with a tick at every
 //! level that was measured. A flagged row (see `flags.rs`) gets a red ring on its point;
 //! the req/s chart also prints the flags' letters beside it, and the legend spells them
@@ -92,8 +92,12 @@ pub fn series_slug(s: &Series) -> String {
             }
         })
         .collect();
+    let connections = s
+        .open_loop_connections
+        .map(|c| format!("-c{c}"))
+        .unwrap_or_default();
     format!(
-        "g{}-{}-{}",
+        "g{}-{}-{}{connections}",
         s.group,
         safe,
         if s.keepalive { "ka" } else { "noka" }

@@ -64,6 +64,8 @@ pub struct SeriesCtx<'r, 'a> {
     pub x_keys: Vec<f64>,
     /// The series varies the offered rate (open loop): x is req/s offered, per server.
     pub open_loop: bool,
+    /// The run's load tool (axis titles name it).
+    pub tool: crate::tool::Tool,
     pub run_name: String,
     pub subtitle: String,
     pub reps: usize,
@@ -122,6 +124,7 @@ impl<'r, 'a> SeriesCtx<'r, 'a> {
             servers,
             x_keys,
             open_loop,
+            tool: report.tool,
             run_name: report.run.results.name.clone(),
             subtitle,
             reps,
@@ -183,11 +186,11 @@ fn x_keys(mut values: Vec<f64>) -> Vec<f64> {
 
 impl SeriesCtx<'_, '_> {
     /// The x axis, in words.
-    pub fn x_desc(&self) -> &'static str {
+    pub fn x_desc(&self) -> String {
         if self.open_loop {
-            "offered rate [req/s] (open loop, oha -q), log scale"
+            format!("offered rate [req/s] (open loop, {} -q), log scale", self.tool)
         } else {
-            "concurrency (-c), log scale"
+            format!("concurrency ({} -c), log scale", self.tool)
         }
     }
 }
