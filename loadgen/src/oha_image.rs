@@ -74,7 +74,10 @@ async fn binary() -> Result<PathBuf> {
         .await
         .context("the oha build task panicked")??;
     if !bin.is_file() {
-        bail!("cargo install oha finished but {} is missing", bin.display());
+        bail!(
+            "cargo install oha finished but {} is missing",
+            bin.display()
+        );
     }
     tracing::info!(
         "built oha {OHA_VERSION} in {:.0} s ({})",

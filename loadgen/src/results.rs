@@ -270,7 +270,11 @@ impl Cell {
                     .and_then(|a| a.percentiles.as_ref())
                     .and_then(|m| m.get(key).copied())
             })
-            .or_else(|| self.oha.as_ref().and_then(|o| o.latency_ms.get(key).copied()))
+            .or_else(|| {
+                self.oha
+                    .as_ref()
+                    .and_then(|o| o.latency_ms.get(key).copied())
+            })
     }
 
     /// The load tool of the cell's command line (`None` before it ran).

@@ -398,7 +398,9 @@ mod tests {
         // c 50 ÷ 10 ms = 5000 req/s by Little's law; the schedule sent 1000.
         let v = judge(&open_loop(995.0));
         assert_eq!(v.limiter, Limiter::OfferedRate, "{v:?}");
-        assert!(v.evidence.contains("offered 1000.0 req/s, achieved 995.0 (100%)"));
+        assert!(v
+            .evidence
+            .contains("offered 1000.0 req/s, achieved 995.0 (100%)"));
         assert!(v.evidence.contains("oha CPU"), "{}", v.evidence);
         let short = judge(&open_loop(700.0));
         assert_eq!(short.limiter, Limiter::Undetermined);

@@ -30,7 +30,11 @@ fn oha_image() -> &'static Result<(), String> {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     BUILT.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let file = lab_file(dir.path(), "oha-image.yaml", &format!("name: oha-image\n{LAB}"));
+        let file = lab_file(
+            dir.path(),
+            "oha-image.yaml",
+            &format!("name: oha-image\n{LAB}"),
+        );
         let o = lab(&["images", file.to_str().unwrap()]);
         if o.status.success() {
             Ok(())
@@ -43,9 +47,7 @@ fn oha_image() -> &'static Result<(), String> {
 fn cell<'a>(cells: &'a [serde_json::Value], server: &str, rate: &str) -> &'a serde_json::Value {
     cells
         .iter()
-        .find(|c| {
-            c["server"] == server && c["rate"].to_string().trim_matches('"') == rate
-        })
+        .find(|c| c["server"] == server && c["rate"].to_string().trim_matches('"') == rate)
         .unwrap_or_else(|| panic!("no cell {server} at {rate}"))
 }
 
@@ -99,7 +101,10 @@ fn open_loop_cells_achieve_a_modest_rate_and_flag_one_the_server_cannot_take() {
     for c in cells {
         assert_eq!(c["status"], "ok", "{c}");
         assert_eq!(c["command"][0], "oha");
-        assert!(c["command"].as_array().unwrap().contains(&"--latency-correction".into()));
+        assert!(c["command"]
+            .as_array()
+            .unwrap()
+            .contains(&"--latency-correction".into()));
         // Every cell keeps oha's raw JSON.
         let raw = std::fs::read_to_string(run.join(c["raw_stdout"].as_str().unwrap())).unwrap();
         assert!(raw.contains("\"latencyPercentiles\""), "{raw}");
@@ -110,7 +115,10 @@ fn open_loop_cells_achieve_a_modest_rate_and_flag_one_the_server_cannot_take() {
     for server in ["one-cpu", "fifth-cpu"] {
         let c = cell(cells, server, "50");
         let share = achieved_share(c);
-        assert!((0.95..=1.05).contains(&share), "{server}: achieved {share} of 50 req/s: {c}");
+        assert!(
+            (0.95..=1.05).contains(&share),
+            "{server}: achieved {share} of 50 req/s: {c}"
+        );
         assert!(!flags(c).contains(&"rate-shortfall"), "{c}");
         assert_eq!(c["verdict"]["limiter"], "offered-rate", "{c}");
     }
@@ -132,12 +140,17 @@ fn open_loop_cells_achieve_a_modest_rate_and_flag_one_the_server_cannot_take() {
         one["capacity_rps"].as_f64() > fifth["capacity_rps"].as_f64(),
         "1 CPU must serve more than 0.2 CPU: {one} {fifth}"
     );
-    assert!(run.join("raw/g0-fifth-cpu-cpu-ka-c20-capacity.json").is_file());
+    assert!(run
+        .join("raw/g0-fifth-cpu-cpu-ka-c20-capacity.json")
+        .is_file());
 
     // Where it came from, and the reports: latency vs offered rate, achieved vs offered.
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("meta.json")).unwrap()).unwrap();
-    assert!(meta["ab_version"].as_str().unwrap().starts_with("oha "), "{meta}");
+    assert!(
+        meta["ab_version"].as_str().unwrap().starts_with("oha "),
+        "{meta}"
+    );
     assert!(
         meta["loadgen_image_source"]
             .as_str()

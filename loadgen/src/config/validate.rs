@@ -7,20 +7,20 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::locate::{index, join, Locations, Pos};
+use super::rate::RateSpec;
 use super::rules::{
     image_problem, output_problem, process_text_problem, quote, shown, url_path_problem,
 };
 use super::schema::{
     RawBackground, RawLab, RawLoadgen, RawNofile, RawPin, RawResources, RawServer, RawWorkload,
 };
-use super::rate::RateSpec;
 use super::units::{format_memory, parse_cpuset, DurationMs, OneOrMany, Text};
-use crate::tool::Tool;
 use super::{
     Background, Lab, Loadgen, Model, Nofile, Pin, ResourceOverride, Resources, Server,
-    ServerSource, Workload, DEFAULT_LOADGEN_IMAGE, DEFAULT_OHA_IMAGE, DEFAULT_OUTPUT, DEFAULT_TIMEOUT_S,
-    DEFAULT_WARMUP,
+    ServerSource, Workload, DEFAULT_LOADGEN_IMAGE, DEFAULT_OHA_IMAGE, DEFAULT_OUTPUT,
+    DEFAULT_TIMEOUT_S, DEFAULT_WARMUP,
 };
+use crate::tool::Tool;
 
 /// Limits that keep a typo from launching an experiment nobody wants to wait for.
 pub const MAX_REPEAT: u32 = 100;
@@ -317,8 +317,8 @@ fn cells(
         loadgen.concurrency.len(),
         loadgen.rate.len().max(1),
     ]
-        .iter()
-        .fold(workloads.len() as u64, |n, &k| n.saturating_mul(k as u64));
+    .iter()
+    .fold(workloads.len() as u64, |n, &k| n.saturating_mul(k as u64));
     let cells = [groups, points, servers.len() as u64, u64::from(repeat)]
         .iter()
         .fold(1u64, |n, &k| n.saturating_mul(k));
@@ -639,7 +639,10 @@ fn load_amount(
 ) -> (u64, Vec<RateSpec>, Option<f64>) {
     let open_loop = tool.driver().open_loop();
     if requests == Some(0) {
-        c.fail("loadgen.requests", format!("0 requests; {tool} needs at least 1"));
+        c.fail(
+            "loadgen.requests",
+            format!("0 requests; {tool} needs at least 1"),
+        );
     }
     if let Some(rate) = &rate {
         if !open_loop {

@@ -183,8 +183,8 @@ pub fn parse(text: &str) -> Result<OhaReport, OhaParseError> {
         let first = text.lines().map(str::trim).find(|l| !l.is_empty());
         OhaParseError::NotJson(first.map_or("the output is empty".into(), |l| format!("`{l}`")))
     })?;
-    let raw: Raw = serde_json::from_str(&text[start..])
-        .map_err(|e| OhaParseError::NotJson(format!("{e}")))?;
+    let raw: Raw =
+        serde_json::from_str(&text[start..]).map_err(|e| OhaParseError::NotJson(format!("{e}")))?;
     let total_s = raw
         .summary
         .total
@@ -203,7 +203,10 @@ pub fn parse(text: &str) -> Result<OhaReport, OhaParseError> {
         .into_iter()
         .filter_map(|(k, v)| {
             let p: f64 = k.strip_prefix('p')?.parse().ok()?;
-            Some((crate::results::Percentile(p).key(), ms(v.filter(|v| v.is_finite())?)))
+            Some((
+                crate::results::Percentile(p).key(),
+                ms(v.filter(|v| v.is_finite())?),
+            ))
         })
         .collect();
     if let Some(slowest) = raw.summary.slowest.filter(|v| v.is_finite()) {

@@ -24,7 +24,10 @@ fn closed_loop_gives_every_common_figure() {
     assert!((r.latency_ms["50"] - 0.097423).abs() < 1e-9);
     assert!((r.latency_ms["99.9"] - 1.798756).abs() < 1e-9);
     assert!((r.latency_ms["100"] - 1.81548).abs() < 1e-9);
-    assert_eq!(r.latency_ms.get(&Percentile(99.99).key()).copied(), Some(1.81548));
+    assert_eq!(
+        r.latency_ms.get(&Percentile(99.99).key()).copied(),
+        Some(1.81548)
+    );
     assert_eq!(r.total_data, 30000);
     let c = Counts::of_oha(&r);
     assert!((c.rps.unwrap() - 2000.0 / 0.023442787).abs() < 1e-6);
@@ -68,7 +71,10 @@ fn an_overloaded_open_loop_achieves_less_than_offered_and_its_latency_grows() {
 #[test]
 fn failures_are_counted_by_kind() {
     let r = parsed("open-loop-timeouts.json");
-    assert_eq!((r.responses(), r.failed(), r.deadline_aborted()), (0, 390, 10));
+    assert_eq!(
+        (r.responses(), r.failed(), r.deadline_aborted()),
+        (0, 390, 10)
+    );
     assert_eq!(
         r.failures_by_kind(),
         BTreeMap::from([(FailureKind::Timeout, 390)])
@@ -116,7 +122,10 @@ fn a_report_round_trips_through_results_json() {
     let json = serde_json::to_string(&r).unwrap();
     let back: OhaReport = serde_json::from_str(&json).unwrap();
     // (Floats may differ in the last bit: serde_json parses without `float_roundtrip`.)
-    assert_eq!((&back.status_codes, &back.errors), (&r.status_codes, &r.errors));
+    assert_eq!(
+        (&back.status_codes, &back.errors),
+        (&r.status_codes, &r.errors)
+    );
     assert!(back.latency_ms.keys().eq(r.latency_ms.keys()));
     assert!((back.latency_ms["99.9"] - r.latency_ms["99.9"]).abs() < 1e-9);
 }
@@ -127,7 +136,10 @@ fn error_messages_map_to_kinds() {
         ("Connection refused (os error 111)", FailureKind::Connect),
         ("timeout", FailureKind::Timeout),
         ("connection reset by peer", FailureKind::Receive),
-        ("connection closed before message completed", FailureKind::Receive),
+        (
+            "connection closed before message completed",
+            FailureKind::Receive,
+        ),
         ("invalid HTTP version parsed", FailureKind::Other),
     ] {
         assert_eq!(FailureKind::of_message(m), k, "{m}");

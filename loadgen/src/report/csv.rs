@@ -127,8 +127,12 @@ const COLUMNS: &[Column] = &[
     }),
     ("ab_cpu_cores", |_, x| f(x.tool_cores)),
     // Added with oha: the tool, the open-loop rates and the finer percentiles.
-    ("tool", |c, _| c.tool().map(|t| t.to_string()).unwrap_or_default()),
-    ("rate", |c, _| c.rate.map(|r| r.to_string()).unwrap_or_default()),
+    ("tool", |c, _| {
+        c.tool().map(|t| t.to_string()).unwrap_or_default()
+    }),
+    ("rate", |c, _| {
+        c.rate.map(|r| r.to_string()).unwrap_or_default()
+    }),
     ("offered_rps", |c, _| f(c.offered_rps)),
     ("capacity_rps", |c, _| f(c.capacity_rps)),
     ("achieved_share", |c, _| f(c.achieved_share())),

@@ -87,7 +87,10 @@ async fn measure(
 ) -> Result<f64, String> {
     let lg = &ctx.lab.loadgen;
     let driver = lg.tool.driver();
-    let seconds = lg.duration_s.unwrap_or(CAPACITY_SECONDS).min(CAPACITY_SECONDS);
+    let seconds = lg
+        .duration_s
+        .unwrap_or(CAPACITY_SECONDS)
+        .min(CAPACITY_SECONDS);
     let url = srv.url(&cell.path);
     let cmd = driver.command(&Load {
         amount: Amount::Seconds(seconds),

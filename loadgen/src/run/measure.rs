@@ -19,11 +19,11 @@ use super::session::Session;
 use super::{describe_exit, last_line, unique_name, Ctx};
 use crate::ab;
 use crate::config;
-use crate::tool::{Amount, Parsed};
 use crate::docker::{ContainerSpec, StatsSample};
 use crate::metrics::{self, CellMetrics};
 use crate::resources;
 use crate::results::{self, Cell, Status, ToolUsage};
+use crate::tool::{Amount, Parsed};
 use crate::tool::{Load, PERCENTILE_FILE};
 use crate::verdict::{self, Figures};
 
@@ -192,7 +192,7 @@ fn fill(ctx: &Ctx<'_>, cell: &mut Cell, m: Measured) {
         Ok(parsed) => {
             cell.status = Status::Ok;
             match parsed {
-                Parsed::Ab(report) => cell.ab = Some(report),
+                Parsed::Ab(report) => cell.ab = Some(*report),
                 Parsed::Oha(report) => cell.oha = Some(report),
             }
             let counts = cell.counts().unwrap_or_default();

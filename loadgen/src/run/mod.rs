@@ -168,7 +168,10 @@ fn new_cell(lab: &Lab, group: &config::Group, cref: &config::CellRef, limits: Li
     let point = &group.points[cref.point];
     let server = &lab.servers[inst.server];
     let workload = &lab.workloads[point.workload];
-    let rate = point.rate.map(|r| format!("-{}", r.id())).unwrap_or_default();
+    let rate = point
+        .rate
+        .map(|r| format!("-{}", r.id()))
+        .unwrap_or_default();
     let id = format!(
         "g{}-{}-{}-{}-c{}{rate}-r{}",
         group.index,

@@ -64,7 +64,7 @@ impl LoadTool for Ab {
 
     fn parse(&self, stdout: &str, _files: &BTreeMap<String, String>) -> Result<Parsed, String> {
         crate::ab::parse(stdout)
-            .map(Parsed::Ab)
+            .map(|r| Parsed::Ab(Box::new(r)))
             .map_err(|e| e.to_string())
     }
 

@@ -99,7 +99,7 @@ impl Load<'_> {
 /// keeps it and reads the common figures (req/s, failures, percentiles) from it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
-    Ab(crate::ab::AbReport),
+    Ab(Box<crate::ab::AbReport>),
     Oha(crate::oha::OhaReport),
 }
 

@@ -8,7 +8,9 @@ const RES: &str = "{ cpus: 1, memory: 64m }";
 /// 1-based column of `needle` on 1-based `line` of `text`.
 fn col(text: &str, line: usize, needle: &str) -> usize {
     let l = text.lines().nth(line - 1).expect("line");
-    l.find(needle).unwrap_or_else(|| panic!("{needle:?} not on line {line}: {l}")) + 1
+    l.find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not on line {line}: {l}"))
+        + 1
 }
 
 #[test]
@@ -49,10 +51,16 @@ fn open_loop_rates_and_duration_make_one_point_per_rate_ascending() {
     assert_eq!(plan.estimated_requests(&lab), 50_000 + 2 * DEFAULT_WARMUP);
     let text = describe(&lab, &plan);
     assert!(text.contains("loadgen: oha in lab/oha:"), "{text}");
-    assert!(text.contains("offered rates [25%, 50%, 500, 2000]"), "{text}");
+    assert!(
+        text.contains("offered rates [25%, 50%, 500, 2000]"),
+        "{text}"
+    );
     // The record keeps the rates as written, and reads them back.
     let json = serde_json::to_value(&lab).unwrap();
-    assert_eq!(json["loadgen"]["rate"], serde_json::json!([2000, "50%", "25%", 500]));
+    assert_eq!(
+        json["loadgen"]["rate"],
+        serde_json::json!([2000, "50%", "25%", 500])
+    );
     let back: Lab = serde_json::from_value(json).unwrap();
     assert_eq!(back.loadgen.rate, lab.loadgen.rate);
 }
@@ -60,7 +68,10 @@ fn open_loop_rates_and_duration_make_one_point_per_rate_ascending() {
 #[test]
 fn a_closed_loop_oha_cell_may_run_for_a_time() {
     let lab = ok(&simple(RES, "{ tool: oha, duration: 5s, concurrency: 20 }"));
-    assert_eq!((lab.loadgen.requests, lab.loadgen.duration_s), (0, Some(5.0)));
+    assert_eq!(
+        (lab.loadgen.requests, lab.loadgen.duration_s),
+        (0, Some(5.0))
+    );
     assert!(lab.loadgen.rate.is_empty());
 }
 
@@ -68,7 +79,13 @@ fn a_closed_loop_oha_cell_may_run_for_a_time() {
 fn a_rate_with_ab_is_refused_at_the_rate() {
     let text = simple(RES, "{ rate: [100], duration: 5s, concurrency: 2 }");
     let e = err(&text);
-    assert_err(&e, 6, col(&text, 6, "rate"), "loadgen.rate", "ab sends in a closed loop");
+    assert_err(
+        &e,
+        6,
+        col(&text, 6, "rate"),
+        "loadgen.rate",
+        "ab sends in a closed loop",
+    );
     assert!(e.message.contains("tool: oha"), "{e}");
 }
 
@@ -158,7 +175,13 @@ fn bad_rates_are_pointed_at() {
         RES,
         "{ tool: oha, rate: [50%, 50%], duration: 2s, concurrency: 2 }",
     );
-    assert_err(&err(&text), 6, col(&text, 6, "50%]"), "loadgen.rate[1]", "listed twice");
+    assert_err(
+        &err(&text),
+        6,
+        col(&text, 6, "50%]"),
+        "loadgen.rate[1]",
+        "listed twice",
+    );
     // Type errors come from serde, with the same shape.
     let text = simple(
         RES,
@@ -171,7 +194,9 @@ fn bad_rates_are_pointed_at() {
         RES,
         "{ tool: oha, rate: 12.5, duration: 2s, concurrency: 2 }",
     );
-    assert!(err(&text).message.contains("not a whole number of requests per second"));
+    assert!(err(&text)
+        .message
+        .contains("not a whole number of requests per second"));
 }
 
 #[test]
@@ -179,7 +204,10 @@ fn an_unknown_tool_and_a_short_duration_are_refused() {
     let text = simple(RES, "{ tool: wrk, requests: 10, concurrency: 2 }");
     let e = err(&text);
     assert_eq!((e.line, e.path.as_str()), (6, "loadgen.tool"), "{e}");
-    assert!(e.message.contains("`ab`") && e.message.contains("`oha`"), "{e}");
+    assert!(
+        e.message.contains("`ab`") && e.message.contains("`oha`"),
+        "{e}"
+    );
     let text = simple(RES, "{ tool: oha, duration: 500ms, concurrency: 2 }");
     assert_err(
         &err(&text),

@@ -177,7 +177,7 @@ fn x_keys(mut values: Vec<f64>) -> Vec<f64> {
     values.sort_by(f64::total_cmp);
     let mut keys: Vec<f64> = Vec::new();
     for v in values {
-        if keys.last().is_none_or(|k| v > k * 1.08) {
+        if keys.last().map_or(true, |k| v > k * 1.08) {
             keys.push(v);
         }
     }
@@ -188,7 +188,10 @@ impl SeriesCtx<'_, '_> {
     /// The x axis, in words.
     pub fn x_desc(&self) -> String {
         if self.open_loop {
-            format!("offered rate [req/s] (open loop, {} -q), log scale", self.tool)
+            format!(
+                "offered rate [req/s] (open loop, {} -q), log scale",
+                self.tool
+            )
         } else {
             format!("concurrency ({} -c), log scale", self.tool)
         }

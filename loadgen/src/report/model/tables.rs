@@ -140,15 +140,17 @@ fn baseline_row(n: usize, row: &Row<'_>) -> (Vec<Cell>, Option<Text>) {
         n => Cell::num(format!("{n} ⚠")).tone(Tone::Bad),
     };
     let taken = counts.time_taken_s.filter(|t| *t > 0.0);
-    let time_per_request = c.ab.as_ref().and_then(|a| a.time_per_request_ms).or_else(|| {
-        let done = counts.complete.filter(|d| *d > 0)? as f64;
-        Some(f64::from(c.concurrency) * taken? * 1000.0 / done)
-    });
-    let transfer_rate = c
-        .ab
-        .as_ref()
-        .and_then(|a| a.transfer_rate_kbps)
-        .or_else(|| Some(counts.transferred? as f64 / 1024.0 / taken?));
+    let time_per_request =
+        c.ab.as_ref()
+            .and_then(|a| a.time_per_request_ms)
+            .or_else(|| {
+                let done = counts.complete.filter(|d| *d > 0)? as f64;
+                Some(f64::from(c.concurrency) * taken? * 1000.0 / done)
+            });
+    let transfer_rate =
+        c.ab.as_ref()
+            .and_then(|a| a.transfer_rate_kbps)
+            .or_else(|| Some(counts.transferred? as f64 / 1024.0 / taken?));
     let rps = match (row.rps, row.ci95) {
         (Some(s), Some((lo, hi))) => {
             Cell::num(format!("{:.2}", s.median)).aside(Some(format!("[{lo:.2}–{hi:.2}]")))
