@@ -21,6 +21,7 @@ pub mod host;
 pub mod images;
 pub mod metrics;
 pub mod pin;
+pub mod placement;
 pub mod platform;
 pub mod progress;
 pub mod report;
