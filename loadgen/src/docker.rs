@@ -979,7 +979,7 @@ fn client(endpoint: &Endpoint) -> std::result::Result<Docker, String> {
         ("ssh", _) => Docker::connect_with_ssh(host, t, v, None),
         _ => {
             return Err(format!(
-                "unsupported address `{host}`; use unix://, tcp:// (with TLS files for TLS) or a Docker context"
+                "unsupported address `{host}`; use unix://, tcp:// (with TLS files for TLS), ssh:// or a Docker context"
             ))
         }
     };

@@ -213,7 +213,11 @@ impl Engines {
     /// Connect to both roles' daemons (once when they share an endpoint) and read what
     /// they say about themselves. An unreachable daemon is named with its role.
     pub async fn connect(placement: &Placement) -> Result<Engines, Unreachable> {
-        let servers = connect_role(Role::Servers, &placement.servers).await?;
+        // One endpoint for both: its errors read as before, without a role.
+        let servers = match placement.one_endpoint() {
+            true => Engine::connect_to(&placement.servers).await?,
+            false => connect_role(Role::Servers, &placement.servers).await?,
+        };
         let loadgen = if placement.one_endpoint() {
             servers.clone()
         } else {
