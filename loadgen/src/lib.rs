@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod oha;
 pub mod oha_image;
 pub mod pin;
+pub mod placement;
 pub mod platform;
 pub mod progress;
 pub mod report;

@@ -38,7 +38,27 @@ pub struct Results {
     /// Server instances that could not be started or verified, with the reason.
     #[serde(default)]
     pub server_failures: Vec<ServerFailure>,
+    /// Which Docker host the servers' and the load generator's containers ran on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placed>,
     pub cells: Vec<Cell>,
+}
+
+/// Where a run's containers ran: every server container on `servers`, every load
+/// generator container on `loadgen` (Docker endpoints), and how ab reached the servers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Placed {
+    pub servers: String,
+    pub loadgen: String,
+    /// `private network`, or `ADDRESS (published ports)` across two hosts.
+    pub route: String,
+}
+
+impl Placed {
+    /// The roles ran on two daemons.
+    pub fn two_hosts(&self) -> bool {
+        self.route != "private network"
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -406,6 +426,59 @@ pub struct Meta {
     pub ab_version: String,
     pub git_commit: Option<String>,
     pub git_dirty: Option<bool>,
+    /// Where each role ran and how the load generator reached the servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<HostsMeta>,
+}
+
+/// Both roles' Docker hosts, as meta.json records them.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct HostsMeta {
+    pub servers: HostMeta,
+    pub loadgen: HostMeta,
+    /// The roles shared one daemon.
+    pub one_daemon: bool,
+    /// How ab reached the servers: `private network` or `ADDRESS (published ports)`.
+    pub route: String,
+}
+
+/// One role's Docker host.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct HostMeta {
+    /// The endpoint and where it came from.
+    pub endpoint: String,
+    pub hostname: String,
+    pub cpu_model: String,
+    pub cpus: i64,
+    pub memory_bytes: i64,
+    pub kernel: String,
+    pub os: String,
+    pub arch: String,
+    pub cgroup_version: String,
+    /// `Docker 20.10.24 (API 1.41)`.
+    pub engine: String,
+}
+
+impl HostMeta {
+    pub fn new(info: &crate::docker::EngineInfo, cpu_model: String) -> HostMeta {
+        HostMeta {
+            endpoint: info.endpoint.clone(),
+            hostname: info.hostname.clone(),
+            cpu_model,
+            cpus: info.cpus,
+            memory_bytes: info.memory_bytes,
+            kernel: info.kernel.clone(),
+            os: info.os.clone(),
+            arch: info.arch.clone(),
+            cgroup_version: info.cgroup_version.clone(),
+            engine: format!(
+                "{} {} (API {})",
+                info.engine.name(),
+                info.version,
+                info.api_version
+            ),
+        }
+    }
 }
 
 /// Write `value` as pretty JSON to `path` atomically (temp file in the same folder + rename).

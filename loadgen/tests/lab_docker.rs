@@ -4,7 +4,6 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -216,28 +215,6 @@ fn start_long_run(dir: &std::path::Path, out_dir: &std::path::Path) -> std::proc
         .unwrap();
     wait_for_cells(&mut child, out_dir, 1);
     child
-}
-
-/// Wait until the run under `out_dir` has recorded `n` cells (the lab process must live).
-fn wait_for_cells(child: &mut std::process::Child, out_dir: &std::path::Path, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let cells = std::fs::read_dir(out_dir)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("results.json")).ok())
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .map_or(0, |r| r["cells"].as_array().map_or(0, Vec::len));
-        if cells >= n {
-            return;
-        }
-        assert!(Instant::now() < deadline, "no cell was recorded");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "lab ended before measuring"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// Every file under `dir`.

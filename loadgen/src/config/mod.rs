@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 mod aliases;
 pub mod env;
+pub mod hosts;
 mod locate;
 pub mod plan;
 pub mod rate;
@@ -128,6 +129,9 @@ pub struct Lab {
     /// The open-file limit of every container the lab starts.
     #[serde(default)]
     pub nofile: Nofile,
+    /// Which Docker host each role runs on (`hosts:`); empty = the docker CLI's daemon.
+    #[serde(default)]
+    pub hosts: hosts::Hosts,
 }
 
 /// `nofile`: the open-file limit (`ulimit -n`, soft = hard) of every container. ab and the

@@ -29,6 +29,7 @@ pub struct RawLab {
     pub workloads: Vec<RawWorkload>,
     pub background: Option<RawBackground>,
     pub nofile: Option<RawNofile>,
+    pub hosts: Option<super::hosts::RawHosts>,
 }
 
 /// `nofile: auto` or `nofile: 65536`.

@@ -225,6 +225,10 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
     let workloads = workloads(&mut c, raw.workloads);
     let background = raw.background.map(|b| background(&mut c, b));
     let nofile = nofile(&mut c, raw.nofile, &loadgen, background.as_ref());
+    let hosts = super::hosts::check(raw.hosts).unwrap_or_else(|(field, msg)| {
+        c.fail(field, msg);
+        Default::default()
+    });
     cells(&mut c, &servers, &resources, &loadgen, &workloads, repeat);
 
     if !c.issues.is_empty() {
@@ -243,6 +247,7 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
         workloads,
         background,
         nofile,
+        hosts,
     })
 }
 

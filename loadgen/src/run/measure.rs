@@ -88,7 +88,7 @@ pub async fn measure(
         Err(e) => cell.reason = Some(format!("{e:#}")),
     }
     if let Some(id) = background {
-        let _ = ctx.engine.remove(&id).await;
+        let _ = ctx.loadgen.engine.remove(&id).await;
     }
     let after = server_after(ctx, srv).await;
     // A server that died under load fails the cell even if ab printed a report.
@@ -125,13 +125,13 @@ async fn run_bracketed(
     let server_peak_reset = srv.counters.reset_memory_peak();
     let loadgen_peak_reset = session.counters.reset_memory_peak();
     let (server_before, loadgen_before) = tokio::join!(
-        srv.counters.read(ctx.engine, &srv.container),
+        srv.counters.read(ctx.servers.engine, &srv.container),
         session.read_counters(ctx)
     );
     let sampler = srv
         .counters
         .samples_peaks()
-        .then(|| ctx.engine.sample(&srv.container));
+        .then(|| ctx.servers.engine.sample(&srv.container));
     let report = session
         .run_tool(ctx, command, &scrapes, collect, cell_deadline(ctx))
         .await;
@@ -141,7 +141,7 @@ async fn run_bracketed(
     };
     let report = report?;
     let (server_after, loadgen_after) = tokio::join!(
-        srv.counters.read(ctx.engine, &srv.container),
+        srv.counters.read(ctx.servers.engine, &srv.container),
         session.read_counters(ctx)
     );
     Ok(Measured {
@@ -260,9 +260,14 @@ fn save_raw(ctx: &Ctx<'_>, cell: &Cell, r: &RunReport) {
 
 /// Is the server still running? When not, how it ended and its last log line.
 async fn server_after(ctx: &Ctx<'_>, srv: &LiveServer) -> ServerAfter {
-    match ctx.engine.state(&srv.container).await {
+    match ctx.servers.engine.state(&srv.container).await {
         Ok(end) if !end.running => {
-            let (out, err) = ctx.engine.logs(&srv.container).await.unwrap_or_default();
+            let (out, err) = ctx
+                .servers
+                .engine
+                .logs(&srv.container)
+                .await
+                .unwrap_or_default();
             let how = match last_line(&err).or_else(|| last_line(&out)) {
                 Some(line) => format!("{} (its last log line: {line})", end.describe()),
                 None => end.describe(),
@@ -303,7 +308,7 @@ async fn start_background(
         entrypoint: Some(vec![program]),
         cmd,
         labels,
-        network: Some(ctx.network.to_string()),
+        network: Some(ctx.loadgen.network.to_string()),
         cpus: ctx.lab.loadgen.cpus,
         cpuset: cpuset.map(str::to_string),
         memory: Some(super::session::LOADGEN_MEMORY),
@@ -313,12 +318,12 @@ async fn start_background(
         ulimits: ctx.ulimits.to_vec(),
         ..Default::default()
     };
-    let id = ctx.engine.start(&spec).await?;
+    let id = ctx.loadgen.engine.start(&spec).await?;
     tokio::time::sleep(BACKGROUND_SETTLE).await;
-    let end = ctx.engine.state(&id).await?;
+    let end = ctx.loadgen.engine.state(&id).await?;
     if !end.running {
-        let (out, err) = ctx.engine.logs(&id).await.unwrap_or_default();
-        let _ = ctx.engine.remove(&id).await;
+        let (out, err) = ctx.loadgen.engine.logs(&id).await.unwrap_or_default();
+        let _ = ctx.loadgen.engine.remove(&id).await;
         return Err(anyhow!(
             "the background ab {}: {}",
             end.describe(),

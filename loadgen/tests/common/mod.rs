@@ -112,6 +112,28 @@ pub fn leftovers_with(cli: impl Fn() -> Command, run_id: &str) -> Vec<String> {
     out
 }
 
+/// Wait until the run under `out_dir` has recorded `n` cells (the lab process must live).
+pub fn wait_for_cells(child: &mut std::process::Child, out_dir: &Path, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let cells = std::fs::read_dir(out_dir)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("results.json")).ok())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map_or(0, |r| r["cells"].as_array().map_or(0, Vec::len));
+        if cells >= n {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no cell was recorded");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "lab ended before measuring"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 pub fn text(o: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",

@@ -240,6 +240,24 @@ fn meta_fields(m: &Meta, out: &mut Vec<Field>) {
         "Load generator".into(),
         Text::from(format!("{} — {}", m.loadgen_image_source, m.ab_version)),
     ));
+    if let Some(h) = m.hosts.as_ref().filter(|h| !h.one_daemon) {
+        let host = |h: &crate::results::HostMeta| {
+            format!(
+                "{} ({}, {} CPUs, {}, kernel {}, {})",
+                h.endpoint, h.hostname, h.cpus, h.cpu_model, h.kernel, h.engine
+            )
+        };
+        out.push((
+            "Placement".into(),
+            Text::from(format!(
+                "servers on {}; load generator on {}; ab reached the servers at {}, so the \
+                 network between the two hosts is part of every cell's latency",
+                host(&h.servers),
+                host(&h.loadgen),
+                h.route
+            )),
+        ));
+    }
     if !m.images.is_empty() {
         let mut t = Text::new();
         for (i, (name, id)) in m.images.iter().enumerate() {
