@@ -170,15 +170,7 @@ fn interrupted_run_removes_its_containers_and_keeps_finished_cells() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("results");
-    let child = start_long_run(dir.path(), &out_dir);
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    interrupt(start_long_run(dir.path(), &out_dir));
 
     let run = only_run(&out_dir);
     let results = results_json(&run);

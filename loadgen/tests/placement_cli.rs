@@ -99,13 +99,7 @@ workloads: [{{ name: w, path: / }}]
         loadgen.display()
     );
     let file = lab_file(dir.path(), "arch.yaml", &yaml);
-    let run = lab(&["run", file.to_str().unwrap()]);
-    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    let error = stderr
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_else(|| panic!("no error line: {stderr}"));
+    let error = bad_input_error(&file);
     assert!(error.contains("the load generator's host"), "{error}");
     assert!(error.contains(&loadgen.display().to_string()), "{error}");
     assert!(error.contains("aarch64"), "{error}");

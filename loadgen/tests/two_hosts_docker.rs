@@ -318,15 +318,7 @@ fn servers_on_one_daemon_and_ab_on_another() {
         .spawn()
         .unwrap();
     wait_for_cells(&mut child, &long_out, 1);
-    // SAFETY: a plain signal to the child we started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    interrupt(child);
     let long_run = only_run(&long_out);
     let long_results = results_json(&long_run);
     assert_eq!(long_results["status"], "interrupted");
@@ -351,13 +343,7 @@ fn an_unreachable_loadgen_host_fails_before_anything_starts() {
         "lab.yaml",
         &two_host_lab(&out_dir, &missing, 200, "/"),
     );
-    let run = lab(&["run", file.to_str().unwrap()]);
-    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    let error = stderr
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_else(|| panic!("no error line: {stderr}"));
+    let error = bad_input_error(&file);
     assert!(error.contains(&missing), "{error}");
     assert!(error.contains("the load generator's host"), "{error}");
     assert!(error.contains("hosts.loadgen"), "{error}");
