@@ -49,12 +49,16 @@ def machine(meta: dict) -> str:
     d = meta.get("docker", {})
     return (f"Run `{meta.get('run_id')}` on {meta.get('host_cpus')} CPUs ({meta.get('host_cpu_model')}), "
             f"kernel {meta.get('host_kernel')}, Docker {d.get('version')} (cgroup v{d.get('cgroup_version')}), "
-            f"ab {ab_version(meta.get('ab_version', ''))}; load average {meta.get('load_average_start')} at start.")
+            f"{tool_version(meta.get('ab_version', ''))}; load average {meta.get('load_average_start')} at start.")
 
 
-def ab_version(line: str) -> str:
+def tool_version(line: str) -> str:
+    """`ab 2.3` from ab's `-V` line, `oha 1.16.0` from oha's `--version` (open-loop runs)."""
+    m = re.match(r"oha (\S+)", line.strip())
+    if m:
+        return f"oha {m.group(1)}"
     m = re.search(r"Version (\S+)", line)
-    return m.group(1) if m else "?"
+    return f"ab {m.group(1) if m else '?'}"
 
 
 def newest_tune(name: str):
@@ -136,7 +140,7 @@ def main() -> int:
                 shutil.copytree(run / d, dest / d)
         meta = json.loads((run / "meta.json").read_text())
         body = (f"{machine(meta)} Full report: [report.md](docs/findings/{name}/report.md) "
-                f"([HTML](docs/findings/{name}/report.html)); raw ab output in "
+                f"([HTML](docs/findings/{name}/report.html)); raw load tool output in "
                 f"[docs/findings/{name}/raw/](docs/findings/{name}/raw/).\n\n"
                 + comparison_sections((run / "report.md").read_text()))
         pattern = re.compile(rf"(<!-- results:{re.escape(name)} -->\n).*?(<!-- /results:{re.escape(name)} -->)", re.S)

@@ -4,6 +4,7 @@
 //! lab-agent idle                         keep the container alive (PID 1), exit on SIGTERM
 //! lab-agent run [--scrape URL]... [--collect FILE]... [--timeout SECS] -- PROGRAM ARGS...
 //! lab-agent get [--wait SECS] URL        one GET, as JSON; retry refused connects for SECS
+//! lab-agent cpu-model                    the CPU model of the machine it runs on
 //! lab-agent version
 //! ```
 //!
@@ -26,11 +27,22 @@ fn main() {
             Ok((url, wait)) => print_json(&agent::http::get(&url, wait)),
             Err(e) => usage(&e),
         },
+        Some("cpu-model") => {
+            // /proc/cpuinfo is not namespaced: inside a container it describes the host.
+            let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+            let model = text
+                .lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .and_then(|rest| rest.split_once(':'))
+                .map_or("unknown", |(_, m)| m.trim());
+            println!("{model}");
+            0
+        }
         Some("version") => {
             println!("lab-agent {}", env!("CARGO_PKG_VERSION"));
             0
         }
-        _ => usage("expected idle, run, get or version"),
+        _ => usage("expected idle, run, get, cpu-model or version"),
     };
     std::process::exit(code);
 }

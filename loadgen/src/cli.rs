@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, Plan};
 use crate::docker::{Engine, RUN_LABEL};
+use crate::placement::{Engines, Overrides, Placement, Role};
 use crate::report;
 use crate::run::{self as runner, OwnedRun, RunId, RunOptions};
 
@@ -45,6 +46,31 @@ fn parse_repeat(text: &str) -> Result<RepeatOverride, String> {
     }
 }
 
+/// Where each role runs, over the lab file's `hosts:` (see `placement.rs`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HostArgs {
+    /// Docker endpoint of the servers' host (unix://, tcp://, ssh://), over `hosts.servers`
+    #[arg(long, env = "LAB_SERVERS_HOST", value_name = "ENDPOINT")]
+    pub servers_host: Option<String>,
+    /// Docker endpoint of the load generator's host, over `hosts.loadgen`
+    #[arg(long, env = "LAB_LOADGEN_HOST", value_name = "ENDPOINT")]
+    pub loadgen_host: Option<String>,
+    /// Name or IP the load generator uses to reach the servers' host, over
+    /// `hosts.servers.address`
+    #[arg(long, env = "LAB_SERVERS_ADDRESS", value_name = "HOST")]
+    pub servers_address: Option<String>,
+}
+
+impl HostArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            servers: self.servers_host.clone(),
+            loadgen: self.loadgen_host.clone(),
+            address: self.servers_address.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run an experiment and write results/<run-id>/
@@ -61,6 +87,8 @@ pub enum Command {
         /// Measure each cell N times (1..=100), or `auto`, instead of the file's `repeat`
         #[arg(long, value_name = "N|auto", value_parser = parse_repeat)]
         repeat: Option<RepeatOverride>,
+        #[command(flatten)]
+        hosts: HostArgs,
     },
     /// Find the smallest CPU and memory limits that still meet the file's `tune:` targets
     Tune {
@@ -72,16 +100,22 @@ pub enum Command {
         /// Write the tune folder under DIR instead of the lab file's `output`
         #[arg(long, value_name = "DIR")]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        hosts: HostArgs,
     },
-    /// Validate a lab file and print the plan (no Docker needed)
+    /// Validate a lab file and print the plan and placement (no Docker needed)
     Check {
         #[arg(default_value = "lab.yaml")]
         file: PathBuf,
+        #[command(flatten)]
+        hosts: HostArgs,
     },
-    /// Build or resolve every image the lab file needs
+    /// Build or resolve every image the lab file needs, each on its role's host
     Images {
         #[arg(default_value = "lab.yaml")]
         file: PathBuf,
+        #[command(flatten)]
+        hosts: HostArgs,
     },
     /// Re-render the reports of a run from RUN_DIR/results.json (of a tune from tune.json)
     Report { run_dir: PathBuf },
@@ -95,11 +129,16 @@ pub enum Command {
     },
     /// Parse saved ab output into JSON on stdout
     ParseAb { file: PathBuf },
-    /// Remove containers and networks left behind by lab runs that are no longer running
+    /// Remove containers and networks left behind by lab runs that are no longer running,
+    /// on the docker CLI's daemon and on the hosts a lab file (or the flags) name
     Clean {
         /// Also remove those of runs still in progress
         #[arg(long)]
         all: bool,
+        /// A lab file whose `hosts:` to clean as well
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        hosts: HostArgs,
     },
 }
 
@@ -193,26 +232,28 @@ fn init_logging() {
 
 async fn dispatch(cmd: Command) -> Result<()> {
     match cmd {
-        Command::Check { file } => check(&file),
+        Command::Check { file, hosts } => check(&file, &hosts),
         Command::Run {
             file,
             no_build,
             output,
             repeat,
-        } => run(&file, no_build, output, repeat).await,
+            hosts,
+        } => run(&file, no_build, output, repeat, &hosts).await,
         Command::Tune {
             file,
             no_build,
             output,
-        } => tune(&file, no_build, output).await,
-        Command::Images { file } => images(&file).await,
+            hosts,
+        } => tune(&file, no_build, output, &hosts).await,
+        Command::Images { file, hosts } => images(&file, &hosts).await,
         Command::Report { run_dir } => report_cmd(&run_dir),
         Command::Compare { a, b, format } => {
             print!("{}", report::compare::render(&a, &b, format)?);
             Ok(())
         }
         Command::ParseAb { file } => parse_ab(&file),
-        Command::Clean { all } => clean(all).await,
+        Command::Clean { all, file, hosts } => clean(all, file.as_deref(), &hosts).await,
     }
 }
 
@@ -221,10 +262,28 @@ pub fn load_lab(file: &Path) -> Result<config::Lab> {
     config::load(file, crate::host::host_cpus()).map_err(|e| Exit::BadInput(e.to_string()).into())
 }
 
-fn check(file: &Path) -> Result<()> {
-    let lab = load_lab(file)?;
+/// [`load_lab`] with the command line's host settings applied over `hosts:`.
+fn load_placed(file: &Path, hosts: &HostArgs) -> Result<(config::Lab, Placement)> {
+    let mut lab = load_lab(file)?;
+    hosts
+        .overrides()
+        .apply(&mut lab.hosts)
+        .map_err(Exit::BadInput)?;
+    let placement = Placement::resolve(
+        &lab.hosts,
+        &file.display().to_string(),
+        &|key| std::env::var(key).ok(),
+        crate::endpoint::config_dir(&|key| std::env::var(key).ok()).as_deref(),
+    )
+    .map_err(|e| Exit::BadInput(format!("cannot choose a Docker daemon: {e}")))?;
+    Ok((lab, placement))
+}
+
+fn check(file: &Path, hosts: &HostArgs) -> Result<()> {
+    let (lab, placement) = load_placed(file, hosts)?;
     let plan = Plan::new(&lab);
     println!("{}", config::describe(&lab, &plan));
+    println!("{}", placement.describe());
     if let Some(tune) = &lab.tune {
         println!("{}", tune.describe(lab.servers.len()));
     }
@@ -239,20 +298,57 @@ async fn connect() -> Result<Engine> {
     Ok(engine)
 }
 
+/// Connect to both roles' daemons and check, before anything starts, that each can run
+/// what the lab will start there and that the load generator can reach the servers.
+async fn connect_placed(lab: &config::Lab, placement: &Placement) -> Result<Engines> {
+    let engines = Engines::connect(placement).await?;
+    for (role, engine, info) in [
+        (Role::Servers, &engines.servers, &engines.servers_info),
+        (Role::Loadgen, &engines.loadgen, &engines.loadgen_info),
+    ] {
+        tracing::info!(
+            "{}: {} at {}",
+            role.noun(),
+            engine.kind().name(),
+            engine.endpoint()
+        );
+        crate::images::check_platform(info).map_err(|e| {
+            Exit::BadInput(format!(
+                "{} ({}) cannot run this lab: {e:#}",
+                role.noun(),
+                engine.endpoint()
+            ))
+        })?;
+    }
+    let address = lab
+        .hosts
+        .servers
+        .as_ref()
+        .and_then(|h| h.address.as_deref());
+    engines.route(address).map_err(Exit::BadInput)?;
+    Ok(engines)
+}
+
 async fn run(
     file: &Path,
     no_build: bool,
     output: Option<PathBuf>,
     repeat: Option<RepeatOverride>,
+    hosts: &HostArgs,
 ) -> Result<()> {
-    let mut lab = load_lab(file)?;
+    let (mut lab, placement) = load_placed(file, hosts)?;
     apply_overrides(&mut lab, output, repeat);
     crate::host::check_free_space(&lab.output, crate::host::needed_bytes(&Plan::new(&lab)))
         .map_err(|e| Exit::BadInput(format!("{e:#}")))?;
-    let engine = connect().await?;
-    let (c, n) = sweep_dead_runs(&engine).await?;
-    if c + n > 0 {
-        tracing::info!("removed {c} containers and {n} networks left behind by earlier runs");
+    let engines = connect_placed(&lab, &placement).await?;
+    for engine in engines.each() {
+        let (c, n) = sweep_dead_runs(engine).await?;
+        if c + n > 0 {
+            tracing::info!(
+                "removed {c} containers and {n} networks left behind by earlier runs on {}",
+                engine.endpoint()
+            );
+        }
     }
     let owned = OwnedRun::create(&lab)?;
     let run_id = owned.id.clone();
@@ -263,7 +359,7 @@ async fn run(
         no_build,
     };
     let outcome = {
-        let work = runner::run(&engine, &opts, &owned);
+        let work = runner::run(&engines, &opts, &owned);
         tokio::pin!(work);
         tokio::select! {
             r = &mut work => Some(r),
@@ -272,16 +368,21 @@ async fn run(
     };
     match outcome {
         Some(Ok(results)) => finished(&run_id, &results),
-        Some(Err(e)) => aborted(&engine, &run_id, e).await,
-        None => interrupted_run(&engine, &run_id).await,
+        Some(Err(e)) => aborted(&engines, &run_id, e).await,
+        None => interrupted_run(&engines, &run_id).await,
     }
 }
 
 /// `lab tune`: the searches of the file's `tune:` section, each probe a run of its own in
 /// the tune folder. Ctrl-C removes the running probe's containers and network, marks that
 /// probe and the tune `interrupted`, and renders the report of what was found.
-async fn tune(file: &Path, no_build: bool, output: Option<PathBuf>) -> Result<()> {
-    let mut lab = load_lab(file)?;
+async fn tune(
+    file: &Path,
+    no_build: bool,
+    output: Option<PathBuf>,
+    hosts: &HostArgs,
+) -> Result<()> {
+    let (mut lab, placement) = load_placed(file, hosts)?;
     if lab.tune.is_none() {
         return Err(Exit::BadInput(format!(
             "{}: there is no `tune:` section to search with; add one (see examples/tune.yaml)",
@@ -292,14 +393,16 @@ async fn tune(file: &Path, no_build: bool, output: Option<PathBuf>) -> Result<()
     if let Some(dir) = output {
         lab.output = dir;
     }
-    let engine = connect().await?;
-    sweep_dead_runs(&engine).await?;
+    let engines = connect_placed(&lab, &placement).await?;
+    for engine in engines.each() {
+        sweep_dead_runs(engine).await?;
+    }
     let owned = crate::tune::create_folder(&lab)?;
     let dir = owned.id.dir.clone();
     tracing::info!("tune {} → {}", owned.id.id, dir.display());
     let current = std::sync::Mutex::new(None);
     let outcome = {
-        let work = crate::tune::run(&engine, file, &lab, &owned, no_build, &current);
+        let work = crate::tune::run(&engines, file, &lab, &owned, no_build, &current);
         tokio::pin!(work);
         tokio::select! {
             r = &mut work => Some(r),
@@ -313,7 +416,7 @@ async fn tune(file: &Path, no_build: bool, output: Option<PathBuf>) -> Result<()
         None => Some("interrupted"),
     };
     if let (Some(status), Some(run)) = (stopped, &probe) {
-        cleanup(&engine, run).await;
+        cleanup(&engines, run).await;
         let _ = runner::mark_stopped(&run.dir, status);
     }
     match outcome {
@@ -388,8 +491,8 @@ fn finished(run_id: &RunId, results: &crate::results::Results) -> Result<()> {
 }
 
 /// A run an error stopped: clean up, keep what was measured (or no empty folder).
-async fn aborted(engine: &Engine, run_id: &RunId, e: anyhow::Error) -> Result<()> {
-    cleanup(engine, run_id).await;
+async fn aborted(engines: &Engines, run_id: &RunId, e: anyhow::Error) -> Result<()> {
+    cleanup(engines, run_id).await;
     if run_id.dir.join("results.json").exists() {
         let _ = runner::mark_stopped(&run_id.dir, "aborted");
         Err(e.context(format!(
@@ -405,9 +508,9 @@ async fn aborted(engine: &Engine, run_id: &RunId, e: anyhow::Error) -> Result<()
 }
 
 /// Ctrl-C, SIGTERM or SIGHUP: clean up, keep the finished cells, exit 130.
-async fn interrupted_run(engine: &Engine, run_id: &RunId) -> Result<()> {
+async fn interrupted_run(engines: &Engines, run_id: &RunId) -> Result<()> {
     say!("interrupted: removing the run's containers and network");
-    cleanup(engine, run_id).await;
+    cleanup(engines, run_id).await;
     if runner::mark_stopped(&run_id.dir, "interrupted").is_ok()
         && run_id.dir.join("results.json").exists()
     {
@@ -419,15 +522,17 @@ async fn interrupted_run(engine: &Engine, run_id: &RunId) -> Result<()> {
     Err(Exit::Interrupted.into())
 }
 
-/// Remove everything labelled with this run. Twice: a create request in flight when the
-/// run was cancelled can still land just after the first sweep.
-async fn cleanup(engine: &Engine, run: &RunId) {
+/// Remove everything labelled with this run, on each role's daemon. Twice: a create
+/// request in flight when the run was cancelled can still land just after the first sweep.
+async fn cleanup(engines: &Engines, run: &RunId) {
     for _ in 0..2 {
-        if let Err(e) = engine
-            .sweep(|l| l.get(RUN_LABEL).map(String::as_str) == Some(run.id.as_str()))
-            .await
-        {
-            say!("warning: cleanup: {e:#}");
+        for engine in engines.each() {
+            if let Err(e) = engine
+                .sweep(|l| l.get(RUN_LABEL).map(String::as_str) == Some(run.id.as_str()))
+                .await
+            {
+                say!("warning: cleanup on {}: {e:#}", engine.endpoint());
+            }
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -457,10 +562,10 @@ async fn interrupted() {
     }
 }
 
-async fn images(file: &Path) -> Result<()> {
-    let lab = load_lab(file)?;
-    let engine = connect().await?;
-    crate::images::check_platform(&engine.info().await?)?;
+async fn images(file: &Path, hosts: &HostArgs) -> Result<()> {
+    let (lab, placement) = load_placed(file, hosts)?;
+    let engines = connect_placed(&lab, &placement).await?;
+    let engine = &engines.servers;
     let mut models: Vec<config::Model> = lab
         .servers
         .iter()
@@ -471,16 +576,17 @@ async fn images(file: &Path) -> Result<()> {
         .collect();
     models.sort_by_key(|m| m.image());
     models.dedup();
-    for (image, id) in crate::images::build_server_images(&engine, &models).await? {
+    for (image, id) in crate::images::build_server_images(engine, &models).await? {
         println!("{image}\t{}", crate::images::short_id(&id));
     }
     for s in &lab.servers {
         if let config::ServerSource::Image(img) = &s.source {
-            let id = crate::images::ensure_pulled(&engine, img).await?;
+            let id = crate::images::ensure_pulled(engine, img).await?;
             println!("{img}\t{}", crate::images::short_id(&id));
         }
     }
-    let (image, id, source) = crate::images::resolve_loadgen(&engine, &lab.loadgen.image).await?;
+    let (image, id, source) =
+        crate::images::resolve_loadgen(&engines.loadgen, &lab.loadgen.image).await?;
     println!("{image}\t{}\t{source}", crate::images::short_id(&id));
     Ok(())
 }
@@ -513,14 +619,46 @@ fn parse_ab(file: &Path) -> Result<()> {
     }
 }
 
-async fn clean(all: bool) -> Result<()> {
-    let engine = connect().await?;
-    let (c, n) = if all {
-        engine.sweep(|_| true).await?
-    } else {
-        sweep_dead_runs(&engine).await?
+async fn clean(all: bool, file: Option<&Path>, hosts: &HostArgs) -> Result<()> {
+    let mut engines = vec![connect().await?];
+    let named = match file {
+        Some(f) => Some(load_placed(f, hosts)?.1),
+        None if hosts.servers_host.is_some() || hosts.loadgen_host.is_some() => {
+            let mut lab_hosts = config::hosts::Hosts::default();
+            hosts
+                .overrides()
+                .apply(&mut lab_hosts)
+                .map_err(Exit::BadInput)?;
+            let env = |key: &str| std::env::var(key).ok();
+            Some(
+                Placement::resolve(&lab_hosts, "the command line", &env, None)
+                    .map_err(|e| Exit::BadInput(e.to_string()))?,
+            )
+        }
+        None => None,
     };
-    println!("removed {c} containers and {n} networks");
+    if let Some(placement) = named {
+        let both = Engines::connect(&placement).await?;
+        for engine in both.each() {
+            if engines
+                .iter()
+                .all(|e| e.endpoint().host != engine.endpoint().host)
+            {
+                engines.push(engine.clone());
+            }
+        }
+    }
+    for engine in &engines {
+        let (c, n) = if all {
+            engine.sweep(|_| true).await?
+        } else {
+            sweep_dead_runs(engine).await?
+        };
+        println!(
+            "removed {c} containers and {n} networks on {}",
+            engine.endpoint().host
+        );
+    }
     let marked = mark_dead_runs(Path::new(crate::config::DEFAULT_OUTPUT));
     if marked > 0 {
         println!("marked {marked} dead run(s) in results/ as interrupted");

@@ -18,7 +18,7 @@ use bollard::errors::Error as BollardError;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerStatsResponse, EndpointSettings, HostConfig,
-    NetworkCreateRequest, NetworkingConfig, ResourcesUlimits,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, ResourcesUlimits,
 };
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
@@ -49,8 +49,12 @@ const REQUEST_TIMEOUT_S: u64 = 3600;
 pub enum Unreachable {
     #[error("cannot choose a Docker daemon: {0}")]
     NoEndpoint(String),
-    #[error("cannot reach the Docker daemon at {endpoint}: {reason} (is it running? DOCKER_HOST or `docker context use` selects another daemon)")]
-    Daemon { endpoint: String, reason: String },
+    #[error("cannot reach the Docker daemon at {endpoint}: {reason} ({hint})")]
+    Daemon {
+        endpoint: String,
+        reason: String,
+        hint: &'static str,
+    },
 }
 
 /// A connection to the Docker Engine, with the API version negotiated.
@@ -137,6 +141,12 @@ pub struct EngineInfo {
     /// The endpoint the lab used and where it came from (`unix:///... from DOCKER_HOST`).
     #[serde(default)]
     pub endpoint: String,
+    /// `docker info`'s ID (not unique: daemons sharing `/etc/docker/key.json` share it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub daemon_id: String,
+    /// The daemon host's name (`docker info`'s Name).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hostname: String,
 }
 
 /// How to start one container. Limits are `None` when not set.
@@ -166,6 +176,9 @@ pub struct ContainerSpec {
     pub tmpfs: Vec<String>,
     /// Resource limits (soft = hard); empty = the engine's defaults.
     pub ulimits: Vec<Ulimit>,
+    /// A TCP port of the container to publish on every address of the daemon's host, at a
+    /// port the daemon chooses ([`Engine::published_port`] tells which).
+    pub publish: Option<u16>,
 }
 
 /// What a command run with [`Engine::exec`] printed, and how it ended.
@@ -310,9 +323,14 @@ impl Engine {
     /// Connect to `endpoint`, negotiate the API version (an older engine rejects bollard's
     /// default), and check it answers. Every way the lab reaches a daemon goes through here.
     pub async fn connect_to(endpoint: &Endpoint) -> std::result::Result<Engine, Unreachable> {
+        let hint = match endpoint.source {
+            endpoint::Source::Setting(_) => "is it running, and reachable from this machine?",
+            _ => "is it running? DOCKER_HOST or `docker context use` selects another daemon",
+        };
         let unreachable = |reason: String| Unreachable::Daemon {
             endpoint: endpoint.to_string(),
             reason,
+            hint,
         };
         let docker = client(endpoint).map_err(unreachable)?;
         let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
@@ -366,6 +384,8 @@ impl Engine {
             cpus: i.ncpu.unwrap_or(0),
             memory_bytes: i.mem_total.unwrap_or(0),
             endpoint: self.endpoint.to_string(),
+            daemon_id: i.id.unwrap_or_default(),
+            hostname: i.name.unwrap_or_default(),
         })
     }
 
@@ -452,11 +472,14 @@ impl Engine {
         }
     }
 
-    /// Create a bridge network carrying `labels` (the run id among them).
+    /// Create a bridge network carrying `labels` (the run id among them). `private`: its
+    /// containers talk to each other only (an internal network), which also means no
+    /// published ports; a run whose roles are on two hosts needs both.
     pub async fn create_network(
         &self,
         name: &str,
         labels: &HashMap<String, String>,
+        private: bool,
     ) -> Result<String> {
         let req = NetworkCreateRequest {
             name: name.to_string(),
@@ -464,7 +487,7 @@ impl Engine {
             // ab and the servers talk to each other only: no route out of the machine. Not on
             // Podman: its internal networks drop container-to-container traffic on hosts whose
             // firewall FORWARD policy is DROP (Docker sets it), so ab never reaches a server.
-            internal: Some(self.kind == EngineKind::Docker),
+            internal: Some(private && self.kind == EngineKind::Docker),
             labels: Some(labels.clone()),
             ..Default::default()
         };
@@ -505,6 +528,15 @@ impl Engine {
             pids_limit: spec.pids,
             cpuset_cpus: spec.cpuset.clone(),
             network_mode: spec.network.clone(),
+            port_bindings: spec.publish.map(|p| {
+                HashMap::from([(
+                    format!("{p}/tcp"),
+                    Some(vec![PortBinding {
+                        host_ip: Some(String::new()),
+                        host_port: Some(String::new()),
+                    }]),
+                )])
+            }),
             cap_drop: drop.then(|| vec!["ALL".to_string()]),
             readonly_rootfs: spec.hardened.then_some(true),
             security_opt: drop.then(|| vec!["no-new-privileges".to_string()]),
@@ -543,6 +575,7 @@ impl Engine {
             labels: Some(spec.labels.clone()),
             tty: Some(false),
             user: spec.user.clone(),
+            exposed_ports: spec.publish.map(|p| vec![format!("{p}/tcp")]),
             host_config: Some(host_config),
             networking_config,
             ..Default::default()
@@ -715,6 +748,50 @@ impl Engine {
             .state
             .and_then(|s| s.pid)
             .unwrap_or(0))
+    }
+
+    /// The host port the daemon chose for the container's published TCP `port`.
+    pub async fn published_port(&self, id: &str, port: u16) -> Result<u16> {
+        let c = self.inspect(id).await?;
+        c.network_settings
+            .and_then(|n| n.ports)
+            .and_then(|mut ports| ports.remove(&format!("{port}/tcp")))
+            .flatten()
+            .into_iter()
+            .flatten()
+            .find_map(|b| b.host_port.and_then(|p| p.parse().ok()))
+            .ok_or_else(|| anyhow!("the daemon published no host port for port {port}"))
+    }
+
+    /// The ids of every network the daemon has. Ids are random per daemon (its `none` and
+    /// `host` networks get theirs when its data root is made), so two endpoints that list a
+    /// common id reach one daemon; `docker info`'s ID cannot tell (daemons that share
+    /// `/etc/docker/key.json` share it).
+    pub async fn network_ids(&self) -> Result<std::collections::HashSet<String>> {
+        let networks = self
+            .docker
+            .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+            .await
+            .map_err(|e| anyhow!("listing networks: {}", explain(&e)))?;
+        Ok(networks.into_iter().filter_map(|n| n.id).collect())
+    }
+
+    /// The gateway address of a network: the daemon host's own address on it.
+    pub async fn network_gateway(&self, network: &str) -> Result<String> {
+        let net = self
+            .docker
+            .inspect_network(
+                network,
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+            .await
+            .map_err(|e| anyhow!("inspecting network {network}: {}", explain(&e)))?;
+        net.ipam
+            .and_then(|i| i.config)
+            .into_iter()
+            .flatten()
+            .find_map(|c| c.gateway.filter(|g| !g.is_empty()))
+            .ok_or_else(|| anyhow!("network {network} has no gateway address"))
     }
 
     /// The container's IP address on `network`.
@@ -897,15 +974,12 @@ fn client(endpoint: &Endpoint) -> std::result::Result<Docker, String> {
                  or use a Docker context that has them"
                 .into())
         }
-        ("ssh", _) => {
-            return Err("ssh:// endpoints are not supported; forward the daemon's socket \
-                 (`ssh -nNT -L /tmp/docker.sock:/var/run/docker.sock HOST`) and set \
-                 DOCKER_HOST=unix:///tmp/docker.sock"
-                .into())
-        }
+        // bollard runs the system's `ssh` (with its config, agent and known hosts) and
+        // speaks the API over `docker system dial-stdio` on the far side, as the CLI does.
+        ("ssh", _) => Docker::connect_with_ssh(host, t, v, None),
         _ => {
             return Err(format!(
-                "unsupported address `{host}`; use unix://, tcp:// (with TLS files for TLS) or a Docker context"
+                "unsupported address `{host}`; use unix://, tcp:// (with TLS files for TLS), ssh:// or a Docker context"
             ))
         }
     };

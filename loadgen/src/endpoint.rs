@@ -49,6 +49,8 @@ pub enum Source {
     Context { name: String, chosen_by: String },
     /// Nothing chose a daemon: the CLI's default socket.
     Default,
+    /// A lab setting: `hosts.loadgen in lab.yaml`, `--servers-host`, ...
+    Setting(String),
 }
 
 impl fmt::Display for Source {
@@ -61,6 +63,7 @@ impl fmt::Display for Source {
             Source::Default => {
                 f.write_str("the default socket (no DOCKER_HOST, no Docker context)")
             }
+            Source::Setting(what) => f.write_str(what),
         }
     }
 }
@@ -135,6 +138,17 @@ pub fn resolve(
             None => return Ok(default_endpoint()),
         },
     };
+    context(&name, chosen_by, config)
+}
+
+/// The endpoint of the Docker context `name` (`default` is the default socket), stored in
+/// the CLI's `config` folder; `chosen_by` says who named it, for messages.
+pub fn context(
+    name: &str,
+    chosen_by: String,
+    config: Option<&Path>,
+) -> Result<Endpoint, EndpointError> {
+    let name = name.to_string();
     if name == "default" {
         return Ok(default_endpoint());
     }
@@ -219,7 +233,7 @@ fn context_endpoint(config: &Path, source: Source) -> Result<Endpoint, EndpointE
 
 /// `ca.pem`, `cert.pem` and `key.pem` in `dir`, all required (the lab both verifies the
 /// daemon and authenticates to it).
-fn tls_files(dir: &Path, what: &str) -> Result<Tls, EndpointError> {
+pub fn tls_files(dir: &Path, what: &str) -> Result<Tls, EndpointError> {
     let tls = Tls {
         ca: dir.join("ca.pem"),
         cert: dir.join("cert.pem"),

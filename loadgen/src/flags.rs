@@ -22,6 +22,9 @@ pub const THROTTLED_SHARE: f64 = 0.25;
 /// Slowest connect at or above this many ms: the SYN-retry signature of a full listen backlog
 /// (Linux retries a dropped SYN after 1 s, then 3 s, 7 s, ...).
 pub const CONNECT_RETRY_MS: f64 = 1000.0;
+/// An open-loop cell achieved less than this share of its offered rate below it: the
+/// server (or the load generator) could not keep up with the schedule.
+pub const RATE_SHORTFALL_SHARE: f64 = 0.05;
 /// Spread of repetitions (max - min) above this share of the median.
 pub const UNSTABLE_SPREAD: f64 = 0.10;
 
@@ -33,6 +36,7 @@ pub const UNSTABLE_SPREAD: f64 = 0.10;
 #[serde(rename_all = "kebab-case")]
 pub enum Flag {
     Errors,
+    RateShortfall,
     LoadgenBound,
     CpuThrottled,
     ConnectRetries,
@@ -43,8 +47,9 @@ pub enum Flag {
 
 impl Flag {
     /// Every flag, most serious first: the order in which reports list them.
-    pub const ALL: [Flag; 7] = [
+    pub const ALL: [Flag; 8] = [
         Flag::Errors,
+        Flag::RateShortfall,
         Flag::LoadgenBound,
         Flag::CpuThrottled,
         Flag::ConnectRetries,
@@ -57,7 +62,8 @@ impl Flag {
     fn info(self) -> (&'static str, char, &'static str) {
         match self {
             Flag::Errors => ("errors", 'E', "failed requests or non-2xx responses: ab counts non-2xx as successes, our good req/s column does not"),
-            Flag::LoadgenBound => ("loadgen-bound", 'L', "ab used >= 90% of the CPU it may use, or its CPU limit throttled it in >= 25% of periods: the number measures ab, not the server"),
+            Flag::RateShortfall => ("rate-shortfall", 'S', "open loop: the achieved rate fell more than 5% short of the offered rate; the server (or the load generator) could not keep up, and the requests it did not take waited in the queue"),
+            Flag::LoadgenBound => ("loadgen-bound", 'L', "the load tool used >= 90% of the CPU it may use (ab: one core at most), or its CPU limit throttled it in >= 25% of periods: the number measures the load generator, not the server"),
             Flag::CpuThrottled => ("cpu-throttled", 'T', "the server's CPU quota throttled it in >= 25% of scheduler periods"),
             Flag::ConnectRetries => ("connect-retries", 'R', "the slowest connect took >= 1 s: SYN retries, the listen backlog overflowed"),
             Flag::AbWarning => ("ab-warning", 'W', "ab itself warned that its results are not reliable"),
@@ -113,15 +119,40 @@ impl Borrow<str> for Flag {
 
 /// The flags of one finished cell (all but `unstable`, which needs the other repetitions).
 pub fn cell_flags(cell: &Cell) -> Vec<Flag> {
-    let Some(ab) = cell.ab.as_ref() else {
+    let Some(counts) = cell.counts() else {
         return vec![Flag::Failed];
     };
     let mut flags = Vec::new();
-    if ab.failed_requests.unwrap_or(0) > 0 || ab.non_2xx.unwrap_or(0) > 0 {
+    if counts.bad() > 0 {
         flags.push(Flag::Errors);
     }
+    if cell
+        .achieved_share()
+        .is_some_and(|s| s < 1.0 - RATE_SHORTFALL_SHARE)
+    {
+        flags.push(Flag::RateShortfall);
+    }
     if let Some(lg) = &cell.loadgen_resources {
-        let allowance = cell.limits.loadgen_cpus.unwrap_or(1.0).min(1.0);
+        // ab is single-threaded (1 core at most); oha uses every core it may.
+        let max_cores = cell
+            .tool()
+            .and_then(|t| t.driver().max_cores())
+            .unwrap_or(f64::INFINITY);
+        let cores = cell
+            .limits
+            .loadgen_cpuset
+            .as_deref()
+            .and_then(crate::pin::cpuset_size)
+            .map(|n| n as f64);
+        let allowance = [cell.limits.loadgen_cpus, cores, Some(max_cores)]
+            .into_iter()
+            .flatten()
+            .fold(f64::INFINITY, f64::min);
+        let allowance = if allowance.is_finite() {
+            allowance
+        } else {
+            crate::host::host_cpus() as f64
+        };
         // Either ab used (nearly) all the CPU it may use, or its CPU quota held it back in
         // a large share of periods: both mean ab, not the server, set the pace. The second
         // catches short cells, whose average is diluted by the container's start.
@@ -139,6 +170,9 @@ pub fn cell_flags(cell: &Cell) -> Vec<Flag> {
             flags.push(Flag::CpuThrottled);
         }
     }
+    let Some(ab) = cell.ab.as_ref() else {
+        return flags;
+    };
     let connect_max = ab
         .connection_times
         .as_ref()

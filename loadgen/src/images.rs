@@ -7,6 +7,8 @@
 //!   `lab/ab:local`: the host's own `ab` and its shared libraries (its `ldd` closure) in a
 //!   scratch image. That keeps the lab working on air-gapped hosts, and says so in the log
 //!   and in `meta.json`.
+//! - With `loadgen.tool: oha` the default image is `lab/oha:<version>`, built offline from
+//!   crates.io (`oha_image.rs`); any image with `oha` on its PATH can be named instead.
 //! - Images named by the user (`servers[].image`) are used if present, pulled otherwise.
 
 use std::collections::{BTreeMap, HashMap};
@@ -162,7 +164,7 @@ pub fn check_platform(info: &EngineInfo) -> Result<()> {
 }
 
 /// The host's target triple, from `rustc -vV`.
-fn host_target() -> Result<String> {
+pub(crate) fn host_target() -> Result<String> {
     let out = Command::new("rustc")
         .arg("-vV")
         .output()
@@ -191,6 +193,10 @@ pub async fn ensure_pulled(engine: &Engine, image: &str) -> Result<String> {
 
 /// The load generator image to use, its id, and a sentence on where it came from.
 pub async fn resolve_loadgen(engine: &Engine, image: &str) -> Result<(String, String, String)> {
+    if crate::oha_image::is_lab_oha(image) {
+        let (id, source) = crate::oha_image::ensure(engine, image).await?;
+        return Ok((image.to_string(), id, source));
+    }
     if let Some(id) = engine.image_id(image).await? {
         return Ok((image.to_string(), id, format!("{image} (present locally)")));
     }
@@ -301,7 +307,7 @@ fn parse_ldd(text: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-fn append_bytes(
+pub(crate) fn append_bytes(
     tar: &mut tar::Builder<Vec<u8>>,
     name: &str,
     bytes: &[u8],

@@ -5,7 +5,7 @@
 //! the daemon as the docker CLI does; `docker` is the only module that talks to the Docker
 //! Engine (or Podman's compatible API), with `ulimit` and `platform` deciding what that
 //! engine can run; `images` gets the images a lab needs; `runner`
-//! executes a plan, with `pin` choosing CPU sets and `host` describing the machine; `ab` parses ApacheBench output; `resources` and `flags` turn stats into
+//! executes a plan, with `pin` choosing CPU sets and `host` describing the machine; `tool` is the one place that knows each load tool's command line (ab, oha), `ab` and `oha` parse their outputs, `oha_image` builds oha offline; `resources` and `flags` turn stats into
 //! evidence; `results` is the on-disk record; `report` renders it; `cli` is the command line.
 
 pub mod ab;
@@ -20,7 +20,10 @@ pub mod flags;
 pub mod host;
 pub mod images;
 pub mod metrics;
+pub mod oha;
+pub mod oha_image;
 pub mod pin;
+pub mod placement;
 pub mod platform;
 pub mod progress;
 pub mod report;

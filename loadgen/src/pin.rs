@@ -4,12 +4,17 @@ use crate::config::{self, Lab, Pin};
 
 /// Resolve `pin` for one group on a daemon with `cpus` CPUs (the daemon's, not this
 /// machine's: they differ when the daemon is remote or in a VM): the CPU sets of the
-/// servers and of ab, or none.
+/// servers and of ab, or none. `one_machine`: both roles share that machine's CPUs; on two
+/// machines `auto` has nothing to separate, and explicit sets apply on each role's host.
 pub fn resolve_pin(
     lab: &Lab,
     group: &config::Group,
     cpus: usize,
+    one_machine: bool,
 ) -> (Option<String>, Option<String>) {
+    if !one_machine && lab.pin == Pin::Auto {
+        return (None, None);
+    }
     cpusets(&lab.pin, group, cpus)
 }
 

@@ -41,8 +41,8 @@ impl Progress {
         self.done.set(self.done.get() + 1);
         self.span.pb_inc(1);
         let n = format!("[{}/{}]", self.done.get(), self.total.get());
-        match (cell.status, cell.ab.as_ref()) {
-            (Status::Ok, Some(ab)) => {
+        match (cell.status, cell.counts()) {
+            (Status::Ok, Some(counts)) => {
                 let mut flags = if cell.flags.is_empty() {
                     String::new()
                 } else {
@@ -51,13 +51,17 @@ impl Progress {
                 if let Some(v) = &cell.verdict {
                     flags.push_str(&format!(" → {}", v.limiter));
                 }
+                let offered = cell
+                    .offered_rps
+                    .map(|o| format!(" of {o:.1} offered"))
+                    .unwrap_or_default();
                 tracing::info!(
-                    "{n} {}: {:.1} req/s, {} complete, {} failed, {} non-2xx, p99 {} ms{flags}",
+                    "{n} {}: {:.1} req/s{offered}, {} complete, {} failed, {} non-2xx, p99 {} ms{flags}",
                     cell.id,
-                    ab.requests_per_second.unwrap_or(0.0),
-                    ab.complete_requests.unwrap_or(0),
-                    ab.failed_requests.unwrap_or(0),
-                    ab.non_2xx.unwrap_or(0),
+                    counts.rps.unwrap_or(0.0),
+                    counts.complete.unwrap_or(0),
+                    counts.failed.unwrap_or(0),
+                    counts.non_2xx.unwrap_or(0),
                     cell.percentile("99")
                         .map(|v| format!("{v:.2}"))
                         .unwrap_or_else(|| "?".into()),

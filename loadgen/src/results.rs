@@ -18,6 +18,9 @@ use crate::metrics::CellMetrics;
 use crate::resources::ResourceSummary;
 use crate::verdict::Verdict;
 
+pub use crate::oha::{FailureKind, OhaReport};
+pub use crate::tool::Tool;
+
 /// Bumped when a field changes meaning or disappears (adding a field does not bump it).
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -35,7 +38,27 @@ pub struct Results {
     /// Server instances that could not be started or verified, with the reason.
     #[serde(default)]
     pub server_failures: Vec<ServerFailure>,
+    /// Which Docker host the servers' and the load generator's containers ran on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placed>,
     pub cells: Vec<Cell>,
+}
+
+/// Where a run's containers ran: every server container on `servers`, every load
+/// generator container on `loadgen` (Docker endpoints), and how ab reached the servers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Placed {
+    pub servers: String,
+    pub loadgen: String,
+    /// `private network`, or `ADDRESS (published ports)` across two hosts.
+    pub route: String,
+}
+
+impl Placed {
+    /// The roles ran on two daemons.
+    pub fn two_hosts(&self) -> bool {
+        self.route != "private network"
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -170,12 +193,26 @@ pub struct Cell {
     /// Why the cell failed (or what is wrong with an ok cell's numbers, e.g. non-2xx).
     pub reason: Option<String>,
     pub exit_code: Option<i64>,
-    /// The exact ab command line.
+    /// The exact load tool command line.
     pub command: Vec<String>,
     /// Paths of the raw ab output, relative to the run folder.
     pub raw_stdout: String,
     pub raw_stderr: String,
     pub ab: Option<AbReport>,
+    /// oha's parsed report (oha cells; `ab` stays `None`). Read both through
+    /// [`Cell::counts`] and [`Cell::latency`], which every report uses.
+    #[serde(default)]
+    pub oha: Option<OhaReport>,
+    /// Open-loop cells: the rate as the lab file asked for it (`500`, `50%`).
+    #[serde(default)]
+    pub rate: Option<crate::config::RateSpec>,
+    /// Open-loop cells: the rate offered, requests per second (a percentage resolved
+    /// against the measured capacity).
+    #[serde(default)]
+    pub offered_rps: Option<f64>,
+    /// Open-loop cells: the closed-loop capacity a percentage rate was taken of, req/s.
+    #[serde(default)]
+    pub capacity_rps: Option<f64>,
     /// `ab -e` percentiles (0..100 → ms, sub-millisecond precision), when captured.
     pub percentiles_fine: Option<BTreeMap<String, f64>>,
     pub server_resources: Option<ResourceSummary>,
@@ -211,25 +248,33 @@ pub struct ToolUsage {
 }
 
 impl Cell {
+    /// The figures every tool reports, from whichever tool measured the cell.
+    pub fn counts(&self) -> Option<Counts> {
+        if let Some(ab) = &self.ab {
+            return Some(Counts::of_ab(ab));
+        }
+        self.oha.as_ref().map(Counts::of_oha)
+    }
+
     /// Requests per second counting only successful (2xx, not failed) responses: ab's own
     /// figure counts non-2xx answers as successes.
     pub fn good_rps(&self) -> Option<f64> {
-        let ab = self.ab.as_ref()?;
-        let rps = ab.requests_per_second?;
-        let complete = ab.complete_requests? as f64;
-        if complete == 0.0 {
-            return Some(0.0);
-        }
-        let bad = (ab.failed_requests.unwrap_or(0) + ab.non_2xx.unwrap_or(0)) as f64;
-        Some(rps * ((complete - bad).max(0.0) / complete))
+        self.counts()?.good_rps()
     }
 
+    /// Completed requests per second as the tool counts them (non-2xx included).
     pub fn rps(&self) -> Option<f64> {
-        self.ab.as_ref().and_then(|a| a.requests_per_second)
+        self.counts().and_then(|c| c.rps)
+    }
+
+    /// Open-loop cells: the achieved rate over the offered one (1.0 = all sent and done).
+    pub fn achieved_share(&self) -> Option<f64> {
+        let offered = self.offered_rps.filter(|r| *r > 0.0)?;
+        Some(self.rps()? / offered)
     }
 
     /// Latency at percentile `p`, in ms: the fine `-e` value when present, else ab's
-    /// whole-ms table.
+    /// whole-ms table, or oha's (corrected for coordinated omission in open loop).
     pub fn latency(&self, p: Percentile) -> Option<f64> {
         self.percentile(&p.key())
     }
@@ -245,11 +290,87 @@ impl Cell {
                     .and_then(|a| a.percentiles.as_ref())
                     .and_then(|m| m.get(key).copied())
             })
+            .or_else(|| {
+                self.oha
+                    .as_ref()
+                    .and_then(|o| o.latency_ms.get(key).copied())
+            })
     }
 
     /// The load tool of the cell's command line (`None` before it ran).
     pub fn tool(&self) -> Option<Tool> {
         Tool::of_program(self.command.first()?)
+    }
+}
+
+/// The figures of a cell that every load tool gives, in the same units and meaning: the
+/// one evidence model reports, verdicts and flags read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counts {
+    /// The tool's measuring time, seconds (ab's "Time taken", oha's total).
+    pub time_taken_s: Option<f64>,
+    /// Requests that ended, failed ones included (ab's "Complete requests").
+    pub complete: Option<u64>,
+    /// Requests without an answer (connect, receive, timeout, ...): not non-2xx.
+    pub failed: Option<u64>,
+    pub failed_by_kind: BTreeMap<FailureKind, u64>,
+    /// Answers whose status was not 2xx.
+    pub non_2xx: Option<u64>,
+    pub rps: Option<f64>,
+    /// Bytes received (ab: headers included; oha: bodies).
+    pub transferred: Option<u64>,
+}
+
+impl Counts {
+    pub fn of_ab(ab: &AbReport) -> Counts {
+        let mut failed_by_kind = BTreeMap::new();
+        if let Some(b) = &ab.failed_breakdown {
+            for (kind, n) in [
+                (FailureKind::Connect, b.connect),
+                (FailureKind::Receive, b.receive),
+                (FailureKind::Other, b.length + b.exceptions),
+            ] {
+                if n > 0 {
+                    *failed_by_kind.entry(kind).or_insert(0) += n;
+                }
+            }
+        }
+        Counts {
+            time_taken_s: ab.time_taken_s,
+            complete: ab.complete_requests,
+            failed: ab.failed_requests,
+            failed_by_kind,
+            non_2xx: ab.non_2xx,
+            rps: ab.requests_per_second,
+            transferred: ab.total_transferred,
+        }
+    }
+
+    pub fn of_oha(oha: &OhaReport) -> Counts {
+        Counts {
+            time_taken_s: Some(oha.total_s),
+            complete: Some(oha.complete()),
+            failed: Some(oha.failed()),
+            failed_by_kind: oha.failures_by_kind(),
+            non_2xx: Some(oha.non_2xx()),
+            rps: Some(oha.requests_per_second()),
+            transferred: Some(oha.total_data),
+        }
+    }
+
+    /// Requests per second counting only good (2xx, not failed) answers.
+    pub fn good_rps(&self) -> Option<f64> {
+        let rps = self.rps?;
+        let complete = self.complete? as f64;
+        if complete == 0.0 {
+            return Some(0.0);
+        }
+        Some(rps * ((complete - self.bad() as f64).max(0.0) / complete))
+    }
+
+    /// Failed plus non-2xx.
+    pub fn bad(&self) -> u64 {
+        self.failed.unwrap_or(0) + self.non_2xx.unwrap_or(0)
     }
 }
 
@@ -279,36 +400,6 @@ impl Percentile {
     }
 }
 
-/// The load tool that measured a cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tool {
-    /// ApacheBench.
-    Ab,
-}
-
-impl Tool {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tool::Ab => "ab",
-        }
-    }
-
-    /// The tool a command line runs: its program's file name.
-    pub fn of_program(program: &str) -> Option<Tool> {
-        match program.rsplit('/').next()? {
-            "ab" => Some(Tool::Ab),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Tool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// What produced the run: host, engine, images, tools, source revision.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Meta {
@@ -327,11 +418,67 @@ pub struct Meta {
     pub ulimits: crate::ulimit::UlimitPlan,
     /// image name → image id
     pub images: BTreeMap<String, String>,
-    /// How the load generator image was obtained (local, pulled, packaged from the host).
+    /// How the load generator image was obtained (local, pulled, packaged from the host,
+    /// built from crates.io).
     pub loadgen_image_source: String,
+    /// The load tool's version line (`ab -V` or `oha --version`), as the measuring
+    /// container printed it. (Named when ab was the only tool; kept for older records.)
     pub ab_version: String,
     pub git_commit: Option<String>,
     pub git_dirty: Option<bool>,
+    /// Where each role ran and how the load generator reached the servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<HostsMeta>,
+}
+
+/// Both roles' Docker hosts, as meta.json records them.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct HostsMeta {
+    pub servers: HostMeta,
+    pub loadgen: HostMeta,
+    /// The roles shared one daemon.
+    pub one_daemon: bool,
+    /// How ab reached the servers: `private network` or `ADDRESS (published ports)`.
+    pub route: String,
+}
+
+/// One role's Docker host.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct HostMeta {
+    /// The endpoint and where it came from.
+    pub endpoint: String,
+    pub hostname: String,
+    pub cpu_model: String,
+    pub cpus: i64,
+    pub memory_bytes: i64,
+    pub kernel: String,
+    pub os: String,
+    pub arch: String,
+    pub cgroup_version: String,
+    /// `Docker 20.10.24 (API 1.41)`.
+    pub engine: String,
+}
+
+impl HostMeta {
+    pub fn new(info: &crate::docker::EngineInfo, cpu_model: String) -> HostMeta {
+        HostMeta {
+            endpoint: info.endpoint.clone(),
+            hostname: info.hostname.clone(),
+            cpu_model,
+            cpus: info.cpus,
+            memory_bytes: info.memory_bytes,
+            kernel: info.kernel.clone(),
+            os: info.os.clone(),
+            arch: info.arch.clone(),
+            cgroup_version: info.cgroup_version.clone(),
+            engine: format!(
+                "{} {} (API {})",
+                info.engine.name(),
+                info.version,
+                info.api_version
+            ),
+        }
+    }
 }
 
 /// Write `value` as pretty JSON to `path` atomically (temp file in the same folder + rename).

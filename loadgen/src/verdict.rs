@@ -16,7 +16,10 @@
 //!    or less under its own limit or cpuset), or its quota throttled it in ≥ 25% of periods.
 //! 5. **workload**: the route waits a known time (`/sleep/{ms}`) and Little's law with that
 //!    wait, req/s ≈ concurrency ÷ wait, holds within 10%: the wait set the pace.
-//! 6. **undetermined**: none of the above; nothing measured was saturated.
+//! 6. **offered-rate** (open loop): the cell achieved its offered rate within 5%: the
+//!    schedule, not the server, set the pace (Little's law does not apply: the rate is
+//!    fixed, the connections in use follow from it).
+//! 7. **undetermined**: none of the above; nothing measured was saturated.
 
 use std::fmt;
 
@@ -44,16 +47,18 @@ pub enum Limiter {
     ServerCpu,
     Loadgen,
     Workload,
+    OfferedRate,
     Undetermined,
 }
 
 impl Limiter {
-    pub const ALL: [Limiter; 6] = [
+    pub const ALL: [Limiter; 7] = [
         Limiter::Errors,
         Limiter::ConnectQueue,
         Limiter::ServerCpu,
         Limiter::Loadgen,
         Limiter::Workload,
+        Limiter::OfferedRate,
         Limiter::Undetermined,
     ];
 
@@ -65,6 +70,7 @@ impl Limiter {
             Limiter::ServerCpu => "server-cpu",
             Limiter::Loadgen => "loadgen",
             Limiter::Workload => "workload",
+            Limiter::OfferedRate => "offered-rate",
             Limiter::Undetermined => "undetermined",
         }
     }
@@ -75,8 +81,9 @@ impl Limiter {
             Limiter::Errors => "≥ 1% of requests failed or answered non-2xx: the number describes errors",
             Limiter::ConnectQueue => "the slowest connect took ≥ 1 s (SYN retries): the listen backlog overflowed",
             Limiter::ServerCpu => "the server used ≥ 90% of its CPU limit, or its quota throttled it in ≥ 25% of periods: this measures the server",
-            Limiter::Loadgen => "ab used ≥ 90% of the CPU it can use (one core at most), or its quota throttled it: this measures ab, not the server",
+            Limiter::Loadgen => "the load tool used ≥ 90% of the CPU it can use (ab: one core at most), or its quota throttled it: this measures the load generator, not the server",
             Limiter::Workload => "the route's own wait set the pace: req/s ≈ concurrency ÷ wait (Little's law) within 10%",
+            Limiter::OfferedRate => "open loop: the server kept up with the offered rate (within 5%) and nothing was saturated: the rate set the pace, read the latency",
             Limiter::Undetermined => "no measured resource was saturated",
         }
     }
@@ -127,13 +134,21 @@ pub struct Figures {
     pub loadgen_throttled_share: Option<f64>,
     /// The route's known wait per request (`/sleep/{ms}`), in ms.
     pub wait_ms: Option<f64>,
+    /// Open loop: the offered rate, req/s (`rps` is the achieved one).
+    pub offered_rps: Option<f64>,
+    /// The load tool (evidence names it); `None` reads as ab.
+    pub tool: Option<crate::tool::Tool>,
 }
 
 impl Figures {
     /// The figures of a measured cell; `None` when it has no ab report.
     pub fn of(cell: &Cell) -> Option<Figures> {
-        let ab = cell.ab.as_ref()?;
+        let counts = cell.counts()?;
         let limits = &cell.limits;
+        let max_cores = cell
+            .tool()
+            .and_then(|t| t.driver().max_cores())
+            .unwrap_or(f64::INFINITY);
         let cores_of = |cpus: Option<f64>, cpuset: Option<&str>| {
             let set = cpuset.and_then(crate::pin::cpuset_size).map(|n| n as f64);
             match (cpus, set) {
@@ -145,13 +160,14 @@ impl Figures {
         };
         Some(Figures {
             concurrency: cell.concurrency,
-            time_taken_s: ab.time_taken_s?,
-            rps: ab.requests_per_second?,
-            complete: ab.complete_requests.unwrap_or(0),
-            bad: ab.failed_requests.unwrap_or(0) + ab.non_2xx.unwrap_or(0),
-            connect_max_ms: ab
-                .connection_times
+            time_taken_s: counts.time_taken_s?,
+            rps: counts.rps?,
+            complete: counts.complete.unwrap_or(0),
+            bad: counts.bad(),
+            connect_max_ms: cell
+                .ab
                 .as_ref()
+                .and_then(|ab| ab.connection_times.as_ref())
                 .and_then(|t| t.connect.as_ref())
                 .map(|r| r.max),
             server_cpu_s: cell.server_resources.as_ref().map(|r| r.cpu_s),
@@ -162,12 +178,15 @@ impl Figures {
                 .and_then(|r| r.throttled_share()),
             tool_cpu_s: cell.tool_usage.as_ref().map(|u| u.cpu_s),
             tool_wall_s: cell.tool_usage.as_ref().map_or(0.0, |u| u.wall_s),
-            tool_cores: cores_of(limits.loadgen_cpus, limits.loadgen_cpuset.as_deref()).min(1.0),
+            tool_cores: cores_of(limits.loadgen_cpus, limits.loadgen_cpuset.as_deref())
+                .min(max_cores),
             loadgen_throttled_share: cell
                 .loadgen_resources
                 .as_ref()
                 .and_then(|r| r.throttled_share()),
             wait_ms: sleep_ms(&cell.path),
+            offered_rps: cell.offered_rps,
+            tool: cell.tool(),
         })
     }
 }
@@ -226,7 +245,27 @@ pub fn judge(f: &Figures) -> Verdict {
         return verdict(
             Limiter::Loadgen,
             cpu_text,
-            Some("ab set this number, not the server: lower the server's cpus, give ab its own CPU, turn keep-alive on, or run more ab processes"),
+            Some("the load generator set this number, not the server: lower the server's cpus, give the load generator its own CPU, turn keep-alive on, or use oha (multi-threaded)"),
+        );
+    }
+    if let Some(offered) = f.offered_rps.filter(|o| *o > 0.0) {
+        let share = f.rps / offered;
+        let text = format!(
+            "open loop: offered {offered:.1} req/s, achieved {:.1} ({:.0}%); {cpu_text}",
+            f.rps,
+            share * 100.0
+        );
+        if share >= 1.0 - crate::flags::RATE_SHORTFALL_SHARE {
+            return verdict(
+                Limiter::OfferedRate,
+                text,
+                Some("the server kept up: raise the rate to find where its latency bends"),
+            );
+        }
+        return verdict(
+            Limiter::Undetermined,
+            text,
+            Some("the rate was not achieved with no CPU saturated: more connections (concurrency) may be needed to carry it at this latency"),
         );
     }
     if let Some(wait) = f.wait_ms {
@@ -282,7 +321,7 @@ fn describe_cpu(f: &Figures, server: Option<f64>, tool: Option<f64>) -> String {
             f.server_throttled_share
         ),
         part(
-            "ab",
+            f.tool.unwrap_or_default().as_str(),
             f.tool_cpu_s,
             tool,
             f.tool_cores,
@@ -330,7 +369,42 @@ mod tests {
             tool_cores: 1.0,
             loadgen_throttled_share: Some(0.0),
             wait_ms: None,
+            offered_rps: None,
+            tool: None,
         }
+    }
+
+    /// An open-loop oha cell at 1000 req/s on /sleep/10 over 50 connections: neither CPU
+    /// is busy.
+    fn open_loop(achieved: f64) -> Figures {
+        Figures {
+            concurrency: 50,
+            time_taken_s: 10.0,
+            rps: achieved,
+            complete: (achieved * 10.0) as u64,
+            server_cpu_s: Some(2.0),
+            tool_cpu_s: Some(1.0),
+            tool_wall_s: 10.0,
+            tool_cores: 1.0,
+            wait_ms: Some(10.0),
+            offered_rps: Some(1000.0),
+            tool: Some(crate::tool::Tool::Oha),
+            ..hello()
+        }
+    }
+
+    #[test]
+    fn an_open_loop_cell_that_keeps_up_is_set_by_its_rate_not_littles_law() {
+        // c 50 ÷ 10 ms = 5000 req/s by Little's law; the schedule sent 1000.
+        let v = judge(&open_loop(995.0));
+        assert_eq!(v.limiter, Limiter::OfferedRate, "{v:?}");
+        assert!(v
+            .evidence
+            .contains("offered 1000.0 req/s, achieved 995.0 (100%)"));
+        assert!(v.evidence.contains("oha CPU"), "{}", v.evidence);
+        let short = judge(&open_loop(700.0));
+        assert_eq!(short.limiter, Limiter::Undetermined);
+        assert!(short.advice.unwrap().contains("connections"));
     }
 
     #[test]

@@ -4,7 +4,6 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -171,15 +170,7 @@ fn interrupted_run_removes_its_containers_and_keeps_finished_cells() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("results");
-    let child = start_long_run(dir.path(), &out_dir);
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    interrupt(start_long_run(dir.path(), &out_dir));
 
     let run = only_run(&out_dir);
     let results = results_json(&run);
@@ -216,28 +207,6 @@ fn start_long_run(dir: &std::path::Path, out_dir: &std::path::Path) -> std::proc
         .unwrap();
     wait_for_cells(&mut child, out_dir, 1);
     child
-}
-
-/// Wait until the run under `out_dir` has recorded `n` cells (the lab process must live).
-fn wait_for_cells(child: &mut std::process::Child, out_dir: &std::path::Path, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let cells = std::fs::read_dir(out_dir)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("results.json")).ok())
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .map_or(0, |r| r["cells"].as_array().map_or(0, Vec::len));
-        if cells >= n {
-            return;
-        }
-        assert!(Instant::now() < deadline, "no cell was recorded");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "lab ended before measuring"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// Every file under `dir`.

@@ -29,8 +29,10 @@ use serde::{Deserialize, Serialize};
 
 mod aliases;
 pub mod env;
+pub mod hosts;
 mod locate;
 pub mod plan;
+pub mod rate;
 mod read;
 pub mod repeat;
 mod rules;
@@ -44,6 +46,7 @@ mod tests;
 
 pub use aliases::MAX_ALIAS_EXPANSION;
 pub use plan::{describe, CellRef, Group, Instance, Plan, Point};
+pub use rate::RateSpec;
 pub use read::MAX_FILE_BYTES;
 pub use repeat::AutoRepeat;
 pub use tune::{Target, Tune};
@@ -55,6 +58,9 @@ use locate::{Kind, Pos};
 /// The load generator image when the lab file names none: the official Apache httpd image,
 /// which has `ab` on its PATH.
 pub const DEFAULT_LOADGEN_IMAGE: &str = "httpd:2.4";
+/// The load generator image for `tool: oha` when the file names none: built offline from
+/// crates.io by `images.rs` (`OHA_VERSION`) unless present.
+pub const DEFAULT_OHA_IMAGE: &str = "lab/oha:1.16.0";
 
 /// Where output goes when the lab file does not say.
 pub const DEFAULT_OUTPUT: &str = "results";
@@ -125,6 +131,9 @@ pub struct Lab {
     /// The open-file limit of every container the lab starts.
     #[serde(default)]
     pub nofile: Nofile,
+    /// Which Docker host each role runs on (`hosts:`); empty = the docker CLI's daemon.
+    #[serde(default)]
+    pub hosts: hosts::Hosts,
     /// What `lab tune` searches for; `lab run` ignores it (see `tune.rs`).
     #[serde(default)]
     pub tune: Option<Tune>,
@@ -279,15 +288,24 @@ pub struct ResourceOverride {
     pub pids: Option<i64>,
 }
 
-/// The ApacheBench container.
+/// The load generator container and what it sends.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Loadgen {
-    /// An image with `ab` on its PATH.
+    /// The load tool (`ab` unless the file says `tool: oha`).
+    #[serde(default)]
+    pub tool: crate::tool::Tool,
+    /// An image with the tool on its PATH.
     pub image: String,
-    /// CPU limit of the ab container; `None` = no limit.
+    /// CPU limit of the load generator container; `None` = no limit.
     pub cpus: Option<f64>,
-    /// ab `-n`.
+    /// Requests per closed-loop cell (`-n`); 0 when cells are timed instead.
     pub requests: u64,
+    /// Open-loop rates to sweep (oha `-q`); empty for closed-loop cells.
+    #[serde(default)]
+    pub rate: Vec<RateSpec>,
+    /// How long each timed cell sends, seconds (oha `-z`).
+    #[serde(default)]
+    pub duration_s: Option<f64>,
     /// ab `-c` values to sweep, ascending as written or not (the plan sorts them).
     pub concurrency: Vec<u32>,
     /// ab `-k` values to sweep.

@@ -57,6 +57,8 @@ pub struct Point {
     pub workload: usize,
     pub concurrency: u32,
     pub keepalive: bool,
+    /// Open loop: the offered rate; `None` for closed-loop cells.
+    pub rate: Option<super::RateSpec>,
 }
 
 /// A cell = one ab run: (group, point, server instance, repetition), in EXECUTION order:
@@ -79,15 +81,25 @@ impl Plan {
     pub fn new(lab: &Lab) -> Plan {
         let mut concurrency = lab.loadgen.concurrency.clone();
         concurrency.sort_unstable();
+        // Rates ascend too: percentages first, then absolute rates (see `RateSpec`'s order).
+        let mut rates: Vec<Option<super::RateSpec>> =
+            lab.loadgen.rate.iter().copied().map(Some).collect();
+        rates.sort_unstable();
+        if rates.is_empty() {
+            rates.push(None);
+        }
         let mut points = Vec::new();
         for workload in 0..lab.workloads.len() {
             for &keepalive in &lab.loadgen.keepalive {
                 for &c in &concurrency {
-                    points.push(Point {
-                        workload,
-                        concurrency: c,
-                        keepalive,
-                    });
+                    for &rate in &rates {
+                        points.push(Point {
+                            workload,
+                            concurrency: c,
+                            keepalive,
+                            rate,
+                        });
+                    }
                 }
             }
         }
@@ -151,13 +163,27 @@ impl Plan {
             * self.repeat as usize
     }
 
-    /// Requests the whole plan sends: `requests` per cell, plus one warm-up per server
-    /// instance per group.
+    /// Requests the whole plan sends: `requests` per cell (or an absolute rate × duration;
+    /// percentages of a capacity not yet measured count as nothing), plus one warm-up per
+    /// server instance per group.
     /// Saturates rather than overflows (validation keeps real plans far below).
     pub fn estimated_requests(&self, lab: &Lab) -> u64 {
         let instances: usize = self.groups.iter().map(|g| g.instances.len()).sum();
-        (self.cell_count() as u64)
-            .saturating_mul(lab.loadgen.requests)
+        let per_cell = |p: &Point| match (p.rate, lab.loadgen.duration_s) {
+            (Some(r), Some(d)) => r.resolve(None).map_or(0, |r| (r * d) as u64),
+            _ => lab.loadgen.requests,
+        };
+        let cells: u64 = self
+            .groups
+            .iter()
+            .flat_map(|g| {
+                g.points
+                    .iter()
+                    .map(|p| per_cell(p).saturating_mul(g.instances.len() as u64))
+            })
+            .fold(0u64, u64::saturating_add);
+        cells
+            .saturating_mul(u64::from(self.repeat))
             .saturating_add((instances as u64).saturating_mul(lab.warmup))
     }
 }
@@ -168,14 +194,28 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
     let _ = writeln!(s, "lab {} → {}/", lab.name, lab.output.display());
     describe_servers(&mut s, lab);
     let lg = &lab.loadgen;
+    let amount = match lg.duration_s {
+        Some(d) => format!("{d}s per run"),
+        None => format!("{} requests per run", lg.requests),
+    };
     let _ = writeln!(
         s,
-        "loadgen: {}{}, {} requests per run, timeout {}s",
+        "loadgen: {} in {}{}, {amount}, timeout {}s",
+        lg.tool,
         lg.image,
         lg.cpus.map(|c| format!(" (cpus {c})")).unwrap_or_default(),
-        lg.requests,
         lg.timeout_s
     );
+    if !lg.rate.is_empty() {
+        let mut rates = lg.rate.clone();
+        rates.sort_unstable();
+        let rates: Vec<String> = rates.iter().map(|r| r.to_string()).collect();
+        let _ = writeln!(
+            s,
+            "open loop: offered rates [{}] req/s (percentages of a closed-loop capacity measured first per server and group)",
+            rates.join(", ")
+        );
+    }
     describe_groups(&mut s, lab, plan);
     describe_settings(&mut s, lab, plan);
     let _ = write!(
@@ -235,10 +275,15 @@ fn describe_groups(s: &mut String, lab: &Lab, plan: &Plan) {
     let keepalive: Vec<String> = lg.keepalive.iter().map(bool::to_string).collect();
     let points = plan.groups.first().map_or(0, |g| g.points.len());
     let _ = writeln!(s, "points: {points} per group");
+    let rates = if lg.rate.is_empty() {
+        String::new()
+    } else {
+        format!(" × {} rates", lg.rate.len())
+    };
     for w in &lab.workloads {
         let _ = writeln!(
             s,
-            "  {} {} × keepalive [{}] × concurrency [{}]",
+            "  {} {} × keepalive [{}] × concurrency [{}]{rates}",
             w.name,
             w.path,
             keepalive.join(", "),

@@ -29,6 +29,7 @@ pub struct RawLab {
     pub workloads: Vec<RawWorkload>,
     pub background: Option<RawBackground>,
     pub nofile: Option<RawNofile>,
+    pub hosts: Option<super::hosts::RawHosts>,
     /// What `lab tune` searches for (`tune.rs`); `lab run` ignores it.
     pub tune: Option<super::tune::RawTune>,
 }
@@ -169,9 +170,15 @@ pub struct RawResources {
     expecting = "a mapping such as { requests: 1000, concurrency: [1, 10, 100] }"
 )]
 pub struct RawLoadgen {
+    pub tool: Option<crate::tool::Tool>,
     pub image: Option<String>,
     pub cpus: Option<f64>,
-    pub requests: u64,
+    /// Required for closed-loop cells unless `duration` is given.
+    pub requests: Option<u64>,
+    /// Open loop (oha): offered rates.
+    pub rate: Option<OneOrMany<super::RateSpec>>,
+    /// How long each cell sends (oha): required with `rate`.
+    pub duration: Option<DurationMs>,
     pub concurrency: OneOrMany<u32>,
     pub keepalive: Option<OneOrMany<bool>>,
     pub timeout: Option<DurationMs>,

@@ -1171,6 +1171,7 @@ fn nofile_is_auto_by_default_or_a_number_with_room_for_every_connection() {
 }
 
 mod limits;
+mod open_loop;
 mod tune;
 
 #[test]
@@ -1211,4 +1212,62 @@ fn repeat_takes_a_count_auto_or_settings() {
         "{}",
         err(&text)
     );
+}
+
+// ---------------------------------------------------------------- hosts
+
+#[test]
+fn hosts_take_a_string_or_a_mapping_per_role() {
+    let lab = ok(&format!(
+        "{}hosts:\n  servers: {{ docker: \"tcp://10.0.0.5:2376\", tls: /certs, address: bench-1 }}\n  loadgen: \"unix:///var/run/docker.sock\"\n",
+        simple("{ cpus: 1, memory: 64m }", "{ requests: 10, concurrency: 1 }")
+    ));
+    let servers = lab.hosts.servers.unwrap();
+    assert_eq!(servers.docker.as_deref(), Some("tcp://10.0.0.5:2376"));
+    assert_eq!(servers.tls.as_deref(), Some(std::path::Path::new("/certs")));
+    assert_eq!(servers.address.as_deref(), Some("bench-1"));
+    let loadgen = lab.hosts.loadgen.unwrap();
+    assert_eq!(
+        loadgen.docker.as_deref(),
+        Some("unix:///var/run/docker.sock")
+    );
+    assert_eq!(loadgen.address, None);
+
+    let context = ok(&format!(
+        "{}hosts: {{ loadgen: {{ context: bench }} }}\n",
+        simple(
+            "{ cpus: 1, memory: 64m }",
+            "{ requests: 10, concurrency: 1 }"
+        )
+    ));
+    assert_eq!(context.hosts.servers, None);
+    assert_eq!(
+        context.hosts.loadgen.unwrap().context.as_deref(),
+        Some("bench")
+    );
+    // Left out: one host, as the docker CLI chooses it.
+    let plain = ok(&simple(
+        "{ cpus: 1, memory: 64m }",
+        "{ requests: 10, concurrency: 1 }",
+    ));
+    assert_eq!(plain.hosts, hosts::Hosts::default());
+}
+
+#[test]
+fn bad_hosts_point_at_the_field() {
+    let base = simple(
+        "{ cpus: 1, memory: 64m }",
+        "{ requests: 10, concurrency: 1 }",
+    );
+    let line = base.lines().count() + 2;
+    let e = err(&format!(
+        "{base}hosts:\n  servers: {{ docker: \"unix:///a.sock\", context: x }}\n"
+    ));
+    assert_err(&e, line, 49, "hosts.servers.context", "not both");
+    let e = err(&format!(
+        "{base}hosts:\n  servers: {{ address: 10.0.0.5 }}\n"
+    ));
+    assert_err(&e, line, 12, "hosts.servers", "name the Docker host");
+    let e = err(&format!("{base}hosts:\n  loadgen: \"ftp://x\"\n"));
+    assert_err(&e, line, 12, "hosts.loadgen.docker", "scheme");
 }

@@ -15,8 +15,8 @@
 //! section (it measures the file's own `resources`), so one file can serve both commands.
 //!
 //! A target is a closed-loop load today: `rps` requests per second at `concurrency`
-//! connections. An open-loop `rate` needs a load tool that sends at a fixed rate (oha, a
-//! later issue): the field is recognised and refused with that reason, and
+//! connections, whatever the file's own load tool. An open-loop `rate` (probes at a fixed
+//! oha rate, judged on p99 and the achieved rate) is recognised and refused for now;
 //! [`TargetLoad`] is where it will go.
 
 use std::fmt;
@@ -415,8 +415,8 @@ fn target(
     if t.rate.is_some() {
         fail(
             join(path, "rate"),
-            "open-loop rates need a load tool that sends at a fixed rate (oha), which this lab \
-             does not have yet; give `rps` and `concurrency` (ab's closed loop)"
+            "`lab tune` searches closed-loop targets only for now; give `rps` and \
+             `concurrency` (its probes are closed-loop cells)"
                 .into(),
         );
     }
@@ -433,7 +433,14 @@ fn target(
         _ => {}
     }
     let requests = t.requests.unwrap_or(cx.loadgen.requests);
-    if requests == 0 || requests > super::validate::MAX_REQUESTS {
+    if requests == 0 && t.requests.is_none() {
+        fail(
+            path.into(),
+            "missing `requests`: the probes are closed-loop cells of a request count, and \
+             this file's loadgen times its cells instead"
+                .into(),
+        );
+    } else if requests == 0 || requests > super::validate::MAX_REQUESTS {
         fail(
             join(path, "requests"),
             format!(

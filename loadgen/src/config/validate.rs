@@ -7,18 +7,20 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::locate::{index, join, Locations, Pos};
+use super::rate::RateSpec;
 use super::rules::{
     image_problem, output_problem, process_text_problem, quote, shown, url_path_problem,
 };
 use super::schema::{
     RawBackground, RawLab, RawLoadgen, RawNofile, RawPin, RawResources, RawServer, RawWorkload,
 };
-use super::units::{format_memory, parse_cpuset, OneOrMany, Text};
+use super::units::{format_memory, parse_cpuset, DurationMs, OneOrMany, Text};
 use super::{
     Background, Lab, Loadgen, Model, Nofile, Pin, ResourceOverride, Resources, Server,
-    ServerSource, Workload, DEFAULT_LOADGEN_IMAGE, DEFAULT_OUTPUT, DEFAULT_TIMEOUT_S,
-    DEFAULT_WARMUP,
+    ServerSource, Workload, DEFAULT_LOADGEN_IMAGE, DEFAULT_OHA_IMAGE, DEFAULT_OUTPUT,
+    DEFAULT_TIMEOUT_S, DEFAULT_WARMUP,
 };
+use crate::tool::Tool;
 
 /// Limits that keep a typo from launching an experiment nobody wants to wait for.
 pub const MAX_REPEAT: u32 = 100;
@@ -31,6 +33,8 @@ pub const MAX_CONCURRENCY: u32 = 20_000;
 pub const MAX_REQUESTS: u64 = 10_000_000;
 /// The warm-up is an ab run too; it needs a few thousand requests, not billions.
 pub const MAX_WARMUP: u64 = 10_000_000;
+/// Longest timed cell (`loadgen.duration`).
+pub const MAX_DURATION_MS: u64 = 3_600_000;
 /// Values in one sweep list.
 pub const MAX_SWEEP: usize = 1000;
 /// ab runs in a whole plan (at about half a second each, at least 14 hours).
@@ -221,6 +225,10 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
     let workloads = workloads(&mut c, raw.workloads);
     let background = raw.background.map(|b| background(&mut c, b));
     let nofile = nofile(&mut c, raw.nofile, &loadgen, background.as_ref());
+    let hosts = super::hosts::check(raw.hosts).unwrap_or_else(|(field, msg)| {
+        c.fail(field, msg);
+        Default::default()
+    });
     cells(&mut c, &servers, &resources, &loadgen, &workloads, repeat);
     let tune = raw.tune.map(|t| {
         let cx = super::tune::Context {
@@ -247,6 +255,7 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
         workloads,
         background,
         nofile,
+        hosts,
         tune,
     })
 }
@@ -317,9 +326,13 @@ fn cells(
     repeat: u32,
 ) {
     let groups = (resources.cpus.len() as u64).saturating_mul(resources.memory.len() as u64);
-    let points = [loadgen.keepalive.len(), loadgen.concurrency.len()]
-        .iter()
-        .fold(workloads.len() as u64, |n, &k| n.saturating_mul(k as u64));
+    let points = [
+        loadgen.keepalive.len(),
+        loadgen.concurrency.len(),
+        loadgen.rate.len().max(1),
+    ]
+    .iter()
+    .fold(workloads.len() as u64, |n, &k| n.saturating_mul(k as u64));
     let cells = [groups, points, servers.len() as u64, u64::from(repeat)]
         .iter()
         .fold(1u64, |n, &k| n.saturating_mul(k));
@@ -587,15 +600,17 @@ impl std::fmt::Display for Mem {
 }
 
 fn loadgen(c: &mut Checker, raw: RawLoadgen, host_cpus: usize, cpuset: CpusetSize) -> Loadgen {
-    let image = raw
-        .image
-        .unwrap_or_else(|| DEFAULT_LOADGEN_IMAGE.to_string());
+    let tool = raw.tool.unwrap_or_default();
+    let image = raw.image.unwrap_or_else(|| match tool {
+        Tool::Ab => DEFAULT_LOADGEN_IMAGE.to_string(),
+        Tool::Oha => DEFAULT_OHA_IMAGE.to_string(),
+    });
     c.rule("loadgen.image", image_problem(&image));
     if let Some(cpus) = raw.cpus {
         c.cpus("loadgen.cpus", cpus, host_cpus, cpuset);
     }
-    let requests = raw.requests;
-    requests_and_concurrency(c, requests, &raw.concurrency);
+    let (requests, rate, duration_s) = load_amount(c, tool, raw.requests, raw.rate, raw.duration);
+    requests_and_concurrency(c, tool, requests, &raw.concurrency);
     let keepalive = raw.keepalive.unwrap_or(OneOrMany {
         items: vec![false],
         list: false,
@@ -614,20 +629,116 @@ fn loadgen(c: &mut Checker, raw: RawLoadgen, host_cpus: usize, cpuset: CpusetSiz
         Some(t) => t.0.div_ceil(1000),
     };
     Loadgen {
+        tool,
         image,
         cpus: raw.cpus,
         requests,
+        rate,
+        duration_s,
         concurrency: raw.concurrency.items,
         keepalive: keepalive.items,
         timeout_s,
     }
 }
 
+/// How much each cell sends: `requests` (closed loop), or `rate` for `duration` (open loop,
+/// oha only), or `duration` alone (closed loop for a time, oha only). ab has no rate, and
+/// its `-t` silently caps a run at 50000 requests, so it gets neither.
+fn load_amount(
+    c: &mut Checker,
+    tool: Tool,
+    requests: Option<u64>,
+    rate: Option<OneOrMany<RateSpec>>,
+    duration: Option<DurationMs>,
+) -> (u64, Vec<RateSpec>, Option<f64>) {
+    let open_loop = tool.driver().open_loop();
+    if requests == Some(0) {
+        c.fail(
+            "loadgen.requests",
+            format!("0 requests; {tool} needs at least 1"),
+        );
+    }
+    if let Some(rate) = &rate {
+        if !open_loop {
+            c.fail_at_key(
+                "loadgen.rate",
+                format!(
+                    "{tool} sends in a closed loop and has no rate; add `tool: oha` to \
+                     loadgen for open-loop cells"
+                ),
+            );
+        }
+        c.sweep("loadgen.rate", rate);
+        for (i, r) in rate.items.iter().enumerate() {
+            if let Some(m) = r.problem() {
+                c.fail(rate.item_path("loadgen.rate", i), m);
+            }
+        }
+        if requests.is_some() {
+            c.fail_at_key(
+                "loadgen.requests",
+                "open-loop cells (`rate`) run for `duration`, not for a number of requests; \
+                 remove `requests`",
+            );
+        }
+        if duration.is_none() {
+            c.fail_at_key(
+                "loadgen.rate",
+                "open-loop cells run for a time: add `duration`, e.g. `duration: 10s`",
+            );
+        }
+    }
+    if let Some(d) = duration {
+        if tool == Tool::Ab {
+            c.fail_at_key(
+                "loadgen.duration",
+                "ab has no reliable timed mode (its -t stops at 50000 requests); give \
+                 `requests`, or use `tool: oha`",
+            );
+        } else if d.0 < 1000 {
+            c.fail(
+                "loadgen.duration",
+                "a cell shorter than 1s measures start-up, not load; use at least 1s",
+            );
+        } else if d.0 > MAX_DURATION_MS {
+            c.fail(
+                "loadgen.duration",
+                format!(
+                    "{}s is longer than {}s per cell; repeat the cell instead",
+                    d.0 / 1000,
+                    MAX_DURATION_MS / 1000
+                ),
+            );
+        }
+        if rate.is_none() && requests.is_some() {
+            c.fail_at_key(
+                "loadgen.duration",
+                "give `requests` or `duration`, not both: a cell stops at one or the other",
+            );
+        }
+    } else if requests.is_none() && rate.is_none() {
+        c.fail_at_key(
+            "loadgen.concurrency",
+            "loadgen has no `requests`: give `requests: 1000` (closed loop), or with \
+             `tool: oha` a `duration` and optionally a `rate`",
+        );
+    }
+    (
+        requests.unwrap_or(0),
+        rate.map(|r| r.items).unwrap_or_default(),
+        duration.map(|d| d.0 as f64 / 1000.0),
+    )
+}
+
 /// ab's `-n` and the `-c` sweep.
-fn requests_and_concurrency(c: &mut Checker, requests: u64, concurrency: &OneOrMany<u32>) {
-    if requests == 0 {
-        c.fail("loadgen.requests", "0 requests; ab needs at least 1");
-    } else if requests > MAX_REQUESTS {
+fn requests_and_concurrency(
+    c: &mut Checker,
+    tool: Tool,
+    requests: u64,
+    concurrency: &OneOrMany<u32>,
+) {
+    // 0 means "not given" (timed cells); an explicit 0 is caught by `lab`'s raw check.
+    if requests > MAX_REQUESTS {
         c.fail(
             "loadgen.requests",
             format!(
@@ -643,7 +754,7 @@ fn requests_and_concurrency(c: &mut Checker, requests: u64, concurrency: &OneOrM
         if n == 0 || n > MAX_CONCURRENCY {
             c.fail(
                 at,
-                format!("{n} is out of range; ab's concurrency must be 1..={MAX_CONCURRENCY}"),
+                format!("{n} is out of range; {tool}'s concurrency must be 1..={MAX_CONCURRENCY}"),
             );
         } else if u64::from(n) > requests && requests > 0 {
             c.fail(

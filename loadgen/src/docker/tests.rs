@@ -48,8 +48,8 @@ fn clients_are_made_for_every_supported_address_and_refused_for_others() {
     };
     assert!(client(&ep("unix:///var/run/docker.sock")).is_ok());
     assert!(client(&ep("tcp://127.0.0.1:2375")).is_ok());
-    let err = client(&ep("ssh://me@host")).err().unwrap();
-    assert!(err.contains("ssh -nNT -L"), "{err}");
+    // bollard's ssh transport runs the system's ssh on first use, not here.
+    assert!(client(&ep("ssh://me@host")).is_ok());
     let err = client(&ep("https://host:2376")).err().unwrap();
     assert!(err.contains("DOCKER_TLS_VERIFY"), "{err}");
     let err = client(&ep("npipe:////./pipe/docker_engine")).err().unwrap();

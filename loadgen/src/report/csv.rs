@@ -1,4 +1,6 @@
 //! `results.csv`: one row per cell (every repetition), flat, for spreadsheets and pandas.
+//! The `ab_*` columns hold the load tool's figures whichever tool ran (their names predate
+//! oha and stay for the scripts that read them).
 //!
 //! Each column is its name and how to read it off a cell ([`COLUMNS`]), so the header and
 //! the values cannot drift apart; derived figures come from the model's
@@ -41,17 +43,17 @@ const COLUMNS: &[Column] = &[
         c.exit_code.map(|v| v.to_string()).unwrap_or_default()
     }),
     ("time_taken_s", |c, _| {
-        f(c.ab.as_ref().and_then(|a| a.time_taken_s))
+        f(c.counts().and_then(|n| n.time_taken_s))
     }),
     ("complete_requests", |c, _| {
-        u(c.ab.as_ref().and_then(|a| a.complete_requests))
+        u(c.counts().and_then(|n| n.complete))
     }),
     ("failed_requests", |c, _| {
-        u(c.ab.as_ref().and_then(|a| a.failed_requests))
+        u(c.counts().and_then(|n| n.failed))
     }),
-    ("non_2xx", |c, _| u(c.ab.as_ref().and_then(|a| a.non_2xx))),
+    ("non_2xx", |c, _| u(c.counts().and_then(|n| n.non_2xx))),
     ("total_transferred", |c, _| {
-        u(c.ab.as_ref().and_then(|a| a.total_transferred))
+        u(c.counts().and_then(|n| n.transferred))
     }),
     ("requests_per_second", |c, _| f(c.rps())),
     ("good_requests_per_second", |c, _| f(c.good_rps())),
@@ -124,6 +126,28 @@ const COLUMNS: &[Column] = &[
         u(x.process_memory_peak_bytes)
     }),
     ("ab_cpu_cores", |_, x| f(x.tool_cores)),
+    // Added with oha: the tool, the open-loop rates and the finer percentiles.
+    ("tool", |c, _| {
+        c.tool().map(|t| t.to_string()).unwrap_or_default()
+    }),
+    ("rate", |c, _| {
+        c.rate.map(|r| r.to_string()).unwrap_or_default()
+    }),
+    ("offered_rps", |c, _| f(c.offered_rps)),
+    ("capacity_rps", |c, _| f(c.capacity_rps)),
+    ("achieved_share", |c, _| f(c.achieved_share())),
+    ("p99_9_ms", |c, _| f(c.latency(Percentile(99.9)))),
+    ("failed_by_kind", |c, _| {
+        c.counts()
+            .map(|n| {
+                n.failed_by_kind
+                    .iter()
+                    .map(|(k, v)| format!("{}={v}", k.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+    }),
 ];
 
 impl Exporter for Csv {

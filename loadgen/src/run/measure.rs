@@ -1,6 +1,8 @@
-//! One cell: read both containers' cumulative counters, run ab through the agent (which
-//! scrapes the server's metrics just before and after), read the counters again, then
-//! turn it all into the cell's figures, raw files, flags and verdict.
+//! One cell: read both containers' cumulative counters, run the load tool (ab or oha, see
+//! `tool`) through the agent (which scrapes the server's metrics just before and after),
+//! read the counters again, then turn it all into the cell's figures, raw files, flags and
+//! verdict. Also the short closed-loop pass that measures the capacity an open-loop
+//! percentage rate refers to ([`capacity`]).
 //!
 //! Counters bracket the cell exactly however short it is: CPU seconds and throttled
 //! periods are the differences of two one-shot stats reads (~10 ms each), ab's CPU comes
@@ -21,11 +23,22 @@ use crate::docker::{ContainerSpec, StatsSample};
 use crate::metrics::{self, CellMetrics};
 use crate::resources;
 use crate::results::{self, Cell, Status, ToolUsage};
-use crate::tool::{self, Load, PERCENTILE_FILE};
+use crate::tool::{Amount, Parsed};
+use crate::tool::{Load, PERCENTILE_FILE};
 use crate::verdict::{self, Figures};
 
-/// Upper bound on one ab run; ab's own `-s` bounds each request.
+/// Upper bound on one counted run; the tool's own timeout bounds each request.
 const CELL_DEADLINE: Duration = Duration::from_secs(900);
+
+/// A timed cell's bound: its duration plus the per-request timeout (the requests in flight
+/// at the end) plus the slack of a counted run.
+fn cell_deadline(ctx: &Ctx<'_>) -> Duration {
+    let lg = &ctx.lab.loadgen;
+    match lg.duration_s {
+        Some(d) => CELL_DEADLINE + Duration::from_secs_f64(d + lg.timeout_s as f64),
+        None => CELL_DEADLINE,
+    }
+}
 /// Time the background ab gets to open its connections before a measurement.
 const BACKGROUND_SETTLE: Duration = Duration::from_secs(2);
 
@@ -45,14 +58,21 @@ pub async fn measure(
 ) -> ServerAfter {
     let started = Instant::now();
     let url = srv.url(&cell.path);
-    cell.command = tool::ab_command(&Load {
-        requests: cell.requests,
+    let driver = ctx.lab.loadgen.tool.driver();
+    let load = Load {
+        amount: match ctx.lab.loadgen.duration_s {
+            Some(s) => Amount::Seconds(s),
+            None => Amount::Requests(cell.requests),
+        },
         concurrency: cell.concurrency,
+        rate: cell.offered_rps,
         timeout_s: ctx.lab.loadgen.timeout_s,
         keepalive: cell.keepalive,
         url: &url,
         percentiles: true,
-    });
+    };
+    cell.command = driver.command(&load);
+    let collect = driver.collect(&load);
     let background = match &ctx.lab.background {
         Some(bg) => match start_background(ctx, bg, srv, session.cpuset.as_deref()).await {
             Ok(id) => Some(id),
@@ -63,12 +83,12 @@ pub async fn measure(
         },
         None => None,
     };
-    match run_bracketed(ctx, session, srv, &cell.command).await {
+    match run_bracketed(ctx, session, srv, &cell.command, &collect).await {
         Ok(m) => fill(ctx, cell, m),
         Err(e) => cell.reason = Some(format!("{e:#}")),
     }
     if let Some(id) = background {
-        let _ = ctx.engine.remove(&id).await;
+        let _ = ctx.loadgen.engine.remove(&id).await;
     }
     let after = server_after(ctx, srv).await;
     // A server that died under load fails the cell even if ab printed a report.
@@ -99,20 +119,21 @@ async fn run_bracketed(
     session: &Session,
     srv: &LiveServer,
     command: &[String],
+    collect: &[&str],
 ) -> Result<Measured> {
     let scrapes: Vec<String> = srv.metrics_url().into_iter().collect();
     let server_peak_reset = srv.counters.reset_memory_peak();
     let loadgen_peak_reset = session.counters.reset_memory_peak();
     let (server_before, loadgen_before) = tokio::join!(
-        srv.counters.read(ctx.engine, &srv.container),
+        srv.counters.read(ctx.servers.engine, &srv.container),
         session.read_counters(ctx)
     );
     let sampler = srv
         .counters
         .samples_peaks()
-        .then(|| ctx.engine.sample(&srv.container));
+        .then(|| ctx.servers.engine.sample(&srv.container));
     let report = session
-        .run_tool(ctx, command, &scrapes, &[PERCENTILE_FILE], CELL_DEADLINE)
+        .run_tool(ctx, command, &scrapes, collect, cell_deadline(ctx))
         .await;
     let server_samples = match sampler {
         Some(s) => srv.counters.adjust_all(s.finish().await),
@@ -120,7 +141,7 @@ async fn run_bracketed(
     };
     let report = report?;
     let (server_after, loadgen_after) = tokio::join!(
-        srv.counters.read(ctx.engine, &srv.container),
+        srv.counters.read(ctx.servers.engine, &srv.container),
         session.read_counters(ctx)
     );
     Ok(Measured {
@@ -167,30 +188,37 @@ fn fill(ctx: &Ctx<'_>, cell: &mut Cell, m: Measured) {
             // ab's -e rows are wrong for n <= 50 (see NOTES): keep the whole-ms table.
             .filter(|_| cell.requests > 50);
     }
-    match ab::parse(&r.stdout) {
-        Ok(report) => {
+    match ctx.lab.loadgen.tool.driver().parse(&r.stdout, &r.files) {
+        Ok(parsed) => {
             cell.status = Status::Ok;
+            match parsed {
+                Parsed::Ab(report) => cell.ab = Some(*report),
+                Parsed::Oha(report) => cell.oha = Some(report),
+            }
+            let counts = cell.counts().unwrap_or_default();
             // Without a background load, all of the server's CPU in the window went to
-            // this ab run: average it over the time ab actually ran.
+            // this run: average it over the time the tool actually measured.
             if ctx.lab.background.is_none() {
-                if let Some(t) = report.time_taken_s {
+                if let Some(t) = counts.time_taken_s {
                     server.average_over(t);
                 }
             }
-            let bad = report.failed_requests.unwrap_or(0) + report.non_2xx.unwrap_or(0);
-            if bad > 0 {
+            if counts.bad() > 0 {
                 cell.reason = Some(format!(
                     "{} failed, {} non-2xx of {} requests",
-                    report.failed_requests.unwrap_or(0),
-                    report.non_2xx.unwrap_or(0),
-                    report.complete_requests.unwrap_or(0)
+                    counts.failed.unwrap_or(0),
+                    counts.non_2xx.unwrap_or(0),
+                    counts.complete.unwrap_or(0)
                 ));
             }
-            cell.ab = Some(report);
         }
         Err(e) => {
-            let detail = last_line(&r.stderr).unwrap_or_else(|| e.to_string());
-            cell.reason = Some(format!("ab {}: {detail}", describe_exit(r)));
+            let detail = last_line(&r.stderr).unwrap_or(e);
+            cell.reason = Some(format!(
+                "{} {}: {detail}",
+                ctx.lab.loadgen.tool,
+                describe_exit(r)
+            ));
         }
     }
     cell.server_resources = Some(server);
@@ -232,9 +260,14 @@ fn save_raw(ctx: &Ctx<'_>, cell: &Cell, r: &RunReport) {
 
 /// Is the server still running? When not, how it ended and its last log line.
 async fn server_after(ctx: &Ctx<'_>, srv: &LiveServer) -> ServerAfter {
-    match ctx.engine.state(&srv.container).await {
+    match ctx.servers.engine.state(&srv.container).await {
         Ok(end) if !end.running => {
-            let (out, err) = ctx.engine.logs(&srv.container).await.unwrap_or_default();
+            let (out, err) = ctx
+                .servers
+                .engine
+                .logs(&srv.container)
+                .await
+                .unwrap_or_default();
             let how = match last_line(&err).or_else(|| last_line(&out)) {
                 Some(line) => format!("{} (its last log line: {line})", end.describe()),
                 None => end.describe(),
@@ -245,7 +278,7 @@ async fn server_after(ctx: &Ctx<'_>, srv: &LiveServer) -> ServerAfter {
     }
 }
 
-/// Start the background ab (see `config::Background`) in a container of its own, and give
+/// Start the background load (see `config::Background`) in a container of its own, and give
 /// it time to open its connections before the measurement starts.
 async fn start_background(
     ctx: &Ctx<'_>,
@@ -254,8 +287,9 @@ async fn start_background(
     cpuset: Option<&str>,
 ) -> Result<String> {
     let url = srv.url(&bg.path);
-    let mut cmd = tool::ab_command(&Load {
-        requests: 10_000_000,
+    let mut cmd = ctx.lab.loadgen.tool.driver().command(&Load {
+        amount: Amount::Requests(10_000_000),
+        rate: None,
         concurrency: bg.concurrency,
         timeout_s: 120,
         keepalive: bg.keepalive,
@@ -266,12 +300,15 @@ async fn start_background(
     let mut labels = ctx.labels.clone();
     labels.insert("lab.role".into(), "background".into());
     let spec = ContainerSpec {
-        name: unique_name(&format!("lab-{}-ab-background", ctx.run.id)),
+        name: unique_name(&format!(
+            "lab-{}-{}-background",
+            ctx.run.id, ctx.lab.loadgen.tool
+        )),
         image: ctx.loadgen_image.to_string(),
         entrypoint: Some(vec![program]),
         cmd,
         labels,
-        network: Some(ctx.network.to_string()),
+        network: Some(ctx.loadgen.network.to_string()),
         cpus: ctx.lab.loadgen.cpus,
         cpuset: cpuset.map(str::to_string),
         memory: Some(super::session::LOADGEN_MEMORY),
@@ -281,12 +318,12 @@ async fn start_background(
         ulimits: ctx.ulimits.to_vec(),
         ..Default::default()
     };
-    let id = ctx.engine.start(&spec).await?;
+    let id = ctx.loadgen.engine.start(&spec).await?;
     tokio::time::sleep(BACKGROUND_SETTLE).await;
-    let end = ctx.engine.state(&id).await?;
+    let end = ctx.loadgen.engine.state(&id).await?;
     if !end.running {
-        let (out, err) = ctx.engine.logs(&id).await.unwrap_or_default();
-        let _ = ctx.engine.remove(&id).await;
+        let (out, err) = ctx.loadgen.engine.logs(&id).await.unwrap_or_default();
+        let _ = ctx.loadgen.engine.remove(&id).await;
         return Err(anyhow!(
             "the background ab {}: {}",
             end.describe(),

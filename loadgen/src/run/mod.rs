@@ -7,6 +7,7 @@
 //! (`record.rs`), then stop the servers. Every cell is judged (`verdict.rs`) as it is
 //! recorded; reports are rendered later from `results.json` alone.
 
+mod capacity;
 mod counters;
 mod measure;
 mod owner;
@@ -23,10 +24,11 @@ use agent::RunReport;
 use anyhow::{anyhow, Result};
 
 use crate::config::{self, Lab, Plan, ServerSource};
-use crate::docker::{Engine, EngineInfo, RUN_LABEL};
+use crate::docker::{Engine, RUN_LABEL};
 use crate::host;
 use crate::images;
-use crate::results::{Cell, Limits, Meta, Results, Status};
+use crate::placement::{Engines, Route};
+use crate::results::{Cell, HostMeta, HostsMeta, Limits, Meta, Placed, Results, Status};
 use crate::ulimit::{self, Ulimit, UlimitPlan};
 
 pub use owner::{owner_dir, owner_is_gone, run_is_dead, OwnedRun, RunId, OWNER_LABEL};
@@ -40,11 +42,27 @@ pub struct RunOptions {
     pub no_build: bool,
 }
 
+/// One role's daemon and the run's network on it.
+pub struct Side<'a> {
+    pub engine: &'a Engine,
+    pub network: &'a str,
+}
+
+/// How the load generator reaches a server (see `placement.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reach {
+    /// One daemon: the server's address on the shared private network, its own port.
+    Network,
+    /// Two daemons: the servers' host at `address`, the port Docker published.
+    Published { address: String },
+}
+
 /// What every step of a run shares.
 pub struct Ctx<'a> {
-    pub engine: &'a Engine,
+    pub servers: Side<'a>,
+    pub loadgen: Side<'a>,
+    pub reach: &'a Reach,
     pub lab: &'a Lab,
-    pub network: &'a str,
     pub loadgen_image: &'a str,
     /// The tar archive copied into every load generator container (`lab-agent`, `/tmp`).
     pub agent_archive: &'a [u8],
@@ -52,20 +70,20 @@ pub struct Ctx<'a> {
     pub run: &'a RunId,
     /// Limits given to every container the run starts (see `ulimit.rs`).
     pub ulimits: &'a [Ulimit],
-    /// CPUs of the daemon's machine, for pinning.
+    /// CPUs of the servers' daemon's machine, for pinning.
     pub daemon_cpus: usize,
+    /// Servers and load generator share one machine's CPUs (so `pin: auto` separates them).
+    pub one_machine: bool,
 }
 
 /// Run the experiment in the run folder `owned`. Returns the results as written.
-pub async fn run(engine: &Engine, opts: &RunOptions, owned: &OwnedRun) -> Result<Results> {
+pub async fn run(engines: &Engines, opts: &RunOptions, owned: &OwnedRun) -> Result<Results> {
     let run = &owned.id;
     let lab = &opts.lab;
-    let engine_info = engine.info().await?;
-    images::check_platform(&engine_info)?;
-    let limits = ulimits(engine, lab);
+    let limits = ulimits(&engines.loadgen, lab);
     let mut record = record::Record::create(run, &opts.lab_file, lab)?;
     let load_start = host::load_average();
-    let images = Images::get(engine, lab, opts.no_build).await?;
+    let images = Images::get(engines, lab, opts.no_build).await?;
     let agent_archive = images::agent_archive(opts.no_build)?;
 
     let labels = HashMap::from([
@@ -73,25 +91,57 @@ pub async fn run(engine: &Engine, opts: &RunOptions, owned: &OwnedRun) -> Result
         (OWNER_LABEL.to_string(), owned.label()),
     ]);
     let network = format!("lab-{}", run.id);
-    engine.create_network(&network, &labels).await?;
+    let one_daemon = engines.one_daemon();
+    engines
+        .servers
+        .create_network(&network, &labels, one_daemon)
+        .await?;
+    if !one_daemon {
+        engines
+            .loadgen
+            .create_network(&network, &labels, false)
+            .await?;
+    }
+    let reach = reach(engines, lab, &network).await?;
+    record.set_placement(Placed {
+        servers: engines.servers.endpoint().host.clone(),
+        loadgen: engines.loadgen.endpoint().host.clone(),
+        route: route_text(&reach),
+    })?;
+    if let Reach::Published { address } = &reach {
+        tracing::info!(
+            "servers on {}, load generator on {}: ab reaches the servers at {address} \
+             (published ports)",
+            engines.servers.endpoint(),
+            engines.loadgen.endpoint()
+        );
+    }
     let ctx = Ctx {
-        engine,
+        servers: Side {
+            engine: &engines.servers,
+            network: &network,
+        },
+        loadgen: Side {
+            engine: &engines.loadgen,
+            network: &network,
+        },
+        reach: &reach,
         lab,
-        network: &network,
         loadgen_image: &images.loadgen,
         agent_archive: &agent_archive,
         labels: &labels,
         run,
         ulimits: &limits.ulimits,
-        daemon_cpus: usize::try_from(engine_info.cpus)
+        daemon_cpus: usize::try_from(engines.servers_info.cpus)
             .ok()
             .filter(|n| *n > 0)
             .unwrap_or_else(host::host_cpus),
+        one_machine: engines.one_machine(),
     };
 
     let plan = Plan::new(lab);
     let mut sessions = session::Sessions::default();
-    let mut meta = meta(&ctx, &images, load_start, engine_info, &limits);
+    let mut meta = meta(&ctx, &images, load_start, engines, &limits);
     let progress = crate::progress::Progress::new(plan.cell_count() as u64);
     let outcome = measure_groups(
         &ctx,
@@ -108,11 +158,37 @@ pub async fn run(engine: &Engine, opts: &RunOptions, owned: &OwnedRun) -> Result
     outcome?;
     record::write_meta(run, &meta)?;
 
-    engine.remove_network(&network).await?;
+    for engine in engines.each() {
+        engine.remove_network(&network).await?;
+    }
     let results = record.complete()?;
     meta.load_average_end = host::load_average();
     record::write_meta(run, &meta)?;
     Ok(results)
+}
+
+/// How results.json and meta.json say `reach`.
+fn route_text(reach: &Reach) -> String {
+    match reach {
+        Reach::Network => "private network".into(),
+        Reach::Published { address } => format!("{address} (published ports)"),
+    }
+}
+
+/// How the load generator will reach the servers (see [`placement::Route`]).
+async fn reach(engines: &Engines, lab: &Lab, network: &str) -> Result<Reach> {
+    let address = lab
+        .hosts
+        .servers
+        .as_ref()
+        .and_then(|h| h.address.as_deref());
+    Ok(match engines.route(address).map_err(|e| anyhow!(e))? {
+        Route::Network => Reach::Network,
+        Route::Address(address) => Reach::Published { address },
+        Route::LoadgenGateway => Reach::Published {
+            address: engines.loadgen.network_gateway(network).await?,
+        },
+    })
 }
 
 /// Every group in plan order: its session, its servers, its cells.
@@ -127,10 +203,18 @@ async fn measure_groups(
 ) -> Result<()> {
     for group in &plan.groups {
         let (server_cpuset, loadgen_cpuset) =
-            crate::pin::resolve_pin(ctx.lab, group, ctx.daemon_cpus);
+            crate::pin::resolve_pin(ctx.lab, group, ctx.daemon_cpus, ctx.one_machine);
         let session = sessions.get(ctx, loadgen_cpuset.as_deref()).await?;
         if meta.ab_version.is_empty() {
             meta.ab_version = ab_version(ctx, session).await;
+            if let Some(hosts) = &mut meta.hosts {
+                hosts.loadgen.cpu_model = session.cpu_model(ctx).await;
+                hosts.servers.cpu_model = if ctx.one_machine {
+                    hosts.loadgen.cpu_model.clone()
+                } else {
+                    servers::host_cpu_model(ctx, images.server_image()).await
+                };
+            }
             record::write_meta(ctx.run, meta)?;
         }
         let (mut pool, failures) =
@@ -167,8 +251,12 @@ fn new_cell(lab: &Lab, group: &config::Group, cref: &config::CellRef, limits: Li
     let point = &group.points[cref.point];
     let server = &lab.servers[inst.server];
     let workload = &lab.workloads[point.workload];
+    let rate = point
+        .rate
+        .map(|r| format!("-{}", r.id()))
+        .unwrap_or_default();
     let id = format!(
-        "g{}-{}-{}-{}-c{}-r{}",
+        "g{}-{}-{}-{}-c{}{rate}-r{}",
         group.index,
         server.name,
         workload.name,
@@ -176,8 +264,9 @@ fn new_cell(lab: &Lab, group: &config::Group, cref: &config::CellRef, limits: Li
         point.concurrency,
         cref.repetition
     );
+    let stdout_ext = lab.loadgen.tool.driver().stdout_extension();
     Cell {
-        raw_stdout: format!("raw/{id}.stdout.txt"),
+        raw_stdout: format!("raw/{id}.stdout.{stdout_ext}"),
         raw_stderr: format!("raw/{id}.stderr.txt"),
         id,
         group: group.index,
@@ -199,6 +288,11 @@ fn new_cell(lab: &Lab, group: &config::Group, cref: &config::CellRef, limits: Li
         exit_code: None,
         command: Vec::new(),
         ab: None,
+        oha: None,
+        rate: point.rate,
+        // Absolute now; a percentage once its capacity is measured (`capacity.rs`).
+        offered_rps: point.rate.and_then(|r| r.resolve(None)),
+        capacity_rps: None,
         percentiles_fine: None,
         server_resources: None,
         loadgen_resources: None,
@@ -221,7 +315,18 @@ struct Images {
 }
 
 impl Images {
-    async fn get(engine: &Engine, lab: &Lab, no_build: bool) -> Result<Images> {
+    /// An image of the servers' host to borrow as a root file system for a one-shot
+    /// helper (the agent brings its own binary): the first server image.
+    fn server_image(&self) -> &str {
+        self.ids
+            .keys()
+            .find(|name| *name != &self.loadgen)
+            .map_or(self.loadgen.as_str(), String::as_str)
+    }
+
+    /// Server images on the servers' host; the load generator image on its own host.
+    async fn get(engines: &Engines, lab: &Lab, no_build: bool) -> Result<Images> {
+        let engine = &engines.servers;
         let mut ids = BTreeMap::new();
         let mut models: Vec<config::Model> = lab
             .servers
@@ -247,7 +352,7 @@ impl Images {
             ids.extend(images::build_server_images(engine, &models).await?);
         }
         let (loadgen, loadgen_id, loadgen_source) =
-            images::resolve_loadgen(engine, &lab.loadgen.image).await?;
+            images::resolve_loadgen(&engines.loadgen, &lab.loadgen.image).await?;
         ids.insert(loadgen.clone(), loadgen_id);
         let mut failures = HashMap::new();
         for (i, s) in lab.servers.iter().enumerate() {
@@ -293,9 +398,16 @@ fn meta(
     ctx: &Ctx<'_>,
     images: &Images,
     load_start: Option<String>,
-    engine_info: EngineInfo,
+    engines: &Engines,
     limits: &UlimitPlan,
 ) -> Meta {
+    let engine_info = engines.servers_info.clone();
+    let hosts = HostsMeta {
+        servers: HostMeta::new(&engines.servers_info, String::new()),
+        loadgen: HostMeta::new(&engines.loadgen_info, String::new()),
+        one_daemon: engines.one_daemon(),
+        route: route_text(ctx.reach),
+    };
     Meta {
         run_id: ctx.run.id.clone(),
         lab_file: ctx.run.dir.join("lab.yaml").display().to_string(),
@@ -312,12 +424,14 @@ fn meta(
         ab_version: String::new(),
         git_commit: host::git(&["rev-parse", "HEAD"]),
         git_dirty: host::git(&["status", "--porcelain"]).map(|s| !s.is_empty()),
+        hosts: Some(hosts),
     }
 }
 
-/// `ab -V` inside the load generator container: the version that actually measures.
+/// `ab -V` or `oha --version` inside the load generator container: the version that
+/// actually measures.
 async fn ab_version(ctx: &Ctx<'_>, session: &session::Session) -> String {
-    let cmd = vec!["ab".to_string(), "-V".to_string()];
+    let cmd = ctx.lab.loadgen.tool.driver().version_command();
     match session
         .run_tool(ctx, &cmd, &[], &[], std::time::Duration::from_secs(30))
         .await

@@ -47,6 +47,7 @@ impl Record {
                 finished_at: None,
                 config: serde_json::to_value(lab)?,
                 server_failures: Vec::new(),
+                placement: None,
                 cells: Vec::new(),
             },
         };
@@ -60,6 +61,11 @@ impl Record {
 
     pub fn push_cell(&mut self, cell: Cell) -> Result<()> {
         self.results.cells.push(cell);
+        self.save()
+    }
+
+    pub fn set_placement(&mut self, placed: results::Placed) -> Result<()> {
+        self.results.placement = Some(placed);
         self.save()
     }
 

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use super::capacity::Capacities;
 use super::measure::{self, ServerAfter};
 use super::record::Record;
 use super::servers::Pool;
@@ -85,9 +86,10 @@ pub async fn run_group(
         .into_iter()
         .filter(|c| c.group == step.group.index)
         .collect();
+    let mut capacities = Capacities::default();
     for point in 0..step.group.points.len() {
         let of_point: Vec<&CellRef> = cells.iter().filter(|c| c.point == point).collect();
-        run_point(step, plan, &of_point, pool, record).await?;
+        run_point(step, plan, &of_point, pool, &mut capacities, record).await?;
     }
     Ok(())
 }
@@ -97,6 +99,7 @@ async fn run_point(
     plan: &Plan,
     cells: &[&CellRef],
     pool: &mut Pool,
+    capacities: &mut Capacities,
     record: &mut Record,
 ) -> Result<()> {
     let started = Instant::now();
@@ -104,7 +107,7 @@ async fn run_point(
     let mut figures: BTreeMap<usize, (Vec<f64>, u32)> = BTreeMap::new();
     for round in 0..plan.repeat {
         for cref in cells.iter().filter(|c| c.repetition == round) {
-            let (rps, ok) = measure_one(step, cref, pool, record).await?;
+            let (rps, ok) = measure_one(step, cref, pool, capacities, record).await?;
             let entry = figures.entry(cref.instance).or_default();
             match rps.filter(|_| ok) {
                 Some(v) => entry.0.push(v),
@@ -135,6 +138,7 @@ async fn measure_one(
     step: &Step<'_, '_>,
     cref: &CellRef,
     pool: &mut Pool,
+    capacities: &mut Capacities,
     record: &mut Record,
 ) -> Result<(Option<f64>, bool)> {
     let ctx = step.ctx;
@@ -149,7 +153,17 @@ async fn measure_one(
         }
         Ok(srv) => {
             let srv = srv.clone();
-            Some(measure::measure(ctx, step.session, &srv, &mut cell).await)
+            match capacities
+                .resolve(ctx, step.session, &srv, cref.instance, &mut cell)
+                .await
+            {
+                Ok(()) => Some(measure::measure(ctx, step.session, &srv, &mut cell).await),
+                Err(reason) => {
+                    cell.reason = Some(reason);
+                    cell.flags = crate::flags::cell_flags(&cell);
+                    None
+                }
+            }
         }
     };
     if let Some(ServerAfter::Ended(how)) = after {

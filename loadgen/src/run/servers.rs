@@ -13,12 +13,13 @@ use anyhow::{anyhow, Result};
 
 use super::counters::Counters;
 use super::session::Session;
-use super::{last_line, unique_name, Ctx};
+use super::{last_line, unique_name, Ctx, Reach};
 use crate::config::{self, Instance, ServerSource};
 use crate::docker::ContainerSpec;
+use crate::images::AGENT_PATH;
 use crate::metrics;
 use crate::results::ServerFailure;
-use crate::tool::{self, Load};
+use crate::tool::{Amount, Load};
 
 /// How long a server may take to answer its first request.
 const READY_DEADLINE: Duration = Duration::from_secs(30);
@@ -119,7 +120,7 @@ impl Pool {
         ended: &str,
     ) {
         if let Some(Ok(old)) = self.live.get(&i) {
-            let _ = ctx.engine.remove(&old.container).await;
+            let _ = ctx.servers.engine.remove(&old.container).await;
         }
         tracing::warn!(
             "server {} {ended}; starting a fresh container",
@@ -135,6 +136,7 @@ impl Pool {
     pub async fn stop_all(self, ctx: &Ctx<'_>) {
         for srv in self.live.into_values().flatten() {
             if let Err(e) = ctx
+                .servers
                 .engine
                 .stop_and_remove(&srv.container, Duration::from_secs(5))
                 .await
@@ -156,24 +158,24 @@ async fn start_server(
 ) -> Result<LiveServer> {
     let server = &ctx.lab.servers[inst.server];
     let spec = server_spec(ctx, group, inst, cpuset);
-    let container = ctx.engine.start(&spec).await?;
-    let ip = match ctx.engine.ip_on(&container, ctx.network).await {
-        Ok(ip) => ip,
+    let container = ctx.servers.engine.start(&spec).await?;
+    let (ip, port) = match reach(ctx, &container, server.port).await {
+        Ok(found) => found,
         Err(e) => {
             // A server that exits at once loses its address before we ask for it: say how
             // it ended, not that it has no address.
-            let err = match ctx.engine.state(&container).await {
+            let err = match ctx.servers.engine.state(&container).await {
                 Ok(end) if !end.running => anyhow!("the server container {}", end.describe()),
                 _ => e,
             };
             return Err(give_up(ctx, &container, err).await);
         }
     };
-    let counters = Counters::locate(ctx.engine, &container).await;
+    let counters = Counters::locate(ctx.servers.engine, &container).await;
     let mut srv = LiveServer {
         container,
         ip,
-        port: server.port,
+        port,
         metrics: false,
         counters,
     };
@@ -186,7 +188,7 @@ async fn start_server(
         "server {} up at {}:{} (cpus {}, memory {}{})",
         server.name,
         srv.ip,
-        server.port,
+        srv.port,
         inst.cpus,
         config::format_memory(inst.memory),
         if srv.metrics {
@@ -227,8 +229,9 @@ fn server_spec(
         cmd: server.args.clone(),
         env,
         labels,
-        network: Some(ctx.network.to_string()),
+        network: Some(ctx.servers.network.to_string()),
         aliases: vec![server.name.clone()],
+        publish: matches!(ctx.reach, Reach::Published { .. }).then_some(server.port),
         cpus: Some(inst.cpus),
         memory: Some(inst.memory),
         pids: inst.pids,
@@ -240,10 +243,58 @@ fn server_spec(
     }
 }
 
+/// Where the load generator connects to a started server: its address on the shared
+/// network and its own port (one host), or the servers' host address and the port Docker
+/// published it on (two hosts).
+async fn reach(ctx: &Ctx<'_>, container: &str, port: u16) -> Result<(String, u16)> {
+    match ctx.reach {
+        Reach::Network => Ok((
+            ctx.servers
+                .engine
+                .ip_on(container, ctx.servers.network)
+                .await?,
+            port,
+        )),
+        Reach::Published { address } => Ok((
+            address.clone(),
+            ctx.servers.engine.published_port(container, port).await?,
+        )),
+    }
+}
+
+/// The CPU model of the servers' host (on another machine than the load generator): a
+/// one-shot container of `image` runs `lab-agent cpu-model` there.
+pub async fn host_cpu_model(ctx: &Ctx<'_>, image: &str) -> String {
+    let engine = ctx.servers.engine;
+    let mut labels = ctx.labels.clone();
+    labels.insert("lab.role".into(), "probe".into());
+    let spec = ContainerSpec {
+        name: unique_name(&format!("lab-{}-cpu-model", ctx.run.id)),
+        image: image.to_string(),
+        entrypoint: Some(vec![AGENT_PATH.into()]),
+        cmd: vec!["cpu-model".into()],
+        labels,
+        network: Some(ctx.servers.network.to_string()),
+        user: Some("65534:65534".into()),
+        drop_privileges: true,
+        ..Default::default()
+    };
+    let read = async {
+        let id = engine
+            .start_with_files(&spec, Some(ctx.agent_archive.to_vec()))
+            .await?;
+        let _ = engine.wait(&id, Duration::from_secs(30)).await;
+        let (out, _) = engine.logs(&id).await.unwrap_or_default();
+        let _ = engine.remove(&id).await;
+        anyhow::Ok(out.trim().to_string())
+    };
+    read.await.unwrap_or_else(|e| format!("unknown ({e:#})"))
+}
+
 /// Remove a server that failed to come up; the error gains its last log line.
 async fn give_up(ctx: &Ctx<'_>, container: &str, err: anyhow::Error) -> anyhow::Error {
-    let (_, stderr) = ctx.engine.logs(container).await.unwrap_or_default();
-    let _ = ctx.engine.remove(container).await;
+    let (_, stderr) = ctx.servers.engine.logs(container).await.unwrap_or_default();
+    let _ = ctx.servers.engine.remove(container).await;
     match last_line(&stderr) {
         Some(t) => anyhow!("{err:#}; its last log line: {t}"),
         None => err,
@@ -270,7 +321,7 @@ async fn verify(ctx: &Ctx<'_>, session: &Session, srv: &LiveServer) -> Result<bo
                 ))
             }
             None => {
-                let end = ctx.engine.state(&srv.container).await?;
+                let end = ctx.servers.engine.state(&srv.container).await?;
                 if !end.running {
                     return Err(anyhow!("the server container {}", end.describe()));
                 }
@@ -300,8 +351,9 @@ async fn warm_up(
     }
     for w in &ctx.lab.workloads {
         let url = srv.url(&w.path);
-        let cmd = tool::ab_command(&Load {
-            requests: ctx.lab.warmup,
+        let cmd = ctx.lab.loadgen.tool.driver().command(&Load {
+            amount: Amount::Requests(ctx.lab.warmup),
+            rate: None,
             concurrency: ctx.lab.warmup.min(10) as u32,
             timeout_s: 10,
             keepalive: false,

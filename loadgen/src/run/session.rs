@@ -52,6 +52,7 @@ impl Sessions {
     pub async fn stop_all(self, ctx: &Ctx<'_>) {
         for s in self.by_cpuset.into_values() {
             if let Err(e) = ctx
+                .loadgen
                 .engine
                 .stop_and_remove(&s.container, Duration::from_secs(2))
                 .await
@@ -72,7 +73,7 @@ impl Session {
             entrypoint: Some(vec![AGENT_PATH.into()]),
             cmd: vec!["idle".into()],
             labels,
-            network: Some(ctx.network.to_string()),
+            network: Some(ctx.loadgen.network.to_string()),
             cpus: ctx.lab.loadgen.cpus,
             memory: Some(LOADGEN_MEMORY),
             pids: Some(LOADGEN_PIDS),
@@ -86,11 +87,12 @@ impl Session {
             ..Default::default()
         };
         let container = ctx
+            .loadgen
             .engine
             .start_with_files(&spec, Some(ctx.agent_archive.to_vec()))
             .await
             .context("starting the load generator container")?;
-        let counters = Counters::locate(ctx.engine, &container).await;
+        let counters = Counters::locate(ctx.loadgen.engine, &container).await;
         Ok(Session {
             container,
             cpuset: cpuset.map(str::to_string),
@@ -119,6 +121,7 @@ impl Session {
         cmd.push("--".into());
         cmd.extend(command.iter().cloned());
         let out = ctx
+            .loadgen
             .engine
             .exec(&self.container, &cmd, timeout + EXEC_SLACK)
             .await?;
@@ -144,6 +147,7 @@ impl Session {
             url.into(),
         ];
         let out = ctx
+            .loadgen
             .engine
             .exec(&self.container, &cmd, wait + EXEC_SLACK)
             .await?;
@@ -151,8 +155,25 @@ impl Session {
             .with_context(|| format!("lab-agent get {url}: {}", out.stderr.trim()))
     }
 
+    /// The CPU model of the load generator's host, as `lab-agent cpu-model` reads it there.
+    pub async fn cpu_model(&self, ctx: &Ctx<'_>) -> String {
+        let cmd = [AGENT_PATH.to_string(), "cpu-model".into()];
+        match ctx
+            .loadgen
+            .engine
+            .exec(&self.container, &cmd, EXEC_SLACK)
+            .await
+        {
+            Ok(out) if out.exit_code == Some(0) => out.stdout.trim().to_string(),
+            Ok(out) => format!("unknown ({})", out.stderr.trim()),
+            Err(e) => format!("unknown ({e:#})"),
+        }
+    }
+
     /// The load generator container's cumulative counters.
     pub async fn read_counters(&self, ctx: &Ctx<'_>) -> Result<StatsSample> {
-        self.counters.read(ctx.engine, &self.container).await
+        self.counters
+            .read(ctx.loadgen.engine, &self.container)
+            .await
     }
 }

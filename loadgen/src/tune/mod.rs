@@ -34,7 +34,7 @@ use anyhow::Result;
 
 use crate::clock::Utc;
 use crate::config::{self, Lab, ServerSource};
-use crate::docker::Engine;
+use crate::placement::Engines;
 use crate::run::{OwnedRun, RunId};
 use record::{Dimension, Phase, ProbeRecord, SearchRecord, TuneRecord};
 use search::Step;
@@ -48,7 +48,7 @@ pub fn create_folder(lab: &Lab) -> Result<OwnedRun> {
 
 /// Everything a tune shares while it runs.
 pub struct Tuner<'a> {
-    engine: &'a Engine,
+    engines: &'a Engines,
     lab: &'a Lab,
     lab_file: &'a Path,
     dir: PathBuf,
@@ -60,7 +60,7 @@ pub struct Tuner<'a> {
 
 /// Run every search of the lab file's `tune:` section in the folder `owned`.
 pub async fn run(
-    engine: &Engine,
+    engines: &Engines,
     lab_file: &Path,
     lab: &Lab,
     owned: &OwnedRun,
@@ -76,9 +76,9 @@ pub async fn run(
     crate::results::write_atomic(&dir.join("lab.yaml"), &text)?;
     // Every probe uses the load generator image resolved here (pulled or packaged once).
     let mut probe_lab = lab.clone();
-    probe_lab.loadgen.image = build_images(engine, lab, no_build).await?;
+    probe_lab.loadgen.image = build_images(engines, lab, no_build).await?;
     let mut t = Tuner {
-        engine,
+        engines,
         lab: &probe_lab,
         lab_file,
         dir,
@@ -133,11 +133,12 @@ pub fn mark_stopped(dir: &Path, status: &str) -> Result<()> {
     Ok(())
 }
 
-/// The server images and the agent, built once: every probe then runs with `no_build`.
-/// Returns the load generator image to use (the file's, or the host's ab packaged).
-async fn build_images(engine: &Engine, lab: &Lab, no_build: bool) -> Result<String> {
-    crate::images::check_platform(&engine.info().await?)?;
-    let (loadgen, _, source) = crate::images::resolve_loadgen(engine, &lab.loadgen.image).await?;
+/// The server images (on the servers' host) and the agent, built once: every probe then
+/// runs with `no_build`. Returns the load generator image to use on its host (the file's,
+/// or the host's ab packaged).
+async fn build_images(engines: &Engines, lab: &Lab, no_build: bool) -> Result<String> {
+    let (loadgen, _, source) =
+        crate::images::resolve_loadgen(&engines.loadgen, &lab.loadgen.image).await?;
     tracing::info!("load generator image: {source}");
     if no_build {
         return Ok(loadgen);
@@ -152,7 +153,7 @@ async fn build_images(engine: &Engine, lab: &Lab, no_build: bool) -> Result<Stri
         .collect();
     models.sort_by_key(|m| m.image());
     models.dedup();
-    crate::images::build_server_images(engine, &models).await?;
+    crate::images::build_server_images(&engines.servers, &models).await?;
     crate::images::agent_archive(false)?;
     Ok(loadgen)
 }
@@ -307,7 +308,7 @@ impl Tuner<'_> {
             dir: &probes,
             number,
         };
-        let ran = probe::run(self.engine, &spec, self.current).await?;
+        let ran = probe::run(self.engines, &spec, self.current).await?;
         let failure = ran
             .results
             .server_failures

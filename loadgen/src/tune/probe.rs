@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::search::Outcome;
 use crate::config::{self, Lab, Target};
-use crate::docker::Engine;
+use crate::placement::Engines;
 use crate::results::{Cell, Percentile, Results, Status};
 use crate::run::{self as runner, OwnedRun, RunId, RunOptions};
 use crate::stats;
@@ -223,6 +223,10 @@ pub fn probe_lab(spec: &Spec<'_>) -> Lab {
     lab.workloads.retain(|w| w.name == spec.target.workload);
     lab.loadgen.concurrency = vec![spec.target.load.concurrency()];
     lab.loadgen.requests = spec.target.requests;
+    // A probe is a closed-loop cell of `requests`, even in a file that sweeps open-loop
+    // rates (see `config::tune::TargetLoad`).
+    lab.loadgen.rate.clear();
+    lab.loadgen.duration_s = None;
     lab.loadgen.keepalive = vec![spec.target.keepalive];
     lab.output = spec.dir.to_path_buf();
     lab.tune = None;
@@ -238,7 +242,7 @@ pub struct Ran {
 /// Run one probe through the runner. `current` is set to the probe's run while it runs,
 /// so that Ctrl-C can remove its containers and mark its record.
 pub async fn run(
-    engine: &Engine,
+    engines: &Engines,
     spec: &Spec<'_>,
     current: &std::sync::Mutex<Option<RunId>>,
 ) -> Result<Ran> {
@@ -251,7 +255,7 @@ pub async fn run(
         // `lab tune` builds the images once before the first probe.
         no_build: true,
     };
-    let results = runner::run(engine, &opts, &owned).await?;
+    let results = runner::run(engines, &opts, &owned).await?;
     *current.lock().unwrap_or_else(|e| e.into_inner()) = None;
     // The probe's own report: its evidence, one click from the tune report.
     let run = crate::report::Run::load(&owned.id.dir)?;

@@ -112,6 +112,54 @@ pub fn leftovers_with(cli: impl Fn() -> Command, run_id: &str) -> Vec<String> {
     out
 }
 
+/// Wait until the run under `out_dir` has recorded `n` cells (the lab process must live).
+pub fn wait_for_cells(child: &mut std::process::Child, out_dir: &Path, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let cells = std::fs::read_dir(out_dir)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("results.json")).ok())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map_or(0, |r| r["cells"].as_array().map_or(0, Vec::len));
+        if cells >= n {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no cell was recorded");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "lab ended before measuring"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// `lab run FILE` that must stop as bad input (exit 2): its one `error:` line.
+pub fn bad_input_error(file: &Path) -> String {
+    let run = lab(&["run", file.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "one error line: {stderr}");
+    errors[0].to_string()
+}
+
+/// Ctrl-C a running `lab run` and require that it exits 130 (interrupted).
+pub fn interrupt(child: std::process::Child) {
+    // SAFETY: a plain signal to a child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn text(o: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",

@@ -162,7 +162,13 @@ fn an_open_loop_rate_is_refused_with_the_reason() {
     let e = err(&with_tune(
         "  targets:\n    - { workload: hello, rate: 500 }\n  cpus: { min: 0.1, max: 1 }",
     ));
-    assert_err(&e, 11, 32, "tune.targets[0].rate", "open-loop rates need");
+    assert_err(
+        &e,
+        11,
+        32,
+        "tune.targets[0].rate",
+        "closed-loop targets only",
+    );
 }
 
 #[test]

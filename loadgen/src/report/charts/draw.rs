@@ -101,7 +101,8 @@ fn draw_panel(
     }
 }
 
-/// Axes and grid on a log concurrency axis, then the panel's limits and lines.
+/// Axes and grid on a log x axis (concurrency, or offered rate in open loop), then the
+/// panel's limits and lines.
 fn draw_panel_in<Y>(
     area: &Area,
     ctx: &SeriesCtx,
@@ -114,10 +115,10 @@ where
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
-    let lo = f64::from(*ctx.levels.first().unwrap_or(&1));
-    let hi = f64::from(*ctx.levels.last().unwrap_or(&1));
+    let lo = *ctx.x_keys.first().unwrap_or(&1.0);
+    let hi = *ctx.x_keys.last().unwrap_or(&1.0);
     let (x0, x1) = (lo / 1.5, hi * 1.5);
-    let keys: Vec<f64> = ctx.levels.iter().map(|c| f64::from(*c)).collect();
+    let keys = ctx.x_keys.clone();
     let mut builder = ChartBuilder::on(area);
     builder
         .margin_left(8)
@@ -137,7 +138,7 @@ where
         .bold_line_style(GRID)
         .light_line_style(WHITE)
         .axis_style(TEXT_GREY)
-        .x_desc("concurrency (ab -c), log scale")
+        .x_desc(ctx.x_desc().as_str())
         .y_desc(panel.y_desc.as_str())
         .x_label_formatter(&|v| format!("{}", v.round() as i64))
         .y_label_formatter(&|v| tick(*v))

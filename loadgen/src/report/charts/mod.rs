@@ -9,8 +9,12 @@
 //! | `latency-<series>.svg`       | p50, p90, p99 and max latency (four panels, log ms)         |
 //! | `connect-<series>.svg`       | ab's mean connect vs processing time (two panels, log ms)   |
 //! | `resources-<series>.svg`     | server CPU (cores), memory peak (MiB), threads (pids peak)  |
+//! | `latency-rate-<series>.svg`  | open loop: p50, p99, p99.9, max vs offered rate (log ms)    |
+//! | `achieved-<series>.svg`      | open loop: achieved vs offered rate                         |
 //!
-//! `<series>` is `g<group>-<workload>-<ka|noka>`. The resources chart exists only when the
+//! An open-loop series (oha with `rate:`) has the last two and the resources chart, with the
+//! offered rate (per server: a percentage resolves to each server's own capacity) on x.
+//! `<series>` is `g<group>-<workload>-<ka|noka>`, plus `-c<connections>` in open loop. The resources chart exists only when the
 //! run captured resource figures. Concurrency is always on a log axis with a tick at every
 //! level that was measured. A flagged row (see `flags.rs`) gets a red ring on its point;
 //! the req/s chart also prints the flags' letters beside it, and the legend spells them
@@ -88,8 +92,12 @@ pub fn series_slug(s: &Series) -> String {
             }
         })
         .collect();
+    let connections = s
+        .open_loop_connections
+        .map(|c| format!("-c{c}"))
+        .unwrap_or_default();
     format!(
-        "g{}-{}-{}",
+        "g{}-{}-{}{connections}",
         s.group,
         safe,
         if s.keepalive { "ka" } else { "noka" }

@@ -60,7 +60,12 @@ pub struct SeriesCtx<'r, 'a> {
     pub rows: Vec<&'r Row<'a>>,
     /// (name, name shown in the legend, colour) per server present in the series, in order.
     pub servers: Vec<(String, String, RGBColor)>,
-    pub levels: Vec<u32>,
+    /// Tick positions of the x axis: the concurrency levels, or the offered rates.
+    pub x_keys: Vec<f64>,
+    /// The series varies the offered rate (open loop): x is req/s offered, per server.
+    pub open_loop: bool,
+    /// The run's load tool (axis titles name it).
+    pub tool: crate::tool::Tool,
     pub run_name: String,
     pub subtitle: String,
     pub reps: usize,
@@ -70,17 +75,14 @@ impl<'r, 'a> SeriesCtx<'r, 'a> {
     pub fn new(report: &'r Report<'a>, series: &Series) -> Self {
         let rows: Vec<&Row> = report.rows.iter().filter(|r| r.series == *series).collect();
         let order = crate::report::model::rows::server_order(&report.run.results);
+        let open_loop = series.is_open_loop();
         let mut names: Vec<&str> = Vec::new();
-        let mut levels: Vec<u32> = Vec::new();
         for r in &rows {
             if !names.contains(&r.server.as_str()) {
                 names.push(&r.server);
             }
-            if !levels.contains(&r.concurrency) {
-                levels.push(r.concurrency);
-            }
         }
-        levels.sort_unstable();
+        let x_keys = x_keys(rows.iter().filter_map(|r| x_of(r, open_loop)).collect());
         // Servers' own limits, named in the legend when they differ within the series.
         let limits_of = |name: &str| {
             rows.iter()
@@ -112,11 +114,17 @@ impl<'r, 'a> SeriesCtx<'r, 'a> {
         } else {
             limits_of(names[0])
         };
-        let subtitle = subtitle(series, &limits, rows[0].representative.requests, reps);
+        let amount = match series.open_loop_connections {
+            Some(c) => format!("open loop over {c} connections"),
+            None => format!("{} requests per cell", rows[0].representative.requests),
+        };
+        let subtitle = subtitle(series, &limits, &amount, reps);
         SeriesCtx {
             rows,
             servers,
-            levels,
+            x_keys,
+            open_loop,
+            tool: report.tool,
             run_name: report.run.results.name.clone(),
             subtitle,
             reps,
@@ -133,14 +141,14 @@ impl<'r, 'a> SeriesCtx<'r, 'a> {
                     .rows
                     .iter()
                     .filter(|r| &r.server == name)
-                    .map(|r| {
+                    .filter_map(|r| {
                         let v = metric(r);
-                        Pt {
-                            x: f64::from(r.concurrency),
+                        Some(Pt {
+                            x: x_of(r, self.open_loop)?,
                             y: v.map(|v| v.0),
                             bar: v.and_then(|v| v.1),
                             flags: r.flags.clone(),
-                        }
+                        })
                     })
                     .collect(),
             })
@@ -150,6 +158,43 @@ impl<'r, 'a> SeriesCtx<'r, 'a> {
     /// One line per server of a figure of each row's median repetition.
     fn figure_lines(&self, figure: impl Fn(&CellFigures) -> Option<f64>) -> Vec<Line> {
         self.lines(|r| figure(&CellFigures::of(r.representative)).map(|v| (v, None)))
+    }
+}
+
+/// Where a row sits on the x axis: its concurrency, or (open loop) the rate it was offered;
+/// `None` for an open-loop row whose rate never resolved (its capacity pass failed).
+fn x_of(r: &Row<'_>, open_loop: bool) -> Option<f64> {
+    if open_loop {
+        r.offered_rps.filter(|o| *o > 0.0)
+    } else {
+        Some(f64::from(r.concurrency))
+    }
+}
+
+/// Ticks for the x axis: every value, ascending, without ticks closer than 8% to the
+/// previous one (rates offered to different servers would crowd the axis).
+fn x_keys(mut values: Vec<f64>) -> Vec<f64> {
+    values.sort_by(f64::total_cmp);
+    let mut keys: Vec<f64> = Vec::new();
+    for v in values {
+        if keys.last().map_or(true, |k| v > k * 1.08) {
+            keys.push(v);
+        }
+    }
+    keys
+}
+
+impl SeriesCtx<'_, '_> {
+    /// The x axis, in words.
+    pub fn x_desc(&self) -> String {
+        if self.open_loop {
+            format!(
+                "offered rate [req/s] (open loop, {} -q), log scale",
+                self.tool
+            )
+        } else {
+            format!("concurrency ({} -c), log scale", self.tool)
+        }
     }
 }
 
@@ -167,9 +212,9 @@ fn legend_label(rows: &[&Row<'_>], name: &str, limits: Option<String>) -> String
 }
 
 /// `hello GET / · keep-alive off · cpus=1 memory=256m · 1000 requests per cell · median of 3 runs`
-fn subtitle(series: &Series, limits: &str, requests: u64, reps: usize) -> String {
+fn subtitle(series: &Series, limits: &str, amount: &str, reps: usize) -> String {
     format!(
-        "{} GET {} · keep-alive {} · {limits} · {requests} requests per cell · {}",
+        "{} GET {} · keep-alive {} · {limits} · {amount} · {}",
         series.workload,
         series.path,
         series.keepalive_word(),
@@ -184,7 +229,11 @@ fn subtitle(series: &Series, limits: &str, requests: u64, reps: usize) -> String
 /// Every chart of a series: req/s, latency, connect vs processing, and resources when the
 /// run captured them.
 pub fn chart_specs(ctx: &SeriesCtx) -> Vec<ChartSpec> {
-    let mut specs = vec![rps(ctx), latency(ctx), connect(ctx)];
+    let mut specs = if ctx.open_loop {
+        vec![latency_vs_rate(ctx), achieved(ctx)]
+    } else {
+        vec![rps(ctx), latency(ctx), connect(ctx)]
+    };
     if ctx
         .rows
         .iter()
@@ -216,7 +265,52 @@ fn rps(ctx: &SeriesCtx) -> ChartSpec {
         shared_y: false,
         cols: 1,
         size: (960, 560),
-        panels: vec![panel("", "requests per second [#/sec] (ab)", lines)],
+        panels: vec![panel("", "requests per second [#/sec]", lines)],
+        letters: true,
+        limit_legend: None,
+    }
+}
+
+/// The classic curve of open-loop load: latency (corrected for coordinated omission) against
+/// the offered rate, one line per server; where a line leaves the flat part is where that
+/// server stops keeping up.
+fn latency_vs_rate(ctx: &SeriesCtx) -> ChartSpec {
+    let pct = |p: Percentile, title: &str| {
+        let lines = ctx.lines(|r| r.latency(p).map(|v| (v, None)));
+        panel(title, "latency [ms], log scale", lines)
+    };
+    ChartSpec {
+        kind: "latency-rate",
+        title: "Latency vs offered rate (open loop, corrected for coordinated omission)".into(),
+        scale: Scale::Log,
+        shared_y: true,
+        cols: 2,
+        size: (960, 760),
+        panels: vec![
+            pct(Percentile::P50, "p50 (median)"),
+            pct(Percentile::P99, "p99"),
+            pct(Percentile(99.9), "p99.9"),
+            pct(Percentile::MAX, "max (longest request)"),
+        ],
+        letters: true,
+        limit_legend: None,
+    }
+}
+
+/// Achieved vs offered rate: a point below its offered rate fell short (flag S).
+fn achieved(ctx: &SeriesCtx) -> ChartSpec {
+    let lines = ctx.lines(|r| {
+        r.rps
+            .map(|s| (s.median, (s.n > 1).then_some((s.min, s.max))))
+    });
+    ChartSpec {
+        kind: "achieved",
+        title: "Achieved vs offered rate (open loop)".into(),
+        scale: Scale::Linear,
+        shared_y: false,
+        cols: 1,
+        size: (960, 560),
+        panels: vec![panel("", "achieved requests per second [#/sec]", lines)],
         letters: true,
         limit_legend: None,
     }
@@ -285,7 +379,11 @@ fn resources(ctx: &SeriesCtx) -> ChartSpec {
     cpu.limits = cpu_limits;
     ChartSpec {
         kind: "resources",
-        title: "Server resources vs concurrency (Docker stats)".into(),
+        title: if ctx.open_loop {
+            "Server resources vs offered rate (Docker stats)".into()
+        } else {
+            "Server resources vs concurrency (Docker stats)".into()
+        },
         scale: Scale::Linear,
         shared_y: false,
         cols: 3,

@@ -127,10 +127,19 @@ fn series_of(c: &Comparison) -> Vec<Series> {
                 workload: r.workload.clone(),
                 path: r.path.clone(),
                 keepalive: r.keepalive,
+                open_loop_connections: None,
             });
         }
     }
     out
+}
+
+/// `100`, or `20 @ 50%` for an open-loop row (connections @ offered rate).
+fn level_text(concurrency: u32, rate: Option<&str>) -> String {
+    match rate {
+        Some(r) => format!("{concurrency} @ {r}"),
+        None => concurrency.to_string(),
+    }
 }
 
 fn ratio(v: Option<f64>) -> String {
@@ -152,7 +161,7 @@ fn row(r: &CompareRow) -> Vec<Cell> {
     vec![
         Cell::text(r.server.as_str()),
         Cell::text(r.limits.as_str()),
-        Cell::num(r.concurrency.to_string()),
+        Cell::num(level_text(r.concurrency, r.rate.as_deref())),
         Cell::num(num(r.a_rps, 2)).flags(&r.a_flags),
         Cell::num(num(r.b_rps, 2)).flags(&r.b_flags),
         Cell::num(ratio(r.rps_ratio)),
@@ -181,6 +190,7 @@ fn one_sided(o: &OneSided) -> Text {
         workload: o.workload.clone(),
         path: o.path.clone(),
         keepalive: o.keepalive,
+        open_loop_connections: None,
     };
     let flags = if o.flags.is_empty() {
         String::new()
@@ -193,7 +203,7 @@ fn one_sided(o: &OneSided) -> Text {
         .plain(format!(
             " ({}) · c={}: {} req/s, p99 {} ms{flags}",
             o.limits,
-            o.concurrency,
+            level_text(o.concurrency, o.rate.as_deref()),
             num(o.rps, 2),
             num(o.p99_ms, 2)
         ))

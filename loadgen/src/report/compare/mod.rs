@@ -119,6 +119,10 @@ pub struct CompareRow {
     /// The server's own limits; `cpus=1→2 memory=256m` when they differ between A and B.
     pub limits: String,
     pub concurrency: u32,
+    /// Open loop: the offered rate as written (`50%`, `2000`); req/s is then the achieved
+    /// rate and p99 the telling figure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
     /// Median req/s over repetitions (`None`: no measurement).
     pub a_rps: Option<f64>,
     pub b_rps: Option<f64>,
@@ -167,6 +171,8 @@ pub struct OneSided {
     pub group: String,
     pub limits: String,
     pub concurrency: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
     pub rps: Option<f64>,
     pub p99_ms: Option<f64>,
     pub flags: Vec<Flag>,
@@ -188,7 +194,7 @@ pub fn markdown(c: &Comparison) -> String {
     super::markdown::Markdown.blocks(&layout::document(c))
 }
 
-type Key = (String, String, bool, String, String, u32);
+type Key = (String, String, bool, String, String, u32, Option<String>);
 
 /// The identity of a row across runs. `by_group` is false when each run has a single
 /// resource group: then a changed top-level limit (cpus 1 → 2) is exactly what the user
@@ -205,6 +211,7 @@ fn key(r: &Row<'_>, by_group: bool) -> Key {
         },
         r.server.clone(),
         r.concurrency,
+        r.rate.map(|r| r.to_string()),
     )
 }
 
@@ -294,6 +301,7 @@ fn compare_row(a: &Row<'_>, b: &Row<'_>) -> CompareRow {
         group: a.series.group_label.clone(),
         limits: diff::limits_change(&limits(a), &limits(b)),
         concurrency: a.concurrency,
+        rate: a.rate.map(|r| r.to_string()),
         a_rps,
         b_rps,
         a_rps_range: a.good_rps.map(|s| [s.min, s.max]),
@@ -332,6 +340,7 @@ fn one_sided(r: &Row<'_>) -> OneSided {
         group: r.series.group_label.clone(),
         limits: r.representative.limits.label(),
         concurrency: r.concurrency,
+        rate: r.rate.map(|r| r.to_string()),
         rps: r.rps.map(|s| s.median),
         p99_ms: r.latency(Percentile::P99),
         flags: r.flags.clone(),

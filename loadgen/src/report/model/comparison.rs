@@ -19,7 +19,11 @@ pub struct ComparisonTable {
 impl ComparisonTable {
     pub fn of(grid: &Grid<'_, '_>) -> ComparisonTable {
         let pair = (grid.servers.len() == 2).then(|| (grid.servers[0], grid.servers[1]));
-        let mut columns = vec!["Concurrency".to_string()];
+        let mut columns = vec![if grid.series.is_open_loop() {
+            "Offered rate".to_string()
+        } else {
+            "Concurrency".to_string()
+        }];
         for s in &grid.servers {
             columns.extend([
                 format!("{s} req/s"),
@@ -32,7 +36,7 @@ impl ComparisonTable {
         }
         let mut table = Table::new(columns);
         for &c in &grid.levels {
-            let mut cells = vec![Cell::num(c.to_string())];
+            let mut cells = vec![Cell::num(c.label())];
             for s in &grid.servers {
                 cells.extend(server_cells(grid.at(s, c)));
             }

@@ -264,7 +264,7 @@ impl Overhead {
         let pairs: Vec<(f64, f64)> = results
             .cells
             .iter()
-            .filter_map(|c| Some((c.wall_s, c.ab.as_ref()?.time_taken_s?)))
+            .filter_map(|c| Some((c.wall_s, c.counts()?.time_taken_s?)))
             .filter(|(wall, _)| *wall > 0.0)
             .collect();
         if pairs.is_empty() {

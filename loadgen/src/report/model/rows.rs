@@ -3,12 +3,14 @@
 //! repetitions) and rows grouped into sweeps (one server's concurrency sweep) and grids
 //! (every server of a series side by side).
 
+use crate::config::RateSpec;
 use crate::flags::{self, Flag};
 use crate::results::{Cell, Percentile, Results, Status};
 use crate::stats::{self, Spread};
 use crate::verdict::{self, Verdict};
 
-/// What one table varies over: everything but the concurrency.
+/// What one table varies over: everything but the concurrency (closed loop) or the
+/// offered rate (open loop).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Series {
     pub group: usize,
@@ -16,6 +18,8 @@ pub struct Series {
     pub workload: String,
     pub path: String,
     pub keepalive: bool,
+    /// Open loop: the connections the rates were sent over (a series varies the rate).
+    pub open_loop_connections: Option<u32>,
 }
 
 impl Series {
@@ -26,7 +30,13 @@ impl Series {
             workload: c.workload.clone(),
             path: c.path.clone(),
             keepalive: c.keepalive,
+            open_loop_connections: c.rate.map(|_| c.concurrency),
         }
+    }
+
+    /// Does the series vary the offered rate (open loop) rather than the concurrency?
+    pub fn is_open_loop(&self) -> bool {
+        self.open_loop_connections.is_some()
     }
 
     /// `on` or `off`.
@@ -39,13 +49,36 @@ impl Series {
     }
 }
 
-/// One server at one concurrency level of a series, over its repetitions.
+/// Where a row sits in its series: a concurrency (closed loop), or a concurrency and an
+/// offered rate (open loop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Level {
+    pub concurrency: u32,
+    pub rate: Option<RateSpec>,
+}
+
+impl Level {
+    /// `100`, or the rate as written for an open-loop row: `50%`, `2000/s`.
+    pub fn label(&self) -> String {
+        match self.rate {
+            None => self.concurrency.to_string(),
+            Some(r @ RateSpec::Percent(_)) => r.to_string(),
+            Some(r) => format!("{r}/s"),
+        }
+    }
+}
+
+/// One server at one concurrency level (or offered rate) of a series, over its repetitions.
 #[derive(Debug, Clone)]
 pub struct Row<'a> {
     pub series: Series,
     pub server: String,
     pub model: String,
     pub concurrency: u32,
+    /// Open loop: the rate as the lab file asked for it.
+    pub rate: Option<RateSpec>,
+    /// Open loop: the rate offered (median over the repetitions), req/s.
+    pub offered_rps: Option<f64>,
     pub cells: Vec<&'a Cell>,
     /// Spread of ab's req/s over the repetitions that produced a report.
     pub rps: Option<Spread>,
@@ -75,9 +108,28 @@ impl Row<'_> {
         (!vals.is_empty()).then(|| Spread::of(&vals).median)
     }
 
-    /// `async c=100`: how notes and banners name a row.
+    /// `async c=100`, or `async 50% (812 req/s)` in open loop: how notes and banners name
+    /// a row.
     pub fn name(&self) -> String {
-        format!("{} c={}", self.server, self.concurrency)
+        match (self.rate, self.offered_rps) {
+            (Some(r), Some(o)) if r.is_percent() => {
+                format!("{} {r} ({o:.0} req/s)", self.server)
+            }
+            (Some(_), _) => format!("{} {}", self.server, self.level().label()),
+            (None, _) => format!("{} c={}", self.server, self.concurrency),
+        }
+    }
+
+    pub fn level(&self) -> Level {
+        Level {
+            concurrency: self.concurrency,
+            rate: self.rate,
+        }
+    }
+
+    /// Open loop: the achieved rate over the offered one (median repetition).
+    pub fn achieved_share(&self) -> Option<f64> {
+        Some(self.rps?.median / self.offered_rps.filter(|o| *o > 0.0)?)
     }
 
     /// The word of the row's verdict, or `—`.
@@ -96,22 +148,25 @@ impl Row<'_> {
 /// All rows of a run, in a stable order: series, then server (as configured), then concurrency.
 pub fn rows(results: &Results) -> Vec<Row<'_>> {
     let servers = server_order(results);
-    let mut keys: Vec<(Series, usize, u32)> = Vec::new();
+    let mut keys: Vec<(Series, usize, u32, Option<RateSpec>)> = Vec::new();
     for c in &results.cells {
         let server = servers.iter().position(|s| *s == c.server).unwrap_or(0);
-        let k = (Series::of(c), server, c.concurrency);
+        let k = (Series::of(c), server, c.concurrency, c.rate);
         if !keys.contains(&k) {
             keys.push(k);
         }
     }
     keys.sort();
     keys.into_iter()
-        .map(|(series, si, conc)| {
+        .map(|(series, si, conc, rate)| {
             let cells: Vec<&Cell> = results
                 .cells
                 .iter()
                 .filter(|c| {
-                    c.server == servers[si] && c.concurrency == conc && Series::of(c) == series
+                    c.server == servers[si]
+                        && c.concurrency == conc
+                        && c.rate == rate
+                        && Series::of(c) == series
                 })
                 .collect();
             build_row(series, cells)
@@ -145,10 +200,13 @@ fn build_row(series: Series, cells: Vec<&Cell>) -> Row<'_> {
             .flat_map(|c| c.flags.iter().copied())
             .chain(unstable),
     );
+    let offered: Vec<f64> = cells.iter().filter_map(|c| c.offered_rps).collect();
     Row {
         server: cells[0].server.clone(),
         model: cells[0].model.clone(),
         concurrency: cells[0].concurrency,
+        rate: cells[0].rate,
+        offered_rps: (!offered.is_empty()).then(|| Spread::of(&offered).median),
         failed: cells.iter().filter(|c| c.status == Status::Failed).count(),
         series,
         representative,
@@ -221,27 +279,27 @@ pub fn server_order(results: &Results) -> Vec<String> {
     v
 }
 
-/// One series laid out as a grid: servers across, concurrency levels down.
+/// One series laid out as a grid: servers across, concurrency levels (or rates) down.
 pub struct Grid<'r, 'a> {
     pub series: Series,
     pub rows: Vec<&'r Row<'a>>,
     /// Servers in configured order.
     pub servers: Vec<&'r str>,
-    /// Concurrency levels, ascending.
-    pub levels: Vec<u32>,
+    /// Levels, ascending.
+    pub levels: Vec<Level>,
 }
 
 impl<'r, 'a> Grid<'r, 'a> {
     pub fn of(rows: &'r [Row<'a>], series: &Series) -> Grid<'r, 'a> {
         let rows: Vec<&Row> = rows.iter().filter(|r| r.series == *series).collect();
         let mut servers: Vec<&str> = Vec::new();
-        let mut levels: Vec<u32> = Vec::new();
+        let mut levels: Vec<Level> = Vec::new();
         for r in &rows {
             if !servers.contains(&r.server.as_str()) {
                 servers.push(&r.server);
             }
-            if !levels.contains(&r.concurrency) {
-                levels.push(r.concurrency);
+            if !levels.contains(&r.level()) {
+                levels.push(r.level());
             }
         }
         levels.sort_unstable();
@@ -253,11 +311,11 @@ impl<'r, 'a> Grid<'r, 'a> {
         }
     }
 
-    /// The row of `server` at `concurrency`, if it was measured.
-    pub fn at(&self, server: &str, concurrency: u32) -> Option<&'r Row<'a>> {
+    /// The row of `server` at `level`, if it was measured.
+    pub fn at(&self, server: &str, level: Level) -> Option<&'r Row<'a>> {
         self.rows
             .iter()
             .copied()
-            .find(|r| r.server == server && r.concurrency == concurrency)
+            .find(|r| r.server == server && r.level() == level)
     }
 }

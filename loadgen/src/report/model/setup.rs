@@ -30,6 +30,33 @@ pub fn fields(run: &Run, lab: Option<&Lab>, tool: Tool) -> Vec<Field> {
     out
 }
 
+/// `1000 requests per cell`, or `3 s per cell, open loop at 25%, 50% of capacity, 500 req/s`.
+fn amount(lg: &crate::config::Loadgen) -> String {
+    let per_cell = match lg.duration_s {
+        Some(d) => format!("{d} s per cell"),
+        None => format!("{} requests per cell", lg.requests),
+    };
+    if lg.rate.is_empty() {
+        return per_cell;
+    }
+    let mut rates = lg.rate.clone();
+    rates.sort_unstable();
+    let rates: Vec<String> = rates
+        .iter()
+        .map(|r| {
+            if r.is_percent() {
+                format!("{r} of capacity")
+            } else {
+                format!("{r} req/s")
+            }
+        })
+        .collect();
+    format!(
+        "{per_cell}, open loop (latency corrected for coordinated omission) at {}",
+        rates.join(", ")
+    )
+}
+
 fn lab_fields(lab: &Lab, tool: Tool, out: &mut Vec<Field>) {
     let lg = &lab.loadgen;
     let list = |v: Vec<String>| v.join(", ");
@@ -39,8 +66,8 @@ fn lab_fields(lab: &Lab, tool: Tool, out: &mut Vec<Field>) {
             .plain(format!("{tool} ("))
             .code(&lg.image)
             .plain(format!(
-                "), {} requests per cell, concurrency {}, keep-alive {}, timeout {} s",
-                lg.requests,
+                "), {}, concurrency {}, keep-alive {}, timeout {} s",
+                amount(lg),
                 list(lg.concurrency.iter().map(u32::to_string).collect()),
                 list(
                     lg.keepalive
@@ -213,6 +240,24 @@ fn meta_fields(m: &Meta, out: &mut Vec<Field>) {
         "Load generator".into(),
         Text::from(format!("{} — {}", m.loadgen_image_source, m.ab_version)),
     ));
+    if let Some(h) = m.hosts.as_ref().filter(|h| !h.one_daemon) {
+        let host = |h: &crate::results::HostMeta| {
+            format!(
+                "{} ({}, {} CPUs, {}, kernel {}, {})",
+                h.endpoint, h.hostname, h.cpus, h.cpu_model, h.kernel, h.engine
+            )
+        };
+        out.push((
+            "Placement".into(),
+            Text::from(format!(
+                "servers on {}; load generator on {}; ab reached the servers at {}, so the \
+                 network between the two hosts is part of every cell's latency",
+                host(&h.servers),
+                host(&h.loadgen),
+                h.route
+            )),
+        ));
+    }
     if !m.images.is_empty() {
         let mut t = Text::new();
         for (i, (name, id)) in m.images.iter().enumerate() {

@@ -24,13 +24,15 @@ pub const BASELINE_COLUMNS: [&str; 9] = [
 ];
 
 /// Columns of the evidence table under each baseline table.
-pub const EVIDENCE_COLUMNS: [&str; 17] = [
+pub const EVIDENCE_COLUMNS: [&str; 19] = [
     "c",
+    "offered → achieved req/s",
     "good req/s",
     "req/s 95% CI (n)",
     "p50 ms",
     "p90 ms",
     "p99 ms",
+    "p99.9 ms",
     "max ms",
     "connect mean / max ms",
     "processing mean ms",
@@ -39,7 +41,7 @@ pub const EVIDENCE_COLUMNS: [&str; 17] = [
     "server memory peak",
     "peak connections",
     "peak threads",
-    "ab CPU (cores)",
+    "load tool CPU (cores)",
     "limited by",
     "flags",
 ];
@@ -87,50 +89,85 @@ impl SweepTables {
     }
 }
 
-/// The nine columns of one row, and the note of a row without a measurement.
+/// `100`, or `20 @ 50% (812/s)` for an open-loop row: connections @ offered rate.
+fn level_text(row: &Row<'_>) -> String {
+    match (row.rate, row.offered_rps) {
+        (Some(r), Some(o)) if r.is_percent() => format!("{} @ {r} ({o:.0}/s)", row.concurrency),
+        (Some(_), _) => format!("{} @ {}", row.concurrency, row.level().label()),
+        (None, _) => row.concurrency.to_string(),
+    }
+}
+
+/// `1000 → 978 (98%)`: an open-loop row's offered and achieved rate; a dash in closed loop.
+fn offered_text(row: &Row<'_>) -> Cell {
+    let (Some(o), Some(share)) = (row.offered_rps, row.achieved_share()) else {
+        return Cell::num(DASH);
+    };
+    let text = format!("{o:.0} → {:.0} ({:.0}%)", o * share, share * 100.0);
+    let short = share < 1.0 - crate::flags::RATE_SHORTFALL_SHARE;
+    let cell = Cell::num(text);
+    if short {
+        cell.tone(Tone::Bad)
+    } else {
+        cell
+    }
+}
+
+/// The nine columns of one row, and the note of a row without a measurement. For an oha
+/// cell the derived columns are computed as ab computes them: time per request =
+/// concurrency × time taken ÷ complete, transfer rate = bytes ÷ 1024 ÷ time taken.
 fn baseline_row(n: usize, row: &Row<'_>) -> (Vec<Cell>, Option<Text>) {
     let c = row.representative;
-    let lead = [
-        Cell::num(n.to_string()),
-        Cell::num(row.concurrency.to_string()),
-    ];
-    let Some(ab) = c.ab.as_ref().filter(|_| c.status == Status::Ok) else {
+    let lead = [Cell::num(n.to_string()), Cell::num(level_text(row))];
+    let Some(counts) = c.counts().filter(|_| c.status == Status::Ok) else {
         let mut cells = lead.to_vec();
         cells.push(Cell::text("✗ failed").tone(Tone::Bad));
         cells.extend((0..3).map(|_| Cell::num(DASH)));
         cells.push(Cell::num(DASH).flags(&row.flags));
         cells.extend((0..2).map(|_| Cell::num(DASH)));
         let reason = c.reason.as_deref().unwrap_or("no result");
-        let note = Text::from(format!("c={}: failed: {reason}", row.concurrency));
+        let note = Text::from(format!("c={}: failed: {reason}", level_text(row)));
         return (cells, Some(note));
     };
-    let non2xx = ab.non_2xx.unwrap_or(0);
-    let failed = ab.failed_requests.unwrap_or(0);
+    let non2xx = counts.non_2xx.unwrap_or(0);
+    let failed = counts.failed.unwrap_or(0);
     let complete = match non2xx {
-        0 => Cell::num(int(ab.complete_requests)),
-        n => Cell::num(format!("{} ⚠ {n} non-2xx", int(ab.complete_requests))).tone(Tone::Warn),
+        0 => Cell::num(int(counts.complete)),
+        n => Cell::num(format!("{} ⚠ {n} non-2xx", int(counts.complete))).tone(Tone::Warn),
     };
     let failed = match failed {
-        0 => Cell::num(int(ab.failed_requests)),
+        0 => Cell::num(int(counts.failed)),
         n => Cell::num(format!("{n} ⚠")).tone(Tone::Bad),
     };
+    let taken = counts.time_taken_s.filter(|t| *t > 0.0);
+    let time_per_request =
+        c.ab.as_ref()
+            .and_then(|a| a.time_per_request_ms)
+            .or_else(|| {
+                let done = counts.complete.filter(|d| *d > 0)? as f64;
+                Some(f64::from(c.concurrency) * taken? * 1000.0 / done)
+            });
+    let transfer_rate =
+        c.ab.as_ref()
+            .and_then(|a| a.transfer_rate_kbps)
+            .or_else(|| Some(counts.transferred? as f64 / 1024.0 / taken?));
     let rps = match (row.rps, row.ci95) {
         (Some(s), Some((lo, hi))) => {
             Cell::num(format!("{:.2}", s.median)).aside(Some(format!("[{lo:.2}–{hi:.2}]")))
         }
         (Some(s), None) if s.n > 1 => Cell::num(format!("{:.2}", s.median))
             .aside(Some(format!("[{:.2}–{:.2}]", s.min, s.max))),
-        _ => Cell::num(num(ab.requests_per_second, 2)),
+        _ => Cell::num(num(counts.rps, 2)),
     };
     let mut cells = lead.to_vec();
     cells.extend([
-        Cell::num(num(ab.time_taken_s, 3)),
+        Cell::num(num(counts.time_taken_s, 3)),
         complete,
         failed,
-        Cell::num(int(ab.total_transferred)),
+        Cell::num(int(counts.transferred)),
         rps.flags(&row.flags),
-        Cell::num(num(ab.time_per_request_ms, 3)),
-        Cell::num(num(ab.transfer_rate_kbps, 2)),
+        Cell::num(num(time_per_request, 3)),
+        Cell::num(num(transfer_rate, 2)),
     ]);
     (cells, None)
 }
@@ -142,12 +179,14 @@ fn evidence_row(row: &Row<'_>) -> Vec<Cell> {
     let cores = crate::verdict::cores_text(row.representative.limits.cpus);
     let latency = |p: Percentile| Cell::num(num(row.latency(p), 2));
     vec![
-        Cell::num(row.concurrency.to_string()),
+        Cell::num(level_text(row)),
+        offered_text(row),
         Cell::num(num(row.good_rps.map(|s| s.median), 2)),
         Cell::num(interval_text(row)),
         latency(Percentile::P50),
         latency(Percentile::P90),
         latency(Percentile::P99),
+        latency(Percentile(99.9)),
         latency(Percentile::MAX),
         Cell::num(format!(
             "{} / {}",

@@ -1,0 +1,454 @@
+//! Where each role runs: the servers' Docker host and the load generator's, and how the
+//! load generator reaches the servers.
+//!
+//! One daemon for both (the default, and whenever both roles resolve to the same daemon):
+//! every container is on one private network and ab connects to a server's container
+//! address, as before. Two daemons: each gets a network of its own, every server publishes
+//! its port on its host, and the load generator connects to `address:published-port`. The
+//! verification probe, the warm-up and the metrics scrapes take that same path, so the
+//! network between the hosts is part of every cell, as it would be in production.
+//!
+//! The address is `hosts.servers.address` when given; else the host name of a `tcp://` or
+//! `ssh://` endpoint; else, when both daemons are on this machine (`unix://` sockets), the
+//! gateway of the load generator's network there: an address of this machine that its
+//! containers reach and where the servers' published ports answer.
+
+use std::fmt;
+
+use crate::config::hosts::{Host, Hosts};
+use crate::docker::{Engine, EngineInfo, Unreachable};
+use crate::endpoint::{self, Endpoint, EndpointError, Source};
+
+/// The two roles a run places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Servers,
+    Loadgen,
+}
+
+impl Role {
+    /// The lab file field naming the role's host.
+    pub fn field(self) -> &'static str {
+        match self {
+            Role::Servers => "hosts.servers",
+            Role::Loadgen => "hosts.loadgen",
+        }
+    }
+
+    /// The command-line flag (and, upper-cased, the variable) that overrides it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Role::Servers => "--servers-host",
+            Role::Loadgen => "--loadgen-host",
+        }
+    }
+
+    /// How messages name the role's host.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Role::Servers => "the servers' host",
+            Role::Loadgen => "the load generator's host",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Servers => "servers",
+            Role::Loadgen => "loadgen",
+        })
+    }
+}
+
+/// Command-line (or environment) settings that win over the lab file's `hosts:`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    pub servers: Option<String>,
+    pub loadgen: Option<String>,
+    pub address: Option<String>,
+}
+
+impl Overrides {
+    /// Apply to a lab file's hosts. An endpoint given here replaces the role's whole entry
+    /// (its context and TLS folder too); the address replaces the servers' address.
+    pub fn apply(&self, hosts: &mut Hosts) -> Result<(), String> {
+        for (role, given, slot) in [
+            (Role::Servers, &self.servers, &mut hosts.servers),
+            (Role::Loadgen, &self.loadgen, &mut hosts.loadgen),
+        ] {
+            if let Some(docker) = given {
+                if let Some(problem) = crate::config::hosts::endpoint_problem(docker) {
+                    return Err(format!("{}: {problem}", role.flag()));
+                }
+                let address = slot.take().and_then(|h| h.address);
+                *slot = Some(Host {
+                    docker: Some(docker.clone()),
+                    address,
+                    ..Host::default()
+                });
+            }
+        }
+        if let Some(address) = &self.address {
+            if let Some(problem) = crate::config::hosts::address_problem(address) {
+                return Err(format!("--servers-address: {problem}"));
+            }
+            hosts.servers.get_or_insert_with(Host::default).address = Some(address.clone());
+        }
+        Ok(())
+    }
+}
+
+/// The endpoints chosen for both roles, before connecting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    pub servers: Endpoint,
+    pub loadgen: Endpoint,
+    /// `hosts.servers.address`, if given.
+    pub address: Option<String>,
+}
+
+impl Placement {
+    /// Choose both endpoints. `env` looks up variables, `config` is the docker CLI's config
+    /// folder (for contexts); `file` names the lab file in sources (`hosts.loadgen in x.yaml`).
+    pub fn resolve(
+        hosts: &Hosts,
+        file: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+        config: Option<&std::path::Path>,
+    ) -> Result<Placement, EndpointError> {
+        let one = |role: Role, host: Option<&Host>| -> Result<Endpoint, EndpointError> {
+            let Some(host) = host.filter(|h| h.docker.is_some() || h.context.is_some()) else {
+                return endpoint::resolve(env, config);
+            };
+            let named = format!("{} in {file}", role.field());
+            if let Some(name) = &host.context {
+                return endpoint::context(name, named, config);
+            }
+            let docker = host.docker.clone().unwrap_or_default();
+            let tls = match &host.tls {
+                Some(dir) => Some(endpoint::tls_files(dir, &format!("{}.tls", role.field()))?),
+                None => None,
+            };
+            Ok(Endpoint {
+                host: docker,
+                tls,
+                source: Source::Setting(named),
+            })
+        };
+        Ok(Placement {
+            servers: one(Role::Servers, hosts.servers.as_ref())?,
+            loadgen: one(Role::Loadgen, hosts.loadgen.as_ref())?,
+            address: hosts.servers.as_ref().and_then(|h| h.address.clone()),
+        })
+    }
+
+    /// Both roles name the same endpoint (the same daemon, whatever else is true).
+    pub fn one_endpoint(&self) -> bool {
+        self.servers.host == self.loadgen.host
+    }
+
+    /// What `lab check` prints: which role goes where, and how ab reaches the servers.
+    pub fn describe(&self) -> String {
+        if self.one_endpoint() {
+            return format!(
+                "placement: servers and load generator on one Docker host, {}; ab reaches \
+                 the servers on a private network",
+                self.servers
+            );
+        }
+        let local = |e: &Endpoint| e.unix_socket().is_some();
+        let reach = match self
+            .address
+            .clone()
+            .or_else(|| host_name(&self.servers.host))
+        {
+            Some(a) => format!("at {a}:<published port>"),
+            None if local(&self.servers) && local(&self.loadgen) => {
+                "at the gateway of its network on the load generator's daemon (both daemons \
+                 are on this machine)"
+                    .into()
+            }
+            None => "nowhere yet: set hosts.servers.address (or --servers-address), which \
+                     `lab run` requires here"
+                .into(),
+        };
+        format!(
+            "placement: servers on {}\n           load generator on {}\n           ab \
+             reaches each server {reach}",
+            self.servers, self.loadgen
+        )
+    }
+}
+
+/// The host part of a `tcp://`, `http(s)://` or `ssh://` endpoint: the default address of
+/// the servers. `None` for a unix socket.
+pub fn host_name(endpoint: &str) -> Option<String> {
+    let (scheme, rest) = endpoint.split_once("://")?;
+    if !matches!(scheme, "tcp" | "http" | "https" | "ssh") {
+        return None;
+    }
+    let authority = rest.split('/').next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next()?
+    } else {
+        host_port.split(':').next()?
+    };
+    (!host.is_empty()).then(|| host.to_string())
+}
+
+/// The connected daemons of a run.
+#[derive(Clone)]
+pub struct Engines {
+    pub servers: Engine,
+    pub loadgen: Engine,
+    pub servers_info: EngineInfo,
+    pub loadgen_info: EngineInfo,
+    /// Both endpoints reach one daemon (the same endpoint, or one daemon reached two ways).
+    one_daemon: bool,
+}
+
+impl Engines {
+    /// Connect to both roles' daemons (once when they share an endpoint) and read what
+    /// they say about themselves. An unreachable daemon is named with its role.
+    pub async fn connect(placement: &Placement) -> Result<Engines, Unreachable> {
+        // One endpoint for both: its errors read as before, without a role.
+        let servers = match placement.one_endpoint() {
+            true => Engine::connect_to(&placement.servers).await?,
+            false => connect_role(Role::Servers, &placement.servers).await?,
+        };
+        let loadgen = if placement.one_endpoint() {
+            servers.clone()
+        } else {
+            connect_role(Role::Loadgen, &placement.loadgen).await?
+        };
+        let info = |role: Role, engine: &Engine| {
+            let engine = engine.clone();
+            async move {
+                engine.info().await.map_err(|e| Unreachable::Daemon {
+                    endpoint: format!("{} ({})", engine.endpoint(), role.noun()),
+                    reason: format!("{e:#}"),
+                    hint: "it answered ping but not `info`",
+                })
+            }
+        };
+        let servers_info = info(Role::Servers, &servers).await?;
+        let (loadgen_info, one_daemon) = if placement.one_endpoint() {
+            (servers_info.clone(), true)
+        } else {
+            let same = match (servers.network_ids().await, loadgen.network_ids().await) {
+                (Ok(a), Ok(b)) => !a.is_disjoint(&b),
+                _ => false,
+            };
+            (info(Role::Loadgen, &loadgen).await?, same)
+        };
+        Ok(Engines {
+            servers,
+            loadgen,
+            servers_info,
+            loadgen_info,
+            one_daemon,
+        })
+    }
+
+    /// The roles run on one daemon: the same endpoint, or one daemon reached two ways.
+    pub fn one_daemon(&self) -> bool {
+        self.one_daemon
+    }
+
+    /// Both daemons run on one machine (one daemon, or two daemons that report the same
+    /// host name and kernel): the roles then share its CPUs, and pinning still matters.
+    pub fn one_machine(&self) -> bool {
+        self.one_daemon()
+            || (!self.servers_info.hostname.is_empty()
+                && self.servers_info.hostname == self.loadgen_info.hostname
+                && self.servers_info.kernel == self.loadgen_info.kernel)
+    }
+
+    /// Each distinct engine once, with its role(s): for cleanup and sweeps.
+    pub fn each(&self) -> Vec<&Engine> {
+        if self.one_daemon() {
+            vec![&self.servers]
+        } else {
+            vec![&self.servers, &self.loadgen]
+        }
+    }
+}
+
+/// How the load generator reaches the servers, decided before anything starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    /// One daemon: a private network shared by every container.
+    Network,
+    /// Two daemons: this address and each server's published port.
+    Address(String),
+    /// Two daemons on this machine, no address given: the gateway of the load generator's
+    /// network, known once the run has created it.
+    LoadgenGateway,
+}
+
+impl Engines {
+    /// The route for `address` (`hosts.servers.address`), or why there is none.
+    pub fn route(&self, address: Option<&str>) -> Result<Route, String> {
+        if self.one_daemon() {
+            return Ok(Route::Network);
+        }
+        if let Some(a) = address
+            .map(str::to_string)
+            .or_else(|| host_name(&self.servers.endpoint().host))
+        {
+            return Ok(Route::Address(a));
+        }
+        let local = |e: &Engine| e.endpoint().unix_socket().is_some();
+        if local(&self.servers) && local(&self.loadgen) {
+            return Ok(Route::LoadgenGateway);
+        }
+        Err(format!(
+            "hosts.servers.address is needed: the servers' host ({}) is a local socket that \
+             the load generator's host ({}) cannot reach; give the name or IP the load \
+             generator connects to (--servers-address or hosts.servers.address)",
+            self.servers.endpoint(),
+            self.loadgen.endpoint()
+        ))
+    }
+}
+
+async fn connect_role(role: Role, endpoint: &Endpoint) -> Result<Engine, Unreachable> {
+    Engine::connect_to(endpoint).await.map_err(|e| match e {
+        Unreachable::Daemon {
+            endpoint,
+            reason,
+            hint,
+        } => Unreachable::Daemon {
+            endpoint: format!("{endpoint} ({})", role.noun()),
+            reason,
+            hint,
+        },
+        other => other,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_defaults_to_the_endpoint_host() {
+        assert_eq!(
+            host_name("tcp://10.0.0.5:2376").as_deref(),
+            Some("10.0.0.5")
+        );
+        assert_eq!(
+            host_name("ssh://lab@bench-1.example:2222").as_deref(),
+            Some("bench-1.example")
+        );
+        assert_eq!(
+            host_name("tcp://[fd00::5]:2376").as_deref(),
+            Some("fd00::5")
+        );
+        assert_eq!(host_name("unix:///var/run/docker.sock"), None);
+    }
+
+    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn roles_left_out_use_the_clis_daemon() {
+        let hosts = Hosts {
+            servers: Some(Host {
+                docker: Some("tcp://10.0.0.5:2375".into()),
+                address: Some("bench".into()),
+                ..Host::default()
+            }),
+            loadgen: None,
+        };
+        let p = Placement::resolve(
+            &hosts,
+            "lab.yaml",
+            &env(&[("DOCKER_HOST", "unix:///tmp/d.sock")]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(p.servers.host, "tcp://10.0.0.5:2375");
+        assert_eq!(
+            p.servers.source,
+            Source::Setting("hosts.servers in lab.yaml".into())
+        );
+        assert_eq!(p.loadgen.host, "unix:///tmp/d.sock");
+        assert_eq!(p.loadgen.source, Source::DockerHost);
+        assert_eq!(p.address.as_deref(), Some("bench"));
+        assert!(!p.one_endpoint());
+        assert!(p.describe().contains("bench:<published port>"));
+
+        let one = Placement::resolve(&Hosts::default(), "lab.yaml", &env(&[]), None).unwrap();
+        assert!(one.one_endpoint());
+        assert!(one.describe().contains("one Docker host"));
+    }
+
+    #[test]
+    fn tls_folders_must_hold_the_three_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let hosts = Hosts {
+            servers: None,
+            loadgen: Some(Host {
+                docker: Some("tcp://10.0.0.6:2376".into()),
+                tls: Some(dir.path().to_path_buf()),
+                ..Host::default()
+            }),
+        };
+        let err = Placement::resolve(&hosts, "lab.yaml", &env(&[]), None).unwrap_err();
+        assert!(err.0.contains("hosts.loadgen.tls"), "{err}");
+        assert!(err.0.contains("ca.pem, cert.pem, key.pem"), "{err}");
+        for f in ["ca.pem", "cert.pem", "key.pem"] {
+            std::fs::write(dir.path().join(f), "x").unwrap();
+        }
+        let p = Placement::resolve(&hosts, "lab.yaml", &env(&[]), None).unwrap();
+        assert_eq!(p.loadgen.tls.unwrap().ca, dir.path().join("ca.pem"));
+    }
+
+    #[test]
+    fn overrides_replace_the_file_and_keep_the_address() {
+        let mut hosts = Hosts {
+            servers: Some(Host {
+                context: Some("bench".into()),
+                address: Some("10.0.0.5".into()),
+                ..Host::default()
+            }),
+            loadgen: None,
+        };
+        let o = Overrides {
+            servers: Some("tcp://10.0.0.7:2375".into()),
+            loadgen: Some("unix:///run/other.sock".into()),
+            address: None,
+        };
+        o.apply(&mut hosts).unwrap();
+        let s = hosts.servers.clone().unwrap();
+        assert_eq!(s.docker.as_deref(), Some("tcp://10.0.0.7:2375"));
+        assert_eq!(s.context, None);
+        assert_eq!(s.address.as_deref(), Some("10.0.0.5"));
+        assert_eq!(
+            hosts.loadgen.unwrap().docker.as_deref(),
+            Some("unix:///run/other.sock")
+        );
+        let bad = Overrides {
+            loadgen: Some("docker.sock".into()),
+            ..Overrides::default()
+        };
+        let err = bad.apply(&mut Hosts::default()).unwrap_err();
+        assert!(err.starts_with("--loadgen-host: "), "{err}");
+        let port = Overrides {
+            address: Some("10.0.0.5:45000".into()),
+            ..Overrides::default()
+        };
+        assert!(port
+            .apply(&mut Hosts::default())
+            .unwrap_err()
+            .contains("port"));
+    }
+}

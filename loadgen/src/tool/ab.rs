@@ -1,0 +1,115 @@
+//! ApacheBench: `ab -n N -c C -s T -r [-e FILE] [-k] URL`, parsed by [`crate::ab`].
+
+use std::collections::BTreeMap;
+
+use super::{Amount, Load, LoadTool, Parsed, Tool};
+
+/// Where ab writes its `-e` percentile file inside the load generator container (`/tmp` is
+/// world-writable there: the lab copies it in with the agent).
+pub const PERCENTILE_FILE: &str = "/tmp/lab-percentiles.csv";
+
+/// ab has `-t` but it silently caps requests at 50000 (see NOTES): a timed run is refused
+/// by validation, so this many requests stand in should one reach here.
+const TIMED_FALLBACK_REQUESTS: u64 = 50_000;
+
+pub struct Ab;
+
+impl LoadTool for Ab {
+    fn tool(&self) -> Tool {
+        Tool::Ab
+    }
+
+    /// `-r` keeps ab going on receive errors, so they count as failures instead of ending
+    /// the run without a report. ab has no rate: `load.rate` is ignored (validation refuses
+    /// `rate:` with ab).
+    fn command(&self, load: &Load<'_>) -> Vec<String> {
+        let requests = match load.amount {
+            Amount::Requests(n) => n,
+            Amount::Seconds(_) => TIMED_FALLBACK_REQUESTS,
+        };
+        let mut cmd: Vec<String> = [
+            "ab",
+            "-n",
+            &requests.to_string(),
+            "-c",
+            &load.concurrency.to_string(),
+            "-s",
+            &load.timeout_s.to_string(),
+            "-r",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if load.percentiles {
+            cmd.extend(["-e".to_string(), PERCENTILE_FILE.to_string()]);
+        }
+        if load.keepalive {
+            cmd.push("-k".into());
+        }
+        cmd.push(load.url.to_string());
+        cmd
+    }
+
+    fn version_command(&self) -> Vec<String> {
+        vec!["ab".into(), "-V".into()]
+    }
+
+    fn collect(&self, load: &Load<'_>) -> Vec<&'static str> {
+        if load.percentiles {
+            vec![PERCENTILE_FILE]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn parse(&self, stdout: &str, _files: &BTreeMap<String, String>) -> Result<Parsed, String> {
+        crate::ab::parse(stdout)
+            .map(|r| Parsed::Ab(Box::new(r)))
+            .map_err(|e| e.to_string())
+    }
+
+    fn max_cores(&self) -> Option<f64> {
+        Some(1.0)
+    }
+
+    fn open_loop(&self) -> bool {
+        false
+    }
+
+    fn stdout_extension(&self) -> &'static str {
+        "txt"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_abs_command_line() {
+        let load = Load {
+            amount: Amount::Requests(1000),
+            concurrency: 10,
+            rate: None,
+            timeout_s: 30,
+            keepalive: true,
+            url: "http://172.18.0.2:45000/",
+            percentiles: true,
+        };
+        assert_eq!(
+            Ab.command(&load).join(" "),
+            "ab -n 1000 -c 10 -s 30 -r -e /tmp/lab-percentiles.csv -k http://172.18.0.2:45000/"
+        );
+        assert_eq!(Ab.collect(&load), vec![PERCENTILE_FILE]);
+        let plain = Load {
+            keepalive: false,
+            percentiles: false,
+            ..load
+        };
+        assert_eq!(
+            Ab.command(&plain).join(" "),
+            "ab -n 1000 -c 10 -s 30 -r http://172.18.0.2:45000/"
+        );
+        assert!(Ab.collect(&plain).is_empty());
+    }
+}
