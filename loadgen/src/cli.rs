@@ -566,16 +566,7 @@ async fn images(file: &Path, hosts: &HostArgs) -> Result<()> {
     let (lab, placement) = load_placed(file, hosts)?;
     let engines = connect_placed(&lab, &placement).await?;
     let engine = &engines.servers;
-    let mut models: Vec<config::Model> = lab
-        .servers
-        .iter()
-        .filter_map(|s| match &s.source {
-            config::ServerSource::Model(m) => Some(*m),
-            config::ServerSource::Image(_) => None,
-        })
-        .collect();
-    models.sort_by_key(|m| m.image());
-    models.dedup();
+    let models = lab.models();
     for (image, id) in crate::images::build_server_images(engine, &models).await? {
         println!("{image}\t{}", crate::images::short_id(&id));
     }

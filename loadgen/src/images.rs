@@ -98,12 +98,7 @@ fn build_static(root: &Path, packages: &[&str]) -> Result<PathBuf> {
         packages.join(", ")
     );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
-    if !flags.contains("crt-static") {
-        flags = format!("{flags} -C target-feature=+crt-static")
-            .trim()
-            .to_string();
-    }
+    let flags = static_rustflags();
     let out = Command::new(&cargo)
         .current_dir(root)
         .env("RUSTFLAGS", flags)
@@ -119,6 +114,18 @@ fn build_static(root: &Path, packages: &[&str]) -> Result<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target"));
     Ok(target_dir.join(target).join("release"))
+}
+
+/// `RUSTFLAGS` plus `+crt-static`: binaries that run in `FROM scratch` (with `--target`,
+/// so that proc-macros, built for the host, are not linked statically too).
+pub(crate) fn static_rustflags() -> String {
+    let flags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    if flags.contains("crt-static") {
+        return flags;
+    }
+    format!("{flags} -C target-feature=+crt-static")
+        .trim()
+        .to_string()
 }
 
 /// Name of the agent binary inside the load generator container (at `/`).

@@ -91,12 +91,7 @@ async fn binary() -> Result<PathBuf> {
 fn cargo_install(root: &Path) -> Result<()> {
     let target = host_target()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
-    if !flags.contains("crt-static") {
-        flags = format!("{flags} -C target-feature=+crt-static")
-            .trim()
-            .to_string();
-    }
+    let flags = crate::images::static_rustflags();
     let build_dir = root.join("build");
     let out = Command::new(&cargo)
         .env("RUSTFLAGS", flags)

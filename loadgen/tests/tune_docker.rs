@@ -191,14 +191,7 @@ fn ctrl_c_during_a_probe_leaves_nothing_behind_and_keeps_what_was_found() {
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    interrupt(child);
 
     let tune = only_run(&out_dir);
     let record: serde_json::Value =

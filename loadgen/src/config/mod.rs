@@ -139,6 +139,23 @@ pub struct Lab {
     pub tune: Option<Tune>,
 }
 
+impl Lab {
+    /// The built-in server models the file uses, each once (the images to build).
+    pub fn models(&self) -> Vec<Model> {
+        let mut models: Vec<Model> = self
+            .servers
+            .iter()
+            .filter_map(|s| match &s.source {
+                ServerSource::Model(m) => Some(*m),
+                ServerSource::Image(_) => None,
+            })
+            .collect();
+        models.sort_by_key(|m| m.image());
+        models.dedup();
+        models
+    }
+}
+
 /// `nofile`: the open-file limit (`ulimit -n`, soft = hard) of every container. ab and the
 /// servers hold one descriptor per connection, so it bounds the concurrency a cell can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

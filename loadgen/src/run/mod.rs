@@ -328,16 +328,7 @@ impl Images {
     async fn get(engines: &Engines, lab: &Lab, no_build: bool) -> Result<Images> {
         let engine = &engines.servers;
         let mut ids = BTreeMap::new();
-        let mut models: Vec<config::Model> = lab
-            .servers
-            .iter()
-            .filter_map(|s| match &s.source {
-                ServerSource::Model(m) => Some(*m),
-                ServerSource::Image(_) => None,
-            })
-            .collect();
-        models.sort_by_key(|m| m.image());
-        models.dedup();
+        let models = lab.models();
         if no_build {
             for m in &models {
                 let id = engine.image_id(m.image()).await?.ok_or_else(|| {

@@ -143,16 +143,7 @@ async fn build_images(engines: &Engines, lab: &Lab, no_build: bool) -> Result<St
     if no_build {
         return Ok(loadgen);
     }
-    let mut models: Vec<config::Model> = lab
-        .servers
-        .iter()
-        .filter_map(|s| match &s.source {
-            ServerSource::Model(m) => Some(*m),
-            ServerSource::Image(_) => None,
-        })
-        .collect();
-    models.sort_by_key(|m| m.image());
-    models.dedup();
+    let models = lab.models();
     crate::images::build_server_images(&engines.servers, &models).await?;
     crate::images::agent_archive(false)?;
     Ok(loadgen)

@@ -147,7 +147,7 @@ pub fn bad_input_error(file: &Path) -> String {
     errors[0].to_string()
 }
 
-/// Ctrl-C a running `lab run` and require that it exits 130 (interrupted).
+/// Ctrl-C a running `lab run` (or `lab tune`) and require that it exits 130 (interrupted).
 pub fn interrupt(child: std::process::Child) {
     // SAFETY: a plain signal to a child this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
