@@ -148,12 +148,13 @@ impl Placement {
         self.servers.host == self.loadgen.host
     }
 
-    /// What `lab check` prints: which role goes where, and how ab reaches the servers.
+    /// What `lab check` prints: which role goes where, and how the load generator reaches
+    /// the servers.
     pub fn describe(&self) -> String {
         if self.one_endpoint() {
             return format!(
-                "placement: servers and load generator on one Docker host, {}; ab reaches \
-                 the servers on a private network",
+                "placement: servers and load generator on one Docker host, {}; the load \
+                 generator reaches the servers on a private network",
                 self.servers
             );
         }
@@ -174,8 +175,8 @@ impl Placement {
                 .into(),
         };
         format!(
-            "placement: servers on {}\n           load generator on {}\n           ab \
-             reaches each server {reach}",
+            "placement: servers on {}\n           load generator on {}\n           the \
+             load generator reaches each server {reach}",
             self.servers, self.loadgen
         )
     }

@@ -229,6 +229,9 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
         plan.cell_count(),
         plan.estimated_requests(lab)
     );
+    if lab.loadgen.rate.iter().any(|r| r.resolve(None).is_none()) {
+        s.push_str(" plus those of the cells at a share of capacity (known once it is measured)");
+    }
     s
 }
 

@@ -110,7 +110,7 @@ pub async fn run(engines: &Engines, opts: &RunOptions, owned: &OwnedRun) -> Resu
     })?;
     if let Reach::Published { address } = &reach {
         tracing::info!(
-            "servers on {}, load generator on {}: ab reaches the servers at {address} \
+            "servers on {}, load generator on {}: the load generator reaches the servers at {address} \
              (published ports)",
             engines.servers.endpoint(),
             engines.loadgen.endpoint()
