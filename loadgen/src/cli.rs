@@ -687,7 +687,20 @@ fn mark_dead_runs(output: &Path) -> usize {
         .count()
 }
 
+/// A run folder, or a tune folder and its probes' run folders, that says `running` while
+/// no `lab` process holds its lock any more: mark it `interrupted`.
 fn mark_if_dead(dir: &Path) -> bool {
+    if let Ok(tune) = crate::tune::record::TuneRecord::load(dir) {
+        if tune.status != crate::results::RunStatus::Running || !runner::run_is_dead(dir) {
+            return false;
+        }
+        if let Ok(probes) = std::fs::read_dir(dir.join("probes")) {
+            for probe in probes.flatten() {
+                mark_if_dead(&probe.path());
+            }
+        }
+        return crate::tune::mark_stopped(dir, "interrupted").is_ok();
+    }
     let running = crate::results::load(dir).is_ok_and(|r| r.status == "running");
     running && runner::run_is_dead(dir) && runner::mark_stopped(dir, "interrupted").is_ok()
 }

@@ -163,34 +163,8 @@ fn ctrl_c_during_a_probe_leaves_nothing_behind_and_keeps_what_was_found() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("results");
-    // Long probes: 20000 requests of 1 ms of simulated I/O at c=2 (about 10 s a cell).
-    let yaml = tune_file(&out_dir)
-        .replace("path: /cpu/100", "path: /sleep/1")
-        .replace(
-            "{ workload: cpu, rps: 300, concurrency: 2 }",
-            "{ workload: cpu, rps: 100, concurrency: 2, requests: 20000 }",
-        );
-    let file = lab_file(dir.path(), "long.yaml", &yaml);
-    let mut child = Command::new(lab_bin())
-        .current_dir(workspace())
-        .args(["tune", file.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until the first probe has recorded a cell: a probe is under way.
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let probe = loop {
-        if let Some(p) = probe_with_a_cell(&out_dir) {
-            break p;
-        }
-        assert!(Instant::now() < deadline, "no probe recorded a cell");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "lab tune ended before probing"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let mut child = start_long_tune(dir.path(), &out_dir);
+    let probe = wait_for_a_probe(&mut child, &out_dir);
     interrupt(child);
 
     let tune = only_run(&out_dir);
@@ -210,6 +184,86 @@ fn ctrl_c_during_a_probe_leaves_nothing_behind_and_keeps_what_was_found() {
             let name = e.unwrap().file_name().to_string_lossy().to_string();
             assert!(!name.ends_with(".tmp"), "temp file left: {name}");
         }
+    }
+}
+
+/// A killed `lab tune` (SIGKILL: no handler runs) leaves its tune and its probe marked
+/// `running` and the probe's containers up; `lab clean` removes those and marks both
+/// `interrupted`.
+#[test]
+fn a_killed_tune_is_cleaned_and_marked_by_lab_clean() {
+    if !docker_available("a_killed_tune_is_cleaned_and_marked_by_lab_clean") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("results");
+    let mut child = start_long_tune(dir.path(), &out_dir);
+    let probe = wait_for_a_probe(&mut child, &out_dir);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let tune = only_run(&out_dir);
+    let status = |f: &Path, file: &str| {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(f.join(file)).unwrap()).unwrap();
+        v["status"].as_str().unwrap().to_string()
+    };
+    assert_eq!(status(&tune, "tune.json"), "running");
+    assert_eq!(status(&probe, "results.json"), "running");
+    let id = results_json(&probe)["run_id"].as_str().unwrap().to_string();
+    assert!(
+        !leftovers(&id).is_empty(),
+        "a killed probe leaves its containers"
+    );
+
+    // `lab clean` looks at results/ under the folder it runs in.
+    let clean = Command::new(lab_bin())
+        .current_dir(dir.path())
+        .arg("clean")
+        .output()
+        .unwrap();
+    assert!(clean.status.success(), "{}", text(&clean));
+    assert_eq!(status(&tune, "tune.json"), "interrupted");
+    assert_eq!(status(&probe, "results.json"), "interrupted");
+    assert!(
+        tune.join("tune.md").exists(),
+        "the report of what was found"
+    );
+    assert_eq!(leftovers(&id), Vec::<String>::new());
+}
+
+/// Start `lab tune` with long probes (20000 requests of 1 ms of simulated I/O at c=2, about
+/// 10 s a cell) writing under `out_dir`.
+fn start_long_tune(dir: &Path, out_dir: &Path) -> std::process::Child {
+    let yaml = tune_file(out_dir)
+        .replace("path: /cpu/100", "path: /sleep/1")
+        .replace(
+            "{ workload: cpu, rps: 300, concurrency: 2 }",
+            "{ workload: cpu, rps: 100, concurrency: 2, requests: 20000 }",
+        );
+    let file = lab_file(dir, "long.yaml", &yaml);
+    Command::new(lab_bin())
+        .current_dir(workspace())
+        .args(["tune", file.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Wait until the first probe has recorded a cell (a probe is under way); its folder.
+fn wait_for_a_probe(child: &mut std::process::Child, out_dir: &Path) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if let Some(p) = probe_with_a_cell(out_dir) {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "no probe recorded a cell");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "lab tune ended before probing"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
