@@ -248,47 +248,57 @@ pub fn judge(f: &Figures) -> Verdict {
             Some("the load generator set this number, not the server: lower the server's cpus, give the load generator its own CPU, turn keep-alive on, or use oha (multi-threaded)"),
         );
     }
-    if let Some(offered) = f.offered_rps.filter(|o| *o > 0.0) {
-        let share = f.rps / offered;
-        let text = format!(
-            "open loop: offered {offered:.1} req/s, achieved {:.1} ({:.0}%); {cpu_text}",
-            f.rps,
-            share * 100.0
-        );
-        if share >= 1.0 - crate::flags::RATE_SHORTFALL_SHARE {
-            return verdict(
-                Limiter::OfferedRate,
-                text,
-                Some("the server kept up: raise the rate to find where its latency bends"),
-            );
-        }
-        return verdict(
-            Limiter::Undetermined,
-            text,
-            Some("the rate was not achieved with no CPU saturated: more connections (concurrency) may be needed to carry it at this latency"),
-        );
-    }
-    if let Some(wait) = f.wait_ms {
-        let predicted = f.concurrency as f64 / (wait / 1000.0);
-        let off = f.rps / predicted - 1.0;
-        if off.abs() <= LITTLE_TOLERANCE {
-            return verdict(
-                Limiter::Workload,
-                format!(
-                    "Little's law: c {} ÷ wait {wait:.0} ms = {predicted:.1} req/s, measured {:.1} ({:+.1}%); {cpu_text}",
-                    f.concurrency,
-                    f.rps,
-                    off * 100.0
-                ),
-                Some("the route's wait sets the pace: more concurrency gives more req/s"),
-            );
-        }
+    if let Some(v) = open_loop(f, &cpu_text).or_else(|| workload(f, &cpu_text)) {
+        return v;
     }
     verdict(
         Limiter::Undetermined,
         cpu_text,
         Some("nothing measured was saturated: latency at this concurrency sets the pace; raise concurrency to load the server"),
     )
+}
+
+/// An open-loop cell: the offered rate was achieved (the schedule set the pace) or not.
+fn open_loop(f: &Figures, cpu_text: &str) -> Option<Verdict> {
+    let offered = f.offered_rps.filter(|o| *o > 0.0)?;
+    let share = f.rps / offered;
+    let evidence = format!(
+        "open loop: offered {offered:.1} req/s, achieved {:.1} ({:.0}%); {cpu_text}",
+        f.rps,
+        share * 100.0
+    );
+    Some(if share >= 1.0 - crate::flags::RATE_SHORTFALL_SHARE {
+        Verdict {
+            limiter: Limiter::OfferedRate,
+            evidence,
+            advice: Some(
+                "the server kept up: raise the rate to find where its latency bends".into(),
+            ),
+        }
+    } else {
+        Verdict {
+            limiter: Limiter::Undetermined,
+            evidence,
+            advice: Some("the rate was not achieved with no CPU saturated: more connections (concurrency) may be needed to carry it at this latency".into()),
+        }
+    })
+}
+
+/// A `/sleep/{ms}` cell whose req/s is what Little's law predicts: the wait set the pace.
+fn workload(f: &Figures, cpu_text: &str) -> Option<Verdict> {
+    let wait = f.wait_ms?;
+    let predicted = f.concurrency as f64 / (wait / 1000.0);
+    let off = f.rps / predicted - 1.0;
+    (off.abs() <= LITTLE_TOLERANCE).then(|| Verdict {
+        limiter: Limiter::Workload,
+        evidence: format!(
+            "Little's law: c {} ÷ wait {wait:.0} ms = {predicted:.1} req/s, measured {:.1} ({:+.1}%); {cpu_text}",
+            f.concurrency,
+            f.rps,
+            off * 100.0
+        ),
+        advice: Some("the route's wait sets the pace: more concurrency gives more req/s".into()),
+    })
 }
 
 fn describe_cpu(f: &Figures, server: Option<f64>, tool: Option<f64>) -> String {

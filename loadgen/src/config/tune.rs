@@ -432,6 +432,42 @@ fn target(
         ),
         _ => {}
     }
+    let (requests, concurrency) = probe_load(&t, path, cx, fail);
+    let errors = t.errors.map_or(0.0, |e| e.0);
+    if !(0.0..1.0).contains(&errors) {
+        fail(
+            join(path, "errors"),
+            format!("{}% is out of range; use 0 to 99%", errors * 100.0),
+        );
+    }
+    let p99_ms = t.p99.map(|d| d.0 as f64);
+    if p99_ms == Some(0.0) {
+        fail(
+            join(path, "p99"),
+            "a p99 bound of 0 fails every probe; use e.g. 50ms, or leave it out".into(),
+        );
+    }
+    Target {
+        workload: t.workload,
+        rps,
+        load: TargetLoad::Closed { concurrency },
+        requests,
+        keepalive: t
+            .keepalive
+            .unwrap_or_else(|| cx.loadgen.keepalive.first().copied().unwrap_or(false)),
+        p99_ms,
+        errors,
+    }
+}
+
+/// The probes' ab `-n` and `-c` of a target, checked: the target's own `requests` or the
+/// file's, and its `concurrency`.
+fn probe_load(
+    t: &RawTarget,
+    path: &str,
+    cx: &Context<'_>,
+    fail: &mut dyn FnMut(String, String),
+) -> (u64, u32) {
     let requests = t.requests.unwrap_or(cx.loadgen.requests);
     if requests == 0 && t.requests.is_none() {
         fail(
@@ -470,31 +506,7 @@ fn target(
         ),
         _ => {}
     }
-    let errors = t.errors.map_or(0.0, |e| e.0);
-    if !(0.0..1.0).contains(&errors) {
-        fail(
-            join(path, "errors"),
-            format!("{}% is out of range; use 0 to 99%", errors * 100.0),
-        );
-    }
-    let p99_ms = t.p99.map(|d| d.0 as f64);
-    if p99_ms == Some(0.0) {
-        fail(
-            join(path, "p99"),
-            "a p99 bound of 0 fails every probe; use e.g. 50ms, or leave it out".into(),
-        );
-    }
-    Target {
-        workload: t.workload,
-        rps,
-        load: TargetLoad::Closed { concurrency },
-        requests,
-        keepalive: t
-            .keepalive
-            .unwrap_or_else(|| cx.loadgen.keepalive.first().copied().unwrap_or(false)),
-        p99_ms,
-        errors,
-    }
+    (requests, concurrency)
 }
 
 fn cpu_range(r: RawCpuRange, max_cpus: f64, fail: &mut dyn FnMut(String, String)) -> CpuRange {

@@ -651,7 +651,6 @@ fn load_amount(
     rate: Option<OneOrMany<RateSpec>>,
     duration: Option<DurationMs>,
 ) -> (u64, Vec<RateSpec>, Option<f64>) {
-    let open_loop = tool.driver().open_loop();
     if requests == Some(0) {
         c.fail(
             "loadgen.requests",
@@ -659,34 +658,7 @@ fn load_amount(
         );
     }
     if let Some(rate) = &rate {
-        if !open_loop {
-            c.fail_at_key(
-                "loadgen.rate",
-                format!(
-                    "{tool} sends in a closed loop and has no rate; add `tool: oha` to \
-                     loadgen for open-loop cells"
-                ),
-            );
-        }
-        c.sweep("loadgen.rate", rate);
-        for (i, r) in rate.items.iter().enumerate() {
-            if let Some(m) = r.problem() {
-                c.fail(rate.item_path("loadgen.rate", i), m);
-            }
-        }
-        if requests.is_some() {
-            c.fail_at_key(
-                "loadgen.requests",
-                "open-loop cells (`rate`) run for `duration`, not for a number of requests; \
-                 remove `requests`",
-            );
-        }
-        if duration.is_none() {
-            c.fail_at_key(
-                "loadgen.rate",
-                "open-loop cells run for a time: add `duration`, e.g. `duration: 10s`",
-            );
-        }
+        check_rate(c, tool, rate, requests.is_some(), duration.is_some());
     }
     if let Some(d) = duration {
         if tool == Tool::Ab {
@@ -728,6 +700,45 @@ fn load_amount(
         rate.map(|r| r.items).unwrap_or_default(),
         duration.map(|d| d.0 as f64 / 1000.0),
     )
+}
+
+/// `loadgen.rate`: only for a tool with an open loop, each rate valid, run for a
+/// `duration` rather than a number of requests.
+fn check_rate(
+    c: &mut Checker,
+    tool: Tool,
+    rate: &OneOrMany<RateSpec>,
+    has_requests: bool,
+    has_duration: bool,
+) {
+    if !tool.driver().open_loop() {
+        c.fail_at_key(
+            "loadgen.rate",
+            format!(
+                "{tool} sends in a closed loop and has no rate; add `tool: oha` to \
+                 loadgen for open-loop cells"
+            ),
+        );
+    }
+    c.sweep("loadgen.rate", rate);
+    for (i, r) in rate.items.iter().enumerate() {
+        if let Some(m) = r.problem() {
+            c.fail(rate.item_path("loadgen.rate", i), m);
+        }
+    }
+    if has_requests {
+        c.fail_at_key(
+            "loadgen.requests",
+            "open-loop cells (`rate`) run for `duration`, not for a number of requests; \
+             remove `requests`",
+        );
+    }
+    if !has_duration {
+        c.fail_at_key(
+            "loadgen.rate",
+            "open-loop cells run for a time: add `duration`, e.g. `duration: 10s`",
+        );
+    }
 }
 
 /// ab's `-n` and the `-c` sweep.

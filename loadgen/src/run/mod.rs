@@ -91,31 +91,7 @@ pub async fn run(engines: &Engines, opts: &RunOptions, owned: &OwnedRun) -> Resu
         (OWNER_LABEL.to_string(), owned.label()),
     ]);
     let network = format!("lab-{}", run.id);
-    let one_daemon = engines.one_daemon();
-    engines
-        .servers
-        .create_network(&network, &labels, one_daemon)
-        .await?;
-    if !one_daemon {
-        engines
-            .loadgen
-            .create_network(&network, &labels, false)
-            .await?;
-    }
-    let reach = reach(engines, lab, &network).await?;
-    record.set_placement(Placed {
-        servers: engines.servers.endpoint().host.clone(),
-        loadgen: engines.loadgen.endpoint().host.clone(),
-        route: route_text(&reach),
-    })?;
-    if let Reach::Published { address } = &reach {
-        tracing::info!(
-            "servers on {}, load generator on {}: the load generator reaches the servers at {address} \
-             (published ports)",
-            engines.servers.endpoint(),
-            engines.loadgen.endpoint()
-        );
-    }
+    let reach = place(engines, lab, &network, &labels, &mut record).await?;
     let ctx = Ctx {
         servers: Side {
             engine: &engines.servers,
@@ -165,6 +141,43 @@ pub async fn run(engines: &Engines, opts: &RunOptions, owned: &OwnedRun) -> Resu
     meta.load_average_end = host::load_average();
     record::write_meta(run, &meta)?;
     Ok(results)
+}
+
+/// The run's network on each role's daemon (one private network when they are one daemon),
+/// how the load generator reaches the servers, and that placement in results.json.
+async fn place(
+    engines: &Engines,
+    lab: &Lab,
+    network: &str,
+    labels: &HashMap<String, String>,
+    record: &mut record::Record,
+) -> Result<Reach> {
+    let one_daemon = engines.one_daemon();
+    engines
+        .servers
+        .create_network(network, labels, one_daemon)
+        .await?;
+    if !one_daemon {
+        engines
+            .loadgen
+            .create_network(network, labels, false)
+            .await?;
+    }
+    let reach = reach(engines, lab, network).await?;
+    record.set_placement(Placed {
+        servers: engines.servers.endpoint().host.clone(),
+        loadgen: engines.loadgen.endpoint().host.clone(),
+        route: route_text(&reach),
+    })?;
+    if let Reach::Published { address } = &reach {
+        tracing::info!(
+            "servers on {}, load generator on {}: the load generator reaches the servers \
+             at {address} (published ports)",
+            engines.servers.endpoint(),
+            engines.loadgen.endpoint()
+        );
+    }
+    Ok(reach)
 }
 
 /// How results.json and meta.json say `reach`.

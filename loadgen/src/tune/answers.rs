@@ -146,45 +146,7 @@ fn limit(
             text: "— (not finished)".into(),
             value: None,
         },
-        Some(Answer::Found { at, below }) => {
-            let pass = p
-                .passing_at(at)
-                .map(|r| spread(&r.figures))
-                .unwrap_or_default();
-            match below {
-                Some(b) => {
-                    let fail = p
-                        .failing_at(b)
-                        .map(|r| format!("({}: {})", spread(&r.figures), r.figures.reason))
-                        .unwrap_or_default();
-                    confidence.push(format!(
-                        "{}: passes at {} ({pass}), fails at {} {fail}",
-                        d.as_str(),
-                        show(at),
-                        show(b)
-                    ));
-                    if let Some(note) = p.failing_at(b).and_then(|r| not_memory(d, r)) {
-                        notes.push(note);
-                    }
-                    Limit {
-                        text: show(at),
-                        value: Some(p.grid[at]),
-                    }
-                }
-                None => {
-                    confidence.push(format!("{}: passes at {} ({pass})", d.as_str(), show(at)));
-                    notes.push(format!(
-                        "{}: the target is met even at the lower bound {}; the smallest limit may be lower",
-                        d.as_str(),
-                        show(at)
-                    ));
-                    Limit {
-                        text: format!("≤ {}", show(at)),
-                        value: Some(p.grid[at]),
-                    }
-                }
-            }
-        }
+        Some(Answer::Found { at, below }) => found(d, p, at, below, notes, confidence),
         Some(Answer::NotReached) => {
             let top = p.grid.len() - 1;
             let why = p
@@ -226,6 +188,56 @@ fn limit(
                 text,
                 // An upper bound meets the target: usable, if not minimal.
                 value: pass.map(|i| p.grid[i]),
+            }
+        }
+    }
+}
+
+/// The limit a search found at grid index `at`, with the failing step `below` it (none:
+/// the target was met at the bottom of the range), and what backs it.
+fn found(
+    d: Dimension,
+    p: &Phase,
+    at: usize,
+    below: Option<usize>,
+    notes: &mut Vec<String>,
+    confidence: &mut Vec<String>,
+) -> Limit {
+    let show = |i: usize| d.show(p.grid[i]);
+    let pass = p
+        .passing_at(at)
+        .map(|r| spread(&r.figures))
+        .unwrap_or_default();
+    match below {
+        Some(b) => {
+            let fail = p
+                .failing_at(b)
+                .map(|r| format!("({}: {})", spread(&r.figures), r.figures.reason))
+                .unwrap_or_default();
+            confidence.push(format!(
+                "{}: passes at {} ({pass}), fails at {} {fail}",
+                d.as_str(),
+                show(at),
+                show(b)
+            ));
+            if let Some(note) = p.failing_at(b).and_then(|r| not_memory(d, r)) {
+                notes.push(note);
+            }
+            Limit {
+                text: show(at),
+                value: Some(p.grid[at]),
+            }
+        }
+        None => {
+            confidence.push(format!("{}: passes at {} ({pass})", d.as_str(), show(at)));
+            notes.push(format!(
+                "{}: the target is met even at the lower bound {}; the smallest limit may be lower",
+                d.as_str(),
+                show(at)
+            ));
+            Limit {
+                text: format!("≤ {}", show(at)),
+                value: Some(p.grid[at]),
             }
         }
     }
