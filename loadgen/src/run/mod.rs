@@ -84,7 +84,8 @@ pub async fn run(engines: &Engines, opts: &RunOptions, owned: &OwnedRun) -> Resu
     let mut record = record::Record::create(run, &opts.lab_file, lab)?;
     let load_start = host::load_average();
     let images = Images::get(engines, lab, opts.no_build).await?;
-    let agent_archive = images::agent_archive(opts.no_build)?;
+    // Building the server images (not `no_build`) has just built the agent with them.
+    let agent_archive = images::agent_archive(opts.no_build || !lab.models().is_empty())?;
 
     let labels = HashMap::from([
         (RUN_LABEL.to_string(), run.id.clone()),

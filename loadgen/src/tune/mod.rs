@@ -145,7 +145,8 @@ async fn build_images(engines: &Engines, lab: &Lab, no_build: bool) -> Result<St
     }
     let models = lab.models();
     crate::images::build_server_images(&engines.servers, &models).await?;
-    crate::images::agent_archive(false)?;
+    // Building server images builds the agent with them; otherwise build it here.
+    crate::images::agent_archive(!models.is_empty())?;
     Ok(loadgen)
 }
 
