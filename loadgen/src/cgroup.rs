@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::docker::{StatsSample, Throttling};
+use crate::engine::{StatsSample, Throttling};
 
 /// Where one container's counters live.
 #[derive(Debug, Clone, PartialEq)]

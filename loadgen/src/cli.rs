@@ -4,16 +4,16 @@
 //! daemon is unreachable; 130 interrupted by Ctrl-C (or SIGTERM, SIGHUP) after cleaning up.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, Plan};
-use crate::docker::{Engine, RUN_LABEL};
+use crate::docker::Docker;
+use crate::engine::Engine;
 use crate::placement::{Engines, Overrides, Placement, Role};
 use crate::report;
-use crate::run::{self as runner, OwnedRun, RunId, RunOptions};
+use crate::run::{self as runner, Ended, OwnedRun, RunId, RunOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -292,10 +292,10 @@ fn check(file: &Path, hosts: &HostArgs) -> Result<()> {
 }
 
 /// Connect to the daemon the docker CLI would use, and say which one in the log.
-async fn connect() -> Result<Engine> {
-    let engine = Engine::connect().await?;
+async fn connect() -> Result<std::sync::Arc<dyn Engine>> {
+    let engine = Docker::connect().await?;
     tracing::info!("{} at {}", engine.kind().name(), engine.endpoint());
-    Ok(engine)
+    Ok(std::sync::Arc::new(engine))
 }
 
 /// Connect to both roles' daemons and check, before anything starts, that each can run
@@ -342,7 +342,7 @@ async fn run(
         .map_err(|e| Exit::BadInput(format!("{e:#}")))?;
     let engines = connect_placed(&lab, &placement).await?;
     for engine in engines.each() {
-        let (c, n) = sweep_dead_runs(engine).await?;
+        let (c, n) = sweep_dead_runs(&**engine).await?;
         if c + n > 0 {
             tracing::info!(
                 "removed {c} containers and {n} networks left behind by earlier runs on {}",
@@ -358,18 +358,11 @@ async fn run(
         lab,
         no_build,
     };
-    let outcome = {
-        let work = runner::run(&engines, &opts, &owned);
-        tokio::pin!(work);
-        tokio::select! {
-            r = &mut work => Some(r),
-            _ = interrupted() => None,
-        }
-    };
-    match outcome {
-        Some(Ok(results)) => finished(&run_id, &results),
-        Some(Err(e)) => aborted(&engines, &run_id, e).await,
-        None => interrupted_run(&engines, &run_id).await,
+    let work = runner::run(&engines, &opts, &owned);
+    match runner::guard(&engines, &run_id, work, interrupted()).await {
+        Ended::Finished(results) => finished(&run_id, &results),
+        Ended::Aborted(e) => Err(e),
+        Ended::Interrupted => interrupted_run(&run_id),
     }
 }
 
@@ -395,7 +388,7 @@ async fn tune(
     }
     let engines = connect_placed(&lab, &placement).await?;
     for engine in engines.each() {
-        sweep_dead_runs(engine).await?;
+        sweep_dead_runs(&**engine).await?;
     }
     let owned = crate::tune::create_folder(&lab)?;
     let dir = owned.id.dir.clone();
@@ -416,7 +409,7 @@ async fn tune(
         None => Some("interrupted"),
     };
     if let (Some(status), Some(run)) = (stopped, &probe) {
-        cleanup(&engines, run).await;
+        runner::cleanup(&engines, run).await;
         let _ = runner::mark_stopped(&run.dir, status);
     }
     match outcome {
@@ -490,52 +483,16 @@ fn finished(run_id: &RunId, results: &crate::results::Results) -> Result<()> {
     .into())
 }
 
-/// A run an error stopped: clean up, keep what was measured (or no empty folder).
-async fn aborted(engines: &Engines, run_id: &RunId, e: anyhow::Error) -> Result<()> {
-    cleanup(engines, run_id).await;
+/// Ctrl-C, SIGTERM or SIGHUP: the run is cleaned up and marked (see `run::guard`); keep
+/// the finished cells' reports, exit 130.
+fn interrupted_run(run_id: &RunId) -> Result<()> {
     if run_id.dir.join("results.json").exists() {
-        let _ = runner::mark_stopped(&run_id.dir, "aborted");
-        Err(e.context(format!(
-            "run {} stopped; finished cells are in {}",
-            run_id.id,
-            run_id.dir.display()
-        )))
-    } else {
-        // Nothing was measured: leave no empty run folder behind.
-        let _ = std::fs::remove_dir_all(&run_id.dir);
-        Err(e)
-    }
-}
-
-/// Ctrl-C, SIGTERM or SIGHUP: clean up, keep the finished cells, exit 130.
-async fn interrupted_run(engines: &Engines, run_id: &RunId) -> Result<()> {
-    say!("interrupted: removing the run's containers and network");
-    cleanup(engines, run_id).await;
-    if runner::mark_stopped(&run_id.dir, "interrupted").is_ok()
-        && run_id.dir.join("results.json").exists()
-    {
         if let Ok(run) = report::Run::load(&run_id.dir) {
             let _ = report::write_all(&run);
         }
         say!("finished cells are kept in {}", run_id.dir.display());
     }
     Err(Exit::Interrupted.into())
-}
-
-/// Remove everything labelled with this run, on each role's daemon. Twice: a create
-/// request in flight when the run was cancelled can still land just after the first sweep.
-async fn cleanup(engines: &Engines, run: &RunId) {
-    for _ in 0..2 {
-        for engine in engines.each() {
-            if let Err(e) = engine
-                .sweep(|l| l.get(RUN_LABEL).map(String::as_str) == Some(run.id.as_str()))
-                .await
-            {
-                say!("warning: cleanup on {}: {e:#}", engine.endpoint());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }
 
 /// Resolves on Ctrl-C (SIGINT), SIGTERM, or SIGHUP (the terminal went away).
@@ -565,7 +522,7 @@ async fn interrupted() {
 async fn images(file: &Path, hosts: &HostArgs) -> Result<()> {
     let (lab, placement) = load_placed(file, hosts)?;
     let engines = connect_placed(&lab, &placement).await?;
-    let engine = &engines.servers;
+    let engine = &*engines.servers;
     let models = lab.models();
     for (image, id) in crate::images::build_server_images(engine, &models).await? {
         println!("{image}\t{}", crate::images::short_id(&id));
@@ -577,7 +534,7 @@ async fn images(file: &Path, hosts: &HostArgs) -> Result<()> {
         }
     }
     let (image, id, source) =
-        crate::images::resolve_loadgen(&engines.loadgen, &lab.loadgen.image).await?;
+        crate::images::resolve_loadgen(&*engines.loadgen, &lab.loadgen.image).await?;
     println!("{image}\t{}\t{source}", crate::images::short_id(&id));
     Ok(())
 }
@@ -639,9 +596,9 @@ async fn clean(all: bool, file: Option<&Path>, hosts: &HostArgs) -> Result<()> {
             }
         }
     }
-    for engine in &engines {
+    for engine in engines.iter().map(|e| &**e) {
         let (c, n) = if all {
-            engine.sweep(|_| true).await?
+            engine.sweep(&|_| true).await?
         } else {
             sweep_dead_runs(engine).await?
         };
@@ -659,10 +616,10 @@ async fn clean(all: bool, file: Option<&Path>, hosts: &HostArgs) -> Result<()> {
 
 /// Remove the objects of runs whose `lab` process is gone, and mark those runs'
 /// results.json `interrupted` (a SIGKILLed run would otherwise stay `running`).
-async fn sweep_dead_runs(engine: &Engine) -> Result<(usize, usize)> {
+async fn sweep_dead_runs(engine: &dyn Engine) -> Result<(usize, usize)> {
     let dirs = std::sync::Mutex::new(std::collections::BTreeSet::new());
     let removed = engine
-        .sweep(|labels| {
+        .sweep(&|labels| {
             let gone = runner::owner_is_gone(labels);
             if let (true, Some(dir)) = (gone, runner::owner_dir(labels)) {
                 dirs.lock().unwrap_or_else(|e| e.into_inner()).insert(dir);

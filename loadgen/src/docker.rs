@@ -26,18 +26,18 @@ use bollard::query_parameters::{
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, StatsOptionsBuilder,
     StopContainerOptionsBuilder, UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
-use bollard::{Docker, API_DEFAULT_VERSION};
+use bollard::{Docker as Client, API_DEFAULT_VERSION};
+use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
 
 use crate::endpoint::{self, Endpoint};
-use crate::ulimit::{HardLimits, Ulimit};
+use crate::engine::{
+    ContainerEnd, ContainerSpec, Engine, EngineInfo, EngineKind, ExecOutput, Labels, Sampler,
+    StatsSample, Throttling, RUN_LABEL,
+};
 
 #[cfg(test)]
 mod tests;
-
-/// Label put on every container and network the lab creates; its value is the run id.
-pub const RUN_LABEL: &str = "lab.run";
 
 /// bollard's own request timeout, in seconds. Runs can take long; every call that can wait
 /// is bounded by the lab's own timeouts instead.
@@ -57,193 +57,13 @@ pub enum Unreachable {
     },
 }
 
-/// A connection to the Docker Engine, with the API version negotiated.
+/// A connection to the Docker Engine, with the API version negotiated: the real
+/// [`Engine`].
 #[derive(Clone)]
-pub struct Engine {
-    docker: Docker,
+pub struct Docker {
+    docker: Client,
     endpoint: Endpoint,
     kind: EngineKind,
-}
-
-/// Which engine serves the Docker API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineKind {
-    /// Docker Engine (Moby), including Docker Desktop and rootless Docker.
-    #[default]
-    Docker,
-    /// `podman system service`, Podman's Docker-compatible API.
-    Podman,
-    /// Something else that speaks the Docker API.
-    Other,
-}
-
-impl EngineKind {
-    /// From the `Components` of `GET /version`: Podman names itself "Podman Engine",
-    /// Docker "Engine".
-    pub fn from_components<'a>(names: impl IntoIterator<Item = &'a str>) -> EngineKind {
-        let names: Vec<&str> = names.into_iter().collect();
-        if names
-            .iter()
-            .any(|n| n.to_ascii_lowercase().contains("podman"))
-        {
-            EngineKind::Podman
-        } else if names.contains(&"Engine") {
-            EngineKind::Docker
-        } else {
-            EngineKind::Other
-        }
-    }
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            EngineKind::Docker => "docker",
-            EngineKind::Podman => "podman",
-            EngineKind::Other => "other",
-        }
-    }
-
-    /// How the log names it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            EngineKind::Docker => "Docker",
-            EngineKind::Podman => "Podman",
-            EngineKind::Other => "a Docker-compatible engine",
-        }
-    }
-}
-
-/// What the engine says about itself; recorded in `meta.json`.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct EngineInfo {
-    /// `docker`, `podman` or `other`: which engine served the run.
-    #[serde(default)]
-    pub engine: EngineKind,
-    pub version: String,
-    pub api_version: String,
-    /// The daemon host's operating system, e.g. `Debian GNU/Linux 12 (bookworm)`.
-    pub os: String,
-    /// `linux` or `windows`: the kind of containers the daemon runs.
-    #[serde(default)]
-    pub os_type: String,
-    /// The daemon's CPU architecture as it reports it (`x86_64`, `aarch64`, `amd64`, ...).
-    #[serde(default)]
-    pub arch: String,
-    pub kernel: String,
-    pub cgroup_version: String,
-    #[serde(default)]
-    pub cgroup_driver: String,
-    /// The daemon runs without root (rootless Docker or Podman).
-    #[serde(default)]
-    pub rootless: bool,
-    pub cpus: i64,
-    pub memory_bytes: i64,
-    /// The endpoint the lab used and where it came from (`unix:///... from DOCKER_HOST`).
-    #[serde(default)]
-    pub endpoint: String,
-    /// `docker info`'s ID (not unique: daemons sharing `/etc/docker/key.json` share it).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub daemon_id: String,
-    /// The daemon host's name (`docker info`'s Name).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub hostname: String,
-}
-
-/// How to start one container. Limits are `None` when not set.
-#[derive(Debug, Clone, Default)]
-pub struct ContainerSpec {
-    pub name: String,
-    pub image: String,
-    /// Arguments appended to the image's entrypoint (or the whole command when it has none).
-    pub cmd: Vec<String>,
-    pub entrypoint: Option<Vec<String>>,
-    pub env: Vec<String>,
-    pub labels: HashMap<String, String>,
-    pub network: Option<String>,
-    /// DNS names the container answers to on `network`.
-    pub aliases: Vec<String>,
-    pub cpus: Option<f64>,
-    pub memory: Option<u64>,
-    pub pids: Option<i64>,
-    pub cpuset: Option<String>,
-    /// Harden the container: no capabilities, no privilege gain, read-only root.
-    pub hardened: bool,
-    /// No capabilities and no privilege gain, but a writable root (`hardened` implies it).
-    pub drop_privileges: bool,
-    /// `uid:gid` to run as, overriding the image's user.
-    pub user: Option<String>,
-    /// Paths mounted as small private tmpfs (for a read-only root that needs a scratch dir).
-    pub tmpfs: Vec<String>,
-    /// Resource limits (soft = hard); empty = the engine's defaults.
-    pub ulimits: Vec<Ulimit>,
-    /// A TCP port of the container to publish on every address of the daemon's host, at a
-    /// port the daemon chooses ([`Engine::published_port`] tells which).
-    pub publish: Option<u16>,
-}
-
-/// What a command run with [`Engine::exec`] printed, and how it ended.
-#[derive(Debug, Clone, Default)]
-pub struct ExecOutput {
-    pub stdout: String,
-    pub stderr: String,
-    pub exit_code: Option<i64>,
-}
-
-/// How a container ended, from `inspect`.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ContainerEnd {
-    pub running: bool,
-    pub exit_code: Option<i64>,
-    pub oom_killed: bool,
-    pub error: Option<String>,
-}
-
-impl ContainerEnd {
-    /// A short human reason for a container that is no longer running.
-    pub fn describe(&self) -> String {
-        let mut s = match self.exit_code {
-            Some(code) => format!("exited with code {code}"),
-            None => "is not running".to_string(),
-        };
-        if self.oom_killed {
-            s.push_str(" (OOM-killed: the memory limit was reached)");
-        } else if self.exit_code == Some(137) {
-            s.push_str(" (killed by SIGKILL)");
-        }
-        if let Some(e) = self.error.as_deref().filter(|e| !e.is_empty()) {
-            s.push_str(&format!(": {e}"));
-        }
-        s
-    }
-}
-
-/// Cumulative counters of one container at one moment (from one stats snapshot or the
-/// cgroup files). Docker reports the same counters on cgroup v1 and v2 in the same units;
-/// what a source does not report is `None` rather than 0, so that "not reported" never
-/// reads as "did not happen".
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StatsSample {
-    pub at: Option<Instant>,
-    pub cpu_total_ns: u64,
-    /// CFS bandwidth counters; `None` when the source does not report them (Podman's
-    /// Docker-compatible stats always say 0).
-    pub throttling: Option<Throttling>,
-    pub memory_bytes: u64,
-    /// The highest memory use the kernel recorded (v1 `max_usage`, v2 `memory.peak`); `None`
-    /// where the source lacks it (Docker stats on cgroup v2, Podman stats).
-    pub memory_max_bytes: Option<u64>,
-    pub pids: u64,
-    /// The most tasks the kernel recorded (`pids.peak`, recent kernels); Docker stats never
-    /// carry it.
-    pub pids_max: Option<u64>,
-}
-
-/// CFS bandwidth counters of one cgroup, cumulative.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Throttling {
-    pub periods: u64,
-    pub throttled_periods: u64,
-    pub throttled_ns: u64,
 }
 
 impl StatsSample {
@@ -312,17 +132,17 @@ pub fn explain(e: &BollardError) -> String {
     }
 }
 
-impl Engine {
+impl Docker {
     /// Connect to the daemon the docker CLI would use (see [`endpoint`]).
-    pub async fn connect() -> std::result::Result<Engine, Unreachable> {
+    pub async fn connect() -> std::result::Result<Docker, Unreachable> {
         let endpoint =
             endpoint::from_environment().map_err(|e| Unreachable::NoEndpoint(e.to_string()))?;
-        Engine::connect_to(&endpoint).await
+        Docker::connect_to(&endpoint).await
     }
 
     /// Connect to `endpoint`, negotiate the API version (an older engine rejects bollard's
     /// default), and check it answers. Every way the lab reaches a daemon goes through here.
-    pub async fn connect_to(endpoint: &Endpoint) -> std::result::Result<Engine, Unreachable> {
+    pub async fn connect_to(endpoint: &Endpoint) -> std::result::Result<Docker, Unreachable> {
         let hint = match endpoint.source {
             endpoint::Source::Setting(_) => "is it running, and reachable from this machine?",
             _ => "is it running? DOCKER_HOST or `docker context use` selects another daemon",
@@ -345,7 +165,7 @@ impl Engine {
         let kind = EngineKind::from_components(
             version.components.iter().flatten().map(|c| c.name.as_str()),
         );
-        Ok(Engine {
+        Ok(Docker {
             docker,
             endpoint: endpoint.clone(),
             kind,
@@ -359,11 +179,6 @@ impl Engine {
     /// Docker or Podman: what serves the API (from `GET /version` at connect).
     pub fn kind(&self) -> EngineKind {
         self.kind
-    }
-
-    /// The daemon's own hard limits, when it runs on this machine (see `ulimit.rs`).
-    pub fn daemon_limits(&self) -> Option<HardLimits> {
-        crate::ulimit::daemon_limits(&self.endpoint.unix_socket()?)
     }
 
     pub async fn info(&self) -> Result<EngineInfo> {
@@ -505,11 +320,6 @@ impl Engine {
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(anyhow!("removing network {id}: {}", explain(&e))),
         }
-    }
-
-    /// Create and start a container. Returns its id.
-    pub async fn start(&self, spec: &ContainerSpec) -> Result<String> {
-        self.start_with_files(spec, None).await
     }
 
     /// Create a container, copy `files` (a tar archive, unpacked at `/`) into it, then start
@@ -822,16 +632,15 @@ impl Engine {
     /// Sample a container's stats stream (about one sample a second) until the returned
     /// handle is stopped. Sampling never fails the run: a broken stream just ends early.
     pub fn sample(&self, id: &str) -> Sampler {
-        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let docker = self.docker.clone();
         let id = id.to_string();
-        let task = tokio::spawn(async move {
+        Sampler::spawn(|mut stop| async move {
             let opts = StatsOptionsBuilder::default().stream(true).build();
             let mut stream = docker.stats(&id, Some(opts));
             let mut samples = Vec::new();
             loop {
                 tokio::select! {
-                    _ = &mut stop_rx => break,
+                    _ = &mut stop => break,
                     item = stream.next() => match item {
                         Some(Ok(r)) => samples.push(StatsSample::from_response(&r, Instant::now())),
                         _ => break,
@@ -839,11 +648,7 @@ impl Engine {
                 }
             }
             samples
-        });
-        Sampler {
-            stop: stop_tx,
-            task,
-        }
+        })
     }
 
     /// Copy one file out of a (possibly stopped) container.
@@ -903,10 +708,7 @@ impl Engine {
 
     /// Remove every container and network carrying the lab label for which `doomed(labels)`
     /// is true. Returns how many containers and networks were removed.
-    pub async fn sweep(
-        &self,
-        doomed: impl Fn(&HashMap<String, String>) -> bool,
-    ) -> Result<(usize, usize)> {
+    pub async fn sweep(&self, doomed: &(dyn Fn(&Labels) -> bool + Sync)) -> Result<(usize, usize)> {
         let filters = HashMap::from([("label".to_string(), vec![RUN_LABEL.to_string()])]);
         let containers = self
             .docker
@@ -945,30 +747,127 @@ impl Engine {
     }
 }
 
-/// A running stats sampler; `finish` stops it and returns the samples.
-pub struct Sampler {
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Vec<StatsSample>>,
-}
+/// The trait over the inherent methods above: each call boxed, nothing else.
+impl Engine for Docker {
+    fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
 
-impl Sampler {
-    pub async fn finish(self) -> Vec<StatsSample> {
-        let _ = self.stop.send(());
-        self.task.await.unwrap_or_default()
+    fn kind(&self) -> EngineKind {
+        self.kind
+    }
+
+    fn image_id<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(Docker::image_id(self, name))
+    }
+
+    fn pull<'a>(&'a self, name: &'a str, timeout: Duration) -> BoxFuture<'a, Result<()>> {
+        Box::pin(Docker::pull(self, name, timeout))
+    }
+
+    fn build<'a>(
+        &'a self,
+        tag: &'a str,
+        dockerfile: &'a str,
+        context_tar: Vec<u8>,
+        buildargs: &'a HashMap<String, String>,
+    ) -> BoxFuture<'a, Result<String>> {
+        Box::pin(Docker::build(self, tag, dockerfile, context_tar, buildargs))
+    }
+
+    fn create_network<'a>(
+        &'a self,
+        name: &'a str,
+        labels: &'a Labels,
+        private: bool,
+    ) -> BoxFuture<'a, Result<String>> {
+        Box::pin(Docker::create_network(self, name, labels, private))
+    }
+
+    fn remove_network<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(Docker::remove_network(self, id))
+    }
+
+    fn network_gateway<'a>(&'a self, network: &'a str) -> BoxFuture<'a, Result<String>> {
+        Box::pin(Docker::network_gateway(self, network))
+    }
+
+    fn start<'a>(
+        &'a self,
+        spec: &'a ContainerSpec,
+        files: Option<Vec<u8>>,
+    ) -> BoxFuture<'a, Result<String>> {
+        Box::pin(Docker::start_with_files(self, spec, files))
+    }
+
+    fn exec<'a>(
+        &'a self,
+        id: &'a str,
+        cmd: &'a [String],
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<ExecOutput>> {
+        Box::pin(Docker::exec(self, id, cmd, timeout))
+    }
+
+    fn wait<'a>(&'a self, id: &'a str, timeout: Duration) -> BoxFuture<'a, Result<Option<i64>>> {
+        Box::pin(Docker::wait(self, id, timeout))
+    }
+
+    fn logs<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(String, String)>> {
+        Box::pin(Docker::logs(self, id))
+    }
+
+    fn state<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerEnd>> {
+        Box::pin(Docker::state(self, id))
+    }
+
+    fn pid<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<i64>> {
+        Box::pin(Docker::pid(self, id))
+    }
+
+    fn published_port<'a>(&'a self, id: &'a str, port: u16) -> BoxFuture<'a, Result<u16>> {
+        Box::pin(Docker::published_port(self, id, port))
+    }
+
+    fn ip_on<'a>(&'a self, id: &'a str, network: &'a str) -> BoxFuture<'a, Result<String>> {
+        Box::pin(Docker::ip_on(self, id, network))
+    }
+
+    fn snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<StatsSample>> {
+        Box::pin(Docker::snapshot(self, id))
+    }
+
+    fn sample(&self, id: &str) -> Sampler {
+        Docker::sample(self, id)
+    }
+
+    fn stop_and_remove<'a>(&'a self, id: &'a str, grace: Duration) -> BoxFuture<'a, Result<()>> {
+        Box::pin(Docker::stop_and_remove(self, id, grace))
+    }
+
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(Docker::remove(self, id))
+    }
+
+    fn sweep<'a>(
+        &'a self,
+        doomed: &'a (dyn Fn(&Labels) -> bool + Sync),
+    ) -> BoxFuture<'a, Result<(usize, usize)>> {
+        Box::pin(Docker::sweep(self, doomed))
     }
 }
 
 /// A bollard client for `endpoint` (lazy: nothing is sent yet).
-fn client(endpoint: &Endpoint) -> std::result::Result<Docker, String> {
+fn client(endpoint: &Endpoint) -> std::result::Result<Client, String> {
     let host = endpoint.host.as_str();
     let scheme = host.split_once("://").map_or("", |(s, _)| s);
     let (t, v) = (REQUEST_TIMEOUT_S, API_DEFAULT_VERSION);
     let made = match (scheme, &endpoint.tls) {
-        ("unix", _) => Docker::connect_with_unix(host, t, v),
+        ("unix", _) => Client::connect_with_unix(host, t, v),
         ("tcp" | "https", Some(tls)) => {
-            Docker::connect_with_ssl(host, &tls.key, &tls.cert, &tls.ca, t, v)
+            Client::connect_with_ssl(host, &tls.key, &tls.cert, &tls.ca, t, v)
         }
-        ("tcp" | "http", None) => Docker::connect_with_http(host, t, v),
+        ("tcp" | "http", None) => Client::connect_with_http(host, t, v),
         ("https", None) => {
             return Err("https:// needs TLS files: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH, \
                  or use a Docker context that has them"
@@ -976,7 +875,7 @@ fn client(endpoint: &Endpoint) -> std::result::Result<Docker, String> {
         }
         // bollard runs the system's `ssh` (with its config, agent and known hosts) and
         // speaks the API over `docker system dial-stdio` on the far side, as the CLI does.
-        ("ssh", _) => Docker::connect_with_ssh(host, t, v, None),
+        ("ssh", _) => Client::connect_with_ssh(host, t, v, None),
         _ => {
             return Err(format!(
                 "unsupported address `{host}`; use unix://, tcp:// (with TLS files for TLS), ssh:// or a Docker context"

@@ -9,7 +9,7 @@
 //! and `docker context use` work through the second step, which bollard alone does not do.
 //!
 //! [`resolve`] is a pure function of the environment and the config folder, so that every
-//! case is a unit test; [`crate::docker::Engine::connect_to`] connects to its result. An
+//! case is a unit test; `docker::Docker::connect_to` connects to its result. An
 //! [`Endpoint`] is a value, so a later run can put servers and load generator on
 //! different daemons by resolving two of them.
 

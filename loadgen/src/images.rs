@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::config::Model;
-use crate::docker::{Engine, EngineInfo};
+use crate::engine::{Engine, EngineInfo};
 
 /// Tag of the image packaged from the host's `ab`.
 pub const LOCAL_AB_IMAGE: &str = "lab/ab:local";
@@ -45,7 +45,7 @@ pub fn workspace_root() -> Result<PathBuf> {
 
 /// Build the static server binaries and one image per model. Returns image → id.
 pub async fn build_server_images(
-    engine: &Engine,
+    engine: &dyn Engine,
     models: &[Model],
 ) -> Result<BTreeMap<String, String>> {
     let mut ids = BTreeMap::new();
@@ -183,7 +183,7 @@ pub(crate) fn host_target() -> Result<String> {
 }
 
 /// Make sure a user-named image is available: present locally, or pulled.
-pub async fn ensure_pulled(engine: &Engine, image: &str) -> Result<String> {
+pub async fn ensure_pulled(engine: &dyn Engine, image: &str) -> Result<String> {
     if let Some(id) = engine.image_id(image).await? {
         return Ok(id);
     }
@@ -199,7 +199,7 @@ pub async fn ensure_pulled(engine: &Engine, image: &str) -> Result<String> {
 }
 
 /// The load generator image to use, its id, and a sentence on where it came from.
-pub async fn resolve_loadgen(engine: &Engine, image: &str) -> Result<(String, String, String)> {
+pub async fn resolve_loadgen(engine: &dyn Engine, image: &str) -> Result<(String, String, String)> {
     if crate::oha_image::is_lab_oha(image) {
         let (id, source) = crate::oha_image::ensure(engine, image).await?;
         return Ok((image.to_string(), id, source));
@@ -248,7 +248,7 @@ fn host_ab() -> Result<PathBuf> {
 
 /// Build `lab/ab:local`: ab at /usr/bin/ab plus every shared library `ldd` lists, at the
 /// same paths, in an otherwise empty image.
-async fn build_local_ab_image(engine: &Engine, ab: &Path) -> Result<String> {
+async fn build_local_ab_image(engine: &dyn Engine, ab: &Path) -> Result<String> {
     let libs = ldd_closure(ab)?;
     let dockerfile = std::fs::read(workspace_root()?.join("docker/ab.Dockerfile"))
         .context("reading docker/ab.Dockerfile")?;

@@ -2,9 +2,10 @@
 //! ApacheBench in its own container), records every raw output, and renders reports.
 //!
 //! Module map: `config` reads and checks lab files and plans the cells; `endpoint` chooses
-//! the daemon as the docker CLI does; `docker` is the only module that talks to the Docker
-//! Engine (or Podman's compatible API), with `ulimit` and `platform` deciding what that
-//! engine can run; `images` gets the images a lab needs; `runner`
+//! the daemon as the docker CLI does; `engine` is the seam `run`, `tune` and `cli` use
+//! (a trait and the plain types crossing it, with an in-memory fake for tests), and `docker`
+//! its implementation, the only module that talks to the Docker Engine (or Podman's
+//! compatible API), with `ulimit` and `platform` deciding what that engine can run; `images` gets the images a lab needs; `runner`
 //! executes a plan, with `pin` choosing CPU sets and `host` describing the machine; `tool` is the one place that knows each load tool's command line (ab, oha), `ab` and `oha` parse their outputs, `oha_image` builds oha offline; `resources` and `flags` turn stats into
 //! evidence; `results` is the on-disk record; `report` renders it; `cli` is the command line.
 
@@ -16,6 +17,7 @@ pub mod compare;
 pub mod config;
 pub mod docker;
 pub mod endpoint;
+pub mod engine;
 pub mod flags;
 pub mod host;
 pub mod images;

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::docker::Engine;
+use crate::engine::Engine;
 use crate::images::{append_bytes, host_target, short_id, workspace_root};
 
 /// The oha release the lab builds (crates.io, MIT). Bump with [`crate::config::DEFAULT_OHA_IMAGE`].
@@ -35,7 +35,7 @@ pub fn is_lab_oha(image: &str) -> bool {
 
 /// The image's id, building it (and the binary, when not kept) if missing, and a sentence
 /// on where it came from for `meta.json`.
-pub async fn ensure(engine: &Engine, image: &str) -> Result<(String, String)> {
+pub async fn ensure(engine: &dyn Engine, image: &str) -> Result<(String, String)> {
     let _guard = BUILD.lock().await;
     let source = format!(
         "{image} (oha {OHA_VERSION} built offline from crates.io: cargo install oha --version \
@@ -118,7 +118,7 @@ fn cargo_install(root: &Path) -> Result<()> {
 
 /// `docker/oha.Dockerfile` with the binary at /usr/bin/oha and an empty, world-writable /tmp
 /// (the agent and the tool's files go there).
-async fn build_image(engine: &Engine, image: &str, bin: &Path) -> Result<String> {
+async fn build_image(engine: &dyn Engine, image: &str, bin: &Path) -> Result<String> {
     let dockerfile = std::fs::read(workspace_root()?.join("docker/oha.Dockerfile"))
         .context("reading docker/oha.Dockerfile")?;
     let bytes = std::fs::read(bin).with_context(|| format!("reading {}", bin.display()))?;

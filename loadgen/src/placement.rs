@@ -16,8 +16,11 @@
 use std::fmt;
 
 use crate::config::hosts::{Host, Hosts};
-use crate::docker::{Engine, EngineInfo, Unreachable};
+use std::sync::Arc;
+
+use crate::docker::{Docker, Unreachable};
 use crate::endpoint::{self, Endpoint, EndpointError, Source};
+use crate::engine::{Engine, EngineInfo};
 
 /// The two roles a run places.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,8 +205,8 @@ pub fn host_name(endpoint: &str) -> Option<String> {
 /// The connected daemons of a run.
 #[derive(Clone)]
 pub struct Engines {
-    pub servers: Engine,
-    pub loadgen: Engine,
+    pub servers: Arc<dyn Engine>,
+    pub loadgen: Arc<dyn Engine>,
     pub servers_info: EngineInfo,
     pub loadgen_info: EngineInfo,
     /// Both endpoints reach one daemon (the same endpoint, or one daemon reached two ways).
@@ -211,12 +214,23 @@ pub struct Engines {
 }
 
 impl Engines {
+    /// Both roles on one engine that says `info` about itself (the fake, in tests).
+    pub fn single(engine: Arc<dyn Engine>, info: EngineInfo) -> Engines {
+        Engines {
+            servers: engine.clone(),
+            loadgen: engine,
+            servers_info: info.clone(),
+            loadgen_info: info,
+            one_daemon: true,
+        }
+    }
+
     /// Connect to both roles' daemons (once when they share an endpoint) and read what
     /// they say about themselves. An unreachable daemon is named with its role.
     pub async fn connect(placement: &Placement) -> Result<Engines, Unreachable> {
         // One endpoint for both: its errors read as before, without a role.
         let servers = match placement.one_endpoint() {
-            true => Engine::connect_to(&placement.servers).await?,
+            true => Docker::connect_to(&placement.servers).await?,
             false => connect_role(Role::Servers, &placement.servers).await?,
         };
         let loadgen = if placement.one_endpoint() {
@@ -224,7 +238,7 @@ impl Engines {
         } else {
             connect_role(Role::Loadgen, &placement.loadgen).await?
         };
-        let info = |role: Role, engine: &Engine| {
+        let info = |role: Role, engine: &Docker| {
             let engine = engine.clone();
             async move {
                 engine.info().await.map_err(|e| Unreachable::Daemon {
@@ -245,8 +259,8 @@ impl Engines {
             (info(Role::Loadgen, &loadgen).await?, same)
         };
         Ok(Engines {
-            servers,
-            loadgen,
+            servers: Arc::new(servers),
+            loadgen: Arc::new(loadgen),
             servers_info,
             loadgen_info,
             one_daemon,
@@ -268,7 +282,7 @@ impl Engines {
     }
 
     /// Each distinct engine once, with its role(s): for cleanup and sweeps.
-    pub fn each(&self) -> Vec<&Engine> {
+    pub fn each(&self) -> Vec<&Arc<dyn Engine>> {
         if self.one_daemon() {
             vec![&self.servers]
         } else {
@@ -301,7 +315,7 @@ impl Engines {
         {
             return Ok(Route::Address(a));
         }
-        let local = |e: &Engine| e.endpoint().unix_socket().is_some();
+        let local = |e: &Arc<dyn Engine>| e.endpoint().unix_socket().is_some();
         if local(&self.servers) && local(&self.loadgen) {
             return Ok(Route::LoadgenGateway);
         }
@@ -315,8 +329,8 @@ impl Engines {
     }
 }
 
-async fn connect_role(role: Role, endpoint: &Endpoint) -> Result<Engine, Unreachable> {
-    Engine::connect_to(endpoint).await.map_err(|e| match e {
+async fn connect_role(role: Role, endpoint: &Endpoint) -> Result<Docker, Unreachable> {
+    Docker::connect_to(endpoint).await.map_err(|e| match e {
         Unreachable::Daemon {
             endpoint,
             reason,

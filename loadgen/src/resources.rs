@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::docker::StatsSample;
+use crate::engine::StatsSample;
 
 /// How far one figure can be trusted for one cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -214,7 +214,7 @@ mod tests {
             cpu_total_ns: cpu_ns,
             memory_bytes: mem,
             pids,
-            throttling: Some(crate::docker::Throttling {
+            throttling: Some(crate::engine::Throttling {
                 throttled_periods: thr.0,
                 periods: thr.1,
                 throttled_ns: 0,

@@ -412,7 +412,7 @@ pub struct Meta {
     pub load_average_start: Option<String>,
     pub load_average_end: Option<String>,
     /// The engine that served the run: Docker or Podman, version, endpoint, architecture.
-    pub docker: crate::docker::EngineInfo,
+    pub docker: crate::engine::EngineInfo,
     /// The resource limits every container got, and why.
     #[serde(default)]
     pub ulimits: crate::ulimit::UlimitPlan,
@@ -460,7 +460,7 @@ pub struct HostMeta {
 }
 
 impl HostMeta {
-    pub fn new(info: &crate::docker::EngineInfo, cpu_model: String) -> HostMeta {
+    pub fn new(info: &crate::engine::EngineInfo, cpu_model: String) -> HostMeta {
         HostMeta {
             endpoint: info.endpoint.clone(),
             hostname: info.hostname.clone(),

@@ -17,15 +17,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Nofile;
-use crate::docker::EngineKind;
-
-/// One resource limit applied to every container, soft = hard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ulimit {
-    /// Docker's name: `nofile`, `nproc`.
-    pub name: String,
-    pub value: u64,
-}
+pub use crate::engine::Ulimit;
+use crate::engine::{Engine, EngineKind};
 
 /// Hard limits of a process, from `/proc/<pid>/limits`; `None` = unlimited or unknown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -102,6 +95,11 @@ pub fn parse_limits(text: &str) -> HardLimits {
         nofile: hard("Max open files"),
         nproc: hard("Max processes"),
     }
+}
+
+/// The hard limits of `engine`'s daemon, when it listens on a socket of this machine.
+pub fn engine_limits(engine: &dyn Engine) -> Option<HardLimits> {
+    daemon_limits(&engine.endpoint().unix_socket()?)
 }
 
 /// The hard limits of the daemon listening on `socket`, when it runs on this machine: the

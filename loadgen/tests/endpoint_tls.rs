@@ -14,8 +14,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use loadgen::docker::{Engine, EngineKind};
+use loadgen::docker::Docker;
 use loadgen::endpoint::{self, context_id, Source};
+use loadgen::engine::EngineKind;
 
 fn tools_available(test: &str) -> bool {
     let has = |tool: &str, arg: &str| {
@@ -249,7 +250,7 @@ fn a_tls_context_is_resolved_and_connected_and_a_wrong_ca_fails_in_one_line() {
     assert!(matches!(&ep.source, Source::Context { name, .. } if name == "tls-test"));
     assert!(ep.tls.is_some());
     let engine = rt
-        .block_on(Engine::connect_to(&ep))
+        .block_on(Docker::connect_to(&ep))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(engine.kind(), EngineKind::Docker);
     let info = rt.block_on(engine.info()).unwrap();
@@ -269,7 +270,7 @@ fn a_tls_context_is_resolved_and_connected_and_a_wrong_ca_fails_in_one_line() {
     };
     let ep = endpoint::resolve(&env, endpoint::config_dir(&env).as_deref()).unwrap();
     let err = rt
-        .block_on(Engine::connect_to(&ep))
+        .block_on(Docker::connect_to(&ep))
         .err()
         .unwrap()
         .to_string();

@@ -9,7 +9,7 @@
 use anyhow::Result;
 
 use crate::cgroup::{self, CgroupFiles};
-use crate::docker::{Engine, EngineKind, StatsSample};
+use crate::engine::{Engine, EngineKind, StatsSample};
 
 #[derive(Debug, Clone)]
 pub enum Counters {
@@ -25,7 +25,7 @@ impl Counters {
     /// Pick the source for a running container. `LAB_COUNTERS=docker-stats` picks Docker
     /// stats even where the files are reachable: to compare the two sources, and to test
     /// the fallback that remote daemons and Docker Desktop get.
-    pub async fn locate(engine: &Engine, container: &str) -> Counters {
+    pub async fn locate(engine: &dyn Engine, container: &str) -> Counters {
         if std::env::var("LAB_COUNTERS").as_deref() == Ok("docker-stats") {
             return Counters::stats(engine.kind());
         }
@@ -46,7 +46,7 @@ impl Counters {
         }
     }
 
-    pub async fn read(&self, engine: &Engine, container: &str) -> Result<StatsSample> {
+    pub async fn read(&self, engine: &dyn Engine, container: &str) -> Result<StatsSample> {
         match self {
             Counters::Files(f) => f.read(),
             Counters::DockerStats { .. } => Ok(self.adjust(engine.snapshot(container).await?)),
@@ -93,7 +93,7 @@ impl Counters {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::Throttling;
+    use crate::engine::Throttling;
 
     #[test]
     fn podman_stats_throttling_is_unreported_and_dockers_is_kept() {

@@ -19,7 +19,7 @@ use super::session::Session;
 use super::{describe_exit, last_line, unique_name, Ctx};
 use crate::ab;
 use crate::config;
-use crate::docker::{ContainerSpec, StatsSample};
+use crate::engine::{ContainerSpec, StatsSample};
 use crate::metrics::{self, CellMetrics};
 use crate::resources;
 use crate::results::{self, Cell, Status, ToolUsage};
@@ -318,7 +318,7 @@ async fn start_background(
         ulimits: ctx.ulimits.to_vec(),
         ..Default::default()
     };
-    let id = ctx.loadgen.engine.start(&spec).await?;
+    let id = ctx.loadgen.engine.start(&spec, None).await?;
     tokio::time::sleep(BACKGROUND_SETTLE).await;
     let end = ctx.loadgen.engine.state(&id).await?;
     if !end.running {

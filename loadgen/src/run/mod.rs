@@ -9,12 +9,15 @@
 
 mod capacity;
 mod counters;
+#[cfg(test)]
+mod fake_tests;
 mod measure;
 mod owner;
 mod record;
 mod rounds;
 mod servers;
 mod session;
+mod stop;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -24,7 +27,7 @@ use agent::RunReport;
 use anyhow::{anyhow, Result};
 
 use crate::config::{self, Lab, Plan, ServerSource};
-use crate::docker::{Engine, RUN_LABEL};
+use crate::engine::{Engine, RUN_LABEL};
 use crate::host;
 use crate::images;
 use crate::placement::{Engines, Route};
@@ -33,6 +36,7 @@ use crate::ulimit::{self, Ulimit, UlimitPlan};
 
 pub use owner::{owner_dir, owner_is_gone, run_is_dead, OwnedRun, RunId, OWNER_LABEL};
 pub use record::mark_stopped;
+pub use stop::{cleanup, guard, Ended};
 
 /// Everything a run needs besides the lab file.
 pub struct RunOptions {
@@ -44,7 +48,7 @@ pub struct RunOptions {
 
 /// One role's daemon and the run's network on it.
 pub struct Side<'a> {
-    pub engine: &'a Engine,
+    pub engine: &'a dyn Engine,
     pub network: &'a str,
 }
 
@@ -78,14 +82,30 @@ pub struct Ctx<'a> {
 
 /// Run the experiment in the run folder `owned`. Returns the results as written.
 pub async fn run(engines: &Engines, opts: &RunOptions, owned: &OwnedRun) -> Result<Results> {
+    let lab = &opts.lab;
+    let prepare = async {
+        let images = Images::get(engines, lab, opts.no_build).await?;
+        // Building the server images (not `no_build`) has just built the agent with them.
+        let agent_archive = images::agent_archive(opts.no_build || !lab.models().is_empty())?;
+        Ok((images, agent_archive))
+    };
+    run_with(engines, opts, owned, prepare).await
+}
+
+/// [`run`] with the images and the agent archive from `prepare` (awaited once the record
+/// exists, so that a failed image build is recorded): tests give the fake engine's.
+async fn run_with(
+    engines: &Engines,
+    opts: &RunOptions,
+    owned: &OwnedRun,
+    prepare: impl std::future::Future<Output = Result<(Images, Vec<u8>)>>,
+) -> Result<Results> {
     let run = &owned.id;
     let lab = &opts.lab;
-    let limits = ulimits(&engines.loadgen, lab);
+    let limits = ulimits(&*engines.loadgen, lab);
     let mut record = record::Record::create(run, &opts.lab_file, lab)?;
     let load_start = host::load_average();
-    let images = Images::get(engines, lab, opts.no_build).await?;
-    // Building the server images (not `no_build`) has just built the agent with them.
-    let agent_archive = images::agent_archive(opts.no_build || !lab.models().is_empty())?;
+    let (images, agent_archive) = prepare.await?;
 
     let labels = HashMap::from([
         (RUN_LABEL.to_string(), run.id.clone()),
@@ -95,11 +115,11 @@ pub async fn run(engines: &Engines, opts: &RunOptions, owned: &OwnedRun) -> Resu
     let reach = place(engines, lab, &network, &labels, &mut record).await?;
     let ctx = Ctx {
         servers: Side {
-            engine: &engines.servers,
+            engine: &*engines.servers,
             network: &network,
         },
         loadgen: Side {
-            engine: &engines.loadgen,
+            engine: &*engines.loadgen,
             network: &network,
         },
         reach: &reach,
@@ -340,7 +360,7 @@ impl Images {
 
     /// Server images on the servers' host; the load generator image on its own host.
     async fn get(engines: &Engines, lab: &Lab, no_build: bool) -> Result<Images> {
-        let engine = &engines.servers;
+        let engine = &*engines.servers;
         let mut ids = BTreeMap::new();
         let models = lab.models();
         if no_build {
@@ -357,7 +377,7 @@ impl Images {
             ids.extend(images::build_server_images(engine, &models).await?);
         }
         let (loadgen, loadgen_id, loadgen_source) =
-            images::resolve_loadgen(&engines.loadgen, &lab.loadgen.image).await?;
+            images::resolve_loadgen(&*engines.loadgen, &lab.loadgen.image).await?;
         ids.insert(loadgen.clone(), loadgen_id);
         let mut failures = HashMap::new();
         for (i, s) in lab.servers.iter().enumerate() {
@@ -384,8 +404,8 @@ impl Images {
 
 /// The limits every container gets on this engine, said in the log; a warning when they
 /// leave no room for the largest concurrency.
-fn ulimits(engine: &Engine, lab: &Lab) -> UlimitPlan {
-    let limits = ulimit::plan(engine.kind(), lab.nofile, engine.daemon_limits());
+fn ulimits(engine: &dyn Engine, lab: &Lab) -> UlimitPlan {
+    let limits = ulimit::plan(engine.kind(), lab.nofile, ulimit::engine_limits(engine));
     tracing::info!("container limits: {}", limits.reason);
     let connections = lab.loadgen.concurrency.iter().max().copied().unwrap_or(0)
         + lab.background.as_ref().map_or(0, |b| b.concurrency);

@@ -15,7 +15,7 @@ use super::counters::Counters;
 use super::session::Session;
 use super::{last_line, unique_name, Ctx, Reach};
 use crate::config::{self, Instance, ServerSource};
-use crate::docker::ContainerSpec;
+use crate::engine::ContainerSpec;
 use crate::images::AGENT_PATH;
 use crate::metrics;
 use crate::results::ServerFailure;
@@ -158,7 +158,7 @@ async fn start_server(
 ) -> Result<LiveServer> {
     let server = &ctx.lab.servers[inst.server];
     let spec = server_spec(ctx, group, inst, cpuset);
-    let container = ctx.servers.engine.start(&spec).await?;
+    let container = ctx.servers.engine.start(&spec, None).await?;
     let (ip, port) = match reach(ctx, &container, server.port).await {
         Ok(found) => found,
         Err(e) => {
@@ -281,7 +281,7 @@ pub async fn host_cpu_model(ctx: &Ctx<'_>, image: &str) -> String {
     };
     let read = async {
         let id = engine
-            .start_with_files(&spec, Some(ctx.agent_archive.to_vec()))
+            .start(&spec, Some(ctx.agent_archive.to_vec()))
             .await?;
         let _ = engine.wait(&id, Duration::from_secs(30)).await;
         let (out, _) = engine.logs(&id).await.unwrap_or_default();

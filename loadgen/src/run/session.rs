@@ -15,7 +15,7 @@ use anyhow::{anyhow, Context, Result};
 
 use super::counters::Counters;
 use super::{unique_name, Ctx};
-use crate::docker::{ContainerSpec, StatsSample};
+use crate::engine::{ContainerSpec, StatsSample};
 use crate::images::AGENT_PATH;
 
 /// Slack on top of the agent's own `--timeout` before the lab stops waiting for an exec.
@@ -89,7 +89,7 @@ impl Session {
         let container = ctx
             .loadgen
             .engine
-            .start_with_files(&spec, Some(ctx.agent_archive.to_vec()))
+            .start(&spec, Some(ctx.agent_archive.to_vec()))
             .await
             .context("starting the load generator container")?;
         let counters = Counters::locate(ctx.loadgen.engine, &container).await;

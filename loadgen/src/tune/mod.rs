@@ -138,13 +138,13 @@ pub fn mark_stopped(dir: &Path, status: &str) -> Result<()> {
 /// or the host's ab packaged).
 async fn build_images(engines: &Engines, lab: &Lab, no_build: bool) -> Result<String> {
     let (loadgen, _, source) =
-        crate::images::resolve_loadgen(&engines.loadgen, &lab.loadgen.image).await?;
+        crate::images::resolve_loadgen(&*engines.loadgen, &lab.loadgen.image).await?;
     tracing::info!("load generator image: {source}");
     if no_build {
         return Ok(loadgen);
     }
     let models = lab.models();
-    crate::images::build_server_images(&engines.servers, &models).await?;
+    crate::images::build_server_images(&*engines.servers, &models).await?;
     // Building server images builds the agent with them; otherwise build it here.
     crate::images::agent_archive(!models.is_empty())?;
     Ok(loadgen)

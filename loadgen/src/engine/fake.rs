@@ -1,0 +1,477 @@
+//! An in-memory [`Engine`] for tests: containers and networks are entries in a map, every
+//! call is written to a log, and a script says what goes wrong (a server that dies in a
+//! cell, a container that will not start, an exec that fails, a Ctrl-C in the middle of a
+//! cell). Like hyperfine's `MockExecutor`, it lets the run loop be tested without a daemon.
+//!
+//! It plays `lab-agent` inside the load generator container: `get` answers 200 (404 for
+//! `/metrics`), `cpu-model` names a CPU, and `run` answers with a captured ab report whose
+//! rate the script chooses per server. A cell is a `run` whose command names a URL; the
+//! URL's address says which server it measured.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Result};
+use futures_util::future::BoxFuture;
+
+use super::{
+    ContainerEnd, ContainerSpec, Engine, EngineKind, ExecOutput, Labels, Sampler, StatsSample,
+    Throttling, RUN_LABEL,
+};
+use crate::endpoint::{Endpoint, Source};
+
+/// A captured ab report (1000 requests, 10 connections); its rate is replaced per cell.
+const AB_REPORT: &str = include_str!("../../tests/fixtures/ab/plain-200-n1000-c10-quiet.txt");
+const AB_RATE: &str = "3353.71";
+
+/// The fake engine. Share it as `Arc<Fake>`: the test keeps one handle to script and
+/// inspect it, the run gets another as `Arc<dyn Engine>`. Script it before the run starts.
+pub struct Fake {
+    endpoint: Endpoint,
+    state: Mutex<State>,
+    /// Resolved when the script's Ctrl-C fires (see [`Fake::cancel_in_cell`]).
+    cancelled: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct State {
+    next_id: u32,
+    containers: BTreeMap<String, Container>,
+    /// Network name → its labels.
+    networks: BTreeMap<String, Labels>,
+    log: Vec<String>,
+    /// The server (its first alias) each cell measured, in order.
+    cells: Vec<String>,
+    /// Container starts so far, by `lab.role`.
+    starts: HashMap<String, u32>,
+    script: Script,
+}
+
+#[derive(Default)]
+struct Script {
+    /// Server name → its `n`-th cell (1-based, over the whole run) kills it.
+    die_in_cell: HashMap<String, u32>,
+    /// (role, n): the `n`-th start of a container of that role fails.
+    fail_start: Option<(String, u32)>,
+    /// The `n`-th cell's exec fails.
+    fail_exec: Option<u32>,
+    /// The `n`-th cell never ends, and Ctrl-C is pressed while it runs.
+    cancel_in_cell: Option<u32>,
+    /// Server name → the req/s of its cells, in turn, over and over.
+    rates: HashMap<String, Vec<f64>>,
+}
+
+struct Container {
+    spec: ContainerSpec,
+    ip: String,
+    end: ContainerEnd,
+    /// Cells measured against this container.
+    cells: u32,
+    stats_reads: u64,
+}
+
+impl Container {
+    fn server(&self) -> String {
+        self.spec.aliases.first().cloned().unwrap_or_default()
+    }
+}
+
+impl Default for Fake {
+    fn default() -> Self {
+        Fake::new()
+    }
+}
+
+impl Fake {
+    pub fn new() -> Fake {
+        Fake {
+            endpoint: Endpoint {
+                host: "fake://engine".into(),
+                tls: None,
+                source: Source::Setting("the fake engine".into()),
+            },
+            state: Mutex::default(),
+            cancelled: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The server named `server` dies (OOM-killed) during its `n`-th cell.
+    pub fn die_in_cell(&self, server: &str, n: u32) {
+        self.state().script.die_in_cell.insert(server.into(), n);
+    }
+
+    /// The `n`-th start of a container whose `lab.role` is `role` fails.
+    pub fn fail_start(&self, role: &str, n: u32) {
+        self.state().script.fail_start = Some((role.into(), n));
+    }
+
+    /// The exec of the `n`-th cell fails.
+    pub fn fail_exec_in_cell(&self, n: u32) {
+        self.state().script.fail_exec = Some(n);
+    }
+
+    /// Ctrl-C during the `n`-th cell, which never ends by itself.
+    pub fn cancel_in_cell(&self, n: u32) {
+        self.state().script.cancel_in_cell = Some(n);
+    }
+
+    /// The req/s the cells of `server` report, in turn, over and over (default 1000).
+    pub fn rates(&self, server: &str, rates: &[f64]) {
+        self.state()
+            .script
+            .rates
+            .insert(server.into(), rates.to_vec());
+    }
+
+    /// Resolves when the scripted Ctrl-C fires.
+    pub async fn cancelled(&self) {
+        self.cancelled.notified().await
+    }
+
+    /// Every call so far, one line each (`start lab-…`, `exec …`, `remove …`).
+    pub fn log(&self) -> Vec<String> {
+        self.state().log.clone()
+    }
+
+    /// The server each cell measured, in order.
+    pub fn cells(&self) -> Vec<String> {
+        self.state().cells.clone()
+    }
+
+    /// Containers started so far with this `lab.role`.
+    pub fn starts(&self, role: &str) -> u32 {
+        self.state().starts.get(role).copied().unwrap_or(0)
+    }
+
+    /// What is left: the names of containers and networks not removed.
+    pub fn leftovers(&self) -> Vec<String> {
+        let st = self.state();
+        let containers = st.containers.values().map(|c| c.spec.name.clone());
+        containers.chain(st.networks.keys().cloned()).collect()
+    }
+
+    fn record(&self, line: String) {
+        self.state().log.push(line);
+    }
+
+    fn create(&self, spec: &ContainerSpec) -> Result<String> {
+        let mut st = self.state();
+        let role = spec.labels.get("lab.role").cloned().unwrap_or_default();
+        let n = {
+            let n = st.starts.entry(role.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        st.log.push(format!("start {}", spec.name));
+        if st.script.fail_start.as_ref() == Some(&(role.clone(), n)) {
+            bail!(
+                "starting container {}: the fake refuses this start",
+                spec.name
+            );
+        }
+        if let Some(net) = &spec.network {
+            if !st.networks.contains_key(net) {
+                bail!("starting container {}: network {net} not found", spec.name);
+            }
+        }
+        st.next_id += 1;
+        let id = format!("fake{:08}", st.next_id);
+        let ip = format!("10.9.{}.{}", st.next_id / 250, st.next_id % 250 + 2);
+        let end = ContainerEnd {
+            running: true,
+            ..ContainerEnd::default()
+        };
+        let container = Container {
+            spec: spec.clone(),
+            ip,
+            end,
+            cells: 0,
+            stats_reads: 0,
+        };
+        st.containers.insert(id.clone(), container);
+        Ok(id)
+    }
+
+    fn container<T>(&self, id: &str, read: impl FnOnce(&mut Container) -> T) -> Result<T> {
+        let mut st = self.state();
+        let c = st
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| anyhow!("Docker said 404: no such container: {id}"))?;
+        Ok(read(c))
+    }
+
+    /// What `lab-agent` prints for `cmd` in the load generator container.
+    async fn agent(&self, cmd: &[String]) -> Result<ExecOutput> {
+        let verb = cmd.get(1).map(String::as_str).unwrap_or_default();
+        let stdout = match verb {
+            "get" => {
+                let url = cmd.last().cloned().unwrap_or_default();
+                let status = if url.ends_with("/metrics") { 404 } else { 200 };
+                serde_json::to_string(&agent::Fetch {
+                    url,
+                    status: Some(status),
+                    ..agent::Fetch::default()
+                })?
+            }
+            "cpu-model" => "Fake CPU @ 1.00GHz".into(),
+            "run" => {
+                let tool = cmd.iter().skip_while(|a| *a != "--").skip(1);
+                let tool: Vec<String> = tool.cloned().collect();
+                let report = match tool.iter().find(|a| a.starts_with("http://")) {
+                    Some(url) => self.cell(url).await?,
+                    None => agent::RunReport {
+                        exit_code: Some(0),
+                        stdout: "This is ApacheBench, Version 2.3 <fake>\n".into(),
+                        ..agent::RunReport::default()
+                    },
+                };
+                serde_json::to_string(&report)?
+            }
+            other => bail!("the fake agent has no `{other}`"),
+        };
+        Ok(ExecOutput {
+            stdout,
+            stderr: String::new(),
+            exit_code: Some(0),
+        })
+    }
+
+    /// One cell against the server at `url`: count it, play the script, report a rate.
+    async fn cell(&self, url: &str) -> Result<agent::RunReport> {
+        let (cancel, rate) = {
+            let mut st = self.state();
+            let host = url.trim_start_matches("http://");
+            let ip = host.split(':').next().unwrap_or_default().to_string();
+            let State {
+                containers,
+                cells,
+                script,
+                ..
+            } = &mut *st;
+            let server = containers
+                .values_mut()
+                .find(|c| c.ip == ip && c.end.running)
+                .ok_or_else(|| anyhow!("nothing answers at {ip}"))?;
+            server.cells += 1;
+            let name = server.server();
+            cells.push(name.clone());
+            let of_server = cells.iter().filter(|s| **s == name).count();
+            if script.die_in_cell.get(&name) == Some(&(of_server as u32)) {
+                server.end = ContainerEnd {
+                    running: false,
+                    exit_code: Some(137),
+                    oom_killed: true,
+                    error: None,
+                };
+            }
+            let rates = script.rates.get(&name).cloned().unwrap_or_default();
+            let rate = match rates.len() {
+                0 => 1000.0,
+                len => rates[(of_server - 1) % len],
+            };
+            let n = cells.len() as u32;
+            if script.fail_exec == Some(n) {
+                bail!("exec in container: the fake fails cell {n}");
+            }
+            (script.cancel_in_cell == Some(n), rate)
+        };
+        if cancel {
+            self.cancelled.notify_one();
+            std::future::pending::<()>().await;
+        }
+        Ok(agent::RunReport {
+            exit_code: Some(0),
+            wall_s: 0.3,
+            stdout: AB_REPORT.replace(AB_RATE, &format!("{rate:.2}")),
+            ..agent::RunReport::default()
+        })
+    }
+}
+
+impl Engine for Fake {
+    fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    fn kind(&self) -> EngineKind {
+        EngineKind::Docker
+    }
+
+    fn image_id<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move { Ok(Some(format!("sha256:fake-{name}"))) })
+    }
+
+    fn pull<'a>(&'a self, name: &'a str, _timeout: Duration) -> BoxFuture<'a, Result<()>> {
+        self.record(format!("pull {name}"));
+        Box::pin(async { Ok(()) })
+    }
+
+    fn build<'a>(
+        &'a self,
+        tag: &'a str,
+        _dockerfile: &'a str,
+        _context_tar: Vec<u8>,
+        _buildargs: &'a HashMap<String, String>,
+    ) -> BoxFuture<'a, Result<String>> {
+        self.record(format!("build {tag}"));
+        Box::pin(async move { Ok(format!("sha256:fake-{tag}")) })
+    }
+
+    fn create_network<'a>(
+        &'a self,
+        name: &'a str,
+        labels: &'a Labels,
+        _private: bool,
+    ) -> BoxFuture<'a, Result<String>> {
+        let mut st = self.state();
+        st.log.push(format!("create network {name}"));
+        st.networks.insert(name.into(), labels.clone());
+        Box::pin(async move { Ok(name.to_string()) })
+    }
+
+    fn remove_network<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
+        let mut st = self.state();
+        st.log.push(format!("remove network {id}"));
+        let attached = st
+            .containers
+            .values()
+            .any(|c| c.spec.network.as_deref() == Some(id));
+        let result = if attached {
+            Err(anyhow!("removing network {id}: it has active endpoints"))
+        } else {
+            st.networks.remove(id);
+            Ok(())
+        };
+        Box::pin(async move { result })
+    }
+
+    fn network_gateway<'a>(&'a self, _network: &'a str) -> BoxFuture<'a, Result<String>> {
+        Box::pin(async { Ok("10.9.0.1".to_string()) })
+    }
+
+    fn start<'a>(
+        &'a self,
+        spec: &'a ContainerSpec,
+        _files: Option<Vec<u8>>,
+    ) -> BoxFuture<'a, Result<String>> {
+        Box::pin(async move { self.create(spec) })
+    }
+
+    fn exec<'a>(
+        &'a self,
+        id: &'a str,
+        cmd: &'a [String],
+        _timeout: Duration,
+    ) -> BoxFuture<'a, Result<ExecOutput>> {
+        self.record(format!("exec {id} {}", cmd.join(" ")));
+        Box::pin(async move {
+            if !self.container(id, |c| c.end.running)? {
+                bail!("exec in container: container {id} is not running");
+            }
+            self.agent(cmd).await
+        })
+    }
+
+    fn wait<'a>(&'a self, id: &'a str, _timeout: Duration) -> BoxFuture<'a, Result<Option<i64>>> {
+        Box::pin(async move {
+            self.container(id, |c| {
+                c.end.running = false;
+                c.end.exit_code = Some(0);
+                Some(0)
+            })
+        })
+    }
+
+    fn logs<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(String, String)>> {
+        Box::pin(async move {
+            self.container(id, |c| {
+                let last = if c.end.oom_killed {
+                    "out of memory"
+                } else {
+                    ""
+                };
+                (String::new(), format!("fake: {}\n{last}", c.spec.name))
+            })
+        })
+    }
+
+    fn state<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerEnd>> {
+        Box::pin(async move { self.container(id, |c| c.end.clone()) })
+    }
+
+    fn pid<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<i64>> {
+        // No process to read cgroup files of: counters come from `snapshot`.
+        Box::pin(async move { self.container(id, |_| 0) })
+    }
+
+    fn published_port<'a>(&'a self, id: &'a str, port: u16) -> BoxFuture<'a, Result<u16>> {
+        Box::pin(async move { self.container(id, |_| port + 20000) })
+    }
+
+    fn ip_on<'a>(&'a self, id: &'a str, network: &'a str) -> BoxFuture<'a, Result<String>> {
+        Box::pin(async move {
+            let (ip, on) = self.container(id, |c| {
+                (c.ip.clone(), c.spec.network.as_deref() == Some(network))
+            })?;
+            if !on {
+                bail!("container has no address on network {network}");
+            }
+            Ok(ip)
+        })
+    }
+
+    fn snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<StatsSample>> {
+        Box::pin(async move {
+            self.container(id, |c| {
+                c.stats_reads += 1;
+                StatsSample {
+                    at: Some(Instant::now()),
+                    cpu_total_ns: c.stats_reads * 100_000_000,
+                    throttling: Some(Throttling::default()),
+                    memory_bytes: 8 << 20,
+                    memory_max_bytes: None,
+                    pids: 2,
+                    pids_max: None,
+                }
+            })
+        })
+    }
+
+    fn sample(&self, _id: &str) -> Sampler {
+        Sampler::spawn(|stop| async move {
+            let _ = stop.await;
+            Vec::new()
+        })
+    }
+
+    fn stop_and_remove<'a>(&'a self, id: &'a str, _grace: Duration) -> BoxFuture<'a, Result<()>> {
+        self.remove(id)
+    }
+
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
+        let mut st = self.state();
+        st.log.push(format!("remove {id}"));
+        st.containers.remove(id);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn sweep<'a>(
+        &'a self,
+        doomed: &'a (dyn Fn(&Labels) -> bool + Sync),
+    ) -> BoxFuture<'a, Result<(usize, usize)>> {
+        let mut st = self.state();
+        st.log.push("sweep".into());
+        let ours = |l: &Labels| l.contains_key(RUN_LABEL) && doomed(l);
+        let before = (st.containers.len(), st.networks.len());
+        st.containers.retain(|_, c| !ours(&c.spec.labels));
+        st.networks.retain(|_, labels| !ours(labels));
+        let removed = (before.0 - st.containers.len(), before.1 - st.networks.len());
+        Box::pin(async move { Ok(removed) })
+    }
+}

@@ -1,0 +1,213 @@
+//! The run loop through the fake engine (`engine::fake`): round scheduling, `repeat: auto`,
+//! a server restarted after it dies, a failed exec, cleanup when a run fails midway, and
+//! Ctrl-C. The fast twins of `tests/lab_docker.rs`, which runs the same flows on Docker.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::*;
+use crate::engine::fake::Fake;
+use crate::engine::EngineInfo;
+
+const SERVERS: &str =
+    "  - { name: a, model: async, port: 45000 }\n  - { name: b, model: thread, port: 46000 }";
+
+/// A lab of two servers on one workload, concurrency 1 and 2, with `extra` lines.
+fn lab_yaml(output: &Path, resources: &str, extra: &str) -> String {
+    format!(
+        "name: fake\noutput: {}\nwarmup: 0\nservers:\n{SERVERS}\nresources: {resources}\nloadgen: {{ requests: 1000, concurrency: [1, 2] }}\nworkloads:\n  - {{ name: hello, path: / }}\n{extra}",
+        output.display()
+    )
+}
+
+/// A lab file in a temporary folder, its run folder, and the fake engine as both roles.
+struct Bench {
+    _dir: tempfile::TempDir,
+    opts: RunOptions,
+    owned: OwnedRun,
+    fake: Arc<Fake>,
+    engines: Engines,
+}
+
+impl Bench {
+    fn new(resources: &str, extra: &str) -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lab.yaml");
+        let yaml = lab_yaml(&dir.path().join("results"), resources, extra);
+        std::fs::write(&file, yaml).unwrap();
+        let lab = config::load(&file, 2).unwrap();
+        let owned = OwnedRun::create(&lab).unwrap();
+        let fake = Arc::new(Fake::new());
+        let info = EngineInfo {
+            cpus: 2,
+            ..EngineInfo::default()
+        };
+        let engines = Engines::single(fake.clone(), info);
+        let opts = RunOptions {
+            lab_file: file,
+            lab,
+            no_build: true,
+        };
+        Bench {
+            _dir: dir,
+            opts,
+            owned,
+            fake,
+            engines,
+        }
+    }
+
+    /// The run as `lab run` drives it, with the fake's images, until it ends or the
+    /// fake's scripted Ctrl-C.
+    async fn run(&self) -> Ended<Results> {
+        let images = Images {
+            ids: BTreeMap::new(),
+            loadgen: "lab/ab:local".into(),
+            loadgen_source: "the fake engine".into(),
+            failures: HashMap::new(),
+        };
+        let work = run_with(&self.engines, &self.opts, &self.owned, async {
+            Ok((images, Vec::new()))
+        });
+        guard(&self.engines, &self.owned.id, work, self.fake.cancelled()).await
+    }
+
+    /// results.json as written.
+    fn results(&self) -> Results {
+        crate::results::load(&self.owned.id.dir).unwrap()
+    }
+}
+
+fn finished(ended: Ended<Results>) -> Results {
+    match ended {
+        Ended::Finished(r) => r,
+        Ended::Aborted(e) => panic!("the run failed: {e:#}"),
+        Ended::Interrupted => panic!("the run was interrupted"),
+    }
+}
+
+/// The order the fake saw the servers in, as one string per point: "abbaab".
+fn order(cells: &[String], per_point: usize) -> Vec<String> {
+    cells.chunks(per_point).map(|c| c.concat()).collect()
+}
+
+#[tokio::test]
+async fn rounds_interleave_the_servers_a_b_then_b_a() {
+    let bench = Bench::new("{ cpus: 1, memory: 64m }", "pin: off\nrepeat: 3\n");
+    let results = finished(bench.run().await);
+    assert_eq!(
+        order(&bench.fake.cells(), 6),
+        ["abbaab", "abbaab"],
+        "each point: three rounds, the servers' order alternating"
+    );
+    assert_eq!(results.cells.len(), 12);
+    assert!(results.cells.iter().all(|c| c.status == Status::Ok));
+    assert_eq!(bench.results().status, "complete");
+    assert_eq!(bench.fake.leftovers(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn repeat_auto_stops_at_min_once_every_server_is_known() {
+    let auto = "pin: off\nrepeat: { target: 5%, min: 6, max: 10, time: 600s }\n";
+    let bench = Bench::new("{ cpus: 1, memory: 64m }", auto);
+    bench.fake.rates("a", &[1000.0]);
+    bench.fake.rates("b", &[2000.0, 2010.0, 1990.0]);
+    let results = finished(bench.run().await);
+    assert_eq!(
+        results.cells.len(),
+        2 * 2 * 6,
+        "6 rounds of 2 servers, 2 points"
+    );
+}
+
+#[tokio::test]
+async fn repeat_auto_goes_on_to_max_while_a_server_is_noisy() {
+    let auto = "pin: off\nrepeat: { target: 5%, min: 6, max: 10, time: 600s }\n";
+    let bench = Bench::new("{ cpus: 1, memory: 64m }", auto);
+    bench
+        .fake
+        .rates("b", &[1000.0, 3000.0, 500.0, 2500.0, 800.0, 2000.0, 600.0]);
+    let results = finished(bench.run().await);
+    assert_eq!(
+        results.cells.len(),
+        2 * 2 * 10,
+        "10 rounds: b never narrows"
+    );
+    let rounds: String = (0..10)
+        .map(|r| if r % 2 == 0 { "ab" } else { "ba" })
+        .collect();
+    assert_eq!(order(&bench.fake.cells(), 20), [rounds.clone(), rounds]);
+}
+
+#[tokio::test]
+async fn a_server_that_dies_fails_its_cell_and_is_restarted_for_the_next() {
+    let bench = Bench::new("{ cpus: 1, memory: 64m }", "pin: off\nrepeat: 3\n");
+    // Point 1 runs a b b a a b: a dies in its second cell, the fourth of the run.
+    bench.fake.die_in_cell("a", 2);
+    let results = finished(bench.run().await);
+    let dead = &results.cells[3];
+    assert_eq!((dead.server.as_str(), dead.status), ("a", Status::Failed));
+    let reason = dead.reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("OOM-killed") && reason.contains("during the cell"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("out of memory"),
+        "its last log line: {reason}"
+    );
+    assert_eq!(bench.fake.starts("server"), 3, "a, b, then a afresh");
+    let after: Vec<_> = results.cells[4..].iter().map(|c| c.status).collect();
+    assert!(after.iter().all(|s| *s == Status::Ok), "{after:?}");
+    assert_eq!(bench.fake.leftovers(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_failed_exec_fails_its_cell_only() {
+    let bench = Bench::new("{ cpus: 1, memory: 64m }", "pin: off\nrepeat: 1\n");
+    bench.fake.fail_exec_in_cell(2);
+    let results = finished(bench.run().await);
+    let statuses: Vec<_> = results.cells.iter().map(|c| c.status).collect();
+    assert_eq!(
+        statuses,
+        [Status::Ok, Status::Failed, Status::Ok, Status::Ok]
+    );
+    let reason = results.cells[1].reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("the fake fails cell 2"), "{reason}");
+    assert_eq!(bench.fake.leftovers(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_run_that_fails_midway_removes_everything_it_created() {
+    // Two groups; `pin: auto` on 2 CPUs pins the first (1 CPU) and not the second (2
+    // CPUs), so the second needs a load generator of its own, and that start fails.
+    let groups = "{ cpus: [1, 2], memory: 64m }";
+    let bench = Bench::new(groups, "pin: auto\nrepeat: 1\n");
+    bench.fake.fail_start("loadgen", 2);
+    let err = match bench.run().await {
+        Ended::Aborted(e) => format!("{e:#}"),
+        _ => panic!("the run should fail"),
+    };
+    assert!(err.contains("the fake refuses this start"), "{err}");
+    assert_eq!(bench.fake.leftovers(), Vec::<String>::new());
+    let results = bench.results();
+    assert_eq!(results.status, "aborted");
+    assert_eq!(results.cells.len(), 4, "the first group's cells are kept");
+}
+
+#[tokio::test]
+async fn ctrl_c_in_a_cell_removes_everything_and_marks_the_run_interrupted() {
+    let bench = Bench::new("{ cpus: 1, memory: 64m }", "pin: off\nrepeat: 2\n");
+    bench.fake.cancel_in_cell(3);
+    assert!(matches!(bench.run().await, Ended::Interrupted));
+    assert_eq!(bench.fake.leftovers(), Vec::<String>::new());
+    let results = bench.results();
+    assert_eq!(results.status, "interrupted");
+    assert_eq!(
+        results.cells.len(),
+        2,
+        "the cells finished before Ctrl-C are kept"
+    );
+    assert!(bench.fake.log().iter().any(|l| l == "sweep"));
+}
