@@ -52,6 +52,8 @@ struct State {
 struct Script {
     /// Server name → its `n`-th cell (1-based, over the whole run) kills it.
     die_in_cell: HashMap<String, u32>,
+    /// Server name → (exit code, last log line): it exits as soon as it starts.
+    exit_at_start: HashMap<String, (i64, String)>,
     /// (role, n): the `n`-th start of a container of that role fails.
     fail_start: Option<(String, u32)>,
     /// The `n`-th cell's exec fails.
@@ -66,6 +68,8 @@ struct Container {
     spec: ContainerSpec,
     ip: String,
     end: ContainerEnd,
+    /// The last line it logged.
+    said: String,
     /// Cells measured against this container.
     cells: u32,
     stats_reads: u64,
@@ -103,6 +107,12 @@ impl Fake {
     /// The server named `server` dies (OOM-killed) during its `n`-th cell.
     pub fn die_in_cell(&self, server: &str, n: u32) {
         self.state().script.die_in_cell.insert(server.into(), n);
+    }
+
+    /// The server named `server` exits with `code` as soon as it starts, saying `line`.
+    pub fn exit_at_start(&self, server: &str, code: i64, line: &str) {
+        let end = (code, line.to_string());
+        self.state().script.exit_at_start.insert(server.into(), end);
     }
 
     /// The `n`-th start of a container whose `lab.role` is `role` fails.
@@ -182,14 +192,29 @@ impl Fake {
         st.next_id += 1;
         let id = format!("fake{:08}", st.next_id);
         let ip = format!("10.9.{}.{}", st.next_id / 250, st.next_id % 250 + 2);
-        let end = ContainerEnd {
-            running: true,
-            ..ContainerEnd::default()
+        let alias = spec.aliases.first().cloned().unwrap_or_default();
+        let (end, said) = match st.script.exit_at_start.get(&alias) {
+            Some((code, line)) => (
+                ContainerEnd {
+                    running: false,
+                    exit_code: Some(*code),
+                    ..ContainerEnd::default()
+                },
+                line.clone(),
+            ),
+            None => (
+                ContainerEnd {
+                    running: true,
+                    ..ContainerEnd::default()
+                },
+                String::new(),
+            ),
         };
         let container = Container {
             spec: spec.clone(),
             ip,
             end,
+            said,
             cells: 0,
             stats_reads: 0,
         };
@@ -210,15 +235,7 @@ impl Fake {
     async fn agent(&self, cmd: &[String]) -> Result<ExecOutput> {
         let verb = cmd.get(1).map(String::as_str).unwrap_or_default();
         let stdout = match verb {
-            "get" => {
-                let url = cmd.last().cloned().unwrap_or_default();
-                let status = if url.ends_with("/metrics") { 404 } else { 200 };
-                serde_json::to_string(&agent::Fetch {
-                    url,
-                    status: Some(status),
-                    ..agent::Fetch::default()
-                })?
-            }
+            "get" => serde_json::to_string(&self.get(cmd.last().cloned().unwrap_or_default()))?,
             "cpu-model" => "Fake CPU @ 1.00GHz".into(),
             "run" => {
                 let tool = cmd.iter().skip_while(|a| *a != "--").skip(1);
@@ -240,6 +257,27 @@ impl Fake {
             stderr: String::new(),
             exit_code: Some(0),
         })
+    }
+
+    /// `lab-agent get url`: 200 from a running server (404 for `/metrics`), else refused.
+    fn get(&self, url: String) -> agent::Fetch {
+        let ip = url.trim_start_matches("http://").split(':').next();
+        let up = self
+            .state()
+            .containers
+            .values()
+            .any(|c| Some(c.ip.as_str()) == ip && c.end.running);
+        let status = match (up, url.ends_with("/metrics")) {
+            (false, _) => None,
+            (true, true) => Some(404),
+            (true, false) => Some(200),
+        };
+        agent::Fetch {
+            error: (!up).then(|| "Connection refused (os error 111)".into()),
+            url,
+            status,
+            ..agent::Fetch::default()
+        }
     }
 
     /// One cell against the server at `url`: count it, play the script, report a rate.
@@ -391,10 +429,9 @@ impl Engine for Fake {
     fn logs<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(String, String)>> {
         Box::pin(async move {
             self.container(id, |c| {
-                let last = if c.end.oom_killed {
-                    "out of memory"
-                } else {
-                    ""
+                let last = match c.end.oom_killed {
+                    true => "out of memory",
+                    false => c.said.as_str(),
                 };
                 (String::new(), format!("fake: {}\n{last}", c.spec.name))
             })
@@ -416,8 +453,10 @@ impl Engine for Fake {
 
     fn ip_on<'a>(&'a self, id: &'a str, network: &'a str) -> BoxFuture<'a, Result<String>> {
         Box::pin(async move {
+            // As Docker: a container that is not running has no address.
             let (ip, on) = self.container(id, |c| {
-                (c.ip.clone(), c.spec.network.as_deref() == Some(network))
+                let on = c.spec.network.as_deref() == Some(network) && c.end.running;
+                (c.ip.clone(), on)
             })?;
             if !on {
                 bail!("container has no address on network {network}");

@@ -164,6 +164,41 @@ async fn a_server_that_dies_fails_its_cell_and_is_restarted_for_the_next() {
 }
 
 #[tokio::test]
+async fn a_server_that_exits_at_start_is_recorded_failed_and_the_other_completes() {
+    let bench = Bench::new("{ cpus: 1, memory: 64m }", "pin: off\nrepeat: 1\n");
+    bench
+        .fake
+        .exit_at_start("a", 2, "error: unknown flag --no-such-flag");
+    let results = finished(bench.run().await);
+    assert_eq!(results.server_failures.len(), 1);
+    let failure = &results.server_failures[0];
+    assert_eq!(failure.server, "a");
+    assert!(
+        failure.reason.contains("exited with code 2"),
+        "{}",
+        failure.reason
+    );
+    assert!(
+        failure.reason.contains("--no-such-flag"),
+        "{}",
+        failure.reason
+    );
+    for c in &results.cells {
+        let reason = c.reason.as_deref().unwrap_or_default();
+        match c.server.as_str() {
+            "a" => assert!(reason.contains("server not available"), "{reason}"),
+            _ => assert_eq!(c.status, Status::Ok, "{reason}"),
+        }
+    }
+    assert_eq!(
+        bench.fake.cells(),
+        ["b", "b"],
+        "no cell runs against a dead server"
+    );
+    assert_eq!(bench.fake.leftovers(), Vec::<String>::new());
+}
+
+#[tokio::test]
 async fn a_failed_exec_fails_its_cell_only() {
     let bench = Bench::new("{ cpus: 1, memory: 64m }", "pin: off\nrepeat: 1\n");
     bench.fake.fail_exec_in_cell(2);
