@@ -6,7 +6,7 @@
 //! (a trait and the plain types crossing it, with an in-memory fake for tests), and `docker`
 //! its implementation, the only module that talks to the Docker Engine (or Podman's
 //! compatible API), with `ulimit` and `platform` deciding what that engine can run; `images` gets the images a lab needs; `runner`
-//! executes a plan, with `pin` choosing CPU sets and `host` describing the machine; `tool` is the one place that knows each load tool's command line (ab, oha), `ab` and `oha` parse their outputs, `oha_image` builds oha offline; `resources` and `flags` turn stats into
+//! executes a plan, with `pin` choosing CPU sets and `host` describing the machine; `tool` is the one place that knows each load tool's command line (ab, oha), `ab` and `oha` parse their outputs, `images` gets every image (building oha offline); `resources` and `flags` turn stats into
 //! evidence; `results` is the on-disk record; `report` renders it; `cli` is the command line.
 
 pub mod ab;
@@ -23,7 +23,6 @@ pub mod host;
 pub mod images;
 pub mod metrics;
 pub mod oha;
-pub mod oha_image;
 pub mod pin;
 pub mod placement;
 pub mod platform;

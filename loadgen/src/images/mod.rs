@@ -8,7 +8,7 @@
 //!   scratch image. That keeps the lab working on air-gapped hosts, and says so in the log
 //!   and in `meta.json`.
 //! - With `loadgen.tool: oha` the default image is `lab/oha:<version>`, built offline from
-//!   crates.io (`oha_image.rs`); any image with `oha` on its PATH can be named instead.
+//!   crates.io (`oha.rs`); any image with `oha` on its PATH can be named instead.
 //! - Images named by the user (`servers[].image`) are used if present, pulled otherwise.
 
 use std::collections::{BTreeMap, HashMap};
@@ -20,6 +20,8 @@ use anyhow::{bail, Context, Result};
 
 use crate::config::Model;
 use crate::engine::{Engine, EngineInfo};
+
+mod oha;
 
 /// Tag of the image packaged from the host's `ab`.
 pub const LOCAL_AB_IMAGE: &str = "lab/ab:local";
@@ -200,8 +202,8 @@ pub async fn ensure_pulled(engine: &dyn Engine, image: &str) -> Result<String> {
 
 /// The load generator image to use, its id, and a sentence on where it came from.
 pub async fn resolve_loadgen(engine: &dyn Engine, image: &str) -> Result<(String, String, String)> {
-    if crate::oha_image::is_lab_oha(image) {
-        let (id, source) = crate::oha_image::ensure(engine, image).await?;
+    if oha::is_lab_oha(image) {
+        let (id, source) = oha::ensure(engine, image).await?;
         return Ok((image.to_string(), id, source));
     }
     if let Some(id) = engine.image_id(image).await? {

@@ -8,7 +8,7 @@
 //! workspace's `target/lab-oha/`) and the image. The next run finds the image and builds
 //! nothing; a removed image is rebuilt from the kept binary in seconds.
 //!
-//! The build is static for the same reason the servers' are (`images.rs`): a scratch image
+//! The build is static for the same reason the servers' are (`images/mod.rs`): a scratch image
 //! has no libc. `--target` is required with `+crt-static` (without it the flag also hits
 //! proc-macros). oha's default TLS (rustls with ring) builds static as is.
 
@@ -18,8 +18,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
+use super::{append_bytes, host_target, short_id, workspace_root};
 use crate::engine::Engine;
-use crate::images::{append_bytes, host_target, short_id, workspace_root};
 
 /// The oha release the lab builds (crates.io, MIT). Bump with [`crate::config::DEFAULT_OHA_IMAGE`].
 pub const OHA_VERSION: &str = "1.16.0";
@@ -91,7 +91,7 @@ async fn binary() -> Result<PathBuf> {
 fn cargo_install(root: &Path) -> Result<()> {
     let target = host_target()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let flags = crate::images::static_rustflags();
+    let flags = super::static_rustflags();
     let build_dir = root.join("build");
     let out = Command::new(&cargo)
         .env("RUSTFLAGS", flags)
