@@ -225,6 +225,17 @@ impl Engines {
         }
     }
 
+    /// The servers on one engine and the load generator on another (fakes, in tests).
+    pub fn pair(servers: Arc<dyn Engine>, loadgen: Arc<dyn Engine>, info: EngineInfo) -> Engines {
+        Engines {
+            servers,
+            loadgen,
+            servers_info: info.clone(),
+            loadgen_info: info,
+            one_daemon: false,
+        }
+    }
+
     /// Connect to both roles' daemons (once when they share an endpoint) and read what
     /// they say about themselves. An unreachable daemon is named with its role.
     pub async fn connect(placement: &Placement) -> Result<Engines, Unreachable> {

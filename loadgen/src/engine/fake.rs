@@ -9,7 +9,7 @@
 //! URL's address says which server it measured.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
@@ -32,6 +32,8 @@ pub struct Fake {
     state: Mutex<State>,
     /// Resolved when the script's Ctrl-C fires (see [`Fake::cancel_in_cell`]).
     cancelled: tokio::sync::Notify,
+    /// The servers' engine, when it is another one (see [`Fake::reaches`]).
+    servers: std::sync::OnceLock<Arc<Fake>>,
 }
 
 #[derive(Default)]
@@ -70,6 +72,8 @@ struct Container {
     end: ContainerEnd,
     /// The last line it logged.
     said: String,
+    /// The host port its published port got.
+    published: Option<u16>,
     /// Cells measured against this container.
     cells: u32,
     stats_reads: u64,
@@ -78,6 +82,16 @@ struct Container {
 impl Container {
     fn server(&self) -> String {
         self.spec.aliases.first().cloned().unwrap_or_default()
+    }
+
+    /// Whether `url` reaches this container: at its address on the network, or at the
+    /// port it published (on another fake engine's host).
+    fn answers(&self, url: &str) -> bool {
+        let authority = url.trim_start_matches("http://").split('/').next();
+        let (host, port) = authority
+            .and_then(|a| a.rsplit_once(':'))
+            .unwrap_or_default();
+        host == self.ip || (self.published.is_some() && port.parse().ok() == self.published)
     }
 }
 
@@ -89,14 +103,36 @@ impl Default for Fake {
 
 impl Fake {
     pub fn new() -> Fake {
+        Fake::named("engine")
+    }
+
+    /// A fake engine at `fake://<name>`: two names are two daemons.
+    pub fn named(name: &str) -> Fake {
         Fake {
             endpoint: Endpoint {
-                host: "fake://engine".into(),
+                host: format!("fake://{name}"),
                 tls: None,
                 source: Source::Setting("the fake engine".into()),
             },
             state: Mutex::default(),
             cancelled: tokio::sync::Notify::new(),
+            servers: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// This engine runs the load generator, and `servers` (another fake) the servers it
+    /// reaches at their published ports. A cell is counted and scripted by the engine that
+    /// runs its server.
+    pub fn reaches(&self, servers: Arc<Fake>) {
+        let _ = self.servers.set(servers);
+    }
+
+    /// The engine whose container answers at `url`: this one, or the servers' engine.
+    fn holder(&self, url: &str) -> &Fake {
+        let here = self.state().containers.values().any(|c| c.answers(url));
+        match self.servers.get() {
+            Some(servers) if !here => servers,
+            _ => self,
         }
     }
 
@@ -215,6 +251,7 @@ impl Fake {
             ip,
             end,
             said,
+            published: spec.publish.map(|_| 30000 + st.next_id as u16),
             cells: 0,
             stats_reads: 0,
         };
@@ -235,13 +272,16 @@ impl Fake {
     async fn agent(&self, cmd: &[String]) -> Result<ExecOutput> {
         let verb = cmd.get(1).map(String::as_str).unwrap_or_default();
         let stdout = match verb {
-            "get" => serde_json::to_string(&self.get(cmd.last().cloned().unwrap_or_default()))?,
+            "get" => {
+                let url = cmd.last().cloned().unwrap_or_default();
+                serde_json::to_string(&self.holder(&url).get(url))?
+            }
             "cpu-model" => "Fake CPU @ 1.00GHz".into(),
             "run" => {
                 let tool = cmd.iter().skip_while(|a| *a != "--").skip(1);
                 let tool: Vec<String> = tool.cloned().collect();
                 let report = match tool.iter().find(|a| a.starts_with("http://")) {
-                    Some(url) => self.cell(url).await?,
+                    Some(url) => self.holder(url).cell(url).await?,
                     None => agent::RunReport {
                         exit_code: Some(0),
                         stdout: "This is ApacheBench, Version 2.3 <fake>\n".into(),
@@ -261,12 +301,11 @@ impl Fake {
 
     /// `lab-agent get url`: 200 from a running server (404 for `/metrics`), else refused.
     fn get(&self, url: String) -> agent::Fetch {
-        let ip = url.trim_start_matches("http://").split(':').next();
         let up = self
             .state()
             .containers
             .values()
-            .any(|c| Some(c.ip.as_str()) == ip && c.end.running);
+            .any(|c| c.answers(&url) && c.end.running);
         let status = match (up, url.ends_with("/metrics")) {
             (false, _) => None,
             (true, true) => Some(404),
@@ -284,8 +323,6 @@ impl Fake {
     async fn cell(&self, url: &str) -> Result<agent::RunReport> {
         let (cancel, rate) = {
             let mut st = self.state();
-            let host = url.trim_start_matches("http://");
-            let ip = host.split(':').next().unwrap_or_default().to_string();
             let State {
                 containers,
                 cells,
@@ -294,8 +331,8 @@ impl Fake {
             } = &mut *st;
             let server = containers
                 .values_mut()
-                .find(|c| c.ip == ip && c.end.running)
-                .ok_or_else(|| anyhow!("nothing answers at {ip}"))?;
+                .find(|c| c.answers(url) && c.end.running)
+                .ok_or_else(|| anyhow!("nothing answers at {url}"))?;
             server.cells += 1;
             let name = server.server();
             cells.push(name.clone());
@@ -448,7 +485,10 @@ impl Engine for Fake {
     }
 
     fn published_port<'a>(&'a self, id: &'a str, port: u16) -> BoxFuture<'a, Result<u16>> {
-        Box::pin(async move { self.container(id, |_| port + 20000) })
+        Box::pin(async move {
+            self.container(id, |c| c.published)?
+                .ok_or_else(|| anyhow!("the daemon published no host port for port {port}"))
+        })
     }
 
     fn ip_on<'a>(&'a self, id: &'a str, network: &'a str) -> BoxFuture<'a, Result<String>> {

@@ -21,16 +21,33 @@ fn lab_yaml(output: &Path, resources: &str, extra: &str) -> String {
     )
 }
 
-/// A lab file in a temporary folder, its run folder, and the fake engine as both roles.
+/// A lab file in a temporary folder, its run folder, and the fake engine as both roles
+/// (or, from [`Bench::two_hosts`], `fake` for the servers and `loadgen` for the rest).
 struct Bench {
     _dir: tempfile::TempDir,
     opts: RunOptions,
     owned: OwnedRun,
     fake: Arc<Fake>,
+    loadgen: Arc<Fake>,
     engines: Engines,
 }
 
 impl Bench {
+    /// The servers on one fake engine, the load generator on another that reaches them at
+    /// `hosts.servers.address` and their published ports.
+    fn two_hosts(extra: &str) -> Bench {
+        let hosts = "hosts:\n  servers: { docker: \"tcp://10.0.0.5:2375\", address: 10.0.0.5 }\n";
+        let mut bench = Bench::new("{ cpus: 1, memory: 64m }", &format!("{hosts}{extra}"));
+        let (servers, loadgen) = (
+            Arc::new(Fake::named("servers")),
+            Arc::new(Fake::named("loadgen")),
+        );
+        loadgen.reaches(servers.clone());
+        bench.engines = Engines::pair(servers.clone(), loadgen.clone(), EngineInfo::default());
+        (bench.fake, bench.loadgen) = (servers, loadgen);
+        bench
+    }
+
     fn new(resources: &str, extra: &str) -> Bench {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("lab.yaml");
@@ -53,6 +70,7 @@ impl Bench {
             _dir: dir,
             opts,
             owned,
+            loadgen: fake.clone(),
             fake,
             engines,
         }
@@ -61,6 +79,11 @@ impl Bench {
     /// The run as `lab run` drives it, with the fake's images, until it ends or the
     /// fake's scripted Ctrl-C.
     async fn run(&self) -> Ended<Results> {
+        self.run_until(self.loadgen.cancelled()).await
+    }
+
+    /// [`Bench::run`] until it ends or `cancel` resolves.
+    async fn run_until(&self, cancel: impl std::future::Future<Output = ()>) -> Ended<Results> {
         let images = Images {
             ids: BTreeMap::new(),
             loadgen: "lab/ab:local".into(),
@@ -70,7 +93,7 @@ impl Bench {
         let work = run_with(&self.engines, &self.opts, &self.owned, async {
             Ok((images, Vec::new()))
         });
-        guard(&self.engines, &self.owned.id, work, self.fake.cancelled()).await
+        guard(&self.engines, &self.owned.id, work, cancel).await
     }
 
     /// results.json as written.
@@ -245,4 +268,39 @@ async fn ctrl_c_in_a_cell_removes_everything_and_marks_the_run_interrupted() {
         "the cells finished before Ctrl-C are kept"
     );
     assert!(bench.fake.log().iter().any(|l| l == "sweep"));
+}
+
+#[tokio::test]
+async fn two_engines_reach_the_servers_at_published_ports_and_both_are_cleaned() {
+    let bench = Bench::two_hosts("pin: off\nrepeat: 1\n");
+    let results = finished(bench.run().await);
+    assert!(results.cells.iter().all(|c| c.status == Status::Ok));
+    assert_eq!(bench.fake.cells(), ["a", "b", "a", "b"]);
+    assert_eq!(bench.fake.starts("server"), 2);
+    assert_eq!(bench.loadgen.starts("loadgen"), 1);
+    let got = |fake: &Fake, line: &str| fake.log().iter().any(|l| l.starts_with(line));
+    assert!(got(&bench.loadgen, "create network") && got(&bench.fake, "create network"));
+    let execs: Vec<String> = bench
+        .loadgen
+        .log()
+        .into_iter()
+        .filter(|l| l.starts_with("exec"))
+        .collect();
+    assert!(
+        execs.iter().any(|l| l.contains("http://10.0.0.5:3")),
+        "{execs:?}"
+    );
+    assert_eq!(bench.fake.leftovers(), Vec::<String>::new());
+    assert_eq!(bench.loadgen.leftovers(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn ctrl_c_with_two_engines_leaves_nothing_on_either() {
+    let bench = Bench::two_hosts("pin: off\nrepeat: 2\n");
+    bench.fake.cancel_in_cell(3);
+    let ended = bench.run_until(bench.fake.cancelled()).await;
+    assert!(matches!(ended, Ended::Interrupted));
+    assert_eq!(bench.fake.leftovers(), Vec::<String>::new());
+    assert_eq!(bench.loadgen.leftovers(), Vec::<String>::new());
+    assert_eq!(bench.results().status, "interrupted");
 }
