@@ -74,8 +74,6 @@ struct Container {
     said: String,
     /// The host port its published port got.
     published: Option<u16>,
-    /// Cells measured against this container.
-    cells: u32,
     stats_reads: u64,
 }
 
@@ -252,7 +250,6 @@ impl Fake {
             end,
             said,
             published: spec.publish.map(|_| 30000 + st.next_id as u16),
-            cells: 0,
             stats_reads: 0,
         };
         st.containers.insert(id.clone(), container);
@@ -333,7 +330,6 @@ impl Fake {
                 .values_mut()
                 .find(|c| c.answers(url) && c.end.running)
                 .ok_or_else(|| anyhow!("nothing answers at {url}"))?;
-            server.cells += 1;
             let name = server.server();
             cells.push(name.clone());
             let of_server = cells.iter().filter(|s| **s == name).count();
