@@ -6,6 +6,10 @@
 //! that knows about bollard's quirks (a request timeout of 2 minutes by default, `wait`
 //! reporting a non-zero exit as an error, logs needing stdout *and* stderr switched on).
 //!
+//! [`Docker`] is the real implementation of the [`Engine`] seam (`engine/`) that run/,
+//! tune/ and the CLI hold; the plain types crossing it live there too, so that this module
+//! is the only one that knows bollard. Connecting ([`Docker::connect_to`]) stays here.
+//!
 //! The engine may be Docker or Podman's Docker-compatible service ([`EngineKind`]). Where
 //! they differ (Podman's stats report no CPU throttling, its default rlimits are more than
 //! it may grant), callers decide from [`Engine::kind`]; this module stays a thin client.
