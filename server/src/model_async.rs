@@ -30,7 +30,7 @@ use crate::shutdown::{self, Shutdown};
 /// The `Server` header line of this model.
 pub const SERVER: &str = concat!("Server: lab-async/", env!("CARGO_PKG_VERSION"), "\r\n");
 
-/// Build the runtime, bind, announce, serve until SIGTERM/SIGINT.
+/// Build the runtime, bind, announce, serve until SIGTERM, SIGINT or SIGHUP.
 pub fn main(args: AsyncArgs) -> io::Result<()> {
     let config = args.common.config(args.port);
     let workers = args.workers.map_or_else(available_cpus, NonZeroUsize::get);

@@ -30,7 +30,7 @@ use crate::shutdown;
 /// The `Server` header line of this model.
 pub const SERVER: &str = concat!("Server: lab-thread/", env!("CARGO_PKG_VERSION"), "\r\n");
 
-/// Bind, announce, serve until SIGTERM/SIGINT.
+/// Bind, announce, serve until SIGTERM, SIGINT or SIGHUP.
 pub fn main(args: ThreadArgs) -> io::Result<()> {
     let config = args.common.config(args.port);
     let stack_size = args.stack_size;
@@ -136,9 +136,8 @@ struct Handler {
     shutdown: Shutdown,
     /// Counts the connection in `server_connections_open` while the handler lives.
     _open: OpenConnection,
-    /// The timeouts currently set on the socket (setting one is a system call).
+    /// The read timeout currently set on the socket (setting one is a system call).
     read_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
     /// Dropped with the handler; see [`run`].
     _shutdown_complete: mpsc::Sender<()>,
 }
@@ -174,7 +173,6 @@ impl Listener {
                 shutdown,
                 _open: METRICS.connection_opened(),
                 read_timeout: None,
-                write_timeout: None,
                 _shutdown_complete: self.shutdown_complete_tx.clone(),
             };
             self.spawn(handler, permit);
@@ -275,17 +273,24 @@ impl Handler {
     }
 
     /// Write once, waiting at most `timeout` for the client to make room.
+    ///
+    /// Not a blocking `write` with `SO_SNDTIMEO`: that one returns only when all is written
+    /// or the timeout has passed, and counts bytes that went out at its start as progress,
+    /// so a client that stops reading held the connection for two or three timeouts. Here,
+    /// as in the async model, a write takes what fits at once, and only a write that finds
+    /// no room waits (at most `timeout`) for the client to take something.
     fn write(&mut self, timeout: Duration) -> io::Result<usize> {
-        if self.write_timeout != Some(timeout) {
-            self.stream.set_write_timeout(Some(timeout))?;
-            self.write_timeout = Some(timeout);
-        }
-        match (&*self.stream).write(self.conn.pending()) {
-            Ok(0) => Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => Ok(n),
-            Err(err) if is_timeout(&err) => Err(io::ErrorKind::TimedOut.into()),
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(0),
-            Err(err) => Err(err),
+        let socket = socket2::SockRef::from(&*self.stream);
+        loop {
+            match socket.send_with_flags(self.conn.pending(), SEND_FLAGS) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => return Ok(n),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    wait_writable(&self.stream, timeout)?;
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(0),
+                Err(err) => return Err(err),
+            }
         }
     }
 
@@ -319,7 +324,31 @@ impl Handler {
     }
 }
 
-/// A socket timeout: `SO_RCVTIMEO`/`SO_SNDTIMEO` expire as `EAGAIN`.
+/// A send that never blocks (the wait is [`wait_writable`]'s) and never raises SIGPIPE.
+const SEND_FLAGS: libc::c_int = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+
+/// Wait until `stream` can take more bytes (or has failed: the next write says how), at
+/// most `timeout`; `TimedOut` if it cannot.
+fn wait_writable(stream: &TcpStream, timeout: Duration) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut poll = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    let millis = libc::c_int::try_from(timeout.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one valid pollfd, for the duration of the call.
+    match unsafe { libc::poll(&mut poll, 1, millis) } {
+        0 => Err(io::ErrorKind::TimedOut.into()),
+        n if n > 0 => Ok(()),
+        _ => match io::Error::last_os_error() {
+            err if err.kind() == io::ErrorKind::Interrupted => Ok(()),
+            err => Err(err),
+        },
+    }
+}
+
+/// A socket timeout: `SO_RCVTIMEO` expires as `EAGAIN`.
 fn is_timeout(err: &io::Error) -> bool {
     matches!(
         err.kind(),
