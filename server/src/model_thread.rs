@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read as _, Write as _};
 use std::net::{Shutdown as Direction, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -23,6 +23,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, ThreadArgs};
 use crate::http::{Connection, Io, Read};
+use crate::limits;
 use crate::metrics::{OpenConnection, Rejection, METRICS};
 use crate::net::{self, FdReserve, RateLimited};
 use crate::shutdown;
@@ -33,7 +34,7 @@ pub const SERVER: &str = concat!("Server: lab-thread/", env!("CARGO_PKG_VERSION"
 /// Bind, announce, serve until SIGTERM, SIGINT or SIGHUP.
 pub fn main(args: ThreadArgs) -> io::Result<()> {
     let config = args.common.config(args.port);
-    let stack_size = args.stack_size;
+    let threads = Threads::from_limits(args.stack_size, config.max_connections);
     METRICS.set_model("thread");
 
     let listener = net::bind(config.addr, config.backlog)?;
@@ -53,20 +54,53 @@ pub fn main(args: ThreadArgs) -> io::Result<()> {
         model = "thread",
         %addr,
         backlog = config.backlog,
-        stack_size = stack_size.map_or_else(|| "default (2 MiB)".to_string(), |s| s.to_string()),
+        stack_size = threads.stack_size.map_or_else(|| "default (2 MiB)".to_string(), |s| s.to_string()),
         max_connections = config.max_connections,
+        max_threads = threads.max,
         "listening"
     );
     net::announce(addr)?;
-    run(listener, config, stack_size, notify_shutdown);
+    run(listener, config, threads, notify_shutdown);
     Ok(())
+}
+
+/// How connection threads are started, and how many may run at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Threads {
+    /// `--stack-size` (`None`: Rust's default, 2 MiB).
+    pub stack_size: Option<usize>,
+    /// Past this many connection threads, a connection is answered 503 instead of getting
+    /// one: more would not fit in `vm.max_map_count`, and the thread that does not fit
+    /// aborts the process (see [`crate::limits`]).
+    pub max: usize,
+}
+
+impl Threads {
+    /// Read the process's limits; warn when `--max-connections` asks for more threads than
+    /// the process can start (or more files than it may open).
+    fn from_limits(stack_size: Option<usize>, max_connections: usize) -> Threads {
+        if let Some(bound) = limits::tightest() {
+            if max_connections > bound.threads {
+                warn!(
+                    max_connections,
+                    "--max-connections is more than the threads this process can start \
+                     ({bound}); connections past that are answered 503"
+                );
+            }
+        }
+        limits::warn_if_over_open_files(max_connections);
+        Threads {
+            stack_size,
+            max: limits::map_budget().map_or(usize::MAX, |budget| budget.threads),
+        }
+    }
 }
 
 /// Serve connections from `listener` until `notify_shutdown` is notified, then drain.
 pub fn run(
     listener: TcpListener,
     config: Config,
-    stack_size: Option<usize>,
+    threads: Threads,
     notify_shutdown: Arc<NotifyShutdown>,
 ) {
     // Notifying `notify_shutdown` tells every handler to finish up. Every handler holds a
@@ -76,7 +110,8 @@ pub fn run(
     let mut server = Listener {
         listener,
         config,
-        stack_size,
+        threads,
+        running: Arc::new(AtomicUsize::new(0)),
         limit_connections: Arc::new(Semaphore::new(config.max_connections)),
         notify_shutdown,
         shutdown_complete_tx,
@@ -117,7 +152,9 @@ pub fn run(
 struct Listener {
     listener: TcpListener,
     config: Config,
-    stack_size: Option<usize>,
+    threads: Threads,
+    /// Connection threads started and not finished: at most `threads.max`.
+    running: Arc<AtomicUsize>,
     /// At most `--max-connections` handlers at once: accept waits for a permit.
     limit_connections: Arc<Semaphore>,
     notify_shutdown: Arc<NotifyShutdown>,
@@ -180,15 +217,26 @@ impl Listener {
     }
 
     /// A thread per connection. If the thread cannot be created (out of memory, or the
-    /// container's pids limit), the handler comes back here to answer 503.
-    fn spawn(&mut self, handler: Handler, permit: Permit) {
+    /// container's pids limit), or [`Threads::max`] are running, the handler comes back
+    /// here to answer 503.
+    fn spawn(&mut self, mut handler: Handler, permit: Permit) {
+        let Some(running) = Running::enter(&self.running, self.threads.max) else {
+            let err = io::Error::other(format!("{} connection threads", self.threads.max));
+            self.spawn_failures.warn(
+                &err,
+                "thread limit reached (vm.max_map_count); answering 503",
+            );
+            handler.reject();
+            return;
+        };
         let slot = Arc::new(Mutex::new(Some(handler)));
         let handed_over = slot.clone();
         let mut builder = thread::Builder::new();
-        if let Some(size) = self.stack_size {
+        if let Some(size) = self.threads.stack_size {
             builder = builder.stack_size(size);
         }
         let spawned = builder.spawn(move || {
+            let _running = running;
             let _alive = METRICS.thread_started();
             if let Some(mut handler) = lock(&handed_over).take() {
                 if let Err(err) = handler.run() {
@@ -345,6 +393,27 @@ fn wait_writable(stream: &TcpStream, timeout: Duration) -> io::Result<()> {
             err if err.kind() == io::ErrorKind::Interrupted => Ok(()),
             err => Err(err),
         },
+    }
+}
+
+/// One connection thread counted in [`Listener::running`] until dropped (when the thread
+/// ends, or at once if it could not be started).
+struct Running(Arc<AtomicUsize>);
+
+impl Running {
+    fn enter(running: &Arc<AtomicUsize>, max: usize) -> Option<Running> {
+        // Only the accepting thread adds: a load, then an add, cannot overshoot.
+        if running.load(Ordering::Relaxed) >= max {
+            return None;
+        }
+        running.fetch_add(1, Ordering::Relaxed);
+        Some(Running(running.clone()))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -159,16 +159,25 @@ mod tests {
         assert_eq!(get("/cpu/3"), Route::Cpu(3));
         assert_eq!(get("/cpu/1000000"), Route::Cpu(MAX_CPU_UNITS));
         assert_eq!(get("/cpu/1000001"), Route::BadParameter);
-        assert_eq!(Route::parse(Method::Get, "/cpu/11", 10), Route::BadParameter);
+        assert_eq!(
+            Route::parse(Method::Get, "/cpu/11", 10),
+            Route::BadParameter
+        );
         assert_eq!(get("/cpu/99999999999999999999999"), Route::BadParameter);
         assert_eq!(get("/bytes/0"), Route::Bytes(0));
         assert_eq!(get("/bytes/67108864"), Route::Bytes(MAX_BYTES));
         assert_eq!(get("/bytes/67108865"), Route::BadParameter);
         assert_eq!(get("/nope"), Route::NotFound);
         assert_eq!(get("/metrics"), Route::Metrics);
-        assert_eq!(Route::parse(Method::Head, "/metrics", MAX_CPU_UNITS), Route::Metrics);
+        assert_eq!(
+            Route::parse(Method::Head, "/metrics", MAX_CPU_UNITS),
+            Route::Metrics
+        );
         assert_eq!(get("/healthz/"), Route::NotFound);
-        assert_eq!(Route::parse(Method::Other, "/", MAX_CPU_UNITS), Route::MethodNotAllowed);
+        assert_eq!(
+            Route::parse(Method::Other, "/", MAX_CPU_UNITS),
+            Route::MethodNotAllowed
+        );
         assert_eq!(
             Route::parse(Method::Other, "/nope", MAX_CPU_UNITS),
             Route::MethodNotAllowed

@@ -366,7 +366,10 @@ fn drains_on(model: Model, signal: i32) {
     loop {
         match TcpStream::connect(server.addr) {
             Err(err) if err.kind() == ErrorKind::ConnectionRefused => break,
-            _ => assert!(Instant::now() < deadline, "still accepting after the signal"),
+            _ => assert!(
+                Instant::now() < deadline,
+                "still accepting after the signal"
+            ),
         }
         thread::sleep(Duration::from_millis(10));
     }
@@ -395,7 +398,8 @@ fn thread_spawn_failure_503() {
 fn expect_100_continue(model: Model) {
     let server = Server::start(model);
     let mut client = server.client();
-    let head = "PUT /upload HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+    let head =
+        "PUT /upload HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
     client.send(head.as_bytes());
     assert_eq!(client.interim_status(), 100);
     client.send(b"hello");
@@ -410,4 +414,3 @@ fn expect_100_continue(model: Model) {
     assert_eq!(client.response().status, 413);
     client.assert_closed();
 }
-

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use common::{one_worker, Client, Model, Server, PATIENCE};
 
-
 both_models!(
     pipelined_flood_is_bounded,
     out_of_fds_costs_only_the_new_connection,
@@ -284,7 +283,10 @@ fn write_timeout_is_one_timeout_without_progress(model: Model) {
     let mut marker = server.client();
     assert_eq!(marker.get("/sleep/2500").status, 200);
     let open = scraper.scrape().value("server_connections_open");
-    assert_eq!(open, 2, "the client that stopped reading still holds its connection");
+    assert_eq!(
+        open, 2,
+        "the client that stopped reading still holds its connection"
+    );
     drop(stuck);
 }
 
@@ -309,7 +311,11 @@ fn cpu_work_stops_when_the_client_is_gone(model: Model) {
     let scrape = scraper.scrape_until("server_connections_open", |open| open == 1);
     let answered = scrape.value("server_requests_total") - before;
     // The `GET /`, and the `/cpu` requests run before the reset was noticed: two or three.
-    assert!(answered <= 5, "{answered} requests answered:\n{}", scrape.text);
+    assert!(
+        answered <= 5,
+        "{answered} requests answered:\n{}",
+        scrape.text
+    );
 }
 
 /// Before: one connection could queue any amount of `/cpu` work by pipelining. Now at most

@@ -110,7 +110,10 @@ impl Fields {
                 transfer_encoding = true;
             } else if name.eq_ignore_ascii_case(b"expect") {
                 // Any other expectation is ignored (RFC 9110 allows 417; nobody sends one).
-                fields.expect_continue |= header.value.trim_ascii().eq_ignore_ascii_case(b"100-continue");
+                fields.expect_continue |= header
+                    .value
+                    .trim_ascii()
+                    .eq_ignore_ascii_case(b"100-continue");
             }
         }
         if transfer_encoding {
@@ -289,7 +292,9 @@ mod tests {
         assert!(!expect(
             b"PUT / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
         ));
-        assert!(!expect(b"PUT / HTTP/1.1\r\nHost: t\r\nExpect: other\r\n\r\n"));
+        assert!(!expect(
+            b"PUT / HTTP/1.1\r\nHost: t\r\nExpect: other\r\n\r\n"
+        ));
     }
 
     #[test]

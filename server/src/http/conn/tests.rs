@@ -233,7 +233,8 @@ fn earlier_answers_are_written_before_a_sleep() {
 
 #[test]
 fn earlier_answers_are_written_before_cpu_work() {
-    let seen = exchange(b"GET /cpu/1 HTTP/1.1\r\nHost: t\r\n\r\nGET /cpu/1 HTTP/1.1\r\nHost: t\r\n\r\n");
+    let seen =
+        exchange(b"GET /cpu/1 HTTP/1.1\r\nHost: t\r\n\r\nGET /cpu/1 HTTP/1.1\r\nHost: t\r\n\r\n");
     let writes = seen.ios.iter().filter(|io| matches!(io, Io::Write(_)));
     assert_eq!(writes.count(), 2, "{:?}", seen.ios);
     assert_eq!(text(&seen.output).matches("200 OK").count(), 2);
@@ -246,7 +247,10 @@ fn pipelined_cpu_work_is_bounded() {
     let request = b"GET /cpu/30 HTTP/1.1\r\nHost: t\r\n\r\n";
     let out = text(&exchange(&request.repeat(5)).output);
     assert_eq!(out.matches("200 OK").count(), 3, "{out}");
-    assert!(out.ends_with("Connection: close\r\n\r\nservice unavailable\n"), "{out}");
+    assert!(
+        out.ends_with("Connection: close\r\n\r\nservice unavailable\n"),
+        "{out}"
+    );
 
     // Sent one at a time (each after the previous answer), any number runs.
     let chunks: Vec<&[u8]> = vec![request; 5];
@@ -273,10 +277,17 @@ fn expect_continue_is_answered_before_the_body() {
 
     // The body came with the head: no 100. A body over the limit: the 413 at once.
     let out = text(&exchange(&[&head[..], b"hello"].concat()).output);
-    assert!(out.starts_with("HTTP/1.1 405 ") && !out.contains("100 Continue"), "{out}");
-    let over = b"PUT / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 9999999\r\n\r\n";
+    assert!(
+        out.starts_with("HTTP/1.1 405 ") && !out.contains("100 Continue"),
+        "{out}"
+    );
+    let over =
+        b"PUT / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 9999999\r\n\r\n";
     let out = text(&exchange(over).output);
-    assert!(out.starts_with("HTTP/1.1 413 ") && !out.contains("100 Continue"), "{out}");
+    assert!(
+        out.starts_with("HTTP/1.1 413 ") && !out.contains("100 Continue"),
+        "{out}"
+    );
 }
 
 #[test]
