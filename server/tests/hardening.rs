@@ -278,8 +278,15 @@ fn write_timeout_is_one_timeout_without_progress(model: Model) {
     let server = Server::start_with(model, &["--write-timeout", "1s"]);
     let mut scraper = server.client();
     scraper.scrape();
-    let mut stuck = server.client();
-    stuck.send(b"GET /bytes/67108864 HTTP/1.1\r\nHost: t\r\n\r\n");
+    // A small receive buffer: the server's writes then trickle out for a while before
+    // they stop (with a large one the old thread model happened to stop at once).
+    let stuck = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    stuck.set_recv_buffer_size(4096).unwrap();
+    stuck.connect(&server.addr.into()).unwrap();
+    let mut stuck = TcpStream::from(stuck);
+    stuck
+        .write_all(b"GET /bytes/67108864 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     let mut marker = server.client();
     assert_eq!(marker.get("/sleep/2500").status, 200);
     let open = scraper.scrape().value("server_connections_open");
