@@ -21,17 +21,23 @@
 //! * **Reads** wait at most the keep-alive timeout between requests (then a silent close)
 //!   and the read timeout for a whole request once its first byte arrived (then 408).
 //! * **Bodies** are dropped as they arrive: no route reads one, and buffering them would
-//!   cost up to `--max-body-bytes` per connection. A client that sent `Expect: 100-continue`
-//!   gets `100 Continue` before the body is read (unless the body is already here, or the
-//!   request is refused at once: a 413 goes out without the 100). The input buffer holds heads only, so a
+//!   cost up to `--max-body-bytes` per connection. The input buffer holds heads only, so a
 //!   connection costs at most about `--max-header-bytes` + [`OUTPUT_HIGH_WATER`] + 20 KiB.
+//!   A client that sent `Expect: 100-continue` gets `100 Continue` before the body is read
+//!   (unless the body is already here, or the request is refused at once: a 413 goes out
+//!   without the 100).
 //! * **Writes** are batched: answers to pipelined requests collect in one buffer, written
-//!   when no complete request is left to answer, before a `/sleep` wait, or as soon as
-//!   [`OUTPUT_HIGH_WATER`] bytes are pending. Then nothing more is parsed (so nothing more
-//!   is read) until the client has taken them: that is the backpressure that keeps a client
-//!   which pipelines and never reads from filling the server's memory. Each write may wait
-//!   at most the write timeout for progress; a client that stops reading loses the
-//!   connection instead of holding it forever.
+//!   when no complete request is left to answer, before a `/sleep` wait or a `/cpu`
+//!   computation (so a client that has gone is noticed, by the write failing, before more
+//!   time is spent on it), or as soon as [`OUTPUT_HIGH_WATER`] bytes are pending. Then
+//!   nothing more is parsed (so nothing more is read) until the client has taken them:
+//!   that is the backpressure that keeps a client which pipelines and never reads from
+//!   filling the server's memory. Each write may wait at most the write timeout for
+//!   progress; a client that stops reading loses the connection instead of holding it
+//!   forever.
+//! * **CPU** queued by pipelining is bounded: between two moments where everything the
+//!   client sent is answered, one connection may run at most `--max-cpu-units` of `/cpu`
+//!   work; the request past that gets 503 and the connection closes.
 //! * **Closing** after an answer with `Connection: close` is a plain close. After an error
 //!   reply (400, 408, 413, 431, 501, 505) the client may still be sending (a body over the
 //!   limit, a huge header), and closing a socket with unread input makes the kernel send a
