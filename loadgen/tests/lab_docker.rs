@@ -27,7 +27,7 @@ fn small_lab_runs_both_models_and_cleans_up() {
     // A secret env value reaches the server and no file of the run.
     let servers = BOTH.replace(
         "port: 46000 }",
-        "port: 46000, env: { LAB_TOKEN: { secret: \"tok-5ecr3t-value\" } } }",
+        "port: 46000, env: { LAB_TOKEN: { secret: \"tok-5ecr3t-value\" }, ESC: { secret: \"Esc\\x41ped-5ecr3t\" }, ZERO: { secret: \"0\" } } }",
     );
     let file = lab_file(dir.path(), "small.yaml", &small_lab(&out_dir, &servers, ""));
     let o = lab(&["run", file.to_str().unwrap()]);
@@ -37,14 +37,16 @@ fn small_lab_runs_both_models_and_cleans_up() {
     for f in walk(&run) {
         let bytes = std::fs::read(&f).unwrap();
         assert!(
-            !String::from_utf8_lossy(&bytes).contains("tok-5ecr3t-value"),
+            !["tok-5ecr3t-value", "EscAped-5ecr3t", "Esc\\x41ped"]
+                .iter()
+                .any(|leak| String::from_utf8_lossy(&bytes).contains(leak)),
             "the secret leaked into {}",
             f.display()
         );
     }
     let copied = std::fs::read_to_string(run.join("lab.yaml")).unwrap();
     assert!(
-        copied.contains("LAB_TOKEN: { secret: \"<secret>\" }"),
+        copied.contains("port: 46000, env: { LAB_TOKEN: { secret: \"<secret>\" }, ESC: { secret: \"<secret>\" }, ZERO: { secret: \"<secret>\" } }"),
         "{copied}"
     );
     let results = results_json(&run);
@@ -207,20 +209,6 @@ fn start_long_run(dir: &std::path::Path, out_dir: &std::path::Path) -> std::proc
         .unwrap();
     wait_for_cells(&mut child, out_dir, 1);
     child
-}
-
-/// Every file under `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// `docker inspect -f FORMAT NAME...`, one line per object.

@@ -34,6 +34,7 @@ mod locate;
 pub mod plan;
 pub mod rate;
 mod read;
+pub mod redact;
 pub mod repeat;
 mod rules;
 mod schema;
