@@ -16,6 +16,7 @@ pub mod compare;
 pub mod config;
 pub mod docker;
 pub mod endpoint;
+pub mod figures;
 pub mod flags;
 pub mod host;
 pub mod images;
