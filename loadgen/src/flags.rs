@@ -124,9 +124,9 @@ impl Borrow<str> for Flag {
 pub fn cell_flags(cell: &Cell) -> Vec<Flag> {
     let shared = (!cell.neighbours.is_empty()).then_some(Flag::SharedCpus);
     let Some(counts) = cell.counts() else {
-        return Vec::from_iter(shared.into_iter().chain([Flag::Failed]));
+        return shared.into_iter().chain([Flag::Failed]).collect();
     };
-    let mut flags = Vec::from_iter(shared);
+    let mut flags: Vec<Flag> = shared.into_iter().collect();
     if counts.bad() > 0 {
         flags.push(Flag::Errors);
     }
