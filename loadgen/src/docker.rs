@@ -180,6 +180,15 @@ impl Docker {
         &self.endpoint
     }
 
+    /// Whether the daemon still answers (a ping, within 5 s): after an error, it tells a
+    /// daemon that went away from one that refused a request.
+    pub async fn answers(&self) -> bool {
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), self.docker.ping()).await,
+            Ok(Ok(_))
+        )
+    }
+
     /// Docker or Podman: what serves the API (from `GET /version` at connect).
     pub fn kind(&self) -> EngineKind {
         self.kind
@@ -712,6 +721,41 @@ impl Docker {
 
     /// Remove every container and network carrying the lab label for which `doomed(labels)`
     /// is true. Returns how many containers and networks were removed.
+    /// The running containers of lab runs other than `own_run`: their labels and cpuset
+    /// (empty: every CPU).
+    pub async fn other_runs(&self, own_run: &str) -> Result<Vec<(Labels, String)>> {
+        let filters = HashMap::from([
+            ("label".to_string(), vec![RUN_LABEL.to_string()]),
+            ("status".to_string(), vec!["running".to_string()]),
+        ]);
+        let containers = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| anyhow!("listing containers: {}", explain(&e)))?;
+        let mut out = Vec::new();
+        for c in containers {
+            let labels = c.labels.unwrap_or_default();
+            let (Some(id), false) = (c.id, labels.get(RUN_LABEL).is_some_and(|r| r == own_run))
+            else {
+                continue;
+            };
+            let cpuset = self
+                .inspect(&id)
+                .await
+                .ok()
+                .and_then(|i| i.host_config)
+                .and_then(|h| h.cpuset_cpus)
+                .unwrap_or_default();
+            out.push((labels, cpuset));
+        }
+        Ok(out)
+    }
+
     pub async fn sweep(&self, doomed: &(dyn Fn(&Labels) -> bool + Sync)) -> Result<(usize, usize)> {
         let filters = HashMap::from([("label".to_string(), vec![RUN_LABEL.to_string()])]);
         let containers = self
@@ -759,6 +803,10 @@ impl Engine for Docker {
 
     fn kind(&self) -> EngineKind {
         self.kind
+    }
+
+    fn answers(&self) -> BoxFuture<'_, bool> {
+        Box::pin(Docker::answers(self))
     }
 
     fn image_id<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>>> {
@@ -851,6 +899,10 @@ impl Engine for Docker {
 
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(Docker::remove(self, id))
+    }
+
+    fn other_runs<'a>(&'a self, own_run: &'a str) -> BoxFuture<'a, Result<Vec<(Labels, String)>>> {
+        Box::pin(Docker::other_runs(self, own_run))
     }
 
     fn sweep<'a>(

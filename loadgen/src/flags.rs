@@ -36,6 +36,7 @@ pub const UNSTABLE_SPREAD: f64 = 0.10;
 #[serde(rename_all = "kebab-case")]
 pub enum Flag {
     Errors,
+    SharedCpus,
     RateShortfall,
     LoadgenBound,
     CpuThrottled,
@@ -47,8 +48,9 @@ pub enum Flag {
 
 impl Flag {
     /// Every flag, most serious first: the order in which reports list them.
-    pub const ALL: [Flag; 8] = [
+    pub const ALL: [Flag; 9] = [
         Flag::Errors,
+        Flag::SharedCpus,
         Flag::RateShortfall,
         Flag::LoadgenBound,
         Flag::CpuThrottled,
@@ -62,6 +64,7 @@ impl Flag {
     fn info(self) -> (&'static str, char, &'static str) {
         match self {
             Flag::Errors => ("errors", 'E', "failed requests or non-2xx responses: ab counts non-2xx as successes, our good req/s column does not"),
+            Flag::SharedCpus => ("shared-cpus", 'X', "another lab run had containers on this cell's CPUs while it ran: each measured the other, so the number describes neither; run one lab at a time per machine (or pin them apart)"),
             Flag::RateShortfall => ("rate-shortfall", 'S', "open loop: the achieved rate fell more than 5% short of the offered rate; the server (or the load generator) could not keep up, and the requests it did not take waited in the queue"),
             Flag::LoadgenBound => ("loadgen-bound", 'L', "the load tool used >= 90% of the CPU it may use (ab: one core at most), or its CPU limit throttled it in >= 25% of periods: the number measures the load generator, not the server"),
             Flag::CpuThrottled => ("cpu-throttled", 'T', "the server's CPU quota throttled it in >= 25% of scheduler periods"),
@@ -119,10 +122,11 @@ impl Borrow<str> for Flag {
 
 /// The flags of one finished cell (all but `unstable`, which needs the other repetitions).
 pub fn cell_flags(cell: &Cell) -> Vec<Flag> {
+    let shared = (!cell.neighbours.is_empty()).then_some(Flag::SharedCpus);
     let Some(counts) = cell.counts() else {
-        return vec![Flag::Failed];
+        return shared.into_iter().chain([Flag::Failed]).collect();
     };
-    let mut flags = Vec::new();
+    let mut flags: Vec<Flag> = shared.into_iter().collect();
     if counts.bad() > 0 {
         flags.push(Flag::Errors);
     }

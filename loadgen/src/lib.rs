@@ -18,6 +18,7 @@ pub mod config;
 pub mod docker;
 pub mod endpoint;
 pub mod engine;
+pub mod figures;
 pub mod flags;
 pub mod host;
 pub mod images;

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 mod aliases;
 pub mod env;
 pub mod hosts;
+mod image_ref;
 mod locate;
 pub mod plan;
 pub mod rate;

@@ -47,6 +47,8 @@ struct State {
     cells: Vec<String>,
     /// Container starts so far, by `lab.role`.
     starts: HashMap<String, u32>,
+    /// The engine went away: every call fails, `answers` says no.
+    gone: bool,
     script: Script,
 }
 
@@ -62,8 +64,20 @@ struct Script {
     fail_exec: Option<u32>,
     /// The `n`-th cell never ends, and Ctrl-C is pressed while it runs.
     cancel_in_cell: Option<u32>,
+    /// The engine goes away during the `n`-th cell.
+    gone_in_cell: Option<u32>,
     /// Server name → the req/s of its cells, in turn, over and over.
     rates: HashMap<String, Vec<f64>>,
+}
+
+impl State {
+    /// Fails once the engine went away, as every call to a stopped daemon does.
+    fn check(&self) -> Result<()> {
+        match self.gone {
+            true => bail!("error sending request: Cannot connect to the Docker daemon"),
+            false => Ok(()),
+        }
+    }
 }
 
 struct Container {
@@ -159,6 +173,11 @@ impl Fake {
         self.state().script.fail_exec = Some(n);
     }
 
+    /// The engine goes away (its daemon stops) during the `n`-th cell.
+    pub fn go_away_in_cell(&self, n: u32) {
+        self.state().script.gone_in_cell = Some(n);
+    }
+
     /// Ctrl-C during the `n`-th cell, which never ends by itself.
     pub fn cancel_in_cell(&self, n: u32) {
         self.state().script.cancel_in_cell = Some(n);
@@ -205,6 +224,7 @@ impl Fake {
 
     fn create(&self, spec: &ContainerSpec) -> Result<String> {
         let mut st = self.state();
+        st.check()?;
         let role = spec.labels.get("lab.role").cloned().unwrap_or_default();
         let n = {
             let n = st.starts.entry(role.clone()).or_default();
@@ -258,6 +278,7 @@ impl Fake {
 
     fn container<T>(&self, id: &str, read: impl FnOnce(&mut Container) -> T) -> Result<T> {
         let mut st = self.state();
+        st.check()?;
         let c = st
             .containers
             .get_mut(id)
@@ -347,6 +368,10 @@ impl Fake {
                 len => rates[(of_server - 1) % len],
             };
             let n = cells.len() as u32;
+            if script.gone_in_cell == Some(n) {
+                st.gone = true;
+                bail!("error sending request: Cannot connect to the Docker daemon");
+            }
             if script.fail_exec == Some(n) {
                 bail!("exec in container: the fake fails cell {n}");
             }
@@ -372,6 +397,28 @@ impl Engine for Fake {
 
     fn kind(&self) -> EngineKind {
         EngineKind::Docker
+    }
+
+    fn answers(&self) -> BoxFuture<'_, bool> {
+        let gone = self.state().gone;
+        Box::pin(async move { !gone })
+    }
+
+    fn other_runs<'a>(&'a self, own_run: &'a str) -> BoxFuture<'a, Result<Vec<(Labels, String)>>> {
+        let st = self.state();
+        let others = st.check().map(|()| {
+            let theirs = |c: &&Container| {
+                let run = c.spec.labels.get(RUN_LABEL);
+                c.end.running && run.is_some_and(|r| r != own_run)
+            };
+            let cpuset = |c: &Container| c.spec.cpuset.clone().unwrap_or_default();
+            st.containers
+                .values()
+                .filter(theirs)
+                .map(|c| (c.spec.labels.clone(), cpuset(c)))
+                .collect()
+        });
+        Box::pin(async move { others })
     }
 
     fn image_id<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>>> {
@@ -409,6 +456,9 @@ impl Engine for Fake {
     fn remove_network<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
         let mut st = self.state();
         st.log.push(format!("remove network {id}"));
+        if let Err(e) = st.check() {
+            return Box::pin(async { Err(e) });
+        }
         let attached = st
             .containers
             .values()
@@ -532,8 +582,10 @@ impl Engine for Fake {
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
         let mut st = self.state();
         st.log.push(format!("remove {id}"));
-        st.containers.remove(id);
-        Box::pin(async { Ok(()) })
+        let removed = st.check().map(|()| {
+            st.containers.remove(id);
+        });
+        Box::pin(async { removed })
     }
 
     fn sweep<'a>(
@@ -542,6 +594,9 @@ impl Engine for Fake {
     ) -> BoxFuture<'a, Result<(usize, usize)>> {
         let mut st = self.state();
         st.log.push("sweep".into());
+        if let Err(e) = st.check() {
+            return Box::pin(async { Err(e) });
+        }
         let ours = |l: &Labels| l.contains_key(RUN_LABEL) && doomed(l);
         let before = (st.containers.len(), st.networks.len());
         st.containers.retain(|_, c| !ours(&c.spec.labels));

@@ -37,6 +37,10 @@ pub trait Engine: Send + Sync {
     /// Docker or Podman: what serves the API.
     fn kind(&self) -> EngineKind;
 
+    /// Whether the engine still answers: after an error, it tells an engine that went
+    /// away from one that refused a request.
+    fn answers(&self) -> BoxFuture<'_, bool>;
+
     /// The id of a local image, or `None` when the engine does not have it.
     fn image_id<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>>>;
 
@@ -112,6 +116,10 @@ pub trait Engine: Send + Sync {
 
     /// Remove a container at once, running or not (gone already is fine).
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// The running containers of lab runs other than `own_run`: their labels and cpuset
+    /// (empty: every CPU).
+    fn other_runs<'a>(&'a self, own_run: &'a str) -> BoxFuture<'a, Result<Vec<(Labels, String)>>>;
 
     /// Remove every container and network carrying [`RUN_LABEL`] for which
     /// `doomed(labels)` is true. Returns how many containers and networks were removed.

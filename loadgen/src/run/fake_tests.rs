@@ -304,3 +304,30 @@ async fn ctrl_c_with_two_engines_leaves_nothing_on_either() {
     assert_eq!(bench.loadgen.leftovers(), Vec::<String>::new());
     assert_eq!(bench.results().status, "interrupted");
 }
+
+#[tokio::test]
+async fn a_daemon_that_goes_away_stops_the_run_and_is_named() {
+    let bench = Bench::new("{ cpus: 1, memory: 64m }", "pin: off\nrepeat: 2\n");
+    bench.fake.go_away_in_cell(3);
+    let err = match bench.run().await {
+        Ended::Aborted(e) => format!("{e:#}"),
+        _ => panic!("the run should stop"),
+    };
+    let id = &bench.owned.id.id;
+    assert!(
+        err.contains("the Docker daemon at fake://engine went away"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("lab.run={id}")), "{err}");
+    let results = bench.results();
+    assert_eq!(results.status, "aborted");
+    assert_eq!(
+        results.cells.len(),
+        2,
+        "the cell it went away in is no measurement"
+    );
+    assert!(
+        !bench.fake.log().iter().any(|l| l == "sweep"),
+        "nothing is swept from a daemon that went away"
+    );
+}
