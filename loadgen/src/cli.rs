@@ -464,7 +464,7 @@ fn apply_overrides(lab: &mut config::Lab, output: Option<PathBuf>, repeat: Optio
 }
 
 /// A run that completed: reports, the summary, and exit code 3 when cells failed.
-fn finished(run_id: &RunId, results: &crate::results::Results) -> Result<()> {
+fn finished(run_id: &RunId, results: &crate::record::Results) -> Result<()> {
     let run = report::Run::load(&run_id.dir)?;
     report::write_all(&run)?;
     print!("{}", report::terminal::summary(&run));
@@ -472,7 +472,7 @@ fn finished(run_id: &RunId, results: &crate::results::Results) -> Result<()> {
     let failed = results
         .cells
         .iter()
-        .filter(|c| c.status == crate::results::Status::Failed)
+        .filter(|c| c.status == crate::record::Status::Failed)
         .count();
     let servers = results.server_failures.len();
     if failed + servers == 0 {
@@ -691,7 +691,7 @@ fn mark_dead_runs(output: &Path) -> usize {
 /// no `lab` process holds its lock any more: mark it `interrupted`.
 fn mark_if_dead(dir: &Path) -> bool {
     if let Ok(tune) = crate::tune::record::TuneRecord::load(dir) {
-        if tune.status != crate::results::RunStatus::Running || !runner::run_is_dead(dir) {
+        if tune.status != crate::record::RunStatus::Running || !runner::run_is_dead(dir) {
             return false;
         }
         if let Ok(probes) = std::fs::read_dir(dir.join("probes")) {
@@ -701,6 +701,6 @@ fn mark_if_dead(dir: &Path) -> bool {
         }
         return crate::tune::mark_stopped(dir, "interrupted").is_ok();
     }
-    let running = crate::results::load(dir).is_ok_and(|r| r.status == "running");
+    let running = crate::record::load(dir).is_ok_and(|r| r.status == "running");
     running && runner::run_is_dead(dir) && runner::mark_stopped(dir, "interrupted").is_ok()
 }

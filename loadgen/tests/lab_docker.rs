@@ -53,10 +53,10 @@ fn small_lab_runs_both_models_and_cleans_up() {
     assert_eq!(cells.len(), 4, "2 servers x 2 levels");
     for c in cells {
         assert_eq!(c["status"], "ok", "{c}");
-        assert_eq!(c["ab"]["complete_requests"], 200, "{c}");
-        assert_eq!(c["ab"]["failed_requests"], 0, "{c}");
-        assert!(c["ab"]["non_2xx"].is_null(), "{c}");
-        assert!(c["ab"]["requests_per_second"].as_f64().unwrap() > 0.0);
+        assert_eq!(c["report"]["complete_requests"], 200, "{c}");
+        assert_eq!(c["report"]["failed_requests"], 0, "{c}");
+        assert!(c["report"]["non_2xx"].is_null(), "{c}");
+        assert!(c["report"]["requests_per_second"].as_f64().unwrap() > 0.0);
         // The raw output is saved and is what was parsed.
         let raw = std::fs::read_to_string(run.join(c["raw_stdout"].as_str().unwrap())).unwrap();
         assert!(raw.contains("Complete requests:      200"), "{raw}");
@@ -150,7 +150,7 @@ fn server_that_exits_at_start_is_recorded_failed_and_the_other_completes() {
             );
         } else {
             assert_eq!(c["status"], "ok", "{c}");
-            assert_eq!(c["ab"]["complete_requests"], 200);
+            assert_eq!(c["report"]["complete_requests"], 200);
         }
     }
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();

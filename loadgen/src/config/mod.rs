@@ -32,7 +32,6 @@ pub mod env;
 pub mod hosts;
 mod locate;
 pub mod plan;
-pub mod rate;
 mod read;
 pub mod repeat;
 mod rules;
@@ -44,9 +43,9 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use crate::record::rate::{self, RateSpec};
 pub use aliases::MAX_ALIAS_EXPANSION;
 pub use plan::{describe, CellRef, Group, Instance, Plan, Point};
-pub use rate::RateSpec;
 pub use read::MAX_FILE_BYTES;
 pub use repeat::AutoRepeat;
 pub use tune::{Target, Tune};
@@ -310,7 +309,7 @@ pub struct ResourceOverride {
 pub struct Loadgen {
     /// The load tool (`ab` unless the file says `tool: oha`).
     #[serde(default)]
-    pub tool: crate::tool::Tool,
+    pub tool: crate::record::Tool,
     /// An image with the tool on its PATH.
     pub image: String,
     /// CPU limit of the load generator container; `None` = no limit.

@@ -2,7 +2,7 @@
 //! ([`super::model`]) fills them with figures and words; every format ([`super::markup`])
 //! marks them up its own way and adds nothing of its own.
 
-use crate::flags::Flag;
+use crate::record::Flag;
 
 /// A dash for a missing figure.
 pub const DASH: &str = "—";

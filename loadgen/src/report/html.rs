@@ -10,7 +10,7 @@ use super::doc::{Block, Cell, ChartRef, TableRow, Tone};
 use super::markup::{escape_html as esc, href, Markup};
 use super::model::Report;
 use super::{layout, Exporter};
-use crate::flags::Flag;
+use crate::record::Flag;
 
 pub struct Html;
 

@@ -11,7 +11,7 @@ use super::doc::{Block, Cell, Text, Tone};
 use super::markup::{escape_html, href, Markup};
 use super::model::Report;
 use super::{layout, Exporter};
-use crate::flags::Flag;
+use crate::record::Flag;
 
 pub struct Markdown;
 

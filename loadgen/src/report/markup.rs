@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::doc::{Block, Cell, Inline, Table, TableRow, Text};
-use crate::flags::Flag;
+use crate::record::Flag;
 
 pub trait Markup {
     /// Text from the run or the lab file, made inert for this format.

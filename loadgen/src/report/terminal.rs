@@ -7,7 +7,7 @@ use super::layout;
 use super::markup::Markup;
 use super::model::Report;
 use super::Run;
-use crate::flags::Flag;
+use crate::record::Flag;
 
 pub fn summary(run: &Run) -> String {
     let report = &Report::of(run);

@@ -18,7 +18,7 @@ use crate::config::{self, Instance, ServerSource};
 use crate::docker::ContainerSpec;
 use crate::images::AGENT_PATH;
 use crate::metrics;
-use crate::results::ServerFailure;
+use crate::record::ServerFailure;
 use crate::tool::{Amount, Load};
 
 /// How long a server may take to answer its first request.

@@ -73,7 +73,7 @@ pub async fn run(
         .ok_or_else(|| anyhow::anyhow!("the lab file has no `tune:` section"))?;
     let dir = owned.id.dir.clone();
     let text = std::fs::read(lab_file)?;
-    crate::results::write_atomic(&dir.join("lab.yaml"), &text)?;
+    crate::record::write_atomic(&dir.join("lab.yaml"), &text)?;
     // Every probe uses the load generator image resolved here (pulled or packaged once).
     let mut probe_lab = lab.clone();
     probe_lab.loadgen.image = build_images(engines, lab, no_build).await?;

@@ -36,14 +36,14 @@ pub fn write_all(dir: &Path, record: &TuneRecord) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir.join("charts"))?;
     for (file, svg) in &charts {
         let path = dir.join(file);
-        crate::results::write_atomic(&path, svg.as_bytes())?;
+        crate::record::write_atomic(&path, svg.as_bytes())?;
         written.push(path);
     }
     let blocks = blocks(record);
     let md = dir.join("tune.md");
-    crate::results::write_atomic(&md, markdown(&blocks).as_bytes())?;
+    crate::record::write_atomic(&md, markdown(&blocks).as_bytes())?;
     let html = dir.join("tune.html");
-    crate::results::write_atomic(&html, self::html(record, &blocks, &charts).as_bytes())?;
+    crate::record::write_atomic(&html, self::html(record, &blocks, &charts).as_bytes())?;
     written.push(md);
     written.push(html);
     Ok(written)

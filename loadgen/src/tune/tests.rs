@@ -8,7 +8,7 @@ use super::record::{Dimension, Phase, ProbeRecord, SearchRecord, TuneRecord};
 use super::report;
 use super::search::{Answer, Outcome};
 use crate::config::tune::{Budget, CpuRange, MemoryRange, Target, TargetLoad, Tune};
-use crate::verdict::Limiter;
+use crate::record::Limiter;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
