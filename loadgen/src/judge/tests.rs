@@ -3,7 +3,7 @@
 
 use super::evidence::sleep_ms;
 use super::*;
-use crate::record::Tool;
+use crate::record::{Cell, Flag, Tool};
 
 /// A 1000-request no-keep-alive hello cell from the baseline on a 2-core machine:
 /// ab pinned to its own core, the server at 1 CPU.
@@ -195,4 +195,116 @@ fn the_prevailing_verdict_is_the_most_common() {
     let tie = [v(Limiter::Loadgen), v(Limiter::ServerCpu)];
     assert_eq!(prevailing(&tie).unwrap().limiter, Limiter::ServerCpu);
     assert!(prevailing(&[]).is_none());
+}
+
+/// Every combination of the figures the rules read, on and off either side of each
+/// threshold.
+fn grid() -> Vec<Evidence> {
+    let mut all = Vec::new();
+    for bad in [0, 5, 50] {
+        for connect in [3.0, 1003.0] {
+            for (server_cpu, server_thr) in [(0.032, 0.0), (0.078, 0.0), (0.001, 0.5)] {
+                for (tool_cpu, lg_thr) in [(0.01, 0.0), (0.077, 0.0), (0.01, 0.8)] {
+                    for offered in [None, Some(12500.0), Some(20000.0)] {
+                        all.push(Evidence {
+                            bad,
+                            connect_max_ms: Some(connect),
+                            server_cpu_s: Some(server_cpu),
+                            server_throttled_share: Some(server_thr),
+                            tool_cpu_s: Some(tool_cpu),
+                            loadgen_throttled_share: Some(lg_thr),
+                            offered_rps: offered,
+                            ..hello()
+                        });
+                    }
+                }
+            }
+        }
+    }
+    all
+}
+
+#[test]
+fn every_verdict_carries_the_flag_that_names_it() {
+    for e in grid() {
+        let v = verdict::verdict(&e);
+        let f = flags(Some(&e));
+        if let Some(named) = flag_of(v.limiter) {
+            assert!(f.contains(&named), "{} without {named}: {e:?}", v.limiter);
+        }
+        // The flag is the rule's own test: raised exactly when the evidence says so.
+        assert_eq!(f.contains(&Flag::LoadgenBound), e.loadgen_bound(), "{e:?}");
+        assert_eq!(f.contains(&Flag::ConnectRetries), e.connect_retries());
+        if v.limiter == Limiter::OfferedRate {
+            assert!(!f.contains(&Flag::RateShortfall), "{e:?}");
+        }
+    }
+    assert!(flags(None) == [Flag::Failed]);
+}
+
+/// A measured ab cell of a real record (schema 1), read as `lab report` reads it.
+fn recorded() -> Cell {
+    let mut c: Cell = serde_json::from_str(include_str!("../tune/fixtures/cell.json")).unwrap();
+    crate::record::upgrade::cell(&mut c);
+    crate::tool::measure(&mut c);
+    c
+}
+
+#[test]
+fn an_unlimited_tool_is_judged_against_the_load_generator_host() {
+    // oha without a CPU limit or set kept 7.5 cores busy over its run.
+    let mut c = recorded();
+    c.command[0] = "oha".into();
+    c.limits.loadgen_cpus = None;
+    c.limits.loadgen_cpuset = None;
+    if let Some(lg) = c.loadgen_resources.as_mut() {
+        lg.periods = 0;
+    }
+    let usage = c.tool_usage.as_mut().unwrap();
+    usage.cpu_s = 7.5 * usage.wall_s;
+    let bound = |host: Option<u32>| {
+        let mut c = c.clone();
+        c.limits.loadgen_host_cpus = host;
+        judge(&mut c);
+        c.flags.contains(&Flag::LoadgenBound)
+    };
+    assert!(bound(Some(8)), "7.5 of the host's 8 cores");
+    assert!(!bound(Some(16)), "7.5 of 16 cores");
+    // Not recorded: unknown, never the CPU count of the machine reading the record.
+    assert!(!bound(None));
+}
+
+#[test]
+fn an_old_loadgen_verdict_gets_its_flag_when_read() {
+    let mut c = recorded();
+    c.verdict = Some(Verdict {
+        limiter: Limiter::Loadgen,
+        evidence: String::new(),
+        advice: None,
+    });
+    c.flags = vec![Flag::Unstable, Flag::Errors];
+    reconcile(&mut c);
+    assert_eq!(c.flags, [Flag::Errors, Flag::LoadgenBound, Flag::Unstable]);
+}
+
+/// The findings' own records (schema 1, judged by the two judges of older labs): read
+/// whole, no cell says `loadgen` without `loadgen-bound`.
+#[test]
+fn findings_read_with_every_flag_their_verdicts_rely_on() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/findings/baseline");
+    let r = load(&dir).unwrap();
+    let loadgen: Vec<&Cell> = r
+        .cells
+        .iter()
+        .filter(|c| {
+            c.verdict
+                .as_ref()
+                .is_some_and(|v| v.limiter == Limiter::Loadgen)
+        })
+        .collect();
+    assert!(!loadgen.is_empty());
+    for c in loadgen {
+        assert!(c.flags.contains(&Flag::LoadgenBound), "{}", c.id);
+        assert!(c.measurement().is_some(), "{}", c.id);
+    }
 }
