@@ -256,7 +256,7 @@ pub async fn run(
 mod tests {
     use super::*;
     use crate::config::tune::TargetLoad;
-    use crate::record::{ToolReport, Verdict};
+    use crate::record::{Tool, Verdict};
 
     fn target() -> Target {
         Target {
@@ -344,14 +344,15 @@ mod tests {
             "{}/tests/fixtures/oha/open-loop-server-killed.json",
             env!("CARGO_MANIFEST_DIR")
         );
-        let report = crate::oha::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let stdout = std::fs::read_to_string(path).unwrap();
+        let report = Tool::Oha
+            .driver()
+            .parse(&stdout, &Default::default())
+            .unwrap();
         let mut c = fixture();
         c.command = vec!["oha".into(), "http://srv:46000/cpu/10".into()];
-        c.measurement = Some(crate::tool::measurement(
-            &ToolReport::Oha(report.clone()),
-            None,
-        ));
-        c.report = Some(ToolReport::Oha(report));
+        c.measurement = Some(crate::tool::measurement(&report, None));
+        c.report = Some(report);
         c.percentiles_fine = None;
         c
     }
