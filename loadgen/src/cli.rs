@@ -300,7 +300,7 @@ async fn connect() -> Result<Engine> {
 
 /// Connect to both roles' daemons and check, before anything starts, that each can run
 /// what the lab will start there and that the load generator can reach the servers.
-async fn connect_placed(lab: &config::Lab, placement: &Placement) -> Result<Engines> {
+async fn connect_placed(placement: &Placement) -> Result<Engines> {
     let engines = Engines::connect(placement).await?;
     for (role, engine, info) in [
         (Role::Servers, &engines.servers, &engines.servers_info),
@@ -320,12 +320,7 @@ async fn connect_placed(lab: &config::Lab, placement: &Placement) -> Result<Engi
             ))
         })?;
     }
-    let address = lab
-        .hosts
-        .servers
-        .as_ref()
-        .and_then(|h| h.address.as_deref());
-    engines.route(address).map_err(Exit::BadInput)?;
+    engines.route().map_err(Exit::BadInput)?;
     Ok(engines)
 }
 
@@ -340,7 +335,7 @@ async fn run(
     apply_overrides(&mut lab, output, repeat);
     crate::host::check_free_space(&lab.output, crate::host::needed_bytes(&Plan::new(&lab)))
         .map_err(|e| Exit::BadInput(format!("{e:#}")))?;
-    let engines = connect_placed(&lab, &placement).await?;
+    let engines = connect_placed(&placement).await?;
     for engine in engines.each() {
         let (c, n) = sweep_dead_runs(engine).await?;
         if c + n > 0 {
@@ -393,7 +388,7 @@ async fn tune(
     if let Some(dir) = output {
         lab.output = dir;
     }
-    let engines = connect_placed(&lab, &placement).await?;
+    let engines = connect_placed(&placement).await?;
     for engine in engines.each() {
         sweep_dead_runs(engine).await?;
     }
@@ -564,7 +559,7 @@ async fn interrupted() {
 
 async fn images(file: &Path, hosts: &HostArgs) -> Result<()> {
     let (lab, placement) = load_placed(file, hosts)?;
-    let engines = connect_placed(&lab, &placement).await?;
+    let engines = connect_placed(&placement).await?;
     let engine = &engines.servers;
     let models = lab.models();
     for (image, id) in crate::images::build_server_images(engine, &models).await? {

@@ -92,7 +92,7 @@ pub async fn run(engines: &Engines, opts: &RunOptions, owned: &OwnedRun) -> Resu
         (OWNER_LABEL.to_string(), owned.label()),
     ]);
     let network = format!("lab-{}", run.id);
-    let reach = place(engines, lab, &network, &labels, &mut record).await?;
+    let reach = place(engines, &network, &labels, &mut record).await?;
     let ctx = Ctx {
         servers: Side {
             engine: &engines.servers,
@@ -151,7 +151,6 @@ pub async fn run(engines: &Engines, opts: &RunOptions, owned: &OwnedRun) -> Resu
 /// how the load generator reaches the servers, and that placement in results.json.
 async fn place(
     engines: &Engines,
-    lab: &Lab,
     network: &str,
     labels: &HashMap<String, String>,
     record: &mut record::Record,
@@ -167,7 +166,7 @@ async fn place(
             .create_network(network, labels, false)
             .await?;
     }
-    let reach = reach(engines, lab, network).await?;
+    let reach = reach(engines, network).await?;
     record.set_placement(Placed {
         servers: engines.servers.endpoint().host.clone(),
         loadgen: engines.loadgen.endpoint().host.clone(),
@@ -185,13 +184,8 @@ async fn place(
 }
 
 /// How the load generator will reach the servers (see [`placement::Route`]).
-async fn reach(engines: &Engines, lab: &Lab, network: &str) -> Result<Reach> {
-    let address = lab
-        .hosts
-        .servers
-        .as_ref()
-        .and_then(|h| h.address.as_deref());
-    Ok(match engines.route(address).map_err(|e| anyhow!(e))? {
+async fn reach(engines: &Engines, network: &str) -> Result<Reach> {
+    Ok(match engines.route().map_err(|e| anyhow!(e))? {
         Route::Network => Reach::Network,
         Route::Address(address) => Reach::Published { address },
         Route::LoadgenGateway => Reach::Published {
