@@ -107,7 +107,10 @@ fn every_findings_folder_re_renders_byte_for_byte() {
         let files = rendered_files(src);
         assert!(!files.is_empty(), "{} holds no report", rel.display());
         for f in files {
-            let (want, got) = (std::fs::read(src.join(&f)).unwrap(), std::fs::read(dst.join(&f)));
+            let (want, got) = (
+                std::fs::read(src.join(&f)).unwrap(),
+                std::fs::read(dst.join(&f)),
+            );
             if got.ok().as_ref() != Some(&want) {
                 differ.push(rel.join(&f).display().to_string());
             }

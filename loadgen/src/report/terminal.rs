@@ -44,6 +44,10 @@ impl Markup for Plain {
         flags.join(", ")
     }
 
+    fn report_file(&self) -> &'static str {
+        "report.md"
+    }
+
     fn tag(&self, word: &str) -> String {
         word.to_string()
     }
