@@ -235,7 +235,7 @@ fn item_len(item: &str) -> usize {
     let open = item.find('{');
     let semi = item.find(';');
     match (open, semi) {
-        (_, Some(s)) if open.is_none_or(|o| s < o) => s + 1,
+        (_, Some(s)) if open.map_or(true, |o| s < o) => s + 1,
         (Some(o), _) => {
             let mut depth = 0;
             for (i, ch) in item[o..].char_indices() {
@@ -266,7 +266,7 @@ fn imports(code: &str, modules: &BTreeSet<String>) -> Vec<(String, usize)> {
     for (n, line) in code.lines().enumerate() {
         let mut rest = line;
         while let Some(at) = rest.find("crate::") {
-            let before_ok = rest[..at].chars().last().is_none_or(|c| !is_ident(c));
+            let before_ok = !rest[..at].chars().last().is_some_and(is_ident);
             let after = &rest[at + "crate::".len()..];
             if before_ok {
                 for name in path_heads(after) {
@@ -418,7 +418,7 @@ fn report_field_reads(code: &str) -> Vec<usize> {
             while let Some(at) = line[from..].find(field) {
                 let end = from + at + field.len();
                 let next = line[end..].trim_start().chars().next();
-                let ident_ends = line[end..].chars().next().is_none_or(|c| !is_ident(c));
+                let ident_ends = !line[end..].chars().next().is_some_and(is_ident);
                 if ident_ends && next != Some('(') && next != Some(':') {
                     hits.push(n + 1);
                 }
