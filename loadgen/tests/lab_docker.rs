@@ -75,7 +75,21 @@ fn small_lab_runs_both_models_and_cleans_up() {
         assert_eq!(c["server_metrics"]["requests"], 200, "{c}");
         assert!(c["server_metrics"]["connections_peak"].as_u64().unwrap() >= 1);
         assert!(c["verdict"]["limiter"].is_string(), "{c}");
+        // Schema 2: the tool-neutral measurement beside the tool's tagged report, and the
+        // load generator host's CPUs in the limits.
+        assert_eq!(c["report"]["tool"], "ab", "{c}");
+        assert_eq!(c["measurement"]["complete"], 200, "{c}");
+        assert!(
+            c["limits"]["loadgen_host_cpus"].as_u64().unwrap() >= 1,
+            "{c}"
+        );
+        // The verdict and the flags come from one judge: a loadgen verdict carries its flag.
+        let flags = c["flags"].as_array().unwrap();
+        if c["verdict"]["limiter"] == "loadgen" {
+            assert!(flags.contains(&"loadgen-bound".into()), "{c}");
+        }
     }
+    assert_eq!(results["schema_version"], 2);
     let servers: Vec<&str> = cells
         .iter()
         .map(|c| c["server"].as_str().unwrap())
@@ -83,6 +97,17 @@ fn small_lab_runs_both_models_and_cleans_up() {
     assert!(servers.contains(&"async") && servers.contains(&"thread"));
 
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    // No flag a verdict relies on is listed as not raised.
+    if let Some(unraised) = report.split("Flags not raised in this run").nth(1) {
+        let unraised = unraised.split("</details>").next().unwrap();
+        for (verdict, flag) in [
+            ("loadgen", "loadgen-bound"),
+            ("connect-queue", "connect-retries"),
+        ] {
+            let judged = cells.iter().any(|c| c["verdict"]["limiter"] == verdict);
+            assert!(!(judged && unraised.contains(flag)), "{verdict}: {report}");
+        }
+    }
     assert!(report.contains("| No test | Concurrency level | Time taken for test [seconds] | Complete request | Failed request | Total transferred [bytes] | Request per second [#/sec] | Time per request [ms] | Transfer rate [Kbytes/sec] |"));
     assert!(report.contains("## Comparison"));
     let csv = std::fs::read_to_string(run.join("results.csv")).unwrap();
