@@ -158,7 +158,7 @@ macro_rules! say {
 /// | 0 | the run completed and every cell was measured |
 /// | 1 | an error stopped the command (a run is marked `aborted`, finished cells kept) |
 /// | 2 | bad input: the lab file, the command line, or an unreachable Docker daemon |
-/// | 3 | the run completed, but some cells failed or some servers could not start |
+/// | 3 | the run completed, but some cells failed, got no 2xx answer, or some servers could not start |
 /// | 130 | interrupted (Ctrl-C, SIGTERM, SIGHUP); finished cells kept |
 #[derive(Debug, thiserror::Error)]
 pub enum Exit {
@@ -464,34 +464,95 @@ fn finished(run_id: &RunId, results: &crate::record::Results) -> Result<()> {
     report::write_all(&run)?;
     print!("{}", report::terminal::summary(&run));
     println!("\nreport: {}", run_id.dir.join("report.md").display());
+    match exit_for(results, &run_id.dir.join("report.md")) {
+        None => Ok(()),
+        Some(exit) => Err(exit.into()),
+    }
+}
+
+/// Exit code 3 for a completed run when cells failed, servers could not start, or a cell
+/// got no successful (2xx) answer at all: such a cell measured only how fast errors come
+/// back, however fast that was. A cell with *some* errors is a finding, not a failure (an
+/// overloaded server answering 503 is what a sweep is for): its verdict says `errors`.
+fn exit_for(results: &crate::record::Results, report: &Path) -> Option<Exit> {
     let failed = results
         .cells
         .iter()
         .filter(|c| c.status == crate::record::Status::Failed)
         .count();
+    let errors_only = results
+        .cells
+        .iter()
+        .filter(|c| c.status == crate::record::Status::Ok)
+        .filter(|c| {
+            c.measurement()
+                .is_some_and(|n| n.complete.unwrap_or(0) <= n.bad())
+        })
+        .count();
     let servers = results.server_failures.len();
-    if failed + servers == 0 {
-        return Ok(());
+    if failed + servers + errors_only == 0 {
+        return None;
     }
-    Err(Exit::CellsFailed(format!(
-        "{failed} of {} cells failed{}; the reasons are in {}",
-        results.cells.len(),
-        match servers {
-            0 => String::new(),
-            n => format!(" ({n} server instance(s) could not start)"),
-        },
-        run_id.dir.join("report.md").display()
-    ))
-    .into())
+    let mut what = Vec::new();
+    if failed > 0 {
+        what.push(format!("{failed} of {} cells failed", results.cells.len()));
+    }
+    if errors_only > 0 {
+        what.push(format!(
+            "{errors_only} of {} cells got no successful (2xx) answer",
+            results.cells.len()
+        ));
+    }
+    if servers > 0 {
+        what.push(format!("{servers} server instance(s) could not start"));
+    }
+    Some(Exit::CellsFailed(format!(
+        "{}; the reasons are in {}",
+        what.join(", "),
+        report.display()
+    )))
 }
 
 /// A run an error stopped: clean up, keep what was measured (or no empty folder).
 async fn aborted(engines: &Engines, run_id: &RunId, e: anyhow::Error) -> Result<()> {
-    cleanup(engines, run_id).await;
-    if run_id.dir.join("results.json").exists() {
-        let _ = runner::mark_stopped(&run_id.dir, "aborted");
+    let mut live = Vec::new();
+    let mut gone = None;
+    for engine in engines.each() {
+        if engine.answers().await {
+            live.push(engine);
+        } else {
+            gone.get_or_insert(engine);
+        }
+    }
+    cleanup_on(&live, run_id).await;
+    // A daemon that went away mid-run explains the error better than the error does
+    // (`client error (Connect): No such file or directory`), and nothing could be removed
+    // from it.
+    let e = match gone {
+        Some(engine) => {
+            tracing::debug!("the error after the daemon went away: {e:#}");
+            anyhow::anyhow!(
+                "the Docker daemon at {} went away; these objects may be left on it: the \
+                 containers and networks labelled lab.run={id} (names start with lab-{id}); \
+                 run `lab clean` when it is back",
+                engine.endpoint().host,
+                id = run_id.id
+            )
+        }
+        None => e,
+    };
+    if measured_something(&run_id.dir) {
+        let unmarked = match runner::mark_stopped(&run_id.dir, "aborted") {
+            Ok(()) => String::new(),
+            // A full disk: the record still says `running`.
+            Err(m) => format!(
+                " (its results.json still says `running`: {}; run `lab clean FILE` once \
+                 that is fixed, to mark it)",
+                m.root_cause()
+            ),
+        };
         Err(e.context(format!(
-            "run {} stopped; finished cells are in {}",
+            "run {} stopped; finished cells are in {}{unmarked}",
             run_id.id,
             run_id.dir.display()
         )))
@@ -500,6 +561,12 @@ async fn aborted(engines: &Engines, run_id: &RunId, e: anyhow::Error) -> Result<
         let _ = std::fs::remove_dir_all(&run_id.dir);
         Err(e)
     }
+}
+
+/// Whether the run folder records a finished cell or a server that could not start: what
+/// an aborted run keeps. (A run stopped before either says so, and leaves no folder.)
+fn measured_something(dir: &Path) -> bool {
+    crate::record::load(dir).is_ok_and(|r| !r.cells.is_empty() || !r.server_failures.is_empty())
 }
 
 /// Ctrl-C, SIGTERM or SIGHUP: clean up, keep the finished cells, exit 130.
@@ -520,8 +587,13 @@ async fn interrupted_run(engines: &Engines, run_id: &RunId) -> Result<()> {
 /// Remove everything labelled with this run, on each role's daemon. Twice: a create
 /// request in flight when the run was cancelled can still land just after the first sweep.
 async fn cleanup(engines: &Engines, run: &RunId) {
+    cleanup_on(&engines.each(), run).await;
+}
+
+/// [`cleanup`] on some of the run's daemons.
+async fn cleanup_on(engines: &[&Engine], run: &RunId) {
     for _ in 0..2 {
-        for engine in engines.each() {
+        for engine in engines {
             if let Err(e) = engine
                 .sweep(|l| l.get(RUN_LABEL).map(String::as_str) == Some(run.id.as_str()))
                 .await
@@ -593,9 +665,24 @@ fn report_cmd(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The most `lab parse-ab` reads: ab's report is about 1.5 KB, with its progress lines
+/// and a verbose dump of a few requests well under this. (`/dev/zero` once grew it to 2 GB.)
+const MAX_AB_OUTPUT: u64 = 1024 * 1024;
+
 fn parse_ab(file: &Path) -> Result<()> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_AB_OUTPUT + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    if bytes.len() as u64 > MAX_AB_OUTPUT {
+        anyhow::bail!(
+            "{}: more than {MAX_AB_OUTPUT} bytes is not the output of one ab run",
+            file.display()
+        );
+    }
+    // Bytes that are not UTF-8 are shown as U+FFFD: a message must not copy them raw.
+    let text = String::from_utf8_lossy(&bytes);
     match crate::ab::parse(&text) {
         Ok(r) => {
             println!("{}", serde_json::to_string_pretty(&r)?);
@@ -607,8 +694,15 @@ fn parse_ab(file: &Path) -> Result<()> {
 
 async fn clean(all: bool, file: Option<&Path>, hosts: &HostArgs) -> Result<()> {
     let mut engines = vec![connect().await?];
+    // Run folders to look through for runs that died `running`: `results/` here, and the
+    // output folder of FILE (a run whose disk filled up could not mark itself).
+    let mut outputs = vec![PathBuf::from(crate::config::DEFAULT_OUTPUT)];
     let named = match file {
-        Some(f) => Some(load_placed(f, hosts)?.1),
+        Some(f) => {
+            let (lab, placement) = load_placed(f, hosts)?;
+            outputs.push(lab.output);
+            Some(placement)
+        }
         None if hosts.servers_host.is_some() || hosts.loadgen_host.is_some() => {
             let mut lab_hosts = config::hosts::Hosts::default();
             hosts
@@ -645,9 +739,15 @@ async fn clean(all: bool, file: Option<&Path>, hosts: &HostArgs) -> Result<()> {
             engine.endpoint().host
         );
     }
-    let marked = mark_dead_runs(Path::new(crate::config::DEFAULT_OUTPUT));
-    if marked > 0 {
-        println!("marked {marked} dead run(s) in results/ as interrupted");
+    outputs.dedup_by(|a, b| same_folder(a, b));
+    for output in outputs {
+        let marked = mark_dead_runs(&output);
+        if marked > 0 {
+            println!(
+                "marked {marked} dead run(s) in {} as interrupted",
+                output.display()
+            );
+        }
     }
     Ok(())
 }
@@ -669,6 +769,10 @@ async fn sweep_dead_runs(engine: &Engine) -> Result<(usize, usize)> {
         mark_if_dead(&dir);
     }
     Ok(removed)
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
 /// Mark every run under `output` that says `running` but has no live owner.
@@ -698,4 +802,51 @@ fn mark_if_dead(dir: &Path) -> bool {
     }
     let running = crate::record::load(dir).is_ok_and(|r| r.status == "running");
     running && runner::run_is_dead(dir) && runner::mark_stopped(dir, "interrupted").is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The measured cells of the fixture run of `tests/`, all ok, with `edit` applied.
+    fn run_with(edit: impl Fn(&mut serde_json::Value)) -> crate::record::Results {
+        let mut v: serde_json::Value = serde_json::from_str(include_str!(
+            "../tests/fixtures/runs/a-baseline/results.json"
+        ))
+        .unwrap();
+        v["server_failures"] = serde_json::json!([]);
+        let cells = v["cells"].as_array_mut().unwrap();
+        cells.retain(|c| c["ab"].is_object());
+        for cell in cells {
+            cell["status"] = "ok".into();
+            cell["reason"] = serde_json::Value::Null;
+            edit(cell);
+        }
+        let mut r = serde_json::from_value(v).unwrap();
+        crate::judge::complete(&mut r);
+        r
+    }
+
+    #[test]
+    fn a_run_whose_every_answer_was_an_error_exits_3() {
+        let report = Path::new("r/report.md");
+        let ok = run_with(|_| {});
+        assert!(exit_for(&ok, report).is_none());
+        // Every response 500: ab counts them complete and says `Non-2xx responses: 1000`.
+        let all_500 = run_with(|c| {
+            let complete = c["ab"]["complete_requests"].clone();
+            c["ab"]["non_2xx"] = complete;
+        });
+        let n = all_500.cells.len();
+        let expected = format!(
+            "{n} of {n} cells got no successful (2xx) answer; the reasons are in r/report.md"
+        );
+        match exit_for(&all_500, report) {
+            Some(Exit::CellsFailed(msg)) => assert_eq!(msg, expected),
+            other => panic!("{other:?}"),
+        }
+        // Some errors are a finding (the verdict says `errors`), not a failure.
+        let some_503 = run_with(|c| c["ab"]["non_2xx"] = 10.into());
+        assert!(exit_for(&some_503, report).is_none());
+    }
 }

@@ -356,6 +356,15 @@ impl Engine {
         &self.endpoint
     }
 
+    /// Whether the daemon still answers (a ping, within 5 s): after an error, it tells a
+    /// daemon that went away from one that refused a request.
+    pub async fn answers(&self) -> bool {
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), self.docker.ping()).await,
+            Ok(Ok(_))
+        )
+    }
+
     /// Docker or Podman: what serves the API (from `GET /version` at connect).
     pub fn kind(&self) -> EngineKind {
         self.kind
@@ -903,6 +912,44 @@ impl Engine {
 
     /// Remove every container and network carrying the lab label for which `doomed(labels)`
     /// is true. Returns how many containers and networks were removed.
+    /// The running containers of lab runs other than `own_run`: their labels and cpuset
+    /// (empty: every CPU).
+    pub async fn other_runs(
+        &self,
+        own_run: &str,
+    ) -> Result<Vec<(HashMap<String, String>, String)>> {
+        let filters = HashMap::from([
+            ("label".to_string(), vec![RUN_LABEL.to_string()]),
+            ("status".to_string(), vec!["running".to_string()]),
+        ]);
+        let containers = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| anyhow!("listing containers: {}", explain(&e)))?;
+        let mut out = Vec::new();
+        for c in containers {
+            let labels = c.labels.unwrap_or_default();
+            let (Some(id), false) = (c.id, labels.get(RUN_LABEL).is_some_and(|r| r == own_run))
+            else {
+                continue;
+            };
+            let cpuset = self
+                .inspect(&id)
+                .await
+                .ok()
+                .and_then(|i| i.host_config)
+                .and_then(|h| h.cpuset_cpus)
+                .unwrap_or_default();
+            out.push((labels, cpuset));
+        }
+        Ok(out)
+    }
+
     pub async fn sweep(
         &self,
         doomed: impl Fn(&HashMap<String, String>) -> bool,

@@ -22,6 +22,7 @@ pub mod compare;
 pub mod config;
 pub mod docker;
 pub mod endpoint;
+pub mod figures;
 pub mod host;
 pub mod images;
 pub mod judge;

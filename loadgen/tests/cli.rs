@@ -201,3 +201,118 @@ fn report_of_a_folder_without_results_says_so() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("results.json"));
 }
+
+/// A copy of a fixture run with `edit` applied to its results.json.
+fn edited_run(edit: impl Fn(&mut serde_json::Value)) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let src = workspace().join("loadgen/tests/fixtures/runs/a-baseline");
+    let mut results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("results.json")).unwrap()).unwrap();
+    edit(&mut results);
+    std::fs::write(run.join("results.json"), results.to_string()).unwrap();
+    std::fs::copy(src.join("meta.json"), run.join("meta.json")).unwrap();
+    (dir, run)
+}
+
+#[test]
+fn report_refuses_an_absurd_figure_instead_of_drawing_it_forever() {
+    // A connect mean of 1.7e308 in every cell once kept `lab report` at 100% CPU for ever.
+    let (_dir, run) = edited_run(|r| {
+        for cell in r["cells"].as_array_mut().unwrap() {
+            if cell["ab"].is_object() {
+                cell["ab"]["connection_times"]["connect"]["mean"] = 1.7e308.into();
+            }
+        }
+    });
+    let o = lab_within(
+        &["report", run.to_str().unwrap()],
+        std::time::Duration::from_secs(120),
+    )
+    .expect("lab report did not finish");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cells[0].ab.connection_times.connect.mean: 1.7e308 is not a figure"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!run.join("report.md").exists());
+}
+
+/// `lab parse-ab` on `text` written to a file.
+fn parse_ab_text(text: &[u8]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("ab.txt");
+    std::fs::write(&f, text).unwrap();
+    lab(&["parse-ab", f.to_str().unwrap()])
+}
+
+#[test]
+fn parse_ab_reads_a_bounded_amount_of_an_endless_file() {
+    let o = lab_within(
+        &["parse-ab", "/dev/zero"],
+        std::time::Duration::from_secs(120),
+    )
+    .expect("lab parse-ab /dev/zero did not finish");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("more than 1048576 bytes"), "{err}");
+}
+
+#[test]
+fn parse_ab_never_prints_control_bytes_from_its_input() {
+    let o = parse_ab_text(
+        b"Benchmarking x\x1b[31m red\x00 (be patient)\napr_socket_recv: \x1b]0;pwned\x07 (104)\n",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("\\u{1b}]0;pwned\\u{7}"), "{err}");
+    assert!(!o.stderr.iter().any(|&b| b < 0x20 && b != b'\n'), "{err:?}");
+}
+
+#[test]
+fn parse_ab_refuses_inconsistent_and_concatenated_reports() {
+    let good = std::fs::read_to_string(fixture("plain-200-n1000-c10-quiet.txt")).unwrap();
+    let cases = [
+        (
+            good.replace("Failed requests:        0", "Failed requests:        5000"),
+            "failed requests (5000) exceed complete requests + 10 (1010)",
+        ),
+        (format!("{good}{good}"), "is given twice (lines"),
+        (
+            good.replace(
+                "Requests per second:    ",
+                "Requests per second:    1e308 #",
+            ),
+            "figure no run can produce",
+        ),
+    ];
+    for (input, needle) in cases {
+        let o = parse_ab_text(input.as_bytes());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{needle}: {}", text(&o));
+        assert!(err.contains(needle), "{needle}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn check_refuses_image_names_that_are_not_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let default = std::fs::read_to_string(workspace().join("lab.yaml")).unwrap();
+    for bad in ["--privileged", "-x", "../x", "x@sha256:zz", "x:y:z"] {
+        let file = dir.path().join("lab.yaml");
+        let text = default.replacen("image: \"httpd:2.4\"", &format!("image: \"{bad}\""), 1);
+        assert_ne!(text, default);
+        std::fs::write(&file, text).unwrap();
+        let e = check_fails(file.to_str().unwrap());
+        assert!(
+            e.contains(&format!(
+                "loadgen.image: `{bad}` is not an image reference ([host[:port]/]name[:tag][@digest])"
+            )),
+            "{bad}: {e}"
+        );
+    }
+}

@@ -27,7 +27,7 @@ fn small_lab_runs_both_models_and_cleans_up() {
     // A secret env value reaches the server and no file of the run.
     let servers = BOTH.replace(
         "port: 46000 }",
-        "port: 46000, env: { LAB_TOKEN: { secret: \"tok-5ecr3t-value\" } } }",
+        "port: 46000, env: { LAB_TOKEN: { secret: \"tok-5ecr3t-value\" }, ESC: { secret: \"Esc\\x41ped-5ecr3t\" }, ZERO: { secret: \"0\" } } }",
     );
     let file = lab_file(dir.path(), "small.yaml", &small_lab(&out_dir, &servers, ""));
     let o = lab(&["run", file.to_str().unwrap()]);
@@ -37,14 +37,16 @@ fn small_lab_runs_both_models_and_cleans_up() {
     for f in walk(&run) {
         let bytes = std::fs::read(&f).unwrap();
         assert!(
-            !String::from_utf8_lossy(&bytes).contains("tok-5ecr3t-value"),
+            !["tok-5ecr3t-value", "EscAped-5ecr3t", "Esc\\x41ped"]
+                .iter()
+                .any(|leak| String::from_utf8_lossy(&bytes).contains(leak)),
             "the secret leaked into {}",
             f.display()
         );
     }
     let copied = std::fs::read_to_string(run.join("lab.yaml")).unwrap();
     assert!(
-        copied.contains("LAB_TOKEN: { secret: \"<secret>\" }"),
+        copied.contains("port: 46000, env: { LAB_TOKEN: { secret: \"<secret>\" }, ESC: { secret: \"<secret>\" }, ZERO: { secret: \"<secret>\" } }"),
         "{copied}"
     );
     let results = results_json(&run);
@@ -163,6 +165,11 @@ fn server_that_exits_at_start_is_recorded_failed_and_the_other_completes() {
     assert_eq!(failures[0]["server"], "broken");
     let reason = failures[0]["reason"].as_str().unwrap();
     assert!(reason.contains("exited with code 2"), "{reason}");
+    // The reason is clap's error, not its closing `For more information, try '--help'.`
+    assert!(
+        reason.contains("its error: error: unexpected argument '--no-such-flag' found"),
+        "{reason}"
+    );
     for c in results["cells"].as_array().unwrap() {
         if c["server"] == "broken" {
             assert_eq!(c["status"], "failed");
@@ -232,20 +239,6 @@ fn start_long_run(dir: &std::path::Path, out_dir: &std::path::Path) -> std::proc
         .unwrap();
     wait_for_cells(&mut child, out_dir, 1);
     child
-}
-
-/// Every file under `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// `docker inspect -f FORMAT NAME...`, one line per object.
@@ -445,4 +438,263 @@ fn a_missing_docker_context_is_one_line_and_exit_2() {
         ),
         "{err}"
     );
+}
+
+/// A small tmpfs mounted on a folder for as long as this value lives (unmounted on drop,
+/// also when the test fails). `None` where this process may not mount (not root).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &std::path::Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+
+    /// Write a file until the file system is full.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.0.join("filler");
+        let mut f = std::fs::File::create(&path).unwrap();
+        let block = vec![0u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        while f.write_all(&[0]).is_ok() {}
+        path
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Lazy, so a file still open somewhere cannot keep the mount.
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_run_stopped_by_a_full_disk_says_so_and_lab_clean_file_marks_it() {
+    if !docker_available("a_run_stopped_by_a_full_disk") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("results");
+    let Some(disk) = Tmpfs::mount(&out_dir, "4m") else {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    };
+    let child = start_long_run(dir.path(), &out_dir);
+    let filler = disk.fill();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("its results.json still says `running`")
+            && err.contains("No space left on device"),
+        "{err}"
+    );
+    let run = only_run(&out_dir);
+    assert_eq!(results_json(&run)["status"], "running");
+    std::fs::remove_file(filler).unwrap();
+
+    // `lab clean FILE` from another folder finds the run through FILE's `output:`.
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let o = Command::new(lab_bin())
+        .current_dir(&elsewhere)
+        .args(["clean", dir.path().join("long.yaml").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("marked 1 dead run(s)"),
+        "{}",
+        text(&o)
+    );
+    let results = results_json(&run);
+    assert_eq!(results["status"], "interrupted");
+    assert_eq!(
+        leftovers(results["run_id"].as_str().unwrap()),
+        Vec::<String>::new()
+    );
+    drop(disk);
+}
+
+/// A unix socket that forwards to the real Docker daemon until [`DaemonProxy::go_away`]:
+/// a daemon that disappears mid-run, without stopping the real one (other tests use it).
+struct DaemonProxy {
+    socket: std::path::PathBuf,
+    streams: std::sync::Arc<std::sync::Mutex<Vec<std::os::unix::net::UnixStream>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl DaemonProxy {
+    fn start(socket: &std::path::Path) -> DaemonProxy {
+        use std::os::unix::net::{UnixListener, UnixStream};
+        let listener = UnixListener::bind(socket).unwrap();
+        let proxy = DaemonProxy {
+            socket: socket.to_path_buf(),
+            streams: Default::default(),
+            stop: Default::default(),
+        };
+        let (streams, stop) = (proxy.streams.clone(), proxy.stop.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                let (Ok(client), Ok(daemon)) =
+                    (client, UnixStream::connect("/var/run/docker.sock"))
+                else {
+                    continue;
+                };
+                let mut held = streams.lock().unwrap();
+                held.push(client.try_clone().unwrap());
+                held.push(daemon.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), daemon.try_clone().unwrap()),
+                    (daemon, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        proxy
+    }
+
+    /// The daemon goes away: its socket file is removed and every connection is cut.
+    fn go_away(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so that it sees `stop`.
+        let _ = std::os::unix::net::UnixStream::connect(&self.socket);
+        let _ = std::fs::remove_file(&self.socket);
+        for s in self.streams.lock().unwrap().iter() {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+#[test]
+fn a_daemon_that_goes_away_mid_run_is_named_with_what_may_be_left() {
+    if !docker_available("a_daemon_that_goes_away_mid_run") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("results");
+    let socket = dir.path().join("docker.sock");
+    let proxy = DaemonProxy::start(&socket);
+    let yaml = small_lab(&out_dir, BOTH, "")
+        .replace(
+            "requests: 200, concurrency: [1, 20]",
+            "requests: 20000, concurrency: [1, 2]",
+        )
+        .replace("path: /", "path: /sleep/1");
+    let file = lab_file(dir.path(), "gone.yaml", &yaml);
+    let host = format!("unix://{}", socket.display());
+    let mut child = Command::new(lab_bin())
+        .current_dir(workspace())
+        .env("DOCKER_HOST", &host)
+        .args(["run", file.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_cells(&mut child, &out_dir, 1);
+    proxy.go_away();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let run = only_run(&out_dir);
+    let results = results_json(&run);
+    let id = results["run_id"].as_str().unwrap().to_string();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.ends_with(&format!(
+            "the Docker daemon at {host} went away; these objects may be left on it: the \
+             containers and networks labelled lab.run={id} (names start with lab-{id}); run \
+             `lab clean` when it is back"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("client error (Connect)"), "{err}");
+    assert_eq!(results["status"], "aborted");
+    // The daemon is back (the real one never left): `lab clean` removes what was left.
+    assert!(
+        !leftovers(&id).is_empty(),
+        "the run could not have cleaned up"
+    );
+    let o = lab(&["clean"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(leftovers(&id), Vec::<String>::new());
+}
+
+#[test]
+fn cells_sharing_cpus_with_another_live_lab_are_flagged_in_every_format() {
+    if !docker_available("cells_sharing_cpus_with_another_live_lab") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("results");
+    let servers = "  - { name: async, model: async, port: 45000 }";
+    let file = lab_file(dir.path(), "shared.yaml", &small_lab(&out_dir, servers, ""));
+    assert!(lab(&["images", file.to_str().unwrap()]).status.success());
+
+    // Another lab run, alive: its owner (this test) holds the lock of its folder, and its
+    // container runs on every CPU.
+    let other = dir.path().join("other-run");
+    std::fs::create_dir(&other).unwrap();
+    let lock = std::fs::File::create(other.join(".lock")).unwrap();
+    // SAFETY: flock on a descriptor this test owns.
+    assert_eq!(
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) },
+        0
+    );
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let owner = format!(
+        "{}:{}",
+        host.trim(),
+        other.canonicalize().unwrap().display()
+    );
+    let name = format!("lab-test-neighbour-{}", std::process::id());
+    let started = Command::new("docker")
+        .args(["run", "-d", "--rm", "--name", &name])
+        .args(["--label", "lab.run=test-neighbour", "--label"])
+        .arg(format!("lab.owner={owner}"))
+        .arg("lab/server-async")
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "{}", text(&started));
+    let o = lab(&["run", "--no-build", file.to_str().unwrap()]);
+    let _ = Command::new("docker").args(["rm", "-f", &name]).output();
+    drop(lock);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let run = only_run(&out_dir);
+    let results = results_json(&run);
+    for c in results["cells"].as_array().unwrap() {
+        assert_eq!(c["neighbours"][0], "run test-neighbour on CPUs all", "{c}");
+        assert!(
+            c["flags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == "shared-cpus"),
+            "{c}"
+        );
+    }
+    for format in ["report.md", "report.html", "results.csv"] {
+        let body = std::fs::read_to_string(run.join(format)).unwrap();
+        assert!(body.contains("shared-cpus"), "{format}: {body}");
+    }
 }

@@ -17,7 +17,7 @@ use common::*;
 /// times slower than this one.
 fn tune_file(output: &Path) -> String {
     format!(
-        "name: e2e\noutput: {}\nwarmup: 50\nrepeat: 3\npin: off\nservers:\n  - {{ name: async, model: async, port: 45000 }}\n\
+        "name: e2e\noutput: {}\nwarmup: 50\nrepeat: 3\npin: off\nservers:\n  - {{ name: async, model: async, port: 45000, env: {{ TUNE_TOKEN: {{ secret: \"Esc\\x41ped-tune-5ecr3t\" }}, ZERO: {{ secret: \"0\" }} }} }}\n\
          resources: {{ cpus: 1, memory: 64m, pids: 512 }}\nloadgen: {{ requests: 150, concurrency: 2, keepalive: true, timeout: 10s }}\n\
          workloads:\n  - {{ name: cpu, path: /cpu/100 }}\n\
          tune:\n  targets:\n    - {{ workload: cpu, rps: 300, concurrency: 2 }}\n  cpus: {{ min: 0.1, max: 0.8, resolution: 0.1 }}\n  budget: {{ probes: 12, time: 5m }}\n",
@@ -45,6 +45,22 @@ fn tune_brackets_the_cpu_answer_with_real_probes() {
     assert!(stdout.contains("resources:\n  requests:"), "{stdout}");
 
     let tune = only_run(&out_dir);
+    // The secrets reach no file of the tune or its probes, however they are written; the
+    // copies keep everything else (a short secret does not rewrite `45000`).
+    for f in walk(&tune) {
+        let content = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        for leak in ["EscAped-tune-5ecr3t", "Esc\\x41ped"] {
+            assert!(
+                !content.contains(leak),
+                "{leak} leaked into {}",
+                f.display()
+            );
+        }
+        if f.file_name().unwrap() == "lab.yaml" {
+            assert!(content.contains("port: 45000, env: { TUNE_TOKEN: { secret: \"<secret>\" }, ZERO: { secret: \"<secret>\" } }"), "{}: {content}", f.display());
+        }
+    }
+    assert!(tune.join("lab.yaml").is_file());
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(tune.join("tune.json")).unwrap()).unwrap();
     assert_eq!(record["status"], "complete");

@@ -47,13 +47,19 @@ pub struct CommonArgs {
     #[arg(long, env = "SERVER_MAX_BODY_BYTES", default_value = "1MiB", value_parser = parse_size)]
     pub max_body_bytes: usize,
 
+    /// Most `/cpu/{n}` units one request may ask for (more: 400), and most one connection may
+    /// queue by pipelining before the client waits for an answer (more: 503 and close).
+    /// One unit is ~7–10 µs of one core.
+    #[arg(long, env = "SERVER_MAX_CPU_UNITS", default_value_t = crate::routes::MAX_CPU_UNITS)]
+    pub max_cpu_units: u64,
+
     /// Most connections served at once; when reached, accept waits for one to finish.
     /// At most 2^61 - 1 (tokio's semaphore limit, applied to both models alike).
     #[arg(long, env = "SERVER_MAX_CONNECTIONS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECTIONS))]
     pub max_connections: u64,
 
-    /// On SIGTERM/SIGINT, how long in-flight requests may still run before the process exits.
+    /// On SIGTERM/SIGINT/SIGHUP, how long in-flight requests may still run before the process exits.
     #[arg(long, env = "SERVER_SHUTDOWN_TIMEOUT", default_value = "1s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
 }
@@ -123,6 +129,7 @@ impl CommonArgs {
             limits: Limits {
                 max_header_bytes: self.max_header_bytes,
                 max_body_bytes: self.max_body_bytes,
+                max_cpu_units: self.max_cpu_units,
             },
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
             shutdown_timeout: self.shutdown_timeout,

@@ -1,8 +1,8 @@
 //! Two HTTP/1.x servers that differ only in their concurrency model.
 //!
 //! Everything a request touches is shared: the codec ([`http`]), the routes ([`routes`]),
-//! the flags ([`config`]), the listening socket ([`net`]), the counters ([`metrics`]) and the
-//! signal plumbing ([`shutdown`]). What is left are two small files that a reader can diff:
+//! the flags ([`config`]), the listening socket ([`net`]), the counters ([`metrics`]), the
+//! process limits ([`limits`]) and the signal plumbing ([`shutdown`]). What is left are two small files that a reader can diff:
 //!
 //! * [`model_async`]: one tokio task per connection, on a runtime with `--workers` threads.
 //! * [`model_thread`]: one OS thread per connection, blocking I/O, std only.
@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod model_async;
 pub mod model_thread;

@@ -17,7 +17,7 @@
 //! | `server_connections_open_peak` | gauge | most connections open at once since the previous scrape |
 //! | `server_threads_alive` | gauge | thread model: connection threads alive now; async model: runtime worker threads (constant) |
 //! | `server_threads_alive_peak` | gauge | most threads alive at once since the previous scrape |
-//! | `server_rejected_total{reason="connection_cap"\|"spawn_failed"}` | counter | connections answered 503 because the connection cap was reached / no thread could be started; both labels always present |
+//! | `server_rejected_total{reason="connection_cap"\|"spawn_failed"}` | counter | connections answered 503 because the connection cap was reached / no thread could be started (refused by the kernel, or past the thread budget of [`crate::limits`]); both labels always present |
 //! | `server_accept_errors_total` | counter | `accept(2)` calls that failed (out of file descriptors, connection aborted before accept ...); `EINTR`/`EAGAIN` are not errors |
 //! | `process_resident_memory_bytes` | gauge | `VmRSS` of `/proc/self/status` |
 //! | `process_resident_memory_peak_bytes` | gauge | `VmHWM` of `/proc/self/status`: the most resident memory since the previous scrape |
@@ -54,7 +54,8 @@ pub static METRICS: Metrics = Metrics::new();
 pub enum Rejection {
     /// `--max-connections` connections were already being served.
     ConnectionCap,
-    /// No thread could be started for the connection (thread model).
+    /// No thread could be started for the connection (thread model): the kernel refused
+    /// one, or the thread budget ([`crate::limits::map_budget`]) was reached.
     SpawnFailed,
 }
 

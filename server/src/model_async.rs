@@ -23,6 +23,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{available_cpus, AsyncArgs, Config};
 use crate::http::{Connection, Io, Read};
+use crate::limits;
 use crate::metrics::{OpenConnection, METRICS};
 use crate::net::{self, FdReserve, RateLimited};
 use crate::shutdown::{self, Shutdown};
@@ -30,10 +31,12 @@ use crate::shutdown::{self, Shutdown};
 /// The `Server` header line of this model.
 pub const SERVER: &str = concat!("Server: lab-async/", env!("CARGO_PKG_VERSION"), "\r\n");
 
-/// Build the runtime, bind, announce, serve until SIGTERM/SIGINT.
+/// Build the runtime, bind, announce, serve until SIGTERM, SIGINT or SIGHUP.
 pub fn main(args: AsyncArgs) -> io::Result<()> {
     let config = args.common.config(args.port);
-    let workers = args.workers.map_or_else(available_cpus, NonZeroUsize::get);
+    let workers =
+        workers(&args).map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
+    limits::warn_if_over_open_files(config.max_connections);
     let mut builder = if workers == 1 {
         tokio::runtime::Builder::new_current_thread()
     } else {
@@ -66,6 +69,21 @@ pub fn main(args: AsyncArgs) -> io::Result<()> {
     // Tasks still running past the shutdown timeout are abandoned, not waited for.
     runtime.shutdown_background();
     result
+}
+
+/// The runtime's worker threads: `--workers`, or one per usable CPU.
+///
+/// More than the process can start is refused here, with the reason: tokio starts every
+/// worker up front, and a worker that does not fit aborts the process (see
+/// [`crate::limits`]).
+pub fn workers(args: &AsyncArgs) -> Result<usize, String> {
+    let workers = args.workers.map_or_else(available_cpus, NonZeroUsize::get);
+    match limits::tightest() {
+        Some(bound) if workers > bound.threads => Err(format!(
+            "--workers {workers} is more than the threads this process can start ({bound})"
+        )),
+        _ => Ok(workers),
+    }
 }
 
 /// Serve connections from `listener` until `shutdown` completes, then drain.

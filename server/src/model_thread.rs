@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read as _, Write as _};
 use std::net::{Shutdown as Direction, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -23,6 +23,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, ThreadArgs};
 use crate::http::{Connection, Io, Read};
+use crate::limits;
 use crate::metrics::{OpenConnection, Rejection, METRICS};
 use crate::net::{self, FdReserve, RateLimited};
 use crate::shutdown;
@@ -30,10 +31,10 @@ use crate::shutdown;
 /// The `Server` header line of this model.
 pub const SERVER: &str = concat!("Server: lab-thread/", env!("CARGO_PKG_VERSION"), "\r\n");
 
-/// Bind, announce, serve until SIGTERM/SIGINT.
+/// Bind, announce, serve until SIGTERM, SIGINT or SIGHUP.
 pub fn main(args: ThreadArgs) -> io::Result<()> {
     let config = args.common.config(args.port);
-    let stack_size = args.stack_size;
+    let threads = Threads::from_limits(args.stack_size, config.max_connections);
     METRICS.set_model("thread");
 
     let listener = net::bind(config.addr, config.backlog)?;
@@ -53,20 +54,53 @@ pub fn main(args: ThreadArgs) -> io::Result<()> {
         model = "thread",
         %addr,
         backlog = config.backlog,
-        stack_size = stack_size.map_or_else(|| "default (2 MiB)".to_string(), |s| s.to_string()),
+        stack_size = threads.stack_size.map_or_else(|| "default (2 MiB)".to_string(), |s| s.to_string()),
         max_connections = config.max_connections,
+        max_threads = threads.max,
         "listening"
     );
     net::announce(addr)?;
-    run(listener, config, stack_size, notify_shutdown);
+    run(listener, config, threads, notify_shutdown);
     Ok(())
+}
+
+/// How connection threads are started, and how many may run at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Threads {
+    /// `--stack-size` (`None`: Rust's default, 2 MiB).
+    pub stack_size: Option<usize>,
+    /// Past this many connection threads, a connection is answered 503 instead of getting
+    /// one: more would not fit in `vm.max_map_count`, and the thread that does not fit
+    /// aborts the process (see [`crate::limits`]).
+    pub max: usize,
+}
+
+impl Threads {
+    /// Read the process's limits; warn when `--max-connections` asks for more threads than
+    /// the process can start (or more files than it may open).
+    fn from_limits(stack_size: Option<usize>, max_connections: usize) -> Threads {
+        if let Some(bound) = limits::tightest() {
+            if max_connections > bound.threads {
+                warn!(
+                    max_connections,
+                    "--max-connections is more than the threads this process can start \
+                     ({bound}); connections past that are answered 503"
+                );
+            }
+        }
+        limits::warn_if_over_open_files(max_connections);
+        Threads {
+            stack_size,
+            max: limits::map_budget().map_or(usize::MAX, |budget| budget.threads),
+        }
+    }
 }
 
 /// Serve connections from `listener` until `notify_shutdown` is notified, then drain.
 pub fn run(
     listener: TcpListener,
     config: Config,
-    stack_size: Option<usize>,
+    threads: Threads,
     notify_shutdown: Arc<NotifyShutdown>,
 ) {
     // Notifying `notify_shutdown` tells every handler to finish up. Every handler holds a
@@ -76,7 +110,8 @@ pub fn run(
     let mut server = Listener {
         listener,
         config,
-        stack_size,
+        threads,
+        running: Arc::new(AtomicUsize::new(0)),
         limit_connections: Arc::new(Semaphore::new(config.max_connections)),
         notify_shutdown,
         shutdown_complete_tx,
@@ -117,7 +152,9 @@ pub fn run(
 struct Listener {
     listener: TcpListener,
     config: Config,
-    stack_size: Option<usize>,
+    threads: Threads,
+    /// Connection threads started and not finished: at most `threads.max`.
+    running: Arc<AtomicUsize>,
     /// At most `--max-connections` handlers at once: accept waits for a permit.
     limit_connections: Arc<Semaphore>,
     notify_shutdown: Arc<NotifyShutdown>,
@@ -136,9 +173,8 @@ struct Handler {
     shutdown: Shutdown,
     /// Counts the connection in `server_connections_open` while the handler lives.
     _open: OpenConnection,
-    /// The timeouts currently set on the socket (setting one is a system call).
+    /// The read timeout currently set on the socket (setting one is a system call).
     read_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
     /// Dropped with the handler; see [`run`].
     _shutdown_complete: mpsc::Sender<()>,
 }
@@ -174,7 +210,6 @@ impl Listener {
                 shutdown,
                 _open: METRICS.connection_opened(),
                 read_timeout: None,
-                write_timeout: None,
                 _shutdown_complete: self.shutdown_complete_tx.clone(),
             };
             self.spawn(handler, permit);
@@ -182,15 +217,26 @@ impl Listener {
     }
 
     /// A thread per connection. If the thread cannot be created (out of memory, or the
-    /// container's pids limit), the handler comes back here to answer 503.
-    fn spawn(&mut self, handler: Handler, permit: Permit) {
+    /// container's pids limit), or [`Threads::max`] are running, the handler comes back
+    /// here to answer 503.
+    fn spawn(&mut self, mut handler: Handler, permit: Permit) {
+        let Some(running) = Running::enter(&self.running, self.threads.max) else {
+            let err = io::Error::other(format!("{} connection threads", self.threads.max));
+            self.spawn_failures.warn(
+                &err,
+                "thread limit reached (vm.max_map_count); answering 503",
+            );
+            handler.reject();
+            return;
+        };
         let slot = Arc::new(Mutex::new(Some(handler)));
         let handed_over = slot.clone();
         let mut builder = thread::Builder::new();
-        if let Some(size) = self.stack_size {
+        if let Some(size) = self.threads.stack_size {
             builder = builder.stack_size(size);
         }
         let spawned = builder.spawn(move || {
+            let _running = running;
             let _alive = METRICS.thread_started();
             if let Some(mut handler) = lock(&handed_over).take() {
                 if let Err(err) = handler.run() {
@@ -275,17 +321,24 @@ impl Handler {
     }
 
     /// Write once, waiting at most `timeout` for the client to make room.
+    ///
+    /// Not a blocking `write` with `SO_SNDTIMEO`: that one returns only when all is written
+    /// or the timeout has passed, and counts bytes that went out at its start as progress,
+    /// so a client that stops reading held the connection for two or three timeouts. Here,
+    /// as in the async model, a write takes what fits at once, and only a write that finds
+    /// no room waits (at most `timeout`) for the client to take something.
     fn write(&mut self, timeout: Duration) -> io::Result<usize> {
-        if self.write_timeout != Some(timeout) {
-            self.stream.set_write_timeout(Some(timeout))?;
-            self.write_timeout = Some(timeout);
-        }
-        match (&*self.stream).write(self.conn.pending()) {
-            Ok(0) => Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => Ok(n),
-            Err(err) if is_timeout(&err) => Err(io::ErrorKind::TimedOut.into()),
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(0),
-            Err(err) => Err(err),
+        let socket = socket2::SockRef::from(&*self.stream);
+        loop {
+            match socket.send_with_flags(self.conn.pending(), SEND_FLAGS) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => return Ok(n),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    wait_writable(&self.stream, timeout)?;
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(0),
+                Err(err) => return Err(err),
+            }
         }
     }
 
@@ -319,7 +372,52 @@ impl Handler {
     }
 }
 
-/// A socket timeout: `SO_RCVTIMEO`/`SO_SNDTIMEO` expire as `EAGAIN`.
+/// A send that never blocks (the wait is [`wait_writable`]'s) and never raises SIGPIPE.
+const SEND_FLAGS: libc::c_int = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+
+/// Wait until `stream` can take more bytes (or has failed: the next write says how), at
+/// most `timeout`; `TimedOut` if it cannot.
+fn wait_writable(stream: &TcpStream, timeout: Duration) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut poll = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    let millis = libc::c_int::try_from(timeout.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one valid pollfd, for the duration of the call.
+    match unsafe { libc::poll(&mut poll, 1, millis) } {
+        0 => Err(io::ErrorKind::TimedOut.into()),
+        n if n > 0 => Ok(()),
+        _ => match io::Error::last_os_error() {
+            err if err.kind() == io::ErrorKind::Interrupted => Ok(()),
+            err => Err(err),
+        },
+    }
+}
+
+/// One connection thread counted in [`Listener::running`] until dropped (when the thread
+/// ends, or at once if it could not be started).
+struct Running(Arc<AtomicUsize>);
+
+impl Running {
+    fn enter(running: &Arc<AtomicUsize>, max: usize) -> Option<Running> {
+        // Only the accepting thread adds: a load, then an add, cannot overshoot.
+        if running.load(Ordering::Relaxed) >= max {
+            return None;
+        }
+        running.fetch_add(1, Ordering::Relaxed);
+        Some(Running(running.clone()))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A socket timeout: `SO_RCVTIMEO` expires as `EAGAIN`.
 fn is_timeout(err: &io::Error) -> bool {
     matches!(
         err.kind(),

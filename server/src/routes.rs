@@ -14,7 +14,7 @@ use crate::metrics::METRICS;
 
 /// Longest `/sleep/{ms}` (longer: 400).
 pub const MAX_SLEEP_MS: u64 = 60_000;
-/// Most `/cpu/{n}` units (about 10 s; more: 400).
+/// The default cap of `/cpu/{n}` (`--max-cpu-units`): about 7–10 s of one core.
 pub const MAX_CPU_UNITS: u64 = 1_000_000;
 /// Longest `/bytes/{n}` body (longer: 400).
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -51,7 +51,8 @@ pub enum Route {
 }
 
 impl Route {
-    pub fn parse(method: Method, path: &str) -> Route {
+    /// `max_cpu_units`: the largest `n` of `/cpu/{n}` (`--max-cpu-units`).
+    pub fn parse(method: Method, path: &str, max_cpu_units: u64) -> Route {
         if method == Method::Other {
             return Route::MethodNotAllowed;
         }
@@ -69,7 +70,7 @@ impl Route {
         }
         if let Some(n) = path.strip_prefix("/cpu/") {
             return match parse_number(n) {
-                Some(n) if n <= MAX_CPU_UNITS => Route::Cpu(n),
+                Some(n) if n <= max_cpu_units => Route::Cpu(n),
                 _ => Route::BadParameter,
             };
         }
@@ -147,26 +148,38 @@ mod tests {
 
     #[test]
     fn paths() {
-        let get = |path| Route::parse(Method::Get, path);
+        let get = |path| Route::parse(Method::Get, path, MAX_CPU_UNITS);
         assert_eq!(get("/"), Route::Hello);
-        assert_eq!(Route::parse(Method::Head, "/"), Route::Hello);
+        assert_eq!(Route::parse(Method::Head, "/", MAX_CPU_UNITS), Route::Hello);
         assert_eq!(get("/healthz"), Route::Healthz);
         assert_eq!(get("/sleep/250"), Route::Sleep(Duration::from_millis(250)));
         assert_eq!(get("/sleep/60001"), Route::BadParameter);
         assert_eq!(get("/sleep/-1"), Route::BadParameter);
         assert_eq!(get("/sleep/"), Route::BadParameter);
         assert_eq!(get("/cpu/3"), Route::Cpu(3));
+        assert_eq!(get("/cpu/1000000"), Route::Cpu(MAX_CPU_UNITS));
+        assert_eq!(get("/cpu/1000001"), Route::BadParameter);
+        assert_eq!(
+            Route::parse(Method::Get, "/cpu/11", 10),
+            Route::BadParameter
+        );
         assert_eq!(get("/cpu/99999999999999999999999"), Route::BadParameter);
         assert_eq!(get("/bytes/0"), Route::Bytes(0));
         assert_eq!(get("/bytes/67108864"), Route::Bytes(MAX_BYTES));
         assert_eq!(get("/bytes/67108865"), Route::BadParameter);
         assert_eq!(get("/nope"), Route::NotFound);
         assert_eq!(get("/metrics"), Route::Metrics);
-        assert_eq!(Route::parse(Method::Head, "/metrics"), Route::Metrics);
-        assert_eq!(get("/healthz/"), Route::NotFound);
-        assert_eq!(Route::parse(Method::Other, "/"), Route::MethodNotAllowed);
         assert_eq!(
-            Route::parse(Method::Other, "/nope"),
+            Route::parse(Method::Head, "/metrics", MAX_CPU_UNITS),
+            Route::Metrics
+        );
+        assert_eq!(get("/healthz/"), Route::NotFound);
+        assert_eq!(
+            Route::parse(Method::Other, "/", MAX_CPU_UNITS),
+            Route::MethodNotAllowed
+        );
+        assert_eq!(
+            Route::parse(Method::Other, "/nope", MAX_CPU_UNITS),
             Route::MethodNotAllowed
         );
     }

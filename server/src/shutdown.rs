@@ -1,7 +1,8 @@
 //! Signals and the shutdown notice.
 //!
 //! Shutdown has three steps in both models: a signal (SIGTERM from `docker stop`, SIGINT
-//! from Ctrl-C) arrives; the listener stops accepting; every connection handler learns of it,
+//! from Ctrl-C, SIGHUP when the terminal or session that started the server goes away)
+//! arrives; the listener stops accepting; every connection handler learns of it,
 //! finishes the request it is working on (answering `Connection: close`) and closes instead
 //! of waiting for another one. The process then waits up to `--shutdown-timeout` for the
 //! handlers and exits 0.
@@ -15,33 +16,39 @@ use std::io;
 
 use tokio::sync::watch;
 
-/// Install SIGTERM and SIGINT handlers in tokio now; the returned future resolves with the
-/// name of the first of them to arrive. (Installed eagerly, before the server announces
+/// Install SIGTERM, SIGINT and SIGHUP handlers in tokio now; the returned future resolves
+/// with the name of the first of them to arrive.
+///
+/// SIGHUP drains like SIGTERM: there is no configuration to reload, and its default action
+/// (terminate at once) would drop every in-flight request. (Installed eagerly, before the server announces
 /// itself, so that a signal sent right after `listening on` is never lost.)
 pub fn signal() -> io::Result<impl Future<Output = &'static str>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
     Ok(async move {
         tokio::select! {
             _ = term.recv() => "SIGTERM",
             _ = int.recv() => "SIGINT",
+            _ = hup.recv() => "SIGHUP",
         }
     })
 }
 
-/// Start a thread (std only) that calls `on_signal` once, on the first SIGTERM or SIGINT.
+/// Start a thread (std only) that calls `on_signal` once, on the first SIGTERM, SIGINT or
+/// SIGHUP (see [`signal`]).
 pub fn on_signal(on_signal: impl FnOnce(&'static str) + Send + 'static) -> io::Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                on_signal(if signal == SIGINT {
-                    "SIGINT"
-                } else {
-                    "SIGTERM"
+                on_signal(match signal {
+                    SIGINT => "SIGINT",
+                    SIGHUP => "SIGHUP",
+                    _ => "SIGTERM",
                 });
             }
         })?;

@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Client, Model, Server, PATIENCE};
+use common::{one_worker, Client, Model, Server, PATIENCE};
 
 both_models!(
     get_root,
@@ -34,6 +34,8 @@ both_models!(
     max_connections_queues,
     thousand_concurrent_connections,
     graceful_shutdown_drains,
+    sighup_drains_like_sigterm,
+    expect_100_continue,
 );
 
 fn get_root(model: Model) {
@@ -328,6 +330,17 @@ fn thousand_concurrent_connections(model: Model) {
 }
 
 fn graceful_shutdown_drains(model: Model) {
+    drains_on(model, libc::SIGTERM);
+}
+
+/// Before: SIGHUP killed both servers at once (its default action), in-flight requests lost.
+fn sighup_drains_like_sigterm(model: Model) {
+    drains_on(model, libc::SIGHUP);
+}
+
+/// Send `signal` with a request in flight and an idle connection open: the request is
+/// answered, the idle connection closed, the listener closed, and the process exits 0.
+fn drains_on(model: Model, signal: i32) {
     let mut server = Server::start_with(
         model,
         &["--shutdown-timeout", "10s", "--keepalive-timeout", "60s"],
@@ -341,7 +354,7 @@ fn graceful_shutdown_drains(model: Model) {
     assert_eq!(busy.get("/").status, 200);
     busy.send(b"GET /sleep/500 HTTP/1.1\r\nHost: t\r\n\r\n");
     thread::sleep(Duration::from_millis(200));
-    server.signal(libc::SIGTERM);
+    server.signal(signal);
 
     let reply = busy.response();
     assert_eq!(reply.status, 200);
@@ -353,7 +366,10 @@ fn graceful_shutdown_drains(model: Model) {
     loop {
         match TcpStream::connect(server.addr) {
             Err(err) if err.kind() == ErrorKind::ConnectionRefused => break,
-            _ => assert!(Instant::now() < deadline, "still accepting after SIGTERM"),
+            _ => assert!(
+                Instant::now() < deadline,
+                "still accepting after the signal"
+            ),
         }
         thread::sleep(Duration::from_millis(10));
     }
@@ -377,10 +393,24 @@ fn thread_spawn_failure_503() {
     server.assert_logged("cannot start a connection thread");
 }
 
-/// `--workers 1` where the model has it (async only).
-fn one_worker(model: Model) -> &'static [&'static str] {
-    match model {
-        Model::Async => &["--workers", "1"],
-        Model::Thread => &[],
-    }
+/// Before: the server waited for a body that the client held back until `100 Continue`,
+/// and answered 408 after the read timeout.
+fn expect_100_continue(model: Model) {
+    let server = Server::start(model);
+    let mut client = server.client();
+    let head =
+        "PUT /upload HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+    client.send(head.as_bytes());
+    assert_eq!(client.interim_status(), 100);
+    client.send(b"hello");
+    assert_eq!(client.response().status, 405);
+    // The connection goes on as usual.
+    assert_eq!(client.get("/").status, 200);
+
+    // A body over the limit: the final status at once, no 100.
+    let mut client = server.client();
+    let over = head.replace("Content-Length: 5", "Content-Length: 2000000");
+    client.send(over.as_bytes());
+    assert_eq!(client.response().status, 413);
+    client.assert_closed();
 }

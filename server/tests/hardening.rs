@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Client, Model, Server, PATIENCE};
+use common::{one_worker, Client, Model, Server, PATIENCE};
 
 both_models!(
     pipelined_flood_is_bounded,
@@ -21,6 +21,9 @@ both_models!(
     http11_requires_one_host,
     error_replies_are_read_not_reset,
     max_connections_over_the_permit_limit_is_refused,
+    write_timeout_is_one_timeout_without_progress,
+    cpu_work_stops_when_the_client_is_gone,
+    pipelined_cpu_work_is_bounded,
 );
 
 /// Before: every pipelined request was answered into memory while the client read nothing
@@ -264,4 +267,82 @@ fn max_connections_over_the_permit_limit_is_refused(model: Model) {
         assert!(stderr.contains("--max-connections"), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+/// Before: the thread model's blocking write counted the bytes that went out at its start as
+/// progress, so a client that stopped reading held its connection for about three write
+/// timeouts (the async model: one). Now both drop it after one timeout without progress.
+/// (An ordering, not a speed: the stuck connection must be gone before a `/sleep` of 2.5
+/// timeouts, sent right after it, is answered; before the fix it was there at 3.)
+fn write_timeout_is_one_timeout_without_progress(model: Model) {
+    let server = Server::start_with(model, &["--write-timeout", "1s"]);
+    let mut scraper = server.client();
+    scraper.scrape();
+    // A small receive buffer: the server's writes then trickle out for a while before
+    // they stop (with a large one the old thread model happened to stop at once).
+    let stuck = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    stuck.set_recv_buffer_size(4096).unwrap();
+    stuck.connect(&server.addr.into()).unwrap();
+    let mut stuck = TcpStream::from(stuck);
+    stuck
+        .write_all(b"GET /bytes/67108864 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut marker = server.client();
+    assert_eq!(marker.get("/sleep/2500").status, 200);
+    let open = scraper.scrape().value("server_connections_open");
+    assert_eq!(
+        open, 2,
+        "the client that stopped reading still holds its connection"
+    );
+    drop(stuck);
+}
+
+/// Before: 150 pipelined `/cpu` requests sent in one write, then a reset, all ran (the
+/// first write, which would have failed, came only once 16 KiB of answers were pending),
+/// and with `--workers 1` every other client waited for them.
+fn cpu_work_stops_when_the_client_is_gone(model: Model) {
+    let server = Server::start_with(model, one_worker(model));
+    let mut scraper = server.client();
+    let before = scraper.scrape().value("server_requests_total");
+    let mut gone = server.client();
+    gone.send(&b"GET /cpu/100 HTTP/1.1\r\nHost: t\r\n\r\n".repeat(150));
+    // The first answer: the server is at work on the batch.
+    assert_eq!(gone.response().status, 200);
+    // Close with a reset (SO_LINGER 0), as a client that crashed or gave up does.
+    socket2::SockRef::from(&gone.stream)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(gone);
+    assert_eq!(server.client().get("/").status, 200);
+
+    let scrape = scraper.scrape_until("server_connections_open", |open| open == 1);
+    let answered = scrape.value("server_requests_total") - before;
+    // The `GET /`, and the `/cpu` requests run before the reset was noticed: two or three.
+    assert!(
+        answered <= 5,
+        "{answered} requests answered:\n{}",
+        scrape.text
+    );
+}
+
+/// Before: one connection could queue any amount of `/cpu` work by pipelining. Now at most
+/// `--max-cpu-units` between two moments where all it sent is answered: past that, 503.
+fn pipelined_cpu_work_is_bounded(model: Model) {
+    let server = Server::start_with(model, &["--max-cpu-units", "1000"]);
+    let mut client = server.client();
+    client.send(&b"GET /cpu/100 HTTP/1.1\r\nHost: t\r\n\r\n".repeat(12));
+    for _ in 0..10 {
+        assert_eq!(client.response().status, 200);
+    }
+    let refused = client.response();
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.header("Connection"), Some("close"));
+    client.assert_closed();
+
+    // A client that waits for each answer is not limited; one request over the cap is 400.
+    let mut patient = server.client();
+    for _ in 0..12 {
+        assert_eq!(patient.get("/cpu/100").status, 200);
+    }
+    assert_eq!(patient.get("/cpu/1001").status, 400);
 }

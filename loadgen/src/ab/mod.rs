@@ -35,6 +35,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::figures::MAX_FIGURE;
+
 #[cfg(test)]
 mod tests;
 
@@ -136,14 +138,27 @@ pub enum AbParseError {
 /// Longest quoted line in a message.
 const MAX_QUOTE: usize = 200;
 
+/// A line of the input as a message may show it: at most [`MAX_QUOTE`] characters, control
+/// characters escaped (`\0`, `\u{1b}`), so that NUL and terminal escape bytes in a file
+/// never reach the terminal.
 fn quote(line: &str) -> String {
     let line = line.trim();
-    if line.chars().count() > MAX_QUOTE {
-        let cut: String = line.chars().take(MAX_QUOTE).collect();
-        format!("`{cut}…`")
-    } else {
-        format!("`{line}`")
-    }
+    let cut: String = line.chars().take(MAX_QUOTE).collect();
+    let more = if cut.len() < line.len() { "…" } else { "" };
+    format!("`{}{more}`", shown(&cut))
+}
+
+/// `text` with its control characters escaped.
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Lines of `text` without their `\r`, numbered from 1.
@@ -224,6 +239,10 @@ struct Parser {
     mandatory_lines: BTreeMap<String, (usize, String)>,
     /// The first line with a negative time or rate.
     negative: Option<(usize, String)>,
+    /// The first line with a figure no run can produce (above [`MAX_FIGURE`]).
+    implausible: Option<(usize, String)>,
+    /// A mandatory line given twice (two reports in one text): its label and both lines.
+    repeated: Option<(&'static str, usize, usize)>,
     conn_times: Option<ConnectionTimes>,
     percentiles: Option<BTreeMap<String, f64>>,
     /// The previous line was an ab WARNING/ERROR, whose explanation follows.
@@ -344,9 +363,11 @@ impl Parser {
         if REPORT_LABELS.contains(&key.as_str()) {
             self.found_report = true;
         }
-        if mandatory(&self.report).iter().any(|(k, ..)| *k == key) {
+        if let Some(&(k, label, _)) = mandatory(&self.report).iter().find(|(k, ..)| *k == key) {
             let quoted = (n, line.trim_end().to_string());
-            self.mandatory_lines.insert(key.clone(), quoted);
+            if let Some((first, _)) = self.mandatory_lines.insert(k.to_string(), quoted) {
+                self.repeated.get_or_insert((label, first, n));
+            }
         }
         let r = &mut self.report;
         match key.as_str() {
@@ -419,6 +440,9 @@ impl Parser {
         if values.iter().any(|v| *v < 0.0) && self.negative.is_none() {
             self.negative = Some((n, line.trim_end().to_string()));
         }
+        if values.iter().any(|v| *v > MAX_FIGURE) && self.implausible.is_none() {
+            self.implausible = Some((n, line.trim_end().to_string()));
+        }
     }
 
     /// Why the report cannot be used, if it cannot: every missing or unreadable mandatory
@@ -445,6 +469,18 @@ impl Parser {
                 quote(line)
             ));
         }
+        if let Some((n, line)) = &self.implausible {
+            problems.push(format!(
+                "line {n} has a figure no run can produce (above {MAX_FIGURE:e}): {}",
+                quote(line)
+            ));
+        }
+        if let Some((label, first, again)) = self.repeated {
+            problems.push(format!(
+                "`{label}` is given twice (lines {first} and {again}): two reports in one text"
+            ));
+        }
+        problems.extend(inconsistent(&self.report));
         (!problems.is_empty()).then(|| problems.join("; "))
     }
 
@@ -507,6 +543,46 @@ fn parse_breakdown(t: &str) -> Option<FailedBreakdown> {
     })
 }
 
+/// Counts that contradict each other. Non-2xx and keep-alive answers are among the complete
+/// ones, and so are failures, except connect failures: ab tolerates 10 of those before it
+/// gives up (`Test aborted after 10 failures`).
+fn inconsistent(r: &AbReport) -> Vec<String> {
+    let complete = r.complete_requests.unwrap_or(0);
+    let mut problems = Vec::new();
+    let mut more = |what: &str, n: Option<u64>, bound: u64, of: &str| {
+        if let Some(n) = n.filter(|&n| n > bound) {
+            problems.push(format!("{what} ({n}) exceed {of} ({bound})"));
+        }
+    };
+    more(
+        "failed requests",
+        r.failed_requests,
+        complete + 10,
+        "complete requests + 10",
+    );
+    more(
+        "non-2xx responses",
+        r.non_2xx,
+        complete,
+        "complete requests",
+    );
+    more(
+        "keep-alive requests",
+        r.keepalive_requests,
+        complete,
+        "complete requests",
+    );
+    if let Some(total) = r.total_transferred {
+        more(
+            "HTML bytes",
+            r.html_transferred,
+            total,
+            "total bytes transferred",
+        );
+    }
+    problems
+}
+
 /// Parses the output of one ab 2.3 run (stdout, optionally with stderr merged in;
 /// `\n` or `\r\n` line endings).
 ///
@@ -553,7 +629,7 @@ fn no_report_reason(text: &str) -> String {
 
     // `Total of 362 requests completed`, printed after a fatal error mid-run.
     let total_of = find(&|l| l.starts_with("total of ") && l.contains("requests completed"))
-        .map(|i| format!(" ({})", lines[i]))
+        .map(|i| format!(" ({})", shown(lines[i])))
         .unwrap_or_default();
 
     // An APR error, often glued to `Benchmarking host (be patient)...`.

@@ -5,8 +5,8 @@
 //! ```
 //!
 //! A secret value reaches the container and nothing else the lab writes: `results.json`
-//! and `lab check` show `<secret>`, and the copy of the lab file in the run folder has the
-//! value replaced (see [`redact`]).
+//! and `lab check` show `<secret>`, and the copy of the lab file in run and tune folders has
+//! the value replaced (see [`super::redact`]).
 
 use std::fmt;
 
@@ -107,17 +107,6 @@ fn plain(v: String) -> RawEnvValue {
     }
 }
 
-/// `text` with every secret value replaced by [`REDACTED`]: for the copy of the lab file
-/// kept in the run folder.
-pub fn redact<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
-    let mut secrets: Vec<&str> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
-    // Longest first, so a secret that contains another is replaced whole.
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    secrets
-        .into_iter()
-        .fold(text.to_string(), |t, s| t.replace(s, REDACTED))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,11 +120,6 @@ mod tests {
         assert_eq!(serde_json::to_string(&v).unwrap(), "\"<secret>\"");
         let back: EnvValue = serde_json::from_str("\"<secret>\"").unwrap();
         assert!(back.secret);
-        let text = "env: { A: { secret: \"s3cr3t\" }, B: { secret: s3cr3t-long } }";
-        assert_eq!(
-            redact(text, ["s3cr3t", "s3cr3t-long", ""]),
-            "env: { A: { secret: \"<secret>\" }, B: { secret: <secret> } }"
-        );
     }
 
     #[test]

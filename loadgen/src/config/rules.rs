@@ -93,7 +93,12 @@ pub fn image_problem(image: &str) -> Option<String> {
             quote(image)
         ));
     }
-    None
+    super::image_ref::problem(image).map(|why| {
+        format!(
+            "{} is not an image reference ([host[:port]/]name[:tag][@digest]): {why}",
+            quote(image)
+        )
+    })
 }
 
 /// Where the repository is in an image reference `[host[:port]/]repository[:tag][@digest]`.

@@ -1172,6 +1172,7 @@ fn nofile_is_auto_by_default_or_a_number_with_room_for_every_connection() {
 
 mod limits;
 mod open_loop;
+mod redaction;
 mod tune;
 
 #[test]

@@ -498,10 +498,17 @@ fn process_texts(
                 format!("{} is not an environment variable name", quote(key)),
             );
         }
-        c.rule(
-            &at,
-            process_text_problem(&value.text.0, "an environment variable"),
-        );
+        let problem = process_text_problem(&value.text.0, "an environment variable");
+        // The message quotes the value; a secret's must not reach the terminal or a log.
+        let problem = match problem {
+            Some(_) if value.secret => Some(
+                "the secret value contains a NUL character, which an environment variable \
+                 cannot hold"
+                    .to_string(),
+            ),
+            p => p,
+        };
+        c.rule(&at, problem);
     }
 }
 

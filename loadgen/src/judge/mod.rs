@@ -44,10 +44,12 @@ pub const RATE_SHORTFALL_SHARE: f64 = 0.05;
 pub const UNSTABLE_SPREAD: f64 = 0.10;
 
 /// Judge a cell from its record: its flags, and its verdict when it produced a
-/// measurement with a time and a rate.
+/// measurement with a time and a rate. `shared-cpus` (another lab run on the cell's CPUs)
+/// is raised whether or not the tool measured anything.
 pub fn judge(cell: &mut Cell) {
     let evidence = Evidence::of(cell);
-    cell.flags = flags(evidence.as_ref());
+    let shared = (!cell.neighbours.is_empty()).then_some(Flag::SharedCpus);
+    cell.flags = shared.into_iter().chain(flags(evidence.as_ref())).collect();
     cell.verdict = evidence
         .filter(|e| cell.status == Status::Ok && e.time_taken_s.is_some() && e.rps.is_some())
         .map(|e| verdict(&e));
@@ -72,11 +74,17 @@ pub fn flag_of(limiter: Limiter) -> Option<Flag> {
 /// verdict is kept as recorded (it is what the run's findings quote) and the flag added.
 pub fn load(run_dir: &Path) -> Result<Results> {
     let mut results = crate::record::load(run_dir)?;
+    complete(&mut results);
+    Ok(results)
+}
+
+/// A record read from JSON by other means (a test's fixture), made whole as [`load`] does.
+pub fn complete(results: &mut Results) {
+    crate::record::upgrade::cells(&mut results.cells);
     for cell in &mut results.cells {
         crate::tool::measure(cell);
         reconcile(cell);
     }
-    Ok(results)
 }
 
 /// Add the flag a cell's verdict relies on, when the record lacks it.

@@ -88,6 +88,7 @@ pub struct Verdict {
 #[serde(rename_all = "kebab-case")]
 pub enum Flag {
     Errors,
+    SharedCpus,
     RateShortfall,
     LoadgenBound,
     CpuThrottled,
@@ -99,8 +100,9 @@ pub enum Flag {
 
 impl Flag {
     /// Every flag, most serious first: the order in which reports list them.
-    pub const ALL: [Flag; 8] = [
+    pub const ALL: [Flag; 9] = [
         Flag::Errors,
+        Flag::SharedCpus,
         Flag::RateShortfall,
         Flag::LoadgenBound,
         Flag::CpuThrottled,
@@ -114,6 +116,7 @@ impl Flag {
     fn info(self) -> (&'static str, char, &'static str) {
         match self {
             Flag::Errors => ("errors", 'E', "failed requests or non-2xx responses: ab counts non-2xx as successes, our good req/s column does not"),
+            Flag::SharedCpus => ("shared-cpus", 'X', "another lab run had containers on this cell's CPUs while it ran: each measured the other, so the number describes neither; run one lab at a time per machine (or pin them apart)"),
             Flag::RateShortfall => ("rate-shortfall", 'S', "open loop: the achieved rate fell more than 5% short of the offered rate; the server (or the load generator) could not keep up, and the requests it did not take waited in the queue"),
             Flag::LoadgenBound => ("loadgen-bound", 'L', "the load tool used >= 90% of the CPU it may use (ab: one core at most), or its CPU limit throttled it in >= 25% of periods: the number measures the load generator, not the server"),
             Flag::CpuThrottled => ("cpu-throttled", 'T', "the server's CPU quota throttled it in >= 25% of scheduler periods"),

@@ -239,6 +239,10 @@ pub struct Cell {
     pub verdict: Option<Verdict>,
     /// Evidence flags (see `crate::judge`): loadgen-bound, cpu-throttled, errors, ab-warning, ...
     pub flags: Vec<Flag>,
+    /// Other lab runs that had running containers on this cell's CPUs when it started or
+    /// ended (`run ID on CPUs 0-1`): each measured the other (flag `shared-cpus`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neighbours: Vec<String>,
     /// Wall time of the whole cell as the lab spent it (counters, exec, ab, parsing): minus
     /// ab's "Time taken", it is the lab's own overhead per cell.
     pub wall_s: f64,
@@ -380,6 +384,7 @@ pub fn load(run_dir: &Path) -> Result<Results> {
     let path = run_dir.join("results.json");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
+    crate::figures::check(&text, &path)?;
     let mut results: Results = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a lab results file", path.display()))?;
     if results.schema_version > SCHEMA_VERSION {

@@ -82,10 +82,15 @@ pub async fn measure(
         },
         None => None,
     };
+    let before = neighbours(ctx, cell).await;
     match run_bracketed(ctx, session, srv, &cell.command, &collect).await {
         Ok(m) => fill(ctx, cell, m),
         Err(e) => cell.reason = Some(format!("{e:#}")),
     }
+    let at_end = neighbours(ctx, cell).await;
+    cell.neighbours = before.into_iter().chain(at_end).collect();
+    cell.neighbours.sort();
+    cell.neighbours.dedup();
     if let Some(id) = background {
         let _ = ctx.loadgen.engine.remove(&id).await;
     }
@@ -98,6 +103,20 @@ pub async fn measure(
     crate::judge::judge(cell);
     cell.wall_s = started.elapsed().as_secs_f64();
     after
+}
+
+/// Other live lab runs on this cell's CPUs (see [`super::owner::neighbours`]): asked
+/// before and after the measurement, outside the measured window.
+async fn neighbours(ctx: &Ctx<'_>, cell: &Cell) -> Vec<String> {
+    let mut engines = vec![ctx.servers.engine];
+    if ctx.loadgen.engine.endpoint().host != ctx.servers.engine.endpoint().host {
+        engines.push(ctx.loadgen.engine);
+    }
+    let cpusets = [
+        cell.limits.cpuset.as_deref(),
+        cell.limits.loadgen_cpuset.as_deref(),
+    ];
+    super::owner::neighbours(&engines, &ctx.run.id, &cpusets).await
 }
 
 /// Everything one measurement gathered, before interpretation.

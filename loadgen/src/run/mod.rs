@@ -306,6 +306,7 @@ fn new_cell(lab: &Lab, group: &config::Group, cref: &config::CellRef, limits: Li
         server_metrics: None,
         verdict: None,
         flags: Vec::new(),
+        neighbours: Vec::new(),
         wall_s: 0.0,
     }
 }

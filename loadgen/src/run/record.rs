@@ -25,18 +25,7 @@ impl Record {
         std::fs::create_dir_all(run.dir.join("raw"))
             .with_context(|| format!("creating {}", run.dir.display()))?;
         // The lab file as run, minus the values marked secret.
-        let text = std::fs::read_to_string(lab_file)
-            .with_context(|| format!("reading {}", lab_file.display()))?;
-        let secrets = lab
-            .servers
-            .iter()
-            .flat_map(|s| s.env.values())
-            .filter(|v| v.secret)
-            .map(|v| v.value.as_str());
-        results::write_atomic(
-            &run.dir.join("lab.yaml"),
-            crate::config::env::redact(&text, secrets).as_bytes(),
-        )?;
+        crate::config::redact::copy_lab_file(lab_file, &run.dir.join("lab.yaml"))?;
         let record = Record {
             path: run.dir.join("results.json"),
             results: Results {

@@ -20,9 +20,12 @@ use crate::images::AGENT_PATH;
 use crate::metrics;
 use crate::record::ServerFailure;
 use crate::tool::{Amount, Load};
+use agent::Fetch;
 
 /// How long a server may take to answer its first request.
 const READY_DEADLINE: Duration = Duration::from_secs(30);
+/// How long each try of the first request waits before the container's state is checked.
+const READY_STEP: Duration = Duration::from_secs(1);
 /// Bound on a warm-up run.
 const WARMUP_DEADLINE: Duration = Duration::from_secs(300);
 
@@ -295,9 +298,47 @@ pub async fn host_cpu_model(ctx: &Ctx<'_>, image: &str) -> String {
 async fn give_up(ctx: &Ctx<'_>, container: &str, err: anyhow::Error) -> anyhow::Error {
     let (_, stderr) = ctx.servers.engine.logs(container).await.unwrap_or_default();
     let _ = ctx.servers.engine.remove(container).await;
+    if let Some(t) = error_line(&stderr) {
+        return anyhow!("{err:#}; its error: {t}");
+    }
     match last_line(&stderr) {
         Some(t) => anyhow!("{err:#}; its last log line: {t}"),
         None => err,
+    }
+}
+
+/// The line of a dead server's log that says why: its first `error…` line (clap prints
+/// the error first, then a usage hint and `For more information, try '--help'.`), or a
+/// Rust panic message.
+fn error_line(log: &str) -> Option<String> {
+    log.lines()
+        .map(str::trim)
+        .find(|l| {
+            let lower = l.to_ascii_lowercase();
+            lower.starts_with("error") || lower.contains("panicked at")
+        })
+        .map(|l| l.chars().filter(|c| !c.is_control()).take(300).collect())
+}
+
+/// The first GET of a server: tried for [`READY_STEP`] at a time, and between tries its
+/// container is asked whether it still runs, so a server that exits at start (a bad flag)
+/// is noticed within a step instead of after [`READY_DEADLINE`].
+async fn first_get(
+    ctx: &Ctx<'_>,
+    session: &Session,
+    srv: &LiveServer,
+    path: &str,
+) -> Result<Fetch> {
+    let started = std::time::Instant::now();
+    loop {
+        let fetch = session.get(ctx, &srv.url(path), READY_STEP).await?;
+        if fetch.status.is_some() || started.elapsed() >= READY_DEADLINE {
+            return Ok(fetch);
+        }
+        let end = ctx.servers.engine.state(&srv.container).await?;
+        if !end.running {
+            return Err(anyhow!("the server container {}", end.describe()));
+        }
     }
 }
 
@@ -306,12 +347,11 @@ async fn give_up(ctx: &Ctx<'_>, container: &str, err: anyhow::Error) -> anyhow::
 /// server has a metrics endpoint the lab can read.
 async fn verify(ctx: &Ctx<'_>, session: &Session, srv: &LiveServer) -> Result<bool> {
     for (i, w) in ctx.lab.workloads.iter().enumerate() {
-        let wait = if i == 0 {
-            READY_DEADLINE
+        let fetch = if i == 0 {
+            first_get(ctx, session, srv, &w.path).await?
         } else {
-            Duration::ZERO
+            session.get(ctx, &srv.url(&w.path), Duration::ZERO).await?
         };
-        let fetch = session.get(ctx, &srv.url(&w.path), wait).await?;
         match fetch.status {
             Some(status) if (200..300).contains(&status) => {}
             Some(status) => {

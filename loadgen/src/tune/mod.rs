@@ -72,8 +72,8 @@ pub async fn run(
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the lab file has no `tune:` section"))?;
     let dir = owned.id.dir.clone();
-    let text = std::fs::read(lab_file)?;
-    crate::record::write_atomic(&dir.join("lab.yaml"), &text)?;
+    // The lab file as tuned, minus the values marked secret (probes copy it the same way).
+    config::redact::copy_lab_file(lab_file, &dir.join("lab.yaml"))?;
     // Every probe uses the load generator image resolved here (pulled or packaged once).
     let mut probe_lab = lab.clone();
     probe_lab.loadgen.image = build_images(engines, lab, no_build).await?;

@@ -45,6 +45,7 @@ impl TuneRecord {
         let path = dir.join(FILE);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        crate::figures::check(&text, &path)?;
         serde_json::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{} is not a tune record: {e}", path.display()))
     }

@@ -23,13 +23,21 @@
 //! * **Bodies** are dropped as they arrive: no route reads one, and buffering them would
 //!   cost up to `--max-body-bytes` per connection. The input buffer holds heads only, so a
 //!   connection costs at most about `--max-header-bytes` + [`OUTPUT_HIGH_WATER`] + 20 KiB.
+//!   A client that sent `Expect: 100-continue` gets `100 Continue` before the body is read
+//!   (unless the body is already here, or the request is refused at once: a 413 goes out
+//!   without the 100).
 //! * **Writes** are batched: answers to pipelined requests collect in one buffer, written
-//!   when no complete request is left to answer, before a `/sleep` wait, or as soon as
-//!   [`OUTPUT_HIGH_WATER`] bytes are pending. Then nothing more is parsed (so nothing more
-//!   is read) until the client has taken them: that is the backpressure that keeps a client
-//!   which pipelines and never reads from filling the server's memory. Each write may wait
-//!   at most the write timeout for progress; a client that stops reading loses the
-//!   connection instead of holding it forever.
+//!   when no complete request is left to answer, before a `/sleep` wait or a `/cpu`
+//!   computation (so a client that has gone is noticed, by the write failing, before more
+//!   time is spent on it), or as soon as [`OUTPUT_HIGH_WATER`] bytes are pending. Then
+//!   nothing more is parsed (so nothing more is read) until the client has taken them:
+//!   that is the backpressure that keeps a client which pipelines and never reads from
+//!   filling the server's memory. Each write may wait at most the write timeout for
+//!   progress; a client that stops reading loses the connection instead of holding it
+//!   forever.
+//! * **CPU** queued by pipelining is bounded: between two moments where everything the
+//!   client sent is answered, one connection may run at most `--max-cpu-units` of `/cpu`
+//!   work; the request past that gets 503 and the connection closes.
 //! * **Closing** after an answer with `Connection: close` is a plain close. After an error
 //!   reply (400, 408, 413, 431, 501, 505) the client may still be sending (a body over the
 //!   limit, a huge header), and closing a socket with unread input makes the kernel send a
@@ -95,9 +103,9 @@ pub struct Request {
 /// A complete request not answered yet.
 #[derive(Debug)]
 enum Pending {
-    /// `/sleep`: the model must wait first.
-    Sleep(Request),
-    /// The wait is over.
+    /// `/sleep` or `/cpu`: the answers before it are written first.
+    Costly(Request),
+    /// Ready to answer (a `/sleep` has waited).
     Answer(Request),
 }
 
@@ -131,6 +139,8 @@ pub struct Connection {
     receiving: Option<Request>,
     body_left: usize,
     pending: Option<Pending>,
+    /// `/cpu` units run since the client last had nothing queued (see [`Connection::cpu`]).
+    cpu_ahead: u64,
     state: State,
 }
 
@@ -148,6 +158,7 @@ impl Connection {
             receiving: None,
             body_left: 0,
             pending: None,
+            cpu_ahead: 0,
             state: State::Open,
         }
     }
@@ -177,7 +188,12 @@ impl Connection {
                 Ok(Some(request)) => self.dispatch(request, shutting_down),
                 Ok(None) if !self.output.is_empty() => return Io::Write(self.write_timeout),
                 Ok(None) => match self.time_left() {
-                    Some(timeout) => return Io::Read(timeout),
+                    Some(timeout) => {
+                        if self.input.is_empty() {
+                            self.cpu_ahead = 0; // everything the client sent is answered
+                        }
+                        return Io::Read(timeout);
+                    }
                     None => self.timed_out(),
                 },
                 Err(error) => self.fail(error),
@@ -253,21 +269,26 @@ impl Connection {
         }
     }
 
-    /// A `/sleep` request first has the answers before it written, then waits, then is
-    /// answered. `None`: answered, go on.
+    /// A `/sleep` or `/cpu` request first has the answers before it written (so a client
+    /// that is gone is noticed by that write failing before more time is spent on it),
+    /// then waits or computes, then is answered. `None`: answered, go on.
     fn serve(&mut self, pending: Pending, shutting_down: bool) -> Option<Io> {
         match pending {
-            Pending::Sleep(request) if !self.output.is_empty() => {
-                self.pending = Some(Pending::Sleep(request));
+            Pending::Costly(request) if !self.output.is_empty() => {
+                self.pending = Some(Pending::Costly(request));
                 Some(Io::Write(self.write_timeout))
             }
-            Pending::Sleep(request) => {
-                let Route::Sleep(duration) = request.route else {
-                    unreachable!("only /sleep requests wait")
-                };
-                self.pending = Some(Pending::Answer(request));
-                Some(Io::Sleep(duration))
-            }
+            Pending::Costly(request) => match request.route {
+                Route::Sleep(duration) => {
+                    self.pending = Some(Pending::Answer(request));
+                    Some(Io::Sleep(duration))
+                }
+                Route::Cpu(units) => {
+                    self.cpu(request, units, shutting_down);
+                    None
+                }
+                _ => unreachable!("only /sleep and /cpu are costly"),
+            },
             Pending::Answer(request) => {
                 self.answer(request, shutting_down);
                 None
@@ -275,9 +296,26 @@ impl Connection {
         }
     }
 
+    /// Run a `/cpu` request, unless the connection has queued too much CPU work already.
+    ///
+    /// A pipelining client can queue many `/cpu` requests in one write; they would all run,
+    /// one after another, whether or not anyone reads the answers. So between two moments
+    /// where everything the client sent is answered, a connection may run at most
+    /// `--max-cpu-units` units (what one request may ask for); a request past that gets 503
+    /// and the connection closes. A client that waits for each answer never hits this.
+    fn cpu(&mut self, request: Request, units: u64, shutting_down: bool) {
+        match self.cpu_ahead.checked_add(units) {
+            Some(ahead) if ahead <= self.limits.max_cpu_units => {
+                self.cpu_ahead = ahead;
+                self.answer(request, shutting_down);
+            }
+            _ => self.fail_with(Status::ServiceUnavailable),
+        }
+    }
+
     fn dispatch(&mut self, request: Request, shutting_down: bool) {
         match request.route {
-            Route::Sleep(_) => self.pending = Some(Pending::Sleep(request)),
+            Route::Sleep(_) | Route::Cpu(_) => self.pending = Some(Pending::Costly(request)),
             _ => self.answer(request, shutting_down),
         }
     }
@@ -292,13 +330,18 @@ impl Connection {
                 return Ok(None);
             };
             let request = Request {
-                route: Route::parse(head.method, head.path),
+                route: Route::parse(head.method, head.path, self.limits.max_cpu_units),
                 head_only: head.method == Method::Head,
                 keep_alive: head.keep_alive,
             };
-            let head_len = head.head_len;
+            let (head_len, expect_continue) = (head.head_len, head.expect_continue);
             self.body_left = head.body_len;
             self.input.consume(head_len);
+            if expect_continue && self.body_left > self.input.len() {
+                // The client waits for this before it sends the body; the pending output
+                // is written before the next read (see `next`).
+                self.output.encode_continue();
+            }
             self.receiving = Some(request);
         }
         let dropped = self.body_left.min(self.input.len());

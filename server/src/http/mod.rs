@@ -35,6 +35,9 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Body, as announced by `Content-Length`.
     pub max_body_bytes: usize,
+    /// Most `/cpu/{n}` units one request may ask for (more: 400), and most one connection
+    /// may queue by pipelining (more: 503, see [`Connection`]).
+    pub max_cpu_units: u64,
 }
 
 /// Request methods the routes care about.

@@ -68,6 +68,12 @@ impl Output {
         }
     }
 
+    /// Append the interim `100 Continue` response (no headers: RFC 9110 §15.2).
+    pub(crate) fn encode_continue(&mut self) {
+        debug_assert!(self.tail == 0, "a long body is still pending");
+        self.buf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
+
     /// Append `response`.
     pub(crate) fn encode(&mut self, response: &Response, head_only: bool, keep_alive: bool) {
         debug_assert!(self.tail == 0, "a long body is still pending");

@@ -16,6 +16,9 @@ pub struct Head<'a> {
     pub head_len: usize,
     /// Bytes of body that follow (by `Content-Length`); not part of `head_len`.
     pub body_len: usize,
+    /// An HTTP/1.1 client sent `Expect: 100-continue`: it may wait for `100 Continue`
+    /// before it sends the body (RFC 9110 §10.1.1; HTTP/1.0 expectations are ignored).
+    pub expect_continue: bool,
 }
 
 /// Parse the request head at the start of `buf`.
@@ -69,6 +72,7 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Option<Head<'a>>, Htt
         keep_alive,
         head_len,
         body_len,
+        expect_continue: http11 && fields.expect_continue,
     }))
 }
 
@@ -79,6 +83,7 @@ struct Fields {
     keep_alive: bool,
     content_length: Option<usize>,
     hosts: usize,
+    expect_continue: bool,
 }
 
 impl Fields {
@@ -103,6 +108,12 @@ impl Fields {
                 fields.content_length = Some(n);
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
                 transfer_encoding = true;
+            } else if name.eq_ignore_ascii_case(b"expect") {
+                // Any other expectation is ignored (RFC 9110 allows 417; nobody sends one).
+                fields.expect_continue |= header
+                    .value
+                    .trim_ascii()
+                    .eq_ignore_ascii_case(b"100-continue");
             }
         }
         if transfer_encoding {
@@ -175,6 +186,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         max_header_bytes: 256,
         max_body_bytes: 16,
+        max_cpu_units: 10,
     };
 
     fn head(raw: &[u8]) -> Result<Option<Head<'_>>, HttpError> {
@@ -248,6 +260,7 @@ mod tests {
         let limits = Limits {
             max_header_bytes: 8192,
             max_body_bytes: 0,
+            max_cpu_units: 10,
         };
         assert_eq!(parse(&raw, &limits), Err(HttpError::HeaderTooLarge));
     }
@@ -268,6 +281,20 @@ mod tests {
         let long = [&[b'a'; 100][..], b"\n", &[b'a'; 100]].concat();
         assert!(has_bare_lf(&long));
         assert!(!has_bare_lf(&long.iter().map(|_| b'a').collect::<Vec<_>>()));
+    }
+
+    #[test]
+    fn expect_continue_is_http11_only() {
+        let expect = |raw: &'static [u8]| head(raw).unwrap().unwrap().expect_continue;
+        assert!(expect(
+            b"PUT / HTTP/1.1\r\nHost: t\r\nExpect: 100-Continue \r\nContent-Length: 3\r\n\r\n"
+        ));
+        assert!(!expect(
+            b"PUT / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
+        ));
+        assert!(!expect(
+            b"PUT / HTTP/1.1\r\nHost: t\r\nExpect: other\r\n\r\n"
+        ));
     }
 
     #[test]

@@ -48,6 +48,14 @@ impl Model {
     }
 }
 
+/// `--workers 1` where the model has it (async only): a blocked event loop shows.
+pub fn one_worker(model: Model) -> &'static [&'static str] {
+    match model {
+        Model::Async => &["--workers", "1"],
+        Model::Thread => &[],
+    }
+}
+
 /// A running server process, killed on drop.
 pub struct Server {
     pub model: Model,
@@ -322,6 +330,22 @@ impl Client {
                 Err(err) if err.kind() == ErrorKind::ConnectionReset => return None,
                 Err(err) => panic!("no response: {err}"),
             }
+        }
+    }
+
+    /// Read one interim (1xx) response, which has no body and no Content-Length: its status.
+    pub fn interim_status(&mut self) -> u16 {
+        loop {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(len) =
+                response.parse(&self.buf).expect("a well-formed response")
+            {
+                let status = response.code.expect("a status code");
+                self.buf.drain(..len);
+                return status;
+            }
+            assert!(self.fill() > 0, "connection closed before a response");
         }
     }
 

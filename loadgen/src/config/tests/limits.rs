@@ -348,7 +348,7 @@ fn image_repositories_must_be_lowercase() {
     for image in [
         "Registry.Example.com/nginx:Stable",
         "localhost:5000/nginx",
-        "nginx@sha256:abc",
+        "nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
     ] {
         ok(&with_server(&format!(
             "name: a, image: \"{image}\", port: 80"

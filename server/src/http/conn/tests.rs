@@ -17,6 +17,7 @@ fn config(max_header_bytes: usize, max_body_bytes: usize) -> Config {
         keepalive_timeout: Duration::from_secs(5),
         max_header_bytes,
         max_body_bytes,
+        max_cpu_units: 100,
         max_connections: 16,
         shutdown_timeout: Duration::from_secs(1),
     }
@@ -228,6 +229,65 @@ fn earlier_answers_are_written_before_a_sleep() {
         seen.ios
     );
     assert!(text(&seen.output).ends_with("slept\n"));
+}
+
+#[test]
+fn earlier_answers_are_written_before_cpu_work() {
+    let seen =
+        exchange(b"GET /cpu/1 HTTP/1.1\r\nHost: t\r\n\r\nGET /cpu/1 HTTP/1.1\r\nHost: t\r\n\r\n");
+    let writes = seen.ios.iter().filter(|io| matches!(io, Io::Write(_)));
+    assert_eq!(writes.count(), 2, "{:?}", seen.ios);
+    assert_eq!(text(&seen.output).matches("200 OK").count(), 2);
+}
+
+/// Pipelined `/cpu` work past `max_cpu_units` (100 here) is refused with 503 and a close;
+/// the budget starts again once everything the client sent is answered.
+#[test]
+fn pipelined_cpu_work_is_bounded() {
+    let request = b"GET /cpu/30 HTTP/1.1\r\nHost: t\r\n\r\n";
+    let out = text(&exchange(&request.repeat(5)).output);
+    assert_eq!(out.matches("200 OK").count(), 3, "{out}");
+    assert!(
+        out.ends_with("Connection: close\r\n\r\nservice unavailable\n"),
+        "{out}"
+    );
+
+    // Sent one at a time (each after the previous answer), any number runs.
+    let chunks: Vec<&[u8]> = vec![request; 5];
+    let seen = run(&mut connection(), &chunks, || usize::MAX);
+    assert_eq!(text(&seen.output).matches("200 OK").count(), 5);
+}
+
+#[test]
+fn expect_continue_is_answered_before_the_body() {
+    let head = b"PUT / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+    let mut conn = connection();
+    assert!(matches!(conn.next(false), Io::Read(_)));
+    conn.read_buf()[..head.len()].copy_from_slice(head);
+    conn.read_done(Read::Data(head.len()));
+    assert!(matches!(conn.next(false), Io::Write(_)));
+    assert_eq!(text(conn.pending()), "HTTP/1.1 100 Continue\r\n\r\n");
+    let n = conn.pending().len();
+    conn.written(n);
+    assert!(matches!(conn.next(false), Io::Read(_)));
+    conn.read_buf()[..5].copy_from_slice(b"hello");
+    conn.read_done(Read::Data(5));
+    assert!(matches!(conn.next(false), Io::Write(_)));
+    assert!(text(conn.pending()).starts_with("HTTP/1.1 405 "));
+
+    // The body came with the head: no 100. A body over the limit: the 413 at once.
+    let out = text(&exchange(&[&head[..], b"hello"].concat()).output);
+    assert!(
+        out.starts_with("HTTP/1.1 405 ") && !out.contains("100 Continue"),
+        "{out}"
+    );
+    let over =
+        b"PUT / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 9999999\r\n\r\n";
+    let out = text(&exchange(over).output);
+    assert!(
+        out.starts_with("HTTP/1.1 413 ") && !out.contains("100 Continue"),
+        "{out}"
+    );
 }
 
 #[test]
