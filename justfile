@@ -39,6 +39,11 @@ overhead:
 clean:
     {{lab_bin}} clean
 
+# The servers against nginx on loopback, pinned, with and without keep-alive (a benchmark, not a test)
+bench:
+    cargo build -q --release -p server --bins
+    python3 scripts/bench.py
+
 # Every test: unit, real sockets, real ab, real Docker (CI=true makes missing tools fatal)
 test:
     cargo test --workspace --no-fail-fast

@@ -482,7 +482,8 @@ fn a_run_stopped_by_a_full_disk_says_so_and_lab_clean_file_marks_it() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("results");
-    let Some(disk) = Tmpfs::mount(&out_dir, "4m") else {
+    // The run wants 16 MiB free before it starts (see host.rs); the test fills the rest.
+    let Some(disk) = Tmpfs::mount(&out_dir, "48m") else {
         eprintln!("skipped: cannot mount a tmpfs here");
         return;
     };
@@ -683,7 +684,15 @@ fn cells_sharing_cpus_with_another_live_lab_are_flagged_in_every_format() {
     let run = only_run(&out_dir);
     let results = results_json(&run);
     for c in results["cells"].as_array().unwrap() {
-        assert_eq!(c["neighbours"][0], "run test-neighbour on CPUs all", "{c}");
+        // (Other helpers' lab runs on this machine may be named too: they are live labs.)
+        assert!(
+            c["neighbours"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n == "run test-neighbour on CPUs all"),
+            "{c}"
+        );
         assert!(
             c["flags"]
                 .as_array()

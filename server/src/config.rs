@@ -228,6 +228,7 @@ mod tests {
         assert_eq!(config.keepalive_timeout, Duration::from_secs(5));
         assert_eq!(config.limits.max_header_bytes, 8 * 1024);
         assert_eq!(config.limits.max_body_bytes, 1024 * 1024);
+        assert_eq!(config.limits.max_cpu_units, 1_000_000);
         assert_eq!(config.max_connections, 10_000);
         assert_eq!(config.shutdown_timeout, Duration::from_secs(1));
 

@@ -166,6 +166,13 @@ async fn measure_one(
             }
         }
     };
+    // A cell that failed because a daemon went away is no measurement: the run stops, and
+    // its end names the daemon and what may be left on it.
+    if cell.status != crate::record::Status::Ok
+        && !(ctx.servers.engine.answers().await && ctx.loadgen.engine.answers().await)
+    {
+        anyhow::bail!("a Docker daemon stopped answering during cell {}", cell.id);
+    }
     if let Some(ServerAfter::Ended(how)) = after {
         pool.restart(ctx, step.session, cref.instance, inst, &how)
             .await;

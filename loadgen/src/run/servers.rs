@@ -137,6 +137,10 @@ impl Pool {
     }
 
     pub async fn stop_all(self, ctx: &Ctx<'_>) {
+        // Nothing can be removed from a daemon that went away; the run's end says so once.
+        if !ctx.servers.engine.answers().await {
+            return;
+        }
         for srv in self.live.into_values().flatten() {
             if let Err(e) = ctx
                 .servers

@@ -50,6 +50,10 @@ impl Sessions {
     }
 
     pub async fn stop_all(self, ctx: &Ctx<'_>) {
+        // Nothing can be removed from a daemon that went away; the run's end says so once.
+        if !ctx.loadgen.engine.answers().await {
+            return;
+        }
         for s in self.by_cpuset.into_values() {
             if let Err(e) = ctx
                 .loadgen
