@@ -300,7 +300,7 @@ async fn connect() -> Result<std::sync::Arc<dyn Engine>> {
 
 /// Connect to both roles' daemons and check, before anything starts, that each can run
 /// what the lab will start there and that the load generator can reach the servers.
-async fn connect_placed(lab: &config::Lab, placement: &Placement) -> Result<Engines> {
+async fn connect_placed(placement: &Placement) -> Result<Engines> {
     let engines = Engines::connect(placement).await?;
     for (role, engine, info) in [
         (Role::Servers, &engines.servers, &engines.servers_info),
@@ -320,12 +320,7 @@ async fn connect_placed(lab: &config::Lab, placement: &Placement) -> Result<Engi
             ))
         })?;
     }
-    let address = lab
-        .hosts
-        .servers
-        .as_ref()
-        .and_then(|h| h.address.as_deref());
-    engines.route(address).map_err(Exit::BadInput)?;
+    engines.route().map_err(Exit::BadInput)?;
     Ok(engines)
 }
 
@@ -340,7 +335,7 @@ async fn run(
     apply_overrides(&mut lab, output, repeat);
     crate::host::check_free_space(&lab.output, crate::host::needed_bytes(&Plan::new(&lab)))
         .map_err(|e| Exit::BadInput(format!("{e:#}")))?;
-    let engines = connect_placed(&lab, &placement).await?;
+    let engines = connect_placed(&placement).await?;
     for engine in engines.each() {
         let (c, n) = sweep_dead_runs(&**engine).await?;
         if c + n > 0 {
@@ -386,7 +381,7 @@ async fn tune(
     if let Some(dir) = output {
         lab.output = dir;
     }
-    let engines = connect_placed(&lab, &placement).await?;
+    let engines = connect_placed(&placement).await?;
     for engine in engines.each() {
         sweep_dead_runs(&**engine).await?;
     }
@@ -457,7 +452,7 @@ fn apply_overrides(lab: &mut config::Lab, output: Option<PathBuf>, repeat: Optio
 }
 
 /// A run that completed: reports, the summary, and exit code 3 when cells failed.
-fn finished(run_id: &RunId, results: &crate::results::Results) -> Result<()> {
+fn finished(run_id: &RunId, results: &crate::record::Results) -> Result<()> {
     let run = report::Run::load(&run_id.dir)?;
     report::write_all(&run)?;
     print!("{}", report::terminal::summary(&run));
@@ -472,18 +467,18 @@ fn finished(run_id: &RunId, results: &crate::results::Results) -> Result<()> {
 /// got no successful (2xx) answer at all: such a cell measured only how fast errors come
 /// back, however fast that was. A cell with *some* errors is a finding, not a failure (an
 /// overloaded server answering 503 is what a sweep is for): its verdict says `errors`.
-fn exit_for(results: &crate::results::Results, report: &Path) -> Option<Exit> {
+fn exit_for(results: &crate::record::Results, report: &Path) -> Option<Exit> {
     let failed = results
         .cells
         .iter()
-        .filter(|c| c.status == crate::results::Status::Failed)
+        .filter(|c| c.status == crate::record::Status::Failed)
         .count();
     let errors_only = results
         .cells
         .iter()
-        .filter(|c| c.status == crate::results::Status::Ok)
+        .filter(|c| c.status == crate::record::Status::Ok)
         .filter(|c| {
-            c.counts()
+            c.measurement()
                 .is_some_and(|n| n.complete.unwrap_or(0) <= n.bad())
         })
         .count();
@@ -549,7 +544,7 @@ async fn interrupted() {
 
 async fn images(file: &Path, hosts: &HostArgs) -> Result<()> {
     let (lab, placement) = load_placed(file, hosts)?;
-    let engines = connect_placed(&lab, &placement).await?;
+    let engines = connect_placed(&placement).await?;
     let engine = &*engines.servers;
     let models = lab.models();
     for (image, id) in crate::images::build_server_images(engine, &models).await? {
@@ -708,7 +703,7 @@ fn mark_dead_runs(output: &Path) -> usize {
 /// no `lab` process holds its lock any more: mark it `interrupted`.
 fn mark_if_dead(dir: &Path) -> bool {
     if let Ok(tune) = crate::tune::record::TuneRecord::load(dir) {
-        if tune.status != crate::results::RunStatus::Running || !runner::run_is_dead(dir) {
+        if tune.status != crate::record::RunStatus::Running || !runner::run_is_dead(dir) {
             return false;
         }
         if let Ok(probes) = std::fs::read_dir(dir.join("probes")) {
@@ -718,7 +713,7 @@ fn mark_if_dead(dir: &Path) -> bool {
         }
         return crate::tune::mark_stopped(dir, "interrupted").is_ok();
     }
-    let running = crate::results::load(dir).is_ok_and(|r| r.status == "running");
+    let running = crate::record::load(dir).is_ok_and(|r| r.status == "running");
     running && runner::run_is_dead(dir) && runner::mark_stopped(dir, "interrupted").is_ok()
 }
 
@@ -727,7 +722,7 @@ mod tests {
     use super::*;
 
     /// The measured cells of the fixture run of `tests/`, all ok, with `edit` applied.
-    fn run_with(edit: impl Fn(&mut serde_json::Value)) -> crate::results::Results {
+    fn run_with(edit: impl Fn(&mut serde_json::Value)) -> crate::record::Results {
         let mut v: serde_json::Value = serde_json::from_str(include_str!(
             "../tests/fixtures/runs/a-baseline/results.json"
         ))
@@ -740,7 +735,9 @@ mod tests {
             cell["reason"] = serde_json::Value::Null;
             edit(cell);
         }
-        serde_json::from_value(v).unwrap()
+        let mut r = serde_json::from_value(v).unwrap();
+        crate::judge::complete(&mut r);
+        r
     }
 
     #[test]

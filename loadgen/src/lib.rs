@@ -1,13 +1,20 @@
 //! The lab driver: runs `lab.yaml` experiments (server containers with CPU/memory limits,
 //! ApacheBench in its own container), records every raw output, and renders reports.
 //!
-//! Module map: `config` reads and checks lab files and plans the cells; `endpoint` chooses
-//! the daemon as the docker CLI does; `engine` is the seam `run`, `tune` and `cli` use
-//! (a trait and the plain types crossing it, with an in-memory fake for tests), and `docker`
-//! its implementation, the only module that talks to the Docker Engine (or Podman's
-//! compatible API), with `ulimit` and `platform` deciding what that engine can run; `images` gets the images a lab needs; `runner`
-//! executes a plan, with `pin` choosing CPU sets and `host` describing the machine; `tool` is the one place that knows each load tool's command line (ab, oha), `ab` and `oha` parse their outputs, `images` gets every image (building oha offline); `resources` and `flags` turn stats into
-//! evidence; `results` is the on-disk record; `report` renders it; `cli` is the command line.
+//! Module map, in layers that import one way (`tests/layers.rs` checks it): `record` is the
+//! plain data of a run (cells, the tool-neutral measurement, the tool's own report, the
+//! judgment, the route); `tool` knows each load tool's command line and turns its report
+//! (parsed by `ab` and `oha`) into the measurement; `judge` computes one evidence per cell
+//! and the verdict and flags from it; `run` executes a plan (with `pin` choosing CPU sets,
+//! `host` describing the machine, `resources` and `metrics` reading counters), `tune`
+//! searches limits, `report` renders records; `cli` is the command line. Beside them:
+//! `config` reads and checks lab files and plans the cells; `placement` decides where each
+//! role runs and the one route between them; `endpoint` chooses the daemon as the docker CLI
+//! does; `engine` is the seam `run`, `tune` and `cli` use to reach Docker (a trait and the
+//! plain types crossing it, with an in-memory fake for tests) and `docker` its
+//! implementation, the only module that talks to the Docker Engine (or Podman's compatible
+//! API), with `ulimit` and `platform` deciding what that engine can run; `images` gets every
+//! image a lab needs (building oha offline); `meta` is `meta.json`.
 
 pub mod ab;
 pub mod cgroup;
@@ -19,21 +26,21 @@ pub mod docker;
 pub mod endpoint;
 pub mod engine;
 pub mod figures;
-pub mod flags;
 pub mod host;
 pub mod images;
+pub mod judge;
+pub mod meta;
 pub mod metrics;
 pub mod oha;
 pub mod pin;
 pub mod placement;
 pub mod platform;
 pub mod progress;
+pub mod record;
 pub mod report;
 pub mod resources;
-pub mod results;
 pub mod run;
 pub mod stats;
 pub mod tool;
 pub mod tune;
 pub mod ulimit;
-pub mod verdict;

@@ -161,21 +161,18 @@ impl Placement {
                 self.servers
             );
         }
-        let local = |e: &Endpoint| e.unix_socket().is_some();
-        let reach = match self
-            .address
-            .clone()
-            .or_else(|| host_name(&self.servers.host))
-        {
-            Some(a) => format!("at {a}:<published port>"),
-            None if local(&self.servers) && local(&self.loadgen) => {
+        let reach = match route(false, self.address.as_deref(), &self.servers, &self.loadgen) {
+            Some(Route::Address(a)) => format!("at {a}:<published port>"),
+            Some(Route::LoadgenGateway) => {
                 "at the gateway of its network on the load generator's daemon (both daemons \
                  are on this machine)"
                     .into()
             }
-            None => "nowhere yet: set hosts.servers.address (or --servers-address), which \
-                     `lab run` requires here"
-                .into(),
+            Some(Route::Network) | None => {
+                "nowhere yet: set hosts.servers.address (or --servers-address), which \
+                 `lab run` requires here"
+                    .into()
+            }
         };
         format!(
             "placement: servers on {}\n           load generator on {}\n           the \
@@ -211,6 +208,8 @@ pub struct Engines {
     pub loadgen_info: EngineInfo,
     /// Both endpoints reach one daemon (the same endpoint, or one daemon reached two ways).
     one_daemon: bool,
+    /// `hosts.servers.address`, as [`Placement`] read it.
+    address: Option<String>,
 }
 
 impl Engines {
@@ -222,17 +221,25 @@ impl Engines {
             servers_info: info.clone(),
             loadgen_info: info,
             one_daemon: true,
+            address: None,
         }
     }
 
-    /// The servers on one engine and the load generator on another (fakes, in tests).
-    pub fn pair(servers: Arc<dyn Engine>, loadgen: Arc<dyn Engine>, info: EngineInfo) -> Engines {
+    /// The servers on one engine and the load generator on another that reaches them at
+    /// `address` (fakes, in tests).
+    pub fn pair(
+        servers: Arc<dyn Engine>,
+        loadgen: Arc<dyn Engine>,
+        info: EngineInfo,
+        address: &str,
+    ) -> Engines {
         Engines {
             servers,
             loadgen,
             servers_info: info.clone(),
             loadgen_info: info,
             one_daemon: false,
+            address: Some(address.to_string()),
         }
     }
 
@@ -275,6 +282,7 @@ impl Engines {
             servers_info,
             loadgen_info,
             one_daemon,
+            address: placement.address.clone(),
         })
     }
 
@@ -302,7 +310,8 @@ impl Engines {
     }
 }
 
-/// How the load generator reaches the servers, decided before anything starts.
+/// How the load generator reaches the servers, decided before anything starts (once the
+/// networks exist, the run resolves it into the record's [`crate::record::Route`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Route {
     /// One daemon: a private network shared by every container.
@@ -314,29 +323,41 @@ pub enum Route {
     LoadgenGateway,
 }
 
+/// The one decision of the route: `lab check` takes it from the endpoints (one endpoint
+/// = one daemon), `lab run` from the connected daemons. `None`: two daemons and no address
+/// the load generator could reach the servers at.
+pub fn route(
+    one_daemon: bool,
+    address: Option<&str>,
+    servers: &Endpoint,
+    loadgen: &Endpoint,
+) -> Option<Route> {
+    if one_daemon {
+        return Some(Route::Network);
+    }
+    if let Some(a) = address
+        .map(str::to_string)
+        .or_else(|| host_name(&servers.host))
+    {
+        return Some(Route::Address(a));
+    }
+    (servers.unix_socket().is_some() && loadgen.unix_socket().is_some())
+        .then_some(Route::LoadgenGateway)
+}
+
 impl Engines {
-    /// The route for `address` (`hosts.servers.address`), or why there is none.
-    pub fn route(&self, address: Option<&str>) -> Result<Route, String> {
-        if self.one_daemon() {
-            return Ok(Route::Network);
-        }
-        if let Some(a) = address
-            .map(str::to_string)
-            .or_else(|| host_name(&self.servers.endpoint().host))
-        {
-            return Ok(Route::Address(a));
-        }
-        let local = |e: &Arc<dyn Engine>| e.endpoint().unix_socket().is_some();
-        if local(&self.servers) && local(&self.loadgen) {
-            return Ok(Route::LoadgenGateway);
-        }
-        Err(format!(
-            "hosts.servers.address is needed: the servers' host ({}) is a local socket that \
+    /// The route to the servers, or why there is none.
+    pub fn route(&self) -> Result<Route, String> {
+        let (servers, loadgen) = (self.servers.endpoint(), self.loadgen.endpoint());
+        route(self.one_daemon(), self.address.as_deref(), servers, loadgen).ok_or_else(|| {
+            format!(
+                "hosts.servers.address is needed: the servers' host ({}) is a local socket that \
              the load generator's host ({}) cannot reach; give the name or IP the load \
              generator connects to (--servers-address or hosts.servers.address)",
-            self.servers.endpoint(),
-            self.loadgen.endpoint()
-        ))
+                self.servers.endpoint(),
+                self.loadgen.endpoint()
+            )
+        })
     }
 }
 
@@ -374,6 +395,43 @@ mod tests {
             Some("fd00::5")
         );
         assert_eq!(host_name("unix:///var/run/docker.sock"), None);
+    }
+
+    #[test]
+    fn one_decision_gives_the_route_check_prints_and_run_takes() {
+        let at = |host: &str| Endpoint {
+            host: host.into(),
+            tls: None,
+            source: Source::Setting("test".into()),
+        };
+        let (sock, other_sock) = (at("unix:///var/run/docker.sock"), at("unix:///run/b.sock"));
+        let tcp = at("tcp://10.0.0.5:2375");
+        assert_eq!(route(true, Some("x"), &tcp, &sock), Some(Route::Network));
+        assert_eq!(
+            route(false, Some("bench"), &tcp, &sock),
+            Some(Route::Address("bench".into()))
+        );
+        assert_eq!(
+            route(false, None, &tcp, &sock),
+            Some(Route::Address("10.0.0.5".into()))
+        );
+        assert_eq!(
+            route(false, None, &sock, &other_sock),
+            Some(Route::LoadgenGateway)
+        );
+        assert_eq!(route(false, None, &sock, &tcp), None);
+        // `lab check` says the same.
+        let p = Placement {
+            servers: sock,
+            loadgen: tcp,
+            address: None,
+        };
+        assert!(p.describe().contains("nowhere yet"), "{}", p.describe());
+        let p = Placement {
+            address: Some("bench".into()),
+            ..p
+        };
+        assert!(p.describe().contains("at bench:<published port>"));
     }
 
     fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {

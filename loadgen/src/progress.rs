@@ -8,7 +8,7 @@
 use indicatif::ProgressStyle;
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 
-use crate::results::{Cell, Status};
+use crate::record::{Cell, Status};
 
 pub struct Progress {
     span: tracing::Span,
@@ -41,7 +41,7 @@ impl Progress {
         self.done.set(self.done.get() + 1);
         self.span.pb_inc(1);
         let n = format!("[{}/{}]", self.done.get(), self.total.get());
-        match (cell.status, cell.counts()) {
+        match (cell.status, cell.measurement()) {
             (Status::Ok, Some(counts)) => {
                 let mut flags = if cell.flags.is_empty() {
                     String::new()

@@ -66,7 +66,7 @@ workloads:
     let b1024 = cell(&cells, "b1024");
     assert!(flags(b5).contains(&"connect-retries".to_string()), "{b5}");
     assert!(
-        b5["ab"]["connection_times"]["connect"]["max"]
+        b5["report"]["connection_times"]["connect"]["max"]
             .as_f64()
             .unwrap()
             >= 1000.0
@@ -118,7 +118,7 @@ workloads:
         ),
     );
     let c = cell(&cells, "async");
-    assert_eq!(c["ab"]["keepalive_requests"], 20000, "{c}");
+    assert_eq!(c["report"]["keepalive_requests"], 20000, "{c}");
     assert!(flags(c).contains(&"loadgen-bound".to_string()), "{c}");
     assert_eq!(verdict(c), "loadgen", "{c}");
     assert!(c["verdict"]["advice"]
@@ -159,7 +159,7 @@ workloads:
     );
     let c = cell(&cells, "async");
     assert_eq!(verdict(c), "workload", "{c}");
-    let rps = c["ab"]["requests_per_second"].as_f64().unwrap();
+    let rps = c["report"]["requests_per_second"].as_f64().unwrap();
     let predicted = 50.0 / 0.2;
     assert!(
         (rps / predicted - 1.0).abs() <= 0.10,
@@ -197,11 +197,11 @@ workloads:
     let asyn = cell(&cells, "async");
     for c in [thread, asyn] {
         assert_eq!(c["status"], "ok", "{c}");
-        assert_eq!(c["ab"]["complete_requests"], 1000);
+        assert_eq!(c["report"]["complete_requests"], 1000);
         eprintln!(
             "{}: cell of {} s, peak threads {}, peak connections {}",
             c["server"],
-            c["ab"]["time_taken_s"],
+            c["report"]["time_taken_s"],
             c["server_metrics"]["threads_peak"],
             c["server_metrics"]["connections_peak"]
         );

@@ -55,10 +55,10 @@ fn small_lab_runs_both_models_and_cleans_up() {
     assert_eq!(cells.len(), 4, "2 servers x 2 levels");
     for c in cells {
         assert_eq!(c["status"], "ok", "{c}");
-        assert_eq!(c["ab"]["complete_requests"], 200, "{c}");
-        assert_eq!(c["ab"]["failed_requests"], 0, "{c}");
-        assert!(c["ab"]["non_2xx"].is_null(), "{c}");
-        assert!(c["ab"]["requests_per_second"].as_f64().unwrap() > 0.0);
+        assert_eq!(c["report"]["complete_requests"], 200, "{c}");
+        assert_eq!(c["report"]["failed_requests"], 0, "{c}");
+        assert!(c["report"]["non_2xx"].is_null(), "{c}");
+        assert!(c["report"]["requests_per_second"].as_f64().unwrap() > 0.0);
         // The raw output is saved and is what was parsed.
         let raw = std::fs::read_to_string(run.join(c["raw_stdout"].as_str().unwrap())).unwrap();
         assert!(raw.contains("Complete requests:      200"), "{raw}");
@@ -77,7 +77,21 @@ fn small_lab_runs_both_models_and_cleans_up() {
         assert_eq!(c["server_metrics"]["requests"], 200, "{c}");
         assert!(c["server_metrics"]["connections_peak"].as_u64().unwrap() >= 1);
         assert!(c["verdict"]["limiter"].is_string(), "{c}");
+        // Schema 2: the tool-neutral measurement beside the tool's tagged report, and the
+        // load generator host's CPUs in the limits.
+        assert_eq!(c["report"]["tool"], "ab", "{c}");
+        assert_eq!(c["measurement"]["complete"], 200, "{c}");
+        assert!(
+            c["limits"]["loadgen_host_cpus"].as_u64().unwrap() >= 1,
+            "{c}"
+        );
+        // The verdict and the flags come from one judge: a loadgen verdict carries its flag.
+        let flags = c["flags"].as_array().unwrap();
+        if c["verdict"]["limiter"] == "loadgen" {
+            assert!(flags.contains(&"loadgen-bound".into()), "{c}");
+        }
     }
+    assert_eq!(results["schema_version"], 2);
     let servers: Vec<&str> = cells
         .iter()
         .map(|c| c["server"].as_str().unwrap())
@@ -85,6 +99,17 @@ fn small_lab_runs_both_models_and_cleans_up() {
     assert!(servers.contains(&"async") && servers.contains(&"thread"));
 
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    // No flag a verdict relies on is listed as not raised.
+    if let Some(unraised) = report.split("Flags not raised in this run").nth(1) {
+        let unraised = unraised.split("</details>").next().unwrap();
+        for (verdict, flag) in [
+            ("loadgen", "loadgen-bound"),
+            ("connect-queue", "connect-retries"),
+        ] {
+            let judged = cells.iter().any(|c| c["verdict"]["limiter"] == verdict);
+            assert!(!(judged && unraised.contains(flag)), "{verdict}: {report}");
+        }
+    }
     assert!(report.contains("| No test | Concurrency level | Time taken for test [seconds] | Complete request | Failed request | Total transferred [bytes] | Request per second [#/sec] | Time per request [ms] | Transfer rate [Kbytes/sec] |"));
     assert!(report.contains("## Comparison"));
     let csv = std::fs::read_to_string(run.join("results.csv")).unwrap();
@@ -157,7 +182,7 @@ fn server_that_exits_at_start_is_recorded_failed_and_the_other_completes() {
             );
         } else {
             assert_eq!(c["status"], "ok", "{c}");
-            assert_eq!(c["ab"]["complete_requests"], 200);
+            assert_eq!(c["report"]["complete_requests"], 200);
         }
     }
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();

@@ -63,7 +63,7 @@ fn flags(c: &serde_json::Value) -> Vec<&str> {
 /// achieved ÷ offered of a cell, from what results.json recorded.
 fn achieved_share(c: &serde_json::Value) -> f64 {
     let offered = c["offered_rps"].as_f64().unwrap();
-    let oha = &c["oha"];
+    let oha = &c["report"];
     let answers: u64 = oha["status_codes"]
         .as_object()
         .unwrap()
@@ -108,7 +108,7 @@ fn open_loop_cells_achieve_a_modest_rate_and_flag_one_the_server_cannot_take() {
         // Every cell keeps oha's raw JSON.
         let raw = std::fs::read_to_string(run.join(c["raw_stdout"].as_str().unwrap())).unwrap();
         assert!(raw.contains("\"latencyPercentiles\""), "{raw}");
-        assert!(c["oha"]["latency_ms"]["99.9"].as_f64().is_some(), "{c}");
+        assert!(c["report"]["latency_ms"]["99.9"].as_f64().is_some(), "{c}");
     }
 
     // A modest rate: achieved within 5%, and not flagged.

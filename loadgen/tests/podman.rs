@@ -234,8 +234,8 @@ fn ok_cells(run: &Path, expected: usize) -> Vec<serde_json::Value> {
     assert_eq!(cells.len(), expected, "{results}");
     for c in &cells {
         assert_eq!(c["status"], "ok", "{c}");
-        assert_eq!(c["ab"]["complete_requests"], 200, "{c}");
-        assert_eq!(c["ab"]["failed_requests"], 0, "{c}");
+        assert_eq!(c["report"]["complete_requests"], 200, "{c}");
+        assert_eq!(c["report"]["failed_requests"], 0, "{c}");
         assert_eq!(c["server_resources"]["exactness"]["cpu"], "exact", "{c}");
         assert!(
             c["server_resources"]["cpu_s"].as_f64().unwrap() > 0.0,

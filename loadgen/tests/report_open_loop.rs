@@ -7,10 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use loadgen::flags::Flag;
+use loadgen::record::Flag;
+use loadgen::record::{Percentile, Tool, ToolReport};
 use loadgen::report::compare::{self, Format};
 use loadgen::report::{self, charts, html, markdown, terminal, Report, Run};
-use loadgen::results::{Percentile, Tool};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -29,9 +29,9 @@ fn the_record_reads_back_with_one_evidence_model() {
     assert_eq!(cells.len(), 10);
     for c in cells {
         assert_eq!(c.tool(), Some(Tool::Oha));
-        assert!(c.ab.is_none() && c.oha.is_some());
+        assert!(matches!(c.report, Some(ToolReport::Oha(_))));
         // The figures every tool gives, read the same way as an ab cell's.
-        let counts = c.counts().unwrap();
+        let counts = c.measurement().unwrap();
         assert_eq!(counts.bad(), 0);
         assert!(c.rps().unwrap() > 0.0 && c.good_rps() == c.rps());
         assert!(c.latency(Percentile(99.9)).unwrap() >= c.latency(Percentile::P99).unwrap());
@@ -44,7 +44,7 @@ fn the_record_reads_back_with_one_evidence_model() {
         let (offered, capacity) = (c.offered_rps.unwrap(), c.capacity_rps.unwrap());
         assert!((offered - share * capacity).abs() < 1e-6);
         // The flag follows the achieved share, both ways.
-        let short = c.achieved_share().unwrap() < 1.0 - loadgen::flags::RATE_SHORTFALL_SHARE;
+        let short = c.achieved_share().unwrap() < 1.0 - loadgen::judge::RATE_SHORTFALL_SHARE;
         assert_eq!(c.flags.contains(&Flag::RateShortfall), short, "{}", c.id);
         assert!(run.dir.join(&c.raw_stdout).is_file(), "{}", c.raw_stdout);
     }

@@ -4,18 +4,19 @@
 //!
 //! The fixture runs in `tests/fixtures/runs/` are hand-made but follow the on-disk schema
 //! exactly (they are written by `make_fixtures.py` there) and are read with
-//! `results::load`, so a schema change breaks these tests visibly.
+//! `judge::load` (as `lab report` does), so a schema change breaks these tests visibly.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use loadgen::flags::Flag;
+use loadgen::meta;
+use loadgen::record::Flag;
+use loadgen::record::{self as results, Status, ToolReport};
 use loadgen::report::compare::{self, Basis, Change, Comparison, Format};
 use loadgen::report::markup::escape_html as esc;
 use loadgen::report::model::BASELINE_COLUMNS;
 use loadgen::report::{self, charts, html, markdown, Report, Run};
-use loadgen::results::{self, Status};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -269,11 +270,12 @@ fn fixtures_follow_the_results_schema() {
         ("c-keepalive", 2 * 3 * 2, 1),
     ] {
         let dir = fixture(name);
-        let r = results::load(&dir).unwrap();
+        // Written by schema 1 (`ab` beside each cell), read in today's shape.
+        let r = loadgen::judge::load(&dir).unwrap();
         assert_eq!(r.schema_version, results::SCHEMA_VERSION, "{name}");
         assert_eq!(r.cells.len(), cells, "{name}");
         assert_eq!(r.config["repeat"], reps, "{name}");
-        let meta = results::load_meta(&dir).unwrap_or_else(|| panic!("{name}: meta.json"));
+        let meta = meta::load_meta(&dir).unwrap_or_else(|| panic!("{name}: meta.json"));
         assert_eq!(meta.run_id, r.run_id);
         // Raw outputs exist for a few cells, and the parser agrees with results.json.
         let with_raw: Vec<_> = r
@@ -284,8 +286,14 @@ fn fixtures_follow_the_results_schema() {
         assert!(!with_raw.is_empty(), "{name} has raw outputs");
         for c in with_raw {
             let text = std::fs::read_to_string(dir.join(&c.raw_stdout)).unwrap();
-            match (&c.ab, loadgen::ab::parse(&text)) {
+            let ab = match &c.report {
+                Some(ToolReport::Ab(ab)) => Some(ab),
+                _ => None,
+            };
+            match (ab, loadgen::ab::parse(&text)) {
                 (Some(ab), Ok(parsed)) => {
+                    let m = c.measurement().unwrap();
+                    assert_eq!(m.rps, ab.requests_per_second, "{}", c.id);
                     assert_eq!(
                         parsed.requests_per_second, ab.requests_per_second,
                         "{}",
@@ -794,8 +802,8 @@ fn markdown_and_html_show_the_same_tables() {
     }
     // With verdicts, withheld ratios and 95% intervals too.
     let mut run = repeated("a-baseline", 8, 1.0, 0.02);
-    set_verdict(&mut run, "async", loadgen::verdict::Limiter::Loadgen);
-    set_verdict(&mut run, "thread", loadgen::verdict::Limiter::ServerCpu);
+    set_verdict(&mut run, "async", loadgen::record::Limiter::Loadgen);
+    set_verdict(&mut run, "thread", loadgen::record::Limiter::ServerCpu);
     assert_same_tables(&run);
     let md = md_of(&run);
     assert!(md.contains("— (loadgen-bound)") && md.contains("±"), "{md}");
@@ -848,7 +856,8 @@ fn report_md_escapes_text_from_the_run() {
         .filter(|c| c.server == "thread" && c.concurrency == 10)
     {
         c.status = Status::Failed;
-        c.ab = None;
+        c.measurement = None;
+        c.report = None;
         c.reason = Some(format!("server said: {evil} a|b\nsecond line"));
     }
     results::write_json_atomic(&dir.join("results.json"), &r).unwrap();
@@ -1064,9 +1073,9 @@ fn compare_uses_a_noise_floor_for_single_runs() {
 // Verdicts and confidence intervals, as a reader sees them.
 
 /// Give every cell of `server` the same verdict.
-fn set_verdict(run: &mut Run, server: &str, limiter: loadgen::verdict::Limiter) {
+fn set_verdict(run: &mut Run, server: &str, limiter: loadgen::record::Limiter) {
     for c in run.results.cells.iter_mut().filter(|c| c.server == server) {
-        c.verdict = Some(loadgen::verdict::Verdict {
+        c.verdict = Some(loadgen::record::Verdict {
             limiter,
             evidence: "server CPU 0.40 of 1 core (40%); ab CPU 0.97 of 1 core (97%)".into(),
             advice: Some("ab set this number, not the server: turn keep-alive on".into()),
@@ -1077,8 +1086,8 @@ fn set_verdict(run: &mut Run, server: &str, limiter: loadgen::verdict::Limiter) 
 #[test]
 fn a_loadgen_bound_row_is_not_shown_as_a_difference_between_the_models() {
     let mut run = load("a-baseline");
-    set_verdict(&mut run, "async", loadgen::verdict::Limiter::Loadgen);
-    set_verdict(&mut run, "thread", loadgen::verdict::Limiter::ServerCpu);
+    set_verdict(&mut run, "async", loadgen::record::Limiter::Loadgen);
+    set_verdict(&mut run, "thread", loadgen::record::Limiter::ServerCpu);
     let md = md_of(&run);
     let page = html_of(&run);
     for doc in [&md, &page] {
@@ -1093,12 +1102,12 @@ fn a_loadgen_bound_row_is_not_shown_as_a_difference_between_the_models() {
         assert!(doc.contains("What limited each row"));
     }
     // Both servers measure themselves: the ratio is back.
-    set_verdict(&mut run, "async", loadgen::verdict::Limiter::ServerCpu);
+    set_verdict(&mut run, "async", loadgen::record::Limiter::ServerCpu);
     let md = md_of(&run);
     assert!(!md.contains("— (loadgen-bound)"));
     assert!(md.contains("× |"));
     // The terminal summary says it too.
-    set_verdict(&mut run, "async", loadgen::verdict::Limiter::Loadgen);
+    set_verdict(&mut run, "async", loadgen::record::Limiter::Loadgen);
     let term = report::terminal::summary(&run);
     assert!(term.contains("loadgen"));
     assert!(term.contains("not a difference between the models"));
@@ -1121,8 +1130,8 @@ fn repeated(name: &str, n: u32, factor: f64, jitter: f64) -> Run {
             let mut c = c.clone();
             c.repetition = r;
             let wiggle = 1.0 + jitter * (r as f64 / (n - 1) as f64 * 2.0 - 1.0);
-            if let Some(ab) = c.ab.as_mut() {
-                ab.requests_per_second = ab.requests_per_second.map(|v| v * factor * wiggle);
+            if let Some(m) = c.measurement.as_mut() {
+                m.rps = m.rps.map(|v| v * factor * wiggle);
             }
             run.results.cells.push(c);
         }
@@ -1168,8 +1177,8 @@ fn compare_counts_only_good_answers() {
     let a = repeated("a-baseline", 8, 1.0, 0.02);
     let mut b = repeated("a-baseline", 8, 1.0, 0.02);
     for c in b.results.cells.iter_mut() {
-        if let Some(ab) = c.ab.as_mut() {
-            ab.non_2xx = ab.complete_requests.map(|n| n / 2);
+        if let Some(m) = c.measurement.as_mut() {
+            m.non_2xx = m.complete.map(|n| n / 2);
         }
     }
     let c = compare::compare(&a, &b);

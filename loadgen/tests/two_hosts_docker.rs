@@ -240,8 +240,8 @@ fn servers_on_one_daemon_and_ab_on_another() {
     assert_eq!(cells.len(), 4);
     for c in cells {
         assert_eq!(c["status"], "ok", "{c}");
-        assert_eq!(c["ab"]["complete_requests"], 200, "{c}");
-        assert_eq!(c["ab"]["failed_requests"], 0, "{c}");
+        assert_eq!(c["report"]["complete_requests"], 200, "{c}");
+        assert_eq!(c["report"]["failed_requests"], 0, "{c}");
     }
     // Both models answered, through the published port at the second daemon's gateway.
     let servers: std::collections::BTreeSet<&str> = cells

@@ -33,7 +33,6 @@ pub mod hosts;
 mod image_ref;
 mod locate;
 pub mod plan;
-pub mod rate;
 mod read;
 pub mod redact;
 pub mod repeat;
@@ -46,9 +45,9 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use crate::record::rate::{self, RateSpec};
 pub use aliases::MAX_ALIAS_EXPANSION;
 pub use plan::{describe, CellRef, Group, Instance, Plan, Point};
-pub use rate::RateSpec;
 pub use read::MAX_FILE_BYTES;
 pub use repeat::AutoRepeat;
 pub use tune::{Target, Tune};
@@ -312,7 +311,7 @@ pub struct ResourceOverride {
 pub struct Loadgen {
     /// The load tool (`ab` unless the file says `tool: oha`).
     #[serde(default)]
-    pub tool: crate::tool::Tool,
+    pub tool: crate::record::Tool,
     /// An image with the tool on its PATH.
     pub image: String,
     /// CPU limit of the load generator container; `None` = no limit.

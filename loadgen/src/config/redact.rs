@@ -55,7 +55,7 @@ pub fn redacted_copy(text: &str) -> String {
 pub fn copy_lab_file(src: &Path, dest: &Path) -> anyhow::Result<()> {
     let text = super::read::lab_text(src)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {}", src.display(), e.reason))?;
-    crate::results::write_atomic(dest, redacted_copy(&text).as_bytes())
+    crate::record::write_atomic(dest, redacted_copy(&text).as_bytes())
 }
 
 /// Byte ranges of the secret scalars of `text`, in file order, without duplicates.

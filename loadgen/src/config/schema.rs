@@ -170,7 +170,7 @@ pub struct RawResources {
     expecting = "a mapping such as { requests: 1000, concurrency: [1, 10, 100] }"
 )]
 pub struct RawLoadgen {
-    pub tool: Option<crate::tool::Tool>,
+    pub tool: Option<crate::record::Tool>,
     pub image: Option<String>,
     pub cpus: Option<f64>,
     /// Required for closed-loop cells unless `duration` is given.

@@ -57,22 +57,7 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
-/// Formats a byte count compactly: exact multiples get the largest unit (`268435456` →
-/// `256m`), so the text parses back to the same number; other counts get one decimal of
-/// the largest unit that fits (`100000` → `97.7k`), and small ones stay bytes (`1000`).
-pub fn format_memory(bytes: u64) -> String {
-    for (unit, size) in [("g", GIB), ("m", MIB), ("k", KIB)] {
-        if bytes >= size && bytes % size == 0 {
-            return format!("{}{unit}", bytes / size);
-        }
-    }
-    for (unit, size) in [("g", GIB), ("m", MIB), ("k", KIB)] {
-        if bytes >= size {
-            return format!("{:.1}{unit}", bytes as f64 / size as f64);
-        }
-    }
-    bytes.to_string()
-}
+pub use crate::record::format_memory;
 
 /// Parses a duration into milliseconds: `500ms`, `30s`, `2m`, `1h`, `1.5s`; a bare number
 /// is seconds.
@@ -300,6 +285,10 @@ impl<'de> Deserialize<'de> for Text {
 }
 
 /// What a sweepable value is, for "expected ..." messages.
+impl Describe for crate::record::RateSpec {
+    const WHAT: &'static str = crate::record::RateSpec::WHAT;
+}
+
 pub trait Describe {
     const WHAT: &'static str;
 }

@@ -20,7 +20,7 @@ use super::{
     ServerSource, Workload, DEFAULT_LOADGEN_IMAGE, DEFAULT_OHA_IMAGE, DEFAULT_OUTPUT,
     DEFAULT_TIMEOUT_S, DEFAULT_WARMUP,
 };
-use crate::tool::Tool;
+use crate::record::Tool;
 
 /// Limits that keep a typo from launching an experiment nobody wants to wait for.
 pub const MAX_REPEAT: u32 = 100;

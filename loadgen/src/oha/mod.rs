@@ -4,7 +4,7 @@
 //! duration, every answer by status code, every error by message, the latency percentiles
 //! (corrected for coordinated omission when the run had `-q` and `--latency-correction`)
 //! and the bytes received. The query methods then give the figures every tool's report
-//! gives the lab (see `results::Counts`), so that an oha cell and an ab cell are read
+//! gives the lab (see `record::Measurement`), so that an oha cell and an ab cell are read
 //! the same way.
 //!
 //! What to know about oha's numbers (read in oha's `printer.rs` and `result_data.rs`):
@@ -203,14 +203,11 @@ pub fn parse(text: &str) -> Result<OhaReport, OhaParseError> {
         .into_iter()
         .filter_map(|(k, v)| {
             let p: f64 = k.strip_prefix('p')?.parse().ok()?;
-            Some((
-                crate::results::Percentile(p).key(),
-                ms(v.filter(|v| v.is_finite())?),
-            ))
+            Some((format!("{p}"), ms(v.filter(|v| v.is_finite())?)))
         })
         .collect();
     if let Some(slowest) = raw.summary.slowest.filter(|v| v.is_finite()) {
-        latency_ms.insert(crate::results::Percentile::MAX.key(), ms(slowest));
+        latency_ms.insert("100".to_string(), ms(slowest));
     }
     Ok(OhaReport {
         total_s,

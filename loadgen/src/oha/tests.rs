@@ -2,7 +2,8 @@
 //! how each was captured).
 
 use super::*;
-use crate::results::{Counts, Percentile};
+use crate::record::Percentile;
+use crate::tool::oha::measurement;
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/oha/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -29,7 +30,7 @@ fn closed_loop_gives_every_common_figure() {
         Some(1.81548)
     );
     assert_eq!(r.total_data, 30000);
-    let c = Counts::of_oha(&r);
+    let c = measurement(&r);
     assert!((c.rps.unwrap() - 2000.0 / 0.023442787).abs() < 1e-6);
     assert_eq!(c.good_rps(), c.rps);
 }
@@ -38,7 +39,7 @@ fn closed_loop_gives_every_common_figure() {
 fn non_2xx_answers_are_counted_apart_from_failures() {
     let r = parsed("closed-loop-404.json");
     assert_eq!((r.responses(), r.non_2xx(), r.failed()), (500, 500, 0));
-    let c = Counts::of_oha(&r);
+    let c = measurement(&r);
     assert_eq!(c.bad(), 500);
     assert_eq!(c.good_rps(), Some(0.0));
 }
@@ -82,7 +83,7 @@ fn failures_are_counted_by_kind() {
     // No successful request: oha's statistics are null, not zero.
     assert!(r.latency_ms.is_empty());
     assert_eq!(r.mean_ms, None);
-    assert_eq!(Counts::of_oha(&r).good_rps(), Some(0.0));
+    assert_eq!(measurement(&r).good_rps(), Some(0.0));
 
     let r = parsed("refused.json");
     assert_eq!(
@@ -93,7 +94,7 @@ fn failures_are_counted_by_kind() {
     let r = parsed("open-loop-server-killed.json");
     assert_eq!((r.responses(), r.failed()), (396, 404));
     assert_eq!(r.failures_by_kind()[&FailureKind::Connect], 404);
-    let c = Counts::of_oha(&r);
+    let c = measurement(&r);
     assert_eq!(c.complete, Some(800));
     assert!((c.good_rps().unwrap() - c.rps.unwrap() * 396.0 / 800.0).abs() < 1e-9);
 }

@@ -10,7 +10,7 @@ use anyhow::Result;
 
 use super::model::{CellFigures, Report};
 use super::Exporter;
-use crate::results::{Cell, Percentile};
+use crate::record::{Cell, Percentile};
 
 pub struct Csv;
 
@@ -43,28 +43,28 @@ const COLUMNS: &[Column] = &[
         c.exit_code.map(|v| v.to_string()).unwrap_or_default()
     }),
     ("time_taken_s", |c, _| {
-        f(c.counts().and_then(|n| n.time_taken_s))
+        f(c.measurement().and_then(|n| n.time_taken_s))
     }),
     ("complete_requests", |c, _| {
-        u(c.counts().and_then(|n| n.complete))
+        u(c.measurement().and_then(|n| n.complete))
     }),
     ("failed_requests", |c, _| {
-        u(c.counts().and_then(|n| n.failed))
+        u(c.measurement().and_then(|n| n.failed))
     }),
-    ("non_2xx", |c, _| u(c.counts().and_then(|n| n.non_2xx))),
+    ("non_2xx", |c, _| u(c.measurement().and_then(|n| n.non_2xx))),
     ("total_transferred", |c, _| {
-        u(c.counts().and_then(|n| n.transferred))
+        u(c.measurement().and_then(|n| n.transferred))
     }),
     ("requests_per_second", |c, _| f(c.rps())),
     ("good_requests_per_second", |c, _| f(c.good_rps())),
     ("time_per_request_ms", |c, _| {
-        f(c.ab.as_ref().and_then(|a| a.time_per_request_ms))
+        f(c.measurement().and_then(|a| a.time_per_request_ms))
     }),
     ("time_per_request_all_ms", |c, _| {
-        f(c.ab.as_ref().and_then(|a| a.time_per_request_all_ms))
+        f(c.measurement().and_then(|a| a.time_per_request_all_ms))
     }),
     ("transfer_rate_kbps", |c, _| {
-        f(c.ab.as_ref().and_then(|a| a.transfer_rate_kbps))
+        f(c.measurement().and_then(|a| a.transfer_rate_kbps))
     }),
     ("p50_ms", |c, _| f(c.latency(Percentile::P50))),
     ("p90_ms", |c, _| f(c.latency(Percentile::P90))),
@@ -138,7 +138,7 @@ const COLUMNS: &[Column] = &[
     ("achieved_share", |c, _| f(c.achieved_share())),
     ("p99_9_ms", |c, _| f(c.latency(Percentile(99.9)))),
     ("failed_by_kind", |c, _| {
-        c.counts()
+        c.measurement()
             .map(|n| {
                 n.failed_by_kind
                     .iter()

@@ -2,7 +2,7 @@
 //! ([`super::model`]) fills them with figures and words; every format ([`super::markup`])
 //! marks them up its own way and adds nothing of its own.
 
-use crate::flags::Flag;
+use crate::record::Flag;
 
 /// A dash for a missing figure.
 pub const DASH: &str = "—";
@@ -36,6 +36,12 @@ pub enum Inline {
     Link {
         text: String,
         href: String,
+    },
+    /// A link to another run folder's report (a tune's probe), in the format of the
+    /// document that links to it (`report.md` from Markdown, `report.html` from HTML).
+    RunReport {
+        text: String,
+        dir: String,
     },
     /// Flags, most serious first: words in Markdown, badges in HTML.
     Flags(Vec<Flag>),
@@ -75,6 +81,14 @@ impl Text {
         self
     }
 
+    pub fn run_report(mut self, text: impl Into<String>, dir: impl Into<String>) -> Text {
+        self.0.push(Inline::RunReport {
+            text: text.into(),
+            dir: dir.into(),
+        });
+        self
+    }
+
     pub fn flags(mut self, flags: &[Flag]) -> Text {
         self.0.push(Inline::Flags(flags.to_vec()));
         self
@@ -100,7 +114,7 @@ impl Text {
             .iter()
             .map(|i| match i {
                 Inline::Plain(s) | Inline::Code(s) | Inline::Strong(s) => s.clone(),
-                Inline::Link { text, .. } => text.clone(),
+                Inline::Link { text, .. } | Inline::RunReport { text, .. } => text.clone(),
                 Inline::Flags(f) => f.join(", "),
                 Inline::Tag(w) => (*w).to_string(),
             })
@@ -261,5 +275,10 @@ pub enum Block {
         body: Vec<Block>,
     },
     Charts(Vec<ChartRef>),
+    /// A block of code to copy as is (a snippet), in the named language.
+    Code {
+        lang: &'static str,
+        text: String,
+    },
     Footer(Text),
 }

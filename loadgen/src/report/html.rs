@@ -10,7 +10,7 @@ use super::doc::{Block, Cell, ChartRef, TableRow, Tone};
 use super::markup::{escape_html as esc, href, Markup};
 use super::model::Report;
 use super::{layout, Exporter};
-use crate::flags::Flag;
+use crate::record::Flag;
 
 pub struct Html;
 
@@ -27,21 +27,33 @@ impl Exporter for Html {
 const CSS: &str = include_str!("html.css");
 
 pub fn render(report: &Report<'_>) -> Result<String> {
-    let page = Page {
-        charts: charts::render(report)?,
-    };
-    Ok(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n<main>\n{}</main>\n</body>\n</html>\n",
-        esc(&report.title.to_plain()),
-        page.blocks(&layout::document(report))
+    let charts = charts::render(report)?
+        .into_iter()
+        .map(|c: Chart| (c.file_name, c.svg))
+        .collect();
+    Ok(page(
+        &report.title.to_plain(),
+        &layout::document(report),
+        charts,
     ))
 }
 
-/// The markup of one page; it holds the drawn charts to inline them.
+/// One self-contained page of `blocks`; `charts` are (file name in `charts/`, SVG) pairs
+/// to inline where a [`Block::Charts`] names them. The run report and the tune report
+/// are both this page.
+pub fn page(title: &str, blocks: &[Block], charts: Vec<(String, String)>) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n<main>\n{}</main>\n</body>\n</html>\n",
+        esc(title),
+        Page { charts }.blocks(blocks)
+    )
+}
+
+/// The markup of one page; it holds the drawn charts (file name, SVG) to inline them.
 struct Page {
-    charts: Vec<Chart>,
+    charts: Vec<(String, String)>,
 }
 
 impl Page {
@@ -49,8 +61,8 @@ impl Page {
         let svg = self
             .charts
             .iter()
-            .find(|d| d.file_name == c.file_name)
-            .map_or("", |d| d.svg.trim());
+            .find(|(name, _)| *name == c.file_name)
+            .map_or("", |(_, svg)| svg.trim());
         let file = format!("charts/{}", c.file_name);
         format!(
             "<figure>\n{svg}\n<figcaption>SVG file: <a href=\"{}\">{}</a></figcaption>\n</figure>\n",
@@ -121,6 +133,10 @@ impl Markup for Page {
                 )
             })
             .collect()
+    }
+
+    fn report_file(&self) -> &'static str {
+        "report.html"
     }
 
     fn tag(&self, word: &str) -> String {
@@ -220,6 +236,7 @@ impl Markup for Page {
                 self.blocks(body)
             ),
             Block::Charts(charts) => charts.iter().map(|c| self.figure(c)).collect(),
+            Block::Code { text, .. } => format!("<pre><code>{}</code></pre>\n", esc(text)),
             Block::Footer(t) => format!("<footer>{}</footer>\n", self.text(t)),
         }
     }

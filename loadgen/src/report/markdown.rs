@@ -11,7 +11,7 @@ use super::doc::{Block, Cell, Text, Tone};
 use super::markup::{escape_html, href, Markup};
 use super::model::Report;
 use super::{layout, Exporter};
-use crate::flags::Flag;
+use crate::record::Flag;
 
 pub struct Markdown;
 
@@ -76,6 +76,11 @@ pub fn code(s: &str) -> String {
     out + "</code>"
 }
 
+/// The longest run of `c` in `s`.
+fn longest_run(s: &str, c: char) -> usize {
+    s.split(|x| x != c).map(str::len).max().unwrap_or(0)
+}
+
 impl Markdown {
     /// Text inside raw HTML (a `<summary>`), where Markdown is not parsed.
     fn html_text(&self, t: &Text) -> String {
@@ -116,6 +121,10 @@ impl Markup for Markdown {
     fn flags(&self, flags: &[Flag]) -> String {
         let words: Vec<String> = flags.iter().map(|f| format!("**{f}**")).collect();
         words.join(", ")
+    }
+
+    fn report_file(&self) -> &'static str {
+        "report.md"
     }
 
     fn tag(&self, word: &str) -> String {
@@ -192,6 +201,12 @@ impl Markup for Markdown {
                     .iter()
                     .map(|c| self.link(&c.caption, &format!("charts/{}", c.file_name))),
             ),
+            // A fence longer than any backtick run inside keeps the text inert.
+            Block::Code { lang, text } => {
+                let fence = "`".repeat(3.max(longest_run(text, '`') + 1));
+                let nl = if text.ends_with('\n') { "" } else { "\n" };
+                format!("{fence}{lang}\n{text}{nl}{fence}\n\n")
+            }
             Block::Footer(t) => format!("{}\n", self.text(t)),
         }
     }

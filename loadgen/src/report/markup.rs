@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::doc::{Block, Cell, Inline, Table, TableRow, Text};
-use crate::flags::Flag;
+use crate::record::Flag;
 
 pub trait Markup {
     /// Text from the run or the lab file, made inert for this format.
@@ -16,6 +16,8 @@ pub trait Markup {
     fn link(&self, text: &str, href: &str) -> String;
     fn flags(&self, flags: &[Flag]) -> String;
     fn tag(&self, word: &str) -> String;
+    /// The file name of a run's report in this format (`report.md`).
+    fn report_file(&self) -> &'static str;
 
     /// A table cell's content: its text, its aside, its flags (tone and alignment are the
     /// row's business).
@@ -36,6 +38,9 @@ pub trait Markup {
             Inline::Code(s) => self.code(s),
             Inline::Strong(s) => self.strong(s),
             Inline::Link { text, href } => self.link(text, href),
+            Inline::RunReport { text, dir } => {
+                self.link(text, &format!("{dir}/{}", self.report_file()))
+            }
             Inline::Flags(f) => self.flags(f),
             Inline::Tag(w) => self.tag(w),
         }

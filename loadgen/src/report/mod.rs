@@ -34,7 +34,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::results::{self, Meta, Results};
+use crate::meta::Meta;
+use crate::record::{self as results, Results};
 pub use model::Report;
 
 /// Everything a report may show about a run: its record as written.
@@ -48,8 +49,8 @@ impl Run {
     pub fn load(dir: &Path) -> Result<Run> {
         Ok(Run {
             dir: dir.to_path_buf(),
-            results: results::load(dir)?,
-            meta: results::load_meta(dir),
+            results: crate::judge::load(dir)?,
+            meta: crate::meta::load_meta(dir),
         })
     }
 }

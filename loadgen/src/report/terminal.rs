@@ -7,7 +7,7 @@ use super::layout;
 use super::markup::Markup;
 use super::model::Report;
 use super::Run;
-use crate::flags::Flag;
+use crate::record::Flag;
 
 pub fn summary(run: &Run) -> String {
     let report = &Report::of(run);
@@ -42,6 +42,10 @@ impl Markup for Plain {
 
     fn flags(&self, flags: &[Flag]) -> String {
         flags.join(", ")
+    }
+
+    fn report_file(&self) -> &'static str {
+        "report.md"
     }
 
     fn tag(&self, word: &str) -> String {

@@ -14,8 +14,8 @@ use std::time::Duration;
 use super::servers::LiveServer;
 use super::session::Session;
 use super::{describe_exit, Ctx};
-use crate::results::{self, Cell, Counts};
-use crate::tool::{Amount, Load, Parsed};
+use crate::record::{self as results, Cell};
+use crate::tool::{self, Amount, Load};
 
 /// Seconds of the capacity pass (or the cells' duration when shorter): long enough for a
 /// stable rate, short next to the cells it serves.
@@ -111,8 +111,7 @@ async fn measure(
         tracing::error!("{e:#}");
     }
     let counts = match driver.parse(&report.stdout, &report.files) {
-        Ok(Parsed::Ab(ab)) => Counts::of_ab(&ab),
-        Ok(Parsed::Oha(oha)) => Counts::of_oha(&oha),
+        Ok(parsed) => tool::measurement(&parsed, None),
         Err(e) => {
             return Err(format!(
                 "capacity pass: {} {}: {e}",

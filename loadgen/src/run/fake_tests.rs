@@ -43,7 +43,12 @@ impl Bench {
             Arc::new(Fake::named("loadgen")),
         );
         loadgen.reaches(servers.clone());
-        bench.engines = Engines::pair(servers.clone(), loadgen.clone(), EngineInfo::default());
+        bench.engines = Engines::pair(
+            servers.clone(),
+            loadgen.clone(),
+            EngineInfo::default(),
+            "10.0.0.5",
+        );
         (bench.fake, bench.loadgen) = (servers, loadgen);
         bench
     }
@@ -98,7 +103,7 @@ impl Bench {
 
     /// results.json as written.
     fn results(&self) -> Results {
-        crate::results::load(&self.owned.id.dir).unwrap()
+        crate::record::load(&self.owned.id.dir).unwrap()
     }
 }
 

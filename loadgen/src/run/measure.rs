@@ -21,11 +21,10 @@ use crate::ab;
 use crate::config;
 use crate::engine::{ContainerSpec, StatsSample};
 use crate::metrics::{self, CellMetrics};
+use crate::record::{self as results, Cell, Status, ToolUsage};
 use crate::resources;
-use crate::results::{self, Cell, Status, ToolUsage};
-use crate::tool::{Amount, Parsed};
+use crate::tool::{self, Amount};
 use crate::tool::{Load, PERCENTILE_FILE};
-use crate::verdict::{self, Figures};
 
 /// Upper bound on one counted run; the tool's own timeout bounds each request.
 const CELL_DEADLINE: Duration = Duration::from_secs(900);
@@ -101,7 +100,7 @@ pub async fn measure(
         cell.status = Status::Failed;
         cell.reason = Some(format!("the server {how} during the cell"));
     }
-    judge(cell);
+    crate::judge::judge(cell);
     cell.wall_s = started.elapsed().as_secs_f64();
     after
 }
@@ -210,11 +209,9 @@ fn fill(ctx: &Ctx<'_>, cell: &mut Cell, m: Measured) {
     match ctx.lab.loadgen.tool.driver().parse(&r.stdout, &r.files) {
         Ok(parsed) => {
             cell.status = Status::Ok;
-            match parsed {
-                Parsed::Ab(report) => cell.ab = Some(*report),
-                Parsed::Oha(report) => cell.oha = Some(report),
-            }
-            let counts = cell.counts().unwrap_or_default();
+            let counts = tool::measurement(&parsed, cell.percentiles_fine.as_ref());
+            cell.report = Some(parsed);
+            cell.measurement = Some(counts.clone());
             // Without a background load, all of the server's CPU in the window went to
             // this run: average it over the time the tool actually measured.
             if ctx.lab.background.is_none() {
@@ -241,15 +238,6 @@ fn fill(ctx: &Ctx<'_>, cell: &mut Cell, m: Measured) {
         }
     }
     cell.server_resources = Some(server);
-}
-
-/// Flags and verdict, from what the cell recorded.
-fn judge(cell: &mut Cell) {
-    cell.flags = crate::flags::cell_flags(cell);
-    cell.verdict = (cell.status == Status::Ok)
-        .then(|| Figures::of(cell))
-        .flatten()
-        .map(|f| verdict::judge(&f));
 }
 
 /// ab's stdout and stderr, and the server's metrics scrapes, under `raw/`.

@@ -30,8 +30,9 @@ use crate::config::{self, Lab, Plan, ServerSource};
 use crate::engine::{Engine, RUN_LABEL};
 use crate::host;
 use crate::images;
+use crate::meta::{HostMeta, HostsMeta, Meta};
 use crate::placement::{Engines, Route};
-use crate::results::{Cell, HostMeta, HostsMeta, Limits, Meta, Placed, Results, Status};
+use crate::record::{Cell, Limits, Placed, Results, Status};
 use crate::ulimit::{self, Ulimit, UlimitPlan};
 
 pub use owner::{owner_dir, owner_is_gone, run_is_dead, OwnedRun, RunId, OWNER_LABEL};
@@ -52,14 +53,10 @@ pub struct Side<'a> {
     pub network: &'a str,
 }
 
-/// How the load generator reaches a server (see `placement.rs`).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reach {
-    /// One daemon: the server's address on the shared private network, its own port.
-    Network,
-    /// Two daemons: the servers' host at `address`, the port Docker published.
-    Published { address: String },
-}
+/// How the load generator reaches a server: the record's [`Route`](crate::record::Route),
+/// resolved from `placement`'s plan once the networks exist, and carried as is into
+/// results.json and meta.json.
+pub type Reach = crate::record::Route;
 
 /// What every step of a run shares.
 pub struct Ctx<'a> {
@@ -76,6 +73,9 @@ pub struct Ctx<'a> {
     pub ulimits: &'a [Ulimit],
     /// CPUs of the servers' daemon's machine, for pinning.
     pub daemon_cpus: usize,
+    /// CPUs of the load generator's daemon's machine, as that daemon reports them: what
+    /// an unlimited multi-threaded tool may use (recorded in every cell's limits).
+    pub loadgen_host_cpus: Option<u32>,
     /// Servers and load generator share one machine's CPUs (so `pin: auto` separates them).
     pub one_machine: bool,
 }
@@ -112,7 +112,7 @@ async fn run_with(
         (OWNER_LABEL.to_string(), owned.label()),
     ]);
     let network = format!("lab-{}", run.id);
-    let reach = place(engines, lab, &network, &labels, &mut record).await?;
+    let reach = place(engines, &network, &labels, &mut record).await?;
     let ctx = Ctx {
         servers: Side {
             engine: &*engines.servers,
@@ -134,6 +134,9 @@ async fn run_with(
             .filter(|n| *n > 0)
             .unwrap_or_else(host::host_cpus),
         one_machine: engines.one_machine(),
+        loadgen_host_cpus: u32::try_from(engines.loadgen_info.cpus)
+            .ok()
+            .filter(|n| *n > 0),
     };
 
     let plan = Plan::new(lab);
@@ -168,7 +171,6 @@ async fn run_with(
 /// how the load generator reaches the servers, and that placement in results.json.
 async fn place(
     engines: &Engines,
-    lab: &Lab,
     network: &str,
     labels: &HashMap<String, String>,
     record: &mut record::Record,
@@ -184,11 +186,11 @@ async fn place(
             .create_network(network, labels, false)
             .await?;
     }
-    let reach = reach(engines, lab, network).await?;
+    let reach = reach(engines, network).await?;
     record.set_placement(Placed {
         servers: engines.servers.endpoint().host.clone(),
         loadgen: engines.loadgen.endpoint().host.clone(),
-        route: route_text(&reach),
+        route: reach.clone(),
     })?;
     if let Reach::Published { address } = &reach {
         tracing::info!(
@@ -201,22 +203,9 @@ async fn place(
     Ok(reach)
 }
 
-/// How results.json and meta.json say `reach`.
-fn route_text(reach: &Reach) -> String {
-    match reach {
-        Reach::Network => "private network".into(),
-        Reach::Published { address } => format!("{address} (published ports)"),
-    }
-}
-
 /// How the load generator will reach the servers (see [`placement::Route`]).
-async fn reach(engines: &Engines, lab: &Lab, network: &str) -> Result<Reach> {
-    let address = lab
-        .hosts
-        .servers
-        .as_ref()
-        .and_then(|h| h.address.as_deref());
-    Ok(match engines.route(address).map_err(|e| anyhow!(e))? {
+async fn reach(engines: &Engines, network: &str) -> Result<Reach> {
+    Ok(match engines.route().map_err(|e| anyhow!(e))? {
         Route::Network => Reach::Network,
         Route::Address(address) => Reach::Published { address },
         Route::LoadgenGateway => Reach::Published {
@@ -264,6 +253,7 @@ async fn measure_groups(
             cpuset: server_cpuset.clone(),
             loadgen_cpus: ctx.lab.loadgen.cpus,
             loadgen_cpuset: loadgen_cpuset.clone(),
+            loadgen_host_cpus: ctx.loadgen_host_cpus,
         };
         let step = rounds::Step {
             ctx,
@@ -321,8 +311,10 @@ fn new_cell(lab: &Lab, group: &config::Group, cref: &config::CellRef, limits: Li
         reason: None,
         exit_code: None,
         command: Vec::new(),
-        ab: None,
-        oha: None,
+        measurement: None,
+        report: None,
+        v1_ab: None,
+        v1_oha: None,
         rate: point.rate,
         // Absolute now; a percentage once its capacity is measured (`capacity.rs`).
         offered_rps: point.rate.and_then(|r| r.resolve(None)),
@@ -432,7 +424,7 @@ fn meta(
         servers: HostMeta::new(&engines.servers_info, String::new()),
         loadgen: HostMeta::new(&engines.loadgen_info, String::new()),
         one_daemon: engines.one_daemon(),
-        route: route_text(ctx.reach),
+        route: ctx.reach.clone(),
     };
     Meta {
         run_id: ctx.run.id.clone(),

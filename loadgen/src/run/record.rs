@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use super::owner::RunId;
 use crate::clock::Utc;
 use crate::config::Lab;
-use crate::results::{self, Cell, Meta, Results, ServerFailure};
+use crate::meta::Meta;
+use crate::record::{self as results, Cell, Results, ServerFailure};
 
 /// `results.json` of a run in progress. Every change is written through at once (atomic
 /// rename), so a crash leaves every finished cell on disk.

@@ -18,7 +18,7 @@ use super::servers::Pool;
 use super::session::Session;
 use super::{new_cell, since, Ctx};
 use crate::config::{self, AutoRepeat, CellRef, Plan};
-use crate::results::Limits;
+use crate::record::Limits;
 use crate::stats;
 
 /// What the measurement of a group needs besides the pool and the record.
@@ -148,7 +148,7 @@ async fn measure_one(
     let after = match pool.get(cref.instance) {
         Err(reason) => {
             cell.reason = Some(format!("server not available: {reason}"));
-            cell.flags = crate::flags::cell_flags(&cell);
+            crate::judge::judge(&mut cell);
             None
         }
         Ok(srv) => {
@@ -160,7 +160,7 @@ async fn measure_one(
                 Ok(()) => Some(measure::measure(ctx, step.session, &srv, &mut cell).await),
                 Err(reason) => {
                     cell.reason = Some(reason);
-                    cell.flags = crate::flags::cell_flags(&cell);
+                    crate::judge::judge(&mut cell);
                     None
                 }
             }
@@ -168,7 +168,7 @@ async fn measure_one(
     };
     // A cell that failed because a daemon went away is no measurement: the run stops, and
     // its end names the daemon and what may be left on it.
-    if cell.status != crate::results::Status::Ok
+    if cell.status != crate::record::Status::Ok
         && !(ctx.servers.engine.answers().await && ctx.loadgen.engine.answers().await)
     {
         anyhow::bail!("a Docker daemon stopped answering during cell {}", cell.id);
@@ -178,7 +178,7 @@ async fn measure_one(
             .await;
     }
     step.progress.finish_cell(&cell);
-    let result = (cell.rps(), cell.status == crate::results::Status::Ok);
+    let result = (cell.rps(), cell.status == crate::record::Status::Ok);
     record.push_cell(cell)?;
     Ok(result)
 }

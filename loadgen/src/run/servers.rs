@@ -18,7 +18,7 @@ use crate::config::{self, Instance, ServerSource};
 use crate::engine::ContainerSpec;
 use crate::images::AGENT_PATH;
 use crate::metrics;
-use crate::results::ServerFailure;
+use crate::record::ServerFailure;
 use crate::tool::{Amount, Load};
 use agent::Fetch;
 

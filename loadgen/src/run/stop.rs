@@ -105,7 +105,7 @@ async fn aborted(engines: &Engines, run: &RunId, e: anyhow::Error) -> anyhow::Er
 /// Whether the run folder records a finished cell or a server that could not start: what
 /// an aborted run keeps. (A run stopped before either says so, and leaves no folder.)
 fn measured_something(dir: &std::path::Path) -> bool {
-    crate::results::load(dir).is_ok_and(|r| !r.cells.is_empty() || !r.server_failures.is_empty())
+    crate::record::load(dir).is_ok_and(|r| !r.cells.is_empty() || !r.server_failures.is_empty())
 }
 
 /// Remove everything labelled with this run, on each role's engine. Twice: a create

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Amount, Load, LoadTool, Parsed, Tool};
+use super::{Amount, Load, LoadTool, Tool};
+use crate::ab::AbReport;
+use crate::record::{FailureKind, Measurement, TimeSummary, ToolReport};
 
 /// Where ab writes its `-e` percentile file inside the load generator container (`/tmp` is
 /// world-writable there: the lab copies it in with the agent).
@@ -13,6 +15,43 @@ pub const PERCENTILE_FILE: &str = "/tmp/lab-percentiles.csv";
 const TIMED_FALLBACK_REQUESTS: u64 = 50_000;
 
 pub struct Ab;
+
+/// ab's report in the lab's terms. ab splits its failures into connect, receive, length
+/// and exceptions; the last two are neither a refused nor a broken connection: `other`.
+pub fn measurement(ab: &AbReport) -> Measurement {
+    let mut failed_by_kind = BTreeMap::new();
+    if let Some(b) = &ab.failed_breakdown {
+        for (kind, n) in [
+            (FailureKind::Connect, b.connect),
+            (FailureKind::Receive, b.receive),
+            (FailureKind::Other, b.length + b.exceptions),
+        ] {
+            if n > 0 {
+                *failed_by_kind.entry(kind).or_insert(0) += n;
+            }
+        }
+    }
+    let times = ab.connection_times.as_ref();
+    Measurement {
+        time_taken_s: ab.time_taken_s,
+        complete: ab.complete_requests,
+        failed: ab.failed_requests,
+        failed_by_kind,
+        non_2xx: ab.non_2xx,
+        rps: ab.requests_per_second,
+        transferred: ab.total_transferred,
+        time_per_request_ms: ab.time_per_request_ms,
+        time_per_request_all_ms: ab.time_per_request_all_ms,
+        transfer_rate_kbps: ab.transfer_rate_kbps,
+        latency_ms: ab.percentiles.clone().unwrap_or_default(),
+        connect: times.and_then(|t| t.connect.as_ref()).map(|r| TimeSummary {
+            mean: r.mean,
+            max: r.max,
+        }),
+        processing_mean_ms: times.and_then(|t| t.processing.as_ref()).map(|r| r.mean),
+        warnings: ab.warnings.clone(),
+    }
+}
 
 impl LoadTool for Ab {
     fn tool(&self) -> Tool {
@@ -62,9 +101,9 @@ impl LoadTool for Ab {
         }
     }
 
-    fn parse(&self, stdout: &str, _files: &BTreeMap<String, String>) -> Result<Parsed, String> {
+    fn parse(&self, stdout: &str, _files: &BTreeMap<String, String>) -> Result<ToolReport, String> {
         crate::ab::parse(stdout)
-            .map(|r| Parsed::Ab(Box::new(r)))
+            .map(|r| ToolReport::Ab(Box::new(r)))
             .map_err(|e| e.to_string())
     }
 

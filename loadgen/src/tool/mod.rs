@@ -4,57 +4,29 @@
 //! background load, the version line in `meta.json`) goes through [`Tool::driver`], a
 //! [`LoadTool`] with one implementation per tool: [`ab`] (ApacheBench, closed loop) and
 //! [`oha`] (closed loop, or open loop at a fixed rate). A third tool (wrk, h2load) is one
-//! more file here, a variant of [`Tool`] and of [`Parsed`]; the run loop does not change.
+//! more file here, a variant of [`Tool`] and of [`ToolReport`]; the run loop does not change.
+//!
+//! This is also the one place that reads a tool's own report: [`measurement`] turns it
+//! into the record's tool-neutral [`Measurement`], which everything else reads.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use crate::record::{Cell, Measurement, ToolReport};
 
 pub mod ab;
 pub mod oha;
 
 pub use ab::PERCENTILE_FILE;
 
-/// The load tool of a lab file (`loadgen.tool`) and of a cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tool {
-    /// ApacheBench: closed loop, single-threaded, the lab's default.
-    #[default]
-    Ab,
-    /// oha: closed loop (`-c`, `-n`/`-z`) or open loop (`-q` with `--latency-correction`).
-    Oha,
-}
+pub use crate::record::Tool;
 
 impl Tool {
-    pub const ALL: [Tool; 2] = [Tool::Ab, Tool::Oha];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tool::Ab => "ab",
-            Tool::Oha => "oha",
-        }
-    }
-
-    /// The tool a command line runs: its program's file name.
-    pub fn of_program(program: &str) -> Option<Tool> {
-        let name = program.rsplit('/').next()?;
-        Tool::ALL.into_iter().find(|t| t.as_str() == name)
-    }
-
     /// The implementation: command lines and parser.
     pub fn driver(self) -> &'static dyn LoadTool {
         match self {
             Tool::Ab => &ab::Ab,
             Tool::Oha => &oha::Oha,
         }
-    }
-}
-
-impl fmt::Display for Tool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -95,12 +67,28 @@ impl Load<'_> {
     }
 }
 
-/// What a tool's output parsed into: the tool's own typed report. [`crate::results::Cell`]
-/// keeps it and reads the common figures (req/s, failures, percentiles) from it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Parsed {
-    Ab(Box<crate::ab::AbReport>),
-    Oha(crate::oha::OhaReport),
+/// The tool-neutral measurement of a tool's report; `fine` are finer latency percentiles
+/// captured beside it (ab's `-e` file), which win over the report's own.
+pub fn measurement(report: &ToolReport, fine: Option<&BTreeMap<String, f64>>) -> Measurement {
+    let mut m = match report {
+        ToolReport::Ab(r) => ab::measurement(r),
+        ToolReport::Oha(r) => oha::measurement(r),
+    };
+    for (key, ms) in fine.into_iter().flatten() {
+        m.latency_ms.insert(key.clone(), *ms);
+    }
+    m
+}
+
+/// Give a cell its measurement from its tool report when the record has none (records
+/// written before schema 2 kept only the report).
+pub fn measure(cell: &mut Cell) {
+    if cell.measurement.is_none() {
+        cell.measurement = cell
+            .report
+            .as_ref()
+            .map(|r| measurement(r, cell.percentiles_fine.as_ref()));
+    }
 }
 
 /// One load tool: its command lines and its parser.
@@ -117,7 +105,7 @@ pub trait LoadTool: Sync {
     fn collect(&self, load: &Load<'_>) -> Vec<&'static str>;
 
     /// Parse a finished run: its stdout and the collected files (path → text).
-    fn parse(&self, stdout: &str, files: &BTreeMap<String, String>) -> Result<Parsed, String>;
+    fn parse(&self, stdout: &str, files: &BTreeMap<String, String>) -> Result<ToolReport, String>;
 
     /// Cores the tool can use at most (ab is single-threaded), `None` when it uses them all.
     fn max_cores(&self) -> Option<f64>;

@@ -3,9 +3,26 @@
 
 use std::collections::BTreeMap;
 
-use super::{Amount, Load, LoadTool, Parsed, Tool};
+use super::{Amount, Load, LoadTool, Tool};
+use crate::record::{Measurement, OhaReport, ToolReport};
 
 pub struct Oha;
+
+/// oha's report in the lab's terms (see `crate::oha` for how its counts are read). oha
+/// prints no connect times and no warnings.
+pub fn measurement(oha: &OhaReport) -> Measurement {
+    Measurement {
+        time_taken_s: Some(oha.total_s),
+        complete: Some(oha.complete()),
+        failed: Some(oha.failed()),
+        failed_by_kind: oha.failures_by_kind(),
+        non_2xx: Some(oha.non_2xx()),
+        rps: Some(oha.requests_per_second()),
+        transferred: Some(oha.total_data),
+        latency_ms: oha.latency_ms.clone(),
+        ..Measurement::default()
+    }
+}
 
 /// Seconds as oha's `-z` and `-t` read them (humantime: `10s`, `2.5s` is not accepted).
 fn duration_arg(seconds: f64) -> String {
@@ -69,9 +86,9 @@ impl LoadTool for Oha {
         Vec::new()
     }
 
-    fn parse(&self, stdout: &str, _files: &BTreeMap<String, String>) -> Result<Parsed, String> {
+    fn parse(&self, stdout: &str, _files: &BTreeMap<String, String>) -> Result<ToolReport, String> {
         crate::oha::parse(stdout)
-            .map(Parsed::Oha)
+            .map(ToolReport::Oha)
             .map_err(|e| e.to_string())
     }
 

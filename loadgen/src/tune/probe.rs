@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 use super::search::Outcome;
 use crate::config::{self, Lab, Target};
 use crate::placement::Engines;
-use crate::results::{Cell, Percentile, Results, Status};
+use crate::record::Limiter;
+use crate::record::{Cell, Percentile, Results, Status};
 use crate::run::{self as runner, OwnedRun, RunId, RunOptions};
 use crate::stats;
-use crate::verdict::Limiter;
 
 /// What a probe measured, summarised over its repetitions.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -137,9 +137,11 @@ fn summarise(ok: &[&Cell], failed: usize) -> Figures {
         .filter_map(|c| c.server_resources.as_ref().map(|r| r.cpu_cores_avg))
         .collect();
     let (mut complete, mut bad) = (0u64, 0u64);
-    for ab in ok.iter().filter_map(|c| c.ab.as_ref()) {
-        complete += ab.complete_requests.unwrap_or(0);
-        bad += ab.failed_requests.unwrap_or(0) + ab.non_2xx.unwrap_or(0);
+    // Every tool's counts, from the tool-neutral measurement (ab's alone once let an oha
+    // probe with failures pass an `errors: 0` bound).
+    for m in ok.iter().filter_map(|c| c.measurement()) {
+        complete += m.complete.unwrap_or(0);
+        bad += m.bad();
     }
     let median = |v: &[f64]| (!v.is_empty()).then(|| stats::Spread::of(v).median);
     let range = (!rps.is_empty()).then(|| {
@@ -159,10 +161,8 @@ fn summarise(ok: &[&Cell], failed: usize) -> Figures {
         } else {
             bad as f64 / complete as f64
         },
-        limiter: majority(
-            ok.iter()
-                .filter_map(|c| c.verdict.as_ref().map(|v| v.limiter)),
-        ),
+        limiter: crate::judge::prevailing(ok.iter().filter_map(|c| c.verdict.as_ref()))
+            .map(|v| v.limiter),
         server_cores: median(&cores),
         memory_peak_bytes: ok
             .iter()
@@ -170,22 +170,6 @@ fn summarise(ok: &[&Cell], failed: usize) -> Figures {
             .max(),
         reason: String::new(),
     }
-}
-
-/// The most frequent limiter (ties: the first in [`Limiter::ALL`] order).
-fn majority(limiters: impl Iterator<Item = Limiter>) -> Option<Limiter> {
-    let mut counts = [0usize; Limiter::ALL.len()];
-    for l in limiters {
-        if let Some(i) = Limiter::ALL.iter().position(|x| *x == l) {
-            counts[i] += 1;
-        }
-    }
-    let best = counts.iter().copied().max().filter(|n| *n > 0)?;
-    Limiter::ALL
-        .iter()
-        .zip(counts)
-        .find(|(_, n)| *n == best)
-        .map(|(l, _)| *l)
 }
 
 /// Where a probe runs: the lab, the server and the target, and the limits.
@@ -271,9 +255,8 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ab::AbReport;
     use crate::config::tune::TargetLoad;
-    use crate::verdict::Verdict;
+    use crate::record::{Tool, Verdict};
 
     fn target() -> Target {
         Target {
@@ -287,13 +270,21 @@ mod tests {
         }
     }
 
-    /// A measured repetition from a real record, with its figures replaced.
-    fn cell(rps: f64, p99: f64, non_2xx: u64, limiter: Limiter) -> Cell {
+    /// A measured repetition from a real (schema 1) record, read as `lab report` reads it.
+    fn fixture() -> Cell {
         let mut c: Cell = serde_json::from_str(include_str!("fixtures/cell.json")).unwrap();
-        let ab: &mut AbReport = c.ab.as_mut().unwrap();
-        ab.requests_per_second = Some(rps);
-        ab.non_2xx = Some(non_2xx);
-        c.percentiles_fine = Some([("99".to_string(), p99)].into_iter().collect());
+        crate::record::upgrade::cell(&mut c);
+        crate::tool::measure(&mut c);
+        c
+    }
+
+    /// [`fixture`] with its figures replaced.
+    fn cell(rps: f64, p99: f64, non_2xx: u64, limiter: Limiter) -> Cell {
+        let mut c = fixture();
+        let m = c.measurement.as_mut().unwrap();
+        m.rps = Some(rps);
+        m.non_2xx = Some(non_2xx);
+        m.latency_ms.insert("99".into(), p99);
         c.verdict = Some(Verdict {
             limiter,
             evidence: String::new(),
@@ -344,6 +335,42 @@ mod tests {
         let mut t = target();
         t.errors = 0.5;
         assert_eq!(judge(&t, &cells, None).0, Outcome::Pass);
+    }
+
+    /// An oha repetition of a real oha run whose server was killed mid-run (oha counts the
+    /// refused and reset connections as errors).
+    fn oha_cell() -> Cell {
+        let path = format!(
+            "{}/tests/fixtures/oha/open-loop-server-killed.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let stdout = std::fs::read_to_string(path).unwrap();
+        let report = Tool::Oha
+            .driver()
+            .parse(&stdout, &Default::default())
+            .unwrap();
+        let mut c = fixture();
+        c.command = vec!["oha".into(), "http://srv:46000/cpu/10".into()];
+        c.measurement = Some(crate::tool::measurement(&report, None));
+        c.report = Some(report);
+        c.percentiles_fine = None;
+        c
+    }
+
+    #[test]
+    fn an_oha_probe_with_failures_fails_an_errors_0_target() {
+        let c = oha_cell();
+        let m = c.measurement().unwrap();
+        assert!(m.failed.unwrap() > 0, "the fixture has failures: {m:?}");
+        let t = Target {
+            rps: 1.0,
+            p99_ms: None,
+            ..target()
+        };
+        let (o, f) = judge(&t, &[c.clone(), c.clone(), c], None);
+        assert_eq!(o, Outcome::Fail, "{f:?}");
+        assert!(f.error_share > 0.0);
+        assert!(f.reason.contains("failed or were non-2xx"), "{}", f.reason);
     }
 
     #[test]

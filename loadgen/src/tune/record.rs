@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::probe::Figures;
 use super::search::{Answer, Outcome};
 use crate::config::{format_memory, Target, Tune};
-use crate::results::RunStatus;
+use crate::record::RunStatus;
 
 /// Bumped when a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -38,7 +38,7 @@ pub struct TuneRecord {
 
 impl TuneRecord {
     pub fn save(&self, dir: &Path) -> Result<()> {
-        crate::results::write_json_atomic(&dir.join(FILE), self)
+        crate::record::write_json_atomic(&dir.join(FILE), self)
     }
 
     pub fn load(dir: &Path) -> Result<TuneRecord> {

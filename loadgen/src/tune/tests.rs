@@ -8,7 +8,7 @@ use super::record::{Dimension, Phase, ProbeRecord, SearchRecord, TuneRecord};
 use super::report;
 use super::search::{Answer, Outcome};
 use crate::config::tune::{Budget, CpuRange, MemoryRange, Target, TargetLoad, Tune};
-use crate::verdict::Limiter;
+use crate::record::Limiter;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -210,7 +210,7 @@ fn the_report_has_the_table_the_charts_and_the_snippets() {
     let r = three();
     let md = report::markdown(&report::blocks(&r));
     assert!(md.contains("| async | async | 0.4 | ≤ 8m (at cpus=0.5) | 415 [405–425] | 20.0 | server-cpu | 3.0 MiB | 9 |"), "{md}");
-    assert!(md.contains("![async: cpus probes](charts/async-cpu-cpus.svg)"));
+    assert!(md.contains("- [async: cpus probes](charts/async-cpu-cpus.svg)"));
     assert!(md.contains("[report](probes/p3/report.md)"));
     // 0.4 CPUs and 8 MiB, +25% in the limits.
     assert!(md.contains("cpus: \"0.5\"\n          memory: 10M"), "{md}");
@@ -226,7 +226,7 @@ fn the_html_report_shows_the_probe_charts_inline() {
     let dir = tempfile::tempdir().unwrap();
     report::write_all(dir.path(), &r).unwrap();
     let html = std::fs::read_to_string(dir.path().join("tune.html")).unwrap();
-    assert!(html.contains("<figure><svg"), "charts inline");
+    assert!(html.contains("<figure>\n<svg"), "charts inline");
     assert!(html.contains("href=\"probes/p3/report.html\""));
     assert!(dir.path().join("charts/async-cpu-memory.svg").exists());
     // The record round-trips: the report can be rendered again from tune.json alone.

@@ -16,11 +16,11 @@ fn col(text: &str, line: usize, needle: &str) -> usize {
 #[test]
 fn ab_is_the_default_tool_and_oha_gets_its_own_image() {
     let lab = ok(&simple(RES, "{ requests: 10, concurrency: 2 }"));
-    assert_eq!(lab.loadgen.tool, crate::tool::Tool::Ab);
+    assert_eq!(lab.loadgen.tool, crate::record::Tool::Ab);
     assert_eq!(lab.loadgen.image, DEFAULT_LOADGEN_IMAGE);
     assert!(lab.loadgen.rate.is_empty());
     let lab = ok(&simple(RES, "{ tool: oha, requests: 10, concurrency: 2 }"));
-    assert_eq!(lab.loadgen.tool, crate::tool::Tool::Oha);
+    assert_eq!(lab.loadgen.tool, crate::record::Tool::Oha);
     assert_eq!(lab.loadgen.image, DEFAULT_OHA_IMAGE);
     // Any image with oha on its PATH can be named instead.
     let lab = ok(&simple(
@@ -222,7 +222,7 @@ fn an_unknown_tool_and_a_short_duration_are_refused() {
 fn the_open_loop_example_is_valid() {
     let text = include_str!("../../../../examples/open-loop.yaml");
     let lab = parse(text, "examples/open-loop.yaml", 2).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(lab.loadgen.tool, crate::tool::Tool::Oha);
+    assert_eq!(lab.loadgen.tool, crate::record::Tool::Oha);
     assert_eq!(lab.loadgen.rate.len(), 5);
     assert!(lab.loadgen.rate.iter().all(|r| r.is_percent()));
     assert_eq!(Plan::new(&lab).cell_count(), 40);

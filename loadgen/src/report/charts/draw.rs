@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use super::legend::{draw_legend, legend_height};
 use super::spec::{ChartSpec, Line, Panel, Scale, SeriesCtx};
 use super::{FLAG_RED, FONT, GRID, TEXT_GREY};
-use crate::flags::Flag;
+use crate::record::Flag;
 
 pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 

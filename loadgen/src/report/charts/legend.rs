@@ -8,7 +8,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::draw::{err, Area};
 use super::spec::{ChartSpec, Scale, SeriesCtx};
 use super::{FLAG_RED, FONT, TEXT_GREY};
-use crate::flags::Flag;
+use crate::record::Flag;
 
 pub enum Swatch {
     Line(RGBColor),

@@ -168,7 +168,7 @@ pub fn write(report: &Report<'_>) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for c in &charts {
         let path = dir.join(&c.file_name);
-        crate::results::write_atomic(&path, c.svg.as_bytes())?;
+        crate::record::write_atomic(&path, c.svg.as_bytes())?;
         written.push(path);
     }
     if let Ok(entries) = std::fs::read_dir(&dir) {

@@ -4,9 +4,9 @@
 use plotters::style::RGBColor;
 
 use super::{server_color, TEXT_GREY};
-use crate::flags::Flag;
+use crate::record::Flag;
+use crate::record::Percentile;
 use crate::report::model::{CellFigures, Report, Row, Series};
-use crate::results::Percentile;
 
 /// One point of a line: a row of the series.
 #[derive(Debug, Clone)]

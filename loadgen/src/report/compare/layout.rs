@@ -157,7 +157,7 @@ fn row(r: &CompareRow) -> Vec<Cell> {
         Change::Same => Cell::text("within spread"),
         Change::NoMeasurement => Cell::text("no measurement"),
     };
-    let limited = |l: Option<crate::verdict::Limiter>| l.map_or(DASH, |l| l.as_str());
+    let limited = |l: Option<crate::record::Limiter>| l.map_or(DASH, |l| l.as_str());
     vec![
         Cell::text(r.server.as_str()),
         Cell::text(r.limits.as_str()),

@@ -27,10 +27,10 @@ use serde::{Deserialize, Serialize};
 use super::markup::Markup;
 use super::model::rows::{self, Row};
 use super::Run;
-use crate::flags::Flag;
-use crate::results::Percentile;
+use crate::record::Flag;
+use crate::record::Limiter;
+use crate::record::Percentile;
 use crate::stats::Spread;
-use crate::verdict::Limiter;
 
 /// A change within ±5 % of a single measurement is not called significant.
 pub const NOISE_FLOOR: f64 = 0.05;

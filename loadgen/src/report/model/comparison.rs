@@ -2,9 +2,9 @@
 //! ratio of two servers when it compares them.
 
 use super::rows::{Grid, Row};
+use crate::record::Limiter;
+use crate::record::Percentile;
 use crate::report::doc::{num, Cell, Table, Text, Tone, DASH};
-use crate::results::Percentile;
-use crate::verdict::Limiter;
 
 /// The comparison of one series.
 #[derive(Debug, Clone, PartialEq)]

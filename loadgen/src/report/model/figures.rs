@@ -2,7 +2,7 @@
 //! evidence table shows them for a row's median repetition, `results.csv` for every cell,
 //! the charts plot them.
 
-use crate::results::Cell;
+use crate::record::Cell;
 
 /// The threads a server had at its peak, and how that was counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,15 +37,15 @@ pub struct CellFigures {
 
 impl CellFigures {
     pub fn of(c: &Cell) -> CellFigures {
-        let ct = c.ab.as_ref().and_then(|a| a.connection_times.as_ref());
-        let connect = ct.and_then(|t| t.connect.as_ref());
+        let m = c.measurement();
+        let connect = m.and_then(|m| m.connect);
         let srv = c.server_resources.as_ref();
         let metrics = c.server_metrics.as_ref();
         let pids_peak = srv.map(|s| s.pids_peak);
         CellFigures {
             connect_mean_ms: connect.map(|r| r.mean),
             connect_max_ms: connect.map(|r| r.max),
-            processing_mean_ms: ct.and_then(|t| t.processing.as_ref()).map(|r| r.mean),
+            processing_mean_ms: m.and_then(|m| m.processing_mean_ms),
             server_cpu_cores: srv.map(|s| s.cpu_cores_avg),
             server_cpu_cores_peak: srv.map(|s| s.cpu_cores_peak),
             server_throttled: srv.and_then(|s| s.throttled_share()),

@@ -24,10 +24,10 @@ pub use tables::{SweepTables, BASELINE_COLUMNS, EVIDENCE_COLUMNS};
 use super::doc::{Cell, Table, Text, Tone, DASH};
 use super::Run;
 use crate::config::Lab;
-use crate::flags::Flag;
-use crate::results::{Results, Status, Tool};
+use crate::record::Flag;
+use crate::record::Limiter;
+use crate::record::{Results, Status, Tool};
 use crate::stats::Spread;
-use crate::verdict::Limiter;
 
 /// Everything a report shows.
 pub struct Report<'a> {
@@ -117,7 +117,7 @@ fn subtitle(r: &Results) -> Text {
 
 fn banners(r: &Results, rows: &[Row<'_>]) -> Vec<(Tone, Text)> {
     let mut out = Vec::new();
-    if r.status != crate::results::RunStatus::Complete {
+    if r.status != crate::record::RunStatus::Complete {
         out.push((
             Tone::Warn,
             Text::from(format!(
@@ -264,7 +264,7 @@ impl Overhead {
         let pairs: Vec<(f64, f64)> = results
             .cells
             .iter()
-            .filter_map(|c| Some((c.wall_s, c.counts()?.time_taken_s?)))
+            .filter_map(|c| Some((c.wall_s, c.measurement()?.time_taken_s?)))
             .filter(|(wall, _)| *wall > 0.0)
             .collect();
         if pairs.is_empty() {

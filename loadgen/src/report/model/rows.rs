@@ -4,10 +4,10 @@
 //! (every server of a series side by side).
 
 use crate::config::RateSpec;
-use crate::flags::{self, Flag};
-use crate::results::{Cell, Percentile, Results, Status};
+use crate::judge;
+use crate::record::{Cell, Percentile, Results, Status};
+use crate::record::{Flag, Verdict};
 use crate::stats::{self, Spread};
-use crate::verdict::{self, Verdict};
 
 /// What one table varies over: everything but the concurrency (closed loop) or the
 /// offered rate (open loop).
@@ -193,7 +193,7 @@ fn build_row(series: Series, cells: Vec<&Cell>) -> Row<'_> {
             })
         })
         .unwrap_or(cells[0]);
-    let unstable = flags::unstable(&rps_vals).then_some(Flag::Unstable);
+    let unstable = judge::unstable(&rps_vals).then_some(Flag::Unstable);
     let flags = Flag::ordered(
         cells
             .iter()
@@ -216,7 +216,7 @@ fn build_row(series: Series, cells: Vec<&Cell>) -> Row<'_> {
         ci95: stats::median_ci95(&rps_vals),
         good_ci95: stats::median_ci95(&good_vals),
         outliers: stats::outliers(&rps_vals).len(),
-        verdict: verdict::prevailing(cells.iter().filter_map(|c| c.verdict.as_ref())),
+        verdict: judge::prevailing(cells.iter().filter_map(|c| c.verdict.as_ref())),
         cells,
     }
 }

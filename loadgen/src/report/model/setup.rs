@@ -3,9 +3,10 @@
 
 use super::Overhead;
 use crate::config::{Lab, Server, ServerSource};
+use crate::meta::Meta;
+use crate::record::Tool;
 use crate::report::doc::Text;
 use crate::report::Run;
-use crate::results::{Meta, Tool};
 
 /// One line of the setup: a name and what it says.
 pub type Field = (String, Text);
@@ -241,7 +242,7 @@ fn meta_fields(m: &Meta, out: &mut Vec<Field>) {
         Text::from(format!("{} — {}", m.loadgen_image_source, m.ab_version)),
     ));
     if let Some(h) = m.hosts.as_ref().filter(|h| !h.one_daemon) {
-        let host = |h: &crate::results::HostMeta| {
+        let host = |h: &crate::meta::HostMeta| {
             format!(
                 "{} ({}, {} CPUs, {}, kernel {}, {})",
                 h.endpoint, h.hostname, h.cpus, h.cpu_model, h.kernel, h.engine

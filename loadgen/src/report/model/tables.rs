@@ -7,8 +7,8 @@
 
 use super::figures::{CellFigures, ThreadsPeak};
 use super::rows::{Row, Sweep};
+use crate::record::{Percentile, Status};
 use crate::report::doc::{int, mib, num, Cell, Table, Text, Tone, DASH};
-use crate::results::{Percentile, Status};
 
 /// The columns of the original exercise, in its order.
 pub const BASELINE_COLUMNS: [&str; 9] = [
@@ -104,7 +104,7 @@ fn offered_text(row: &Row<'_>) -> Cell {
         return Cell::num(DASH);
     };
     let text = format!("{o:.0} → {:.0} ({:.0}%)", o * share, share * 100.0);
-    let short = share < 1.0 - crate::flags::RATE_SHORTFALL_SHARE;
+    let short = share < 1.0 - crate::judge::RATE_SHORTFALL_SHARE;
     let cell = Cell::num(text);
     if short {
         cell.tone(Tone::Bad)
@@ -119,7 +119,7 @@ fn offered_text(row: &Row<'_>) -> Cell {
 fn baseline_row(n: usize, row: &Row<'_>) -> (Vec<Cell>, Option<Text>) {
     let c = row.representative;
     let lead = [Cell::num(n.to_string()), Cell::num(level_text(row))];
-    let Some(counts) = c.counts().filter(|_| c.status == Status::Ok) else {
+    let Some(counts) = c.measurement().filter(|_| c.status == Status::Ok) else {
         let mut cells = lead.to_vec();
         cells.push(Cell::text("✗ failed").tone(Tone::Bad));
         cells.extend((0..3).map(|_| Cell::num(DASH)));
@@ -140,17 +140,13 @@ fn baseline_row(n: usize, row: &Row<'_>) -> (Vec<Cell>, Option<Text>) {
         n => Cell::num(format!("{n} ⚠")).tone(Tone::Bad),
     };
     let taken = counts.time_taken_s.filter(|t| *t > 0.0);
-    let time_per_request =
-        c.ab.as_ref()
-            .and_then(|a| a.time_per_request_ms)
-            .or_else(|| {
-                let done = counts.complete.filter(|d| *d > 0)? as f64;
-                Some(f64::from(c.concurrency) * taken? * 1000.0 / done)
-            });
-    let transfer_rate =
-        c.ab.as_ref()
-            .and_then(|a| a.transfer_rate_kbps)
-            .or_else(|| Some(counts.transferred? as f64 / 1024.0 / taken?));
+    let time_per_request = counts.time_per_request_ms.or_else(|| {
+        let done = counts.complete.filter(|d| *d > 0)? as f64;
+        Some(f64::from(c.concurrency) * taken? * 1000.0 / done)
+    });
+    let transfer_rate = counts
+        .transfer_rate_kbps
+        .or_else(|| Some(counts.transferred? as f64 / 1024.0 / taken?));
     let rps = match (row.rps, row.ci95) {
         (Some(s), Some((lo, hi))) => {
             Cell::num(format!("{:.2}", s.median)).aside(Some(format!("[{lo:.2}–{hi:.2}]")))
@@ -176,7 +172,7 @@ fn baseline_row(n: usize, row: &Row<'_>) -> (Vec<Cell>, Option<Text>) {
 /// are medians over the repetitions, the rest are the median repetition's.
 fn evidence_row(row: &Row<'_>) -> Vec<Cell> {
     let f = CellFigures::of(row.representative);
-    let cores = crate::verdict::cores_text(row.representative.limits.cpus);
+    let cores = crate::judge::cores_text(row.representative.limits.cpus);
     let latency = |p: Percentile| Cell::num(num(row.latency(p), 2));
     vec![
         Cell::num(level_text(row)),

@@ -1,5 +1,9 @@
-//! The run's record: `results.json` (every cell, every repetition, with the parsed ab report
-//! and the resource figures) and `meta.json` (what machine and software produced it).
+//! The run's record: `results.json` (every cell, every repetition, with the tool-neutral
+//! measurement, the tool's own report, the resource figures and the judgment).
+//!
+//! Plain data: this layer imports nothing of the lab's logic (only the leaf report types
+//! of `ab` and `oha`, and `metrics`' counters), so that the tools, the judge, the runner,
+//! tune and the reports can all stand on it. `meta.json` is `crate::meta`.
 //!
 //! `results.json` is rewritten after every cell through a temporary file and a rename, so a
 //! crash or Ctrl-C mid-run leaves a complete file holding every finished cell and never a
@@ -12,17 +16,29 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::ab::AbReport;
-use crate::flags::Flag;
 use crate::metrics::CellMetrics;
-use crate::resources::ResourceSummary;
-use crate::verdict::Verdict;
 
-pub use crate::oha::{FailureKind, OhaReport};
-pub use crate::tool::Tool;
+pub mod judgment;
+pub mod measurement;
+pub mod placed;
+pub mod rate;
+pub mod resources;
+mod tool;
+pub mod upgrade;
+
+pub use judgment::{Flag, Limiter, Verdict};
+pub use measurement::{FailureKind, Measurement, OhaReport, TimeSummary, ToolReport};
+pub use placed::{Placed, Route};
+pub use rate::RateSpec;
+pub use resources::ResourceSummary;
+pub use tool::Tool;
 
 /// Bumped when a field changes meaning or disappears (adding a field does not bump it).
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: a cell's tool report moved from `ab` / `oha` to one tagged `report`, beside a
+/// tool-neutral `measurement`; `placement.route` became a tagged route. Schema 1 files
+/// are still read (see [`upgrade`]).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
@@ -42,23 +58,6 @@ pub struct Results {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placed>,
     pub cells: Vec<Cell>,
-}
-
-/// Where a run's containers ran: every server container on `servers`, every load
-/// generator container on `loadgen` (Docker endpoints), and how ab reached the servers.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-pub struct Placed {
-    pub servers: String,
-    pub loadgen: String,
-    /// `private network`, or `ADDRESS (published ports)` across two hosts.
-    pub route: String,
-}
-
-impl Placed {
-    /// The roles ran on two daemons.
-    pub fn two_hosts(&self) -> bool {
-        self.route != "private network"
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -154,6 +153,10 @@ pub struct Limits {
     pub cpuset: Option<String>,
     pub loadgen_cpus: Option<f64>,
     pub loadgen_cpuset: Option<String>,
+    /// CPUs of the machine the load generator's daemon runs on (`None` in records written
+    /// before the lab recorded it): what an unlimited, multi-threaded tool may use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loadgen_host_cpus: Option<u32>,
 }
 
 impl Limits {
@@ -162,7 +165,7 @@ impl Limits {
         let mut s = format!(
             "cpus={} memory={}",
             self.cpus,
-            crate::config::format_memory(self.memory_bytes)
+            format_memory(self.memory_bytes)
         );
         if let Some(p) = self.pids {
             s.push_str(&format!(" pids={p}"));
@@ -198,14 +201,20 @@ pub struct Cell {
     /// Paths of the raw ab output, relative to the run folder.
     pub raw_stdout: String,
     pub raw_stderr: String,
-    pub ab: Option<AbReport>,
-    /// oha's parsed report (oha cells; `ab` stays `None`). Read both through
-    /// [`Cell::counts`] and [`Cell::latency`], which every report uses.
+    /// What the tool measured, in the lab's terms: what every reader reads.
     #[serde(default)]
-    pub oha: Option<OhaReport>,
+    pub measurement: Option<Measurement>,
+    /// The tool's own parsed report: read by `crate::tool` and raw exports only.
+    #[serde(default)]
+    pub report: Option<ToolReport>,
+    /// Schema 1: the tool's report, before it moved to `report` (read, never written).
+    #[serde(default, rename = "ab", skip_serializing)]
+    pub(crate) v1_ab: Option<Box<crate::ab::AbReport>>,
+    #[serde(default, rename = "oha", skip_serializing)]
+    pub(crate) v1_oha: Option<OhaReport>,
     /// Open-loop cells: the rate as the lab file asked for it (`500`, `50%`).
     #[serde(default)]
-    pub rate: Option<crate::config::RateSpec>,
+    pub rate: Option<RateSpec>,
     /// Open-loop cells: the rate offered, requests per second (a percentage resolved
     /// against the measured capacity).
     #[serde(default)]
@@ -225,10 +234,10 @@ pub struct Cell {
     /// of open connections and threads.
     #[serde(default)]
     pub server_metrics: Option<CellMetrics>,
-    /// What limited the cell (see `verdict.rs`).
+    /// What limited the cell (see `crate::judge`).
     #[serde(default)]
     pub verdict: Option<Verdict>,
-    /// Evidence flags (see `flags.rs`): loadgen-bound, cpu-throttled, errors, ab-warning, ...
+    /// Evidence flags (see `crate::judge`): loadgen-bound, cpu-throttled, errors, ab-warning, ...
     pub flags: Vec<Flag>,
     /// Other lab runs that had running containers on this cell's CPUs when it started or
     /// ended (`run ID on CPUs 0-1`): each measured the other (flag `shared-cpus`).
@@ -252,23 +261,20 @@ pub struct ToolUsage {
 }
 
 impl Cell {
-    /// The figures every tool reports, from whichever tool measured the cell.
-    pub fn counts(&self) -> Option<Counts> {
-        if let Some(ab) = &self.ab {
-            return Some(Counts::of_ab(ab));
-        }
-        self.oha.as_ref().map(Counts::of_oha)
+    /// What the tool measured (`None` before it ran or when its output did not parse).
+    pub fn measurement(&self) -> Option<&Measurement> {
+        self.measurement.as_ref()
     }
 
     /// Requests per second counting only successful (2xx, not failed) responses: ab's own
     /// figure counts non-2xx answers as successes.
     pub fn good_rps(&self) -> Option<f64> {
-        self.counts()?.good_rps()
+        self.measurement()?.good_rps()
     }
 
     /// Completed requests per second as the tool counts them (non-2xx included).
     pub fn rps(&self) -> Option<f64> {
-        self.counts().and_then(|c| c.rps)
+        self.measurement()?.rps
     }
 
     /// Open-loop cells: the achieved rate over the offered one (1.0 = all sent and done).
@@ -277,104 +283,19 @@ impl Cell {
         Some(self.rps()? / offered)
     }
 
-    /// Latency at percentile `p`, in ms: the fine `-e` value when present, else ab's
-    /// whole-ms table, or oha's (corrected for coordinated omission in open loop).
+    /// Latency at percentile `p`, in ms (see [`Measurement::latency_ms`]).
     pub fn latency(&self, p: Percentile) -> Option<f64> {
         self.percentile(&p.key())
     }
 
     /// [`Cell::latency`] by the key the record stores (`"99"`).
     pub fn percentile(&self, key: &str) -> Option<f64> {
-        self.percentiles_fine
-            .as_ref()
-            .and_then(|m| m.get(key).copied())
-            .or_else(|| {
-                self.ab
-                    .as_ref()
-                    .and_then(|a| a.percentiles.as_ref())
-                    .and_then(|m| m.get(key).copied())
-            })
-            .or_else(|| {
-                self.oha
-                    .as_ref()
-                    .and_then(|o| o.latency_ms.get(key).copied())
-            })
+        self.measurement()?.latency_ms.get(key).copied()
     }
 
     /// The load tool of the cell's command line (`None` before it ran).
     pub fn tool(&self) -> Option<Tool> {
         Tool::of_program(self.command.first()?)
-    }
-}
-
-/// The figures of a cell that every load tool gives, in the same units and meaning: the
-/// one evidence model reports, verdicts and flags read.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Counts {
-    /// The tool's measuring time, seconds (ab's "Time taken", oha's total).
-    pub time_taken_s: Option<f64>,
-    /// Requests that ended, failed ones included (ab's "Complete requests").
-    pub complete: Option<u64>,
-    /// Requests without an answer (connect, receive, timeout, ...): not non-2xx.
-    pub failed: Option<u64>,
-    pub failed_by_kind: BTreeMap<FailureKind, u64>,
-    /// Answers whose status was not 2xx.
-    pub non_2xx: Option<u64>,
-    pub rps: Option<f64>,
-    /// Bytes received (ab: headers included; oha: bodies).
-    pub transferred: Option<u64>,
-}
-
-impl Counts {
-    pub fn of_ab(ab: &AbReport) -> Counts {
-        let mut failed_by_kind = BTreeMap::new();
-        if let Some(b) = &ab.failed_breakdown {
-            for (kind, n) in [
-                (FailureKind::Connect, b.connect),
-                (FailureKind::Receive, b.receive),
-                (FailureKind::Other, b.length + b.exceptions),
-            ] {
-                if n > 0 {
-                    *failed_by_kind.entry(kind).or_insert(0) += n;
-                }
-            }
-        }
-        Counts {
-            time_taken_s: ab.time_taken_s,
-            complete: ab.complete_requests,
-            failed: ab.failed_requests,
-            failed_by_kind,
-            non_2xx: ab.non_2xx,
-            rps: ab.requests_per_second,
-            transferred: ab.total_transferred,
-        }
-    }
-
-    pub fn of_oha(oha: &OhaReport) -> Counts {
-        Counts {
-            time_taken_s: Some(oha.total_s),
-            complete: Some(oha.complete()),
-            failed: Some(oha.failed()),
-            failed_by_kind: oha.failures_by_kind(),
-            non_2xx: Some(oha.non_2xx()),
-            rps: Some(oha.requests_per_second()),
-            transferred: Some(oha.total_data),
-        }
-    }
-
-    /// Requests per second counting only good (2xx, not failed) answers.
-    pub fn good_rps(&self) -> Option<f64> {
-        let rps = self.rps?;
-        let complete = self.complete? as f64;
-        if complete == 0.0 {
-            return Some(0.0);
-        }
-        Some(rps * ((complete - self.bad() as f64).max(0.0) / complete))
-    }
-
-    /// Failed plus non-2xx.
-    pub fn bad(&self) -> u64 {
-        self.failed.unwrap_or(0) + self.non_2xx.unwrap_or(0)
     }
 }
 
@@ -404,85 +325,29 @@ impl Percentile {
     }
 }
 
-/// What produced the run: host, engine, images, tools, source revision.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Meta {
-    pub run_id: String,
-    pub lab_file: String,
-    pub lab_version: String,
-    pub host_cpus: usize,
-    pub host_cpu_model: String,
-    pub host_kernel: String,
-    pub load_average_start: Option<String>,
-    pub load_average_end: Option<String>,
-    /// The engine that served the run: Docker or Podman, version, endpoint, architecture.
-    pub docker: crate::engine::EngineInfo,
-    /// The resource limits every container got, and why.
-    #[serde(default)]
-    pub ulimits: crate::ulimit::UlimitPlan,
-    /// image name → image id
-    pub images: BTreeMap<String, String>,
-    /// How the load generator image was obtained (local, pulled, packaged from the host,
-    /// built from crates.io).
-    pub loadgen_image_source: String,
-    /// The load tool's version line (`ab -V` or `oha --version`), as the measuring
-    /// container printed it. (Named when ab was the only tool; kept for older records.)
-    pub ab_version: String,
-    pub git_commit: Option<String>,
-    pub git_dirty: Option<bool>,
-    /// Where each role ran and how the load generator reached the servers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hosts: Option<HostsMeta>,
-}
-
-/// Both roles' Docker hosts, as meta.json records them.
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
-pub struct HostsMeta {
-    pub servers: HostMeta,
-    pub loadgen: HostMeta,
-    /// The roles shared one daemon.
-    pub one_daemon: bool,
-    /// How ab reached the servers: `private network` or `ADDRESS (published ports)`.
-    pub route: String,
-}
-
-/// One role's Docker host.
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
-pub struct HostMeta {
-    /// The endpoint and where it came from.
-    pub endpoint: String,
-    pub hostname: String,
-    pub cpu_model: String,
-    pub cpus: i64,
-    pub memory_bytes: i64,
-    pub kernel: String,
-    pub os: String,
-    pub arch: String,
-    pub cgroup_version: String,
-    /// `Docker 20.10.24 (API 1.41)`.
-    pub engine: String,
-}
-
-impl HostMeta {
-    pub fn new(info: &crate::engine::EngineInfo, cpu_model: String) -> HostMeta {
-        HostMeta {
-            endpoint: info.endpoint.clone(),
-            hostname: info.hostname.clone(),
-            cpu_model,
-            cpus: info.cpus,
-            memory_bytes: info.memory_bytes,
-            kernel: info.kernel.clone(),
-            os: info.os.clone(),
-            arch: info.arch.clone(),
-            cgroup_version: info.cgroup_version.clone(),
-            engine: format!(
-                "{} {} (API {})",
-                info.engine.name(),
-                info.version,
-                info.api_version
-            ),
+/// Formats a byte count compactly: exact multiples get the largest unit (`268435456` →
+/// `256m`), so the text parses back to the same number; other counts get one decimal of
+/// the largest unit that fits (`100000` → `97.7k`), and small ones stay bytes (`1000`).
+pub fn format_memory(bytes: u64) -> String {
+    for (unit, size) in [
+        ("g", (1u64 << 30)),
+        ("m", (1u64 << 20)),
+        ("k", (1u64 << 10)),
+    ] {
+        if bytes >= size && bytes % size == 0 {
+            return format!("{}{unit}", bytes / size);
         }
     }
+    for (unit, size) in [
+        ("g", (1u64 << 30)),
+        ("m", (1u64 << 20)),
+        ("k", (1u64 << 10)),
+    ] {
+        if bytes >= size {
+            return format!("{:.1}{unit}", bytes as f64 / size as f64);
+        }
+    }
+    bytes.to_string()
 }
 
 /// Write `value` as pretty JSON to `path` atomically (temp file in the same folder + rename).
@@ -512,13 +377,15 @@ fn tmp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Read `RUN_DIR/results.json`.
+/// Read `RUN_DIR/results.json`, in the current shape whatever schema wrote it. A schema 1
+/// cell comes back with its tool report in `report` and no `measurement` yet: the tool
+/// layer fills it in (`crate::judge::load` reads a record whole).
 pub fn load(run_dir: &Path) -> Result<Results> {
     let path = run_dir.join("results.json");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
     crate::figures::check(&text, &path)?;
-    let results: Results = serde_json::from_str(&text)
+    let mut results: Results = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a lab results file", path.display()))?;
     if results.schema_version > SCHEMA_VERSION {
         anyhow::bail!(
@@ -527,13 +394,10 @@ pub fn load(run_dir: &Path) -> Result<Results> {
             results.schema_version
         );
     }
+    upgrade::cells(&mut results.cells);
+    // In memory it is now today's shape: written back, it says so.
+    results.schema_version = SCHEMA_VERSION;
     Ok(results)
-}
-
-/// Read `RUN_DIR/meta.json` when present.
-pub fn load_meta(run_dir: &Path) -> Option<Meta> {
-    let text = std::fs::read_to_string(run_dir.join("meta.json")).ok()?;
-    serde_json::from_str(&text).ok()
 }
 
 #[cfg(test)]

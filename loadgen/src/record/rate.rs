@@ -10,8 +10,6 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::units::Describe;
-
 /// Highest absolute rate: far above what one load generator container can send.
 pub const MAX_RATE: u64 = 10_000_000;
 /// Highest percentage: ten times the capacity is overload enough.
@@ -27,6 +25,10 @@ pub enum RateSpec {
 }
 
 impl RateSpec {
+    /// What a rate is, for error messages.
+    pub const WHAT: &'static str =
+        "a rate in requests per second (500) or a share of capacity (50%)";
+
     /// The rate in requests per second, given the capacity a percentage refers to.
     pub fn resolve(self, capacity: Option<f64>) -> Option<f64> {
         match self {
@@ -72,10 +74,6 @@ impl fmt::Display for RateSpec {
             RateSpec::PerSecond(r) => write!(f, "{r}"),
         }
     }
-}
-
-impl Describe for RateSpec {
-    const WHAT: &'static str = "a rate in requests per second (500) or a share of capacity (50%)";
 }
 
 /// Written back as the user wrote it: a number or `"50%"`.
