@@ -8,6 +8,9 @@
 //! A tune's probe folders are run folders too; the tune wrote only their report.md, so
 //! that is the file compared there.
 
+mod common;
+use common::copy_dir;
+
 use std::path::{Path, PathBuf};
 
 use loadgen::report::{self, Run};
@@ -29,19 +32,6 @@ fn rendered_folders(dir: &Path, out: &mut Vec<PathBuf>) {
         let p = e.unwrap().path();
         if p.is_dir() && p.file_name().is_some_and(|n| n != "raw" && n != "charts") {
             rendered_folders(&p, out);
-        }
-    }
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
         }
     }
 }

@@ -5,6 +5,9 @@
 //! their raw oha JSON and capacity passes), so the reports are tested on what the lab
 //! writes, not on a hand-made record.
 
+mod common;
+use common::copy_dir;
+
 use std::path::{Path, PathBuf};
 
 use loadgen::record::Flag;
@@ -180,17 +183,4 @@ fn lab_compare_matches_open_loop_rows_by_rate_and_keeps_ab_rows_apart() {
     let v: serde_json::Value = serde_json::from_str(&across).unwrap();
     assert_eq!(v["rows"].as_array().unwrap().len(), 0);
     assert_eq!(v["only_in_b"].as_array().unwrap().len(), 10);
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
 }

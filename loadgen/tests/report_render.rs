@@ -7,6 +7,9 @@
 //! `judge::load` (as `lab report` does), so a schema change breaks these tests visibly.
 
 use std::collections::BTreeMap;
+mod common;
+use common::copy_dir;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -46,19 +49,6 @@ fn copy_run(name: &str) -> (tempfile::TempDir, PathBuf) {
     let dst = tmp.path().join(name);
     copy_dir(&fixture(name), &dst);
     (tmp, dst)
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -203,3 +203,17 @@ pub fn lab_within(args: &[&str], limit: std::time::Duration) -> Option<Output> {
     }
     Some(child.wait_with_output().unwrap())
 }
+
+/// Copy the folder `src` to `dst`, recursively (fixtures into a temp dir).
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+}
