@@ -22,10 +22,12 @@
 //!
 //! Only plotters' SVG backend is used, without fonts: text is emitted as SVG `<text>` and
 //! laid out by whatever displays the file. [`spec`] says what is drawn, [`draw`] and
-//! [`legend`] draw it.
+//! [`legend`] draw it. [`points`] draws a simpler chart of pass/fail points over dashed
+//! targets from plain figures; tune's probe charts are drawn with it.
 
 mod draw;
 mod legend;
+pub mod points;
 mod spec;
 
 use std::path::PathBuf;
