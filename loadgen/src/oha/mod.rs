@@ -41,6 +41,7 @@ pub struct OhaReport {
     /// oha's own rate: every ended request (errors included) over `total_s`.
     pub oha_requests_per_sec: f64,
     /// Answers by HTTP status code.
+    #[serde(with = "status_keys")]
     pub status_codes: BTreeMap<u16, u64>,
     /// Errors by oha's message, deadline aborts included.
     pub errors: BTreeMap<String, u64>,
@@ -50,6 +51,35 @@ pub struct OhaReport {
     pub mean_ms: Option<f64>,
     /// Body bytes received (`summary.totalData`).
     pub total_data: u64,
+}
+
+/// Status codes as JSON object keys (strings). serde_json turns `"200"` back into a `u16`
+/// when it reads the map itself, but not when the report sits inside the record's
+/// internally tagged `ToolReport` (`{"tool": "oha", ...}`): serde buffers that content
+/// first, and a buffered string key is not parsed as a number. So the keys are read as text
+/// and parsed here.
+mod status_keys {
+    use std::collections::BTreeMap;
+
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<u16, u64>, s: S) -> Result<S::Ok, S::Error> {
+        let text: BTreeMap<String, u64> = map.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        text.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<u16, u64>, D::Error> {
+        BTreeMap::<String, u64>::deserialize(d)?
+            .into_iter()
+            .map(|(k, v)| match k.parse::<u16>() {
+                Ok(code) => Ok((code, v)),
+                Err(_) => Err(D::Error::custom(format!(
+                    "`{k}` is not an HTTP status code"
+                ))),
+            })
+            .collect()
+    }
 }
 
 /// Why a text is not an oha report. `Display` is one line.

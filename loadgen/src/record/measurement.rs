@@ -92,3 +92,29 @@ pub enum ToolReport {
     Ab(Box<AbReport>),
     Oha(OhaReport),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An oha report inside the tagged enum keeps its status codes through results.json
+    /// (serde buffers tagged content, and numbers as map keys did not survive that).
+    #[test]
+    fn an_oha_report_reads_back_through_the_tag() {
+        let report = ToolReport::Oha(OhaReport {
+            total_s: 3.0,
+            status_codes: [(200, 1430), (503, 2)].into_iter().collect(),
+            ..OhaReport::default()
+        });
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(json.contains(r#""tool":"oha""#), "{json}");
+        let back: ToolReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, report);
+        let bad = json.replace(r#""503""#, r#""5x3""#);
+        let e = serde_json::from_str::<ToolReport>(&bad).unwrap_err();
+        assert!(
+            e.to_string().contains("`5x3` is not an HTTP status code"),
+            "{e}"
+        );
+    }
+}
