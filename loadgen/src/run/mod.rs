@@ -4,7 +4,7 @@
 //! the load generator session for the group's cpuset (`session.rs`), start and verify the
 //! group's servers (`servers.rs`), measure the cells point by point (`measure.rs`), with
 //! repetitions decided by `repeat` (`rounds.rs`), appending each to the record
-//! (`record.rs`), then stop the servers. Every cell is judged (`verdict.rs`) as it is
+//! (`record.rs`), then stop the servers. Every cell is judged (`judge/`) as it is
 //! recorded; reports are rendered later from `results.json` alone.
 
 mod capacity;

@@ -16,7 +16,7 @@
 //! offered rate (per server: a percentage resolves to each server's own capacity) on x.
 //! `<series>` is `g<group>-<workload>-<ka|noka>`, plus `-c<connections>` in open loop. The resources chart exists only when the
 //! run captured resource figures. Concurrency is always on a log axis with a tick at every
-//! level that was measured. A flagged row (see `flags.rs`) gets a red ring on its point;
+//! level that was measured. A flagged row (see `judge/flags.rs`) gets a red ring on its point;
 //! the req/s chart also prints the flags' letters beside it, and the legend spells them
 //! out. A row without a measurement is a red cross on the x axis.
 //!

@@ -150,7 +150,7 @@ pub struct CompareRow {
     pub a_ci95: Option<[f64; 2]>,
     #[serde(default)]
     pub b_ci95: Option<[f64; 2]>,
-    /// What limited each side (`verdict.rs`): `server-cpu`, `loadgen`, ...
+    /// What limited each side (`judge/verdict.rs`): `server-cpu`, `loadgen`, ...
     #[serde(default)]
     pub a_limited_by: Option<Limiter>,
     #[serde(default)]
