@@ -9,7 +9,7 @@
 //! Leaving `hosts` (or a role) out means the daemon the docker CLI would use
 //! (`DOCKER_HOST`, then the current Docker context). `address` is how the load generator
 //! reaches the servers' host when the two roles are on different daemons; see
-//! `crate::placement` for how a missing one is derived.
+//! the `placement` module for how a missing one is derived.
 
 use std::fmt;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! The engine seam: what `run/`, `tune/` and the CLI need from a container engine, as one
 //! trait, and the plain types that cross it.
 //!
-//! [`crate::docker::Docker`] implements it with bollard against a real daemon (Docker or
+//! `docker::Docker` implements it with bollard against a real daemon (Docker or
 //! Podman's compatible API); the in-memory `fake` implements it for tests, so that round
 //! scheduling, server restarts, cleanup on failure and Ctrl-C are tested without a daemon,
 //! as hyperfine tests its run loop through a `MockExecutor` behind its `Executor` trait.

@@ -27,9 +27,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-#[cfg(test)]
-mod tests;
-
 /// The error oha records for requests cut off by the end of a timed run.
 pub const DEADLINE_ERROR: &str = "aborted due to deadline";
 

@@ -1,5 +1,5 @@
 //! The judgment of a cell as the record stores it: the verdict (what limited it, with the
-//! figures that decided it) and the evidence flags. `crate::judge` computes both from one
+//! figures that decided it) and the evidence flags. the judge layer (`judge/`) computes both from one
 //! set of figures; this file only names them, so that every reader of a record can print
 //! them without importing the judge.
 

@@ -1,6 +1,6 @@
 //! What a load tool measured, in the lab's terms: the one tool-neutral [`Measurement`]
 //! every report, the judge and tune read, beside the tool's own report ([`ToolReport`]),
-//! which only `crate::tool` (that turns it into a measurement) and the raw exports read.
+//! which only the tool layer (`tool/`, that turns it into a measurement) and the raw exports read.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,7 @@ pub use crate::oha::{FailureKind, OhaReport};
 
 /// The figures of a cell that every load tool gives, in the same units and meaning.
 ///
-/// Written by `crate::tool` when the cell is measured (and, for records written before
+/// Written by the tool layer (`tool/`) when the cell is measured (and, for records written before
 /// schema 2, when the record is read).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
@@ -85,7 +85,7 @@ impl Measurement {
 }
 
 /// The load tool's own parsed report, tagged by tool (`{"tool": "ab", ...}`). Read by
-/// `crate::tool` (to make the [`Measurement`]) and by raw exports, nowhere else.
+/// the tool layer (to make the [`Measurement`]) and by raw exports, nowhere else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "tool", rename_all = "lowercase")]
 pub enum ToolReport {

@@ -3,7 +3,7 @@
 //!
 //! Plain data: this layer imports nothing of the lab's logic (only the leaf report types
 //! of `ab` and `oha`, and `metrics`' counters), so that the tools, the judge, the runner,
-//! tune and the reports can all stand on it. `meta.json` is `crate::meta`.
+//! tune and the reports can all stand on it. `meta.json` is the `meta` module's.
 //!
 //! `results.json` is rewritten after every cell through a temporary file and a rename, so a
 //! crash or Ctrl-C mid-run leaves a complete file holding every finished cell and never a
@@ -204,7 +204,7 @@ pub struct Cell {
     /// What the tool measured, in the lab's terms: what every reader reads.
     #[serde(default)]
     pub measurement: Option<Measurement>,
-    /// The tool's own parsed report: read by `crate::tool` and raw exports only.
+    /// The tool's own parsed report: read by the tool layer and raw exports only.
     #[serde(default)]
     pub report: Option<ToolReport>,
     /// Schema 1: the tool's report, before it moved to `report` (read, never written).
@@ -234,10 +234,10 @@ pub struct Cell {
     /// of open connections and threads.
     #[serde(default)]
     pub server_metrics: Option<CellMetrics>,
-    /// What limited the cell (see `crate::judge`).
+    /// What limited the cell (see the judge layer, `judge/`).
     #[serde(default)]
     pub verdict: Option<Verdict>,
-    /// Evidence flags (see `crate::judge`): loadgen-bound, cpu-throttled, errors, ab-warning, ...
+    /// Evidence flags (see the judge layer, `judge/`): loadgen-bound, cpu-throttled, errors, ab-warning, ...
     pub flags: Vec<Flag>,
     /// Other lab runs that had running containers on this cell's CPUs when it started or
     /// ended (`run ID on CPUs 0-1`): each measured the other (flag `shared-cpus`).
@@ -379,7 +379,7 @@ fn tmp_path(path: &Path) -> PathBuf {
 
 /// Read `RUN_DIR/results.json`, in the current shape whatever schema wrote it. A schema 1
 /// cell comes back with its tool report in `report` and no `measurement` yet: the tool
-/// layer fills it in (`crate::judge::load` reads a record whole).
+/// layer fills it in (the judge's `load` reads a record whole).
 pub fn load(run_dir: &Path) -> Result<Results> {
     let path = run_dir.join("results.json");
     let text = std::fs::read_to_string(&path)

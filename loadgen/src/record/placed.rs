@@ -1,5 +1,5 @@
 //! Where a run's containers ran, and the one route by which the load generator reached
-//! the servers: decided once in `crate::placement`, carried as a [`Route`] everywhere.
+//! the servers: decided once in the `placement` module, carried as a [`Route`] everywhere.
 
 use std::fmt;
 

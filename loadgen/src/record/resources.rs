@@ -1,5 +1,5 @@
 //! Resource figures of one container over one measurement, and how exact each one is
-//! (the record's data; `crate::resources` computes them from stats samples).
+//! (the record's data; the `resources` module computes them from stats samples).
 use serde::{Deserialize, Serialize};
 
 /// How far one figure can be trusted for one cell.

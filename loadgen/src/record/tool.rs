@@ -1,5 +1,5 @@
 //! The load tool's name, as lab files and records write it. Its implementation (command
-//! lines, parser) is `crate::tool`'s [`Tool::driver`](crate::tool).
+//! lines, parser) is the tool layer's (`Tool::driver` in `tool/`).
 
 use std::fmt;
 

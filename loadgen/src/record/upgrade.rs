@@ -2,7 +2,7 @@
 //!
 //! Schema 1 kept a cell's tool report in `ab` or `oha`; schema 2 keeps it in one tagged
 //! `report` beside a tool-neutral `measurement`. The move is pure data and happens here;
-//! the measurement is the tool layer's to compute (`crate::tool::measure`).
+//! the measurement is the tool layer's to compute (`tool::measure`).
 
 use super::{Cell, ToolReport};
 

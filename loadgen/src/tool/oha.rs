@@ -106,6 +106,9 @@ impl LoadTool for Oha {
 }
 
 #[cfg(test)]
+mod parser_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -1,9 +1,12 @@
 //! The oha parser against real outputs of oha 1.16.0 (`tests/fixtures/oha/README.md` says
-//! how each was captured).
+//! how each was captured), and the measurement the tool layer makes of each. (Here, not in
+//! `oha/`, because the parser is a leaf that imports nothing of the lab.)
 
-use super::*;
+use std::collections::BTreeMap;
+
+use super::measurement;
+use crate::oha::*;
 use crate::record::Percentile;
-use crate::tool::oha::measurement;
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/oha/{name}", env!("CARGO_MANIFEST_DIR"));
