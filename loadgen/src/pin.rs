@@ -53,20 +53,25 @@ fn cpusets(pin: &Pin, group: &config::Group, n: usize) -> (Option<String>, Optio
 
 /// How many CPUs a cpuset such as `0-2,4` names; `None` when it does not parse.
 pub fn cpuset_size(set: &str) -> Option<usize> {
-    let mut n = 0;
+    cpuset_cpus(set).map(|cpus| cpus.len())
+}
+
+/// The CPUs a cpuset such as `0-2,4` names; `None` when it does not parse (or names an
+/// absurd range).
+pub fn cpuset_cpus(set: &str) -> Option<std::collections::BTreeSet<usize>> {
+    let mut out = std::collections::BTreeSet::new();
     for part in set.split(',').map(str::trim) {
-        match part.split_once('-') {
-            Some((a, b)) => {
-                let (a, b) = (a.parse::<usize>().ok()?, b.parse::<usize>().ok()?);
-                n += b.checked_sub(a)? + 1;
-            }
-            None => {
-                part.parse::<usize>().ok()?;
-                n += 1;
-            }
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        let (lo, hi) = (
+            lo.trim().parse::<usize>().ok()?,
+            hi.trim().parse::<usize>().ok()?,
+        );
+        if hi < lo || hi - lo > 4096 {
+            return None;
         }
+        out.extend(lo..=hi);
     }
-    Some(n)
+    Some(out)
 }
 
 #[cfg(test)]

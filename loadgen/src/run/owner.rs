@@ -17,6 +17,7 @@ use anyhow::{anyhow, Context, Result};
 
 use crate::clock::Utc;
 use crate::config::Lab;
+use crate::pin::cpuset_cpus;
 
 /// Label naming the owner of an object: `<hostname>:<absolute run folder>`.
 pub const OWNER_LABEL: &str = "lab.owner";
@@ -176,27 +177,10 @@ fn overlap(mine: Option<&str>, theirs: &str) -> bool {
     let (Some(mine), false) = (mine.filter(|m| !m.is_empty()), theirs.is_empty()) else {
         return true;
     };
-    match (cpus(mine), cpus(theirs)) {
+    match (cpuset_cpus(mine), cpuset_cpus(theirs)) {
         (Some(a), Some(b)) => !a.is_disjoint(&b),
         _ => true,
     }
-}
-
-/// The CPUs a cpuset such as `0-2,4` names.
-fn cpus(set: &str) -> Option<std::collections::BTreeSet<usize>> {
-    let mut out = std::collections::BTreeSet::new();
-    for part in set.split(',').map(str::trim) {
-        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
-        let (lo, hi) = (
-            lo.trim().parse::<usize>().ok()?,
-            hi.trim().parse::<usize>().ok()?,
-        );
-        if hi < lo || hi - lo > 4096 {
-            return None;
-        }
-        out.extend(lo..=hi);
-    }
-    Some(out)
 }
 
 fn hostname() -> String {
