@@ -196,7 +196,7 @@ async fn a_request_count_under_a_quota_is_kept_and_flagged_short() {
         assert!(c.command.join(" ").starts_with("ab -n 1000 "), "{:?}", c.command);
         let s = c.steady.as_ref().expect("ab's -g file");
         assert_eq!(s.requests, 0, "no whole second of steady load");
-        assert!((s.periods_covered - 2.2).abs() < 1e-6, "0.22 s of 100 ms periods");
+        assert!((s.periods_covered - 2.2).abs() < 1e-4, "{} periods, not 0.22 s of 100 ms", s.periods_covered);
         assert!(c.flags.contains(&crate::record::Flag::ShortCell), "{:?}", c.flags);
         assert_eq!(c.rps(), Some(1000.0), "the tool's own rate stands");
     }
