@@ -70,6 +70,7 @@ impl Bench {
             lab_file: file,
             lab,
             no_build: true,
+            sweep: None,
         };
         Bench {
             _dir: dir,
