@@ -33,20 +33,32 @@ fn three_shards_merged_equal_the_whole_run() {
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let file = lab_file(dir.path(), "split.yaml", &twelve_points(&dir.path().join("whole")));
+    let file = lab_file(
+        dir.path(),
+        "split.yaml",
+        &twelve_points(&dir.path().join("whole")),
+    );
     let file = file.to_str().unwrap();
     let shards = dir.path().join("shards");
 
     let o = lab(&["check", file, "--shard", "1/3"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("shard 1/3: points 4..8 of 12 (4 point(s), 8 cell(s)), in 2 group(s):"),
+        String::from_utf8_lossy(&o.stdout)
+            .contains("shard 1/3: points 4..8 of 12 (4 point(s), 8 cell(s)), in 2 group(s):"),
         "{}",
         text(&o)
     );
 
     for shard in ["0/3", "1/3", "2/3"] {
-        let o = lab(&["run", file, "--shard", shard, "--output", shards.to_str().unwrap()]);
+        let o = lab(&[
+            "run",
+            file,
+            "--shard",
+            shard,
+            "--output",
+            shards.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "shard {shard}: {}", text(&o));
     }
     let o = lab(&["run", file, "--no-build"]);
@@ -57,26 +69,54 @@ fn three_shards_merged_equal_the_whole_run() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    folders.sort_by_key(|p| p.file_name().unwrap().to_str().unwrap().rsplit("-shard-").next().unwrap().to_string());
+    folders.sort_by_key(|p| {
+        p.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .rsplit("-shard-")
+            .next()
+            .unwrap()
+            .to_string()
+    });
     let names: Vec<String> = folders
         .iter()
         .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
         .collect();
     for (i, name) in names.iter().enumerate() {
-        assert!(name.ends_with(&format!("-split-shard-{i}-of-3")), "{names:?}");
+        assert!(
+            name.ends_with(&format!("-split-shard-{i}-of-3")),
+            "{names:?}"
+        );
         let meta: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(folders[i].join("meta.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(folders[i].join("meta.json")).unwrap())
+                .unwrap();
         assert_eq!(meta["sweep"]["shard"]["index"], i, "{meta}");
-        assert_eq!(meta["sweep"]["points"].as_array().unwrap().len(), 4, "{meta}");
+        assert_eq!(
+            meta["sweep"]["points"].as_array().unwrap().len(),
+            4,
+            "{meta}"
+        );
         assert_eq!(meta["sweep"]["lab_sha256"].as_str().unwrap().len(), 64);
         let print = &meta["fingerprint"]["servers"];
-        assert!(print["cpus"].as_i64().unwrap() >= 1 && !print["kernel"].as_str().unwrap().is_empty(), "{meta}");
-        let run_id = results_json(&folders[i])["run_id"].as_str().unwrap().to_string();
+        assert!(
+            print["cpus"].as_i64().unwrap() >= 1 && !print["kernel"].as_str().unwrap().is_empty(),
+            "{meta}"
+        );
+        let run_id = results_json(&folders[i])["run_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert_eq!(leftovers(&run_id), Vec::<String>::new());
     }
 
     let merged = dir.path().join("merged");
-    let o = lab(&["merge", shards.to_str().unwrap(), "--output", merged.to_str().unwrap()]);
+    let o = lab(&[
+        "merge",
+        shards.to_str().unwrap(),
+        "--output",
+        merged.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let merged_ids = cell_ids(&merged);
     assert_eq!(merged_ids.len(), 24, "12 points x 2 servers");
@@ -88,9 +128,16 @@ fn three_shards_merged_equal_the_whole_run() {
     assert_eq!(merged_ids, cell_ids(&whole), "and in the same order");
     let results = results_json(&merged);
     assert_eq!(results["status"], "complete");
-    assert!(results["cells"].as_array().unwrap().iter().all(|c| c["status"] == "ok"));
+    assert!(results["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["status"] == "ok"));
     let report = std::fs::read_to_string(merged.join("report.md")).unwrap();
-    assert!(report.contains("## Shards") && report.contains("| 2/3 | host A |"), "{report}");
+    assert!(
+        report.contains("## Shards") && report.contains("| 2/3 | host A |"),
+        "{report}"
+    );
     assert!(report.contains("## Comparison"), "{report}");
     let o = lab(&["compare", whole.to_str().unwrap(), merged.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));

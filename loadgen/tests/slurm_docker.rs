@@ -15,7 +15,14 @@ use std::time::{Duration, Instant};
 use common::*;
 
 const TOOLS: [&str; 8] = [
-    "munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel",
+    "munged",
+    "mungekey",
+    "slurmctld",
+    "slurmd",
+    "sbatch",
+    "squeue",
+    "scontrol",
+    "scancel",
 ];
 
 /// The full path of a program on the PATH or in the sbin folders Debian puts daemons in.
@@ -30,11 +37,18 @@ fn find(program: &str) -> Option<PathBuf> {
 }
 
 fn slurm_available(test: &str) -> bool {
-    let missing: Vec<&str> = TOOLS.iter().copied().filter(|t| find(t).is_none()).collect();
+    let missing: Vec<&str> = TOOLS
+        .iter()
+        .copied()
+        .filter(|t| find(t).is_none())
+        .collect();
     if missing.is_empty() {
         return true;
     }
-    let why = format!("{} not installed (apt-get install slurm-wlm munge)", missing.join(", "));
+    let why = format!(
+        "{} not installed (apt-get install slurm-wlm munge)",
+        missing.join(", ")
+    );
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("{test}: {why}, and CI=true requires it");
     }
@@ -75,7 +89,12 @@ impl Slurm {
             std::fs::create_dir(d.join(sub)).unwrap();
         }
         let key = d.join("munge/munge.key");
-        run_ok(Command::new(find("mungekey").unwrap()).arg("-c").arg("-k").arg(&key));
+        run_ok(
+            Command::new(find("mungekey").unwrap())
+                .arg("-c")
+                .arg("-k")
+                .arg(&key),
+        );
         let socket = d.join("munge/munge.socket");
         let pidfile = d.join("munge/munged.pid");
         run_ok(
@@ -83,14 +102,25 @@ impl Slurm {
                 .arg(format!("--key-file={}", key.display()))
                 .arg(format!("--socket={}", socket.display()))
                 .arg(format!("--pid-file={}", pidfile.display()))
-                .arg(format!("--log-file={}", d.join("munge/munged.log").display()))
-                .arg(format!("--seed-file={}", d.join("munge/munged.seed").display()))
+                .arg(format!(
+                    "--log-file={}",
+                    d.join("munge/munged.log").display()
+                ))
+                .arg(format!(
+                    "--seed-file={}",
+                    d.join("munge/munged.seed").display()
+                ))
                 .arg("--force"),
         );
-        slurm.munged = std::fs::read_to_string(&pidfile).ok().and_then(|p| p.trim().parse().ok());
+        slurm.munged = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|p| p.trim().parse().ok());
         assert!(slurm.munged.is_some(), "munged wrote no pid file");
 
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap()
+            .trim()
+            .to_string();
         let conf = format!(
             "ClusterName=labtest\nSlurmctldHost={host}(127.0.0.1)\nSlurmUser=root\nSlurmdUser=root\n\
              SlurmctldPort={}\nSlurmdPort={}\nAuthType=auth/munge\nCredType=cred/munge\n\
@@ -109,7 +139,10 @@ impl Slurm {
             d = d.display()
         );
         std::fs::write(&slurm.conf, conf).unwrap();
-        for (daemon, extra) in [("slurmctld", &["-i"][..]), ("slurmd", &["-N", "labnode"][..])] {
+        for (daemon, extra) in [
+            ("slurmctld", &["-i"][..]),
+            ("slurmd", &["-N", "labnode"][..]),
+        ] {
             let child = Command::new(find(daemon).unwrap())
                 .arg("-D")
                 .args(extra)
@@ -122,7 +155,8 @@ impl Slurm {
             slurm.daemons.push(child);
         }
         slurm.wait_for(Duration::from_secs(60), "the node to be idle", |s| {
-            s.output("scontrol", &["show", "node", "labnode"]).contains("State=IDLE")
+            s.output("scontrol", &["show", "node", "labnode"])
+                .contains("State=IDLE")
         });
         slurm
     }
@@ -158,7 +192,10 @@ impl Slurm {
             .map(|f| {
                 let text = std::fs::read_to_string(self.dir.path().join(f)).unwrap_or_default();
                 let tail: Vec<&str> = text.lines().rev().take(15).collect();
-                format!("--- {f}\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+                format!(
+                    "--- {f}\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                )
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -174,7 +211,12 @@ impl Slurm {
             .output()
             .unwrap();
         assert!(o.status.success(), "sbatch: {}\n{}", text(&o), self.logs());
-        let id = String::from_utf8_lossy(&o.stdout).trim().split(';').next().unwrap().to_string();
+        let id = String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
         self.jobs.push(id.clone());
         id
     }
@@ -200,7 +242,9 @@ impl Drop for Slurm {
             let _ = self.command("scancel").arg(job).status();
         }
         let start = Instant::now();
-        while self.jobs.iter().any(|j| !self.job_done(j)) && start.elapsed() < Duration::from_secs(60) {
+        while self.jobs.iter().any(|j| !self.job_done(j))
+            && start.elapsed() < Duration::from_secs(60)
+        {
             std::thread::sleep(Duration::from_millis(500));
         }
         for child in self.daemons.iter_mut().rev() {
@@ -254,8 +298,19 @@ fn a_slurm_array_runs_every_shard_and_lab_merge_joins_them() {
     let o = lab(&["images", file]);
     assert!(o.status.success(), "{}", text(&o));
     let o = lab(&[
-        "shards", file, "--count", "3", "--emit", "slurm", "--parallel", "1", "--no-build",
-        "--output", out.to_str().unwrap(), "--workdir", dir.path().to_str().unwrap(),
+        "shards",
+        file,
+        "--count",
+        "3",
+        "--emit",
+        "slurm",
+        "--parallel",
+        "1",
+        "--no-build",
+        "--output",
+        out.to_str().unwrap(),
+        "--workdir",
+        dir.path().to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let script = dir.path().join("lab-slurm.sbatch");
@@ -273,18 +328,32 @@ fn a_slurm_array_runs_every_shard_and_lab_merge_joins_them() {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    slurm.wait_for(Duration::from_secs(600), "the array job to finish", |s| s.job_done(&job));
+    slurm.wait_for(Duration::from_secs(600), "the array job to finish", |s| {
+        s.job_done(&job)
+    });
     let states = slurm.output("scontrol", &["show", "job", &job]);
     let done = states.matches("JobState=COMPLETED").count();
     assert_eq!(done, 3, "{states}\n{}", logs());
 
-    let mut shards: Vec<PathBuf> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
-    shards.sort_by_key(|p| p.to_string_lossy().rsplit("-shard-").next().unwrap().to_string());
+    let mut shards: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    shards.sort_by_key(|p| {
+        p.to_string_lossy()
+            .rsplit("-shard-")
+            .next()
+            .unwrap()
+            .to_string()
+    });
     assert_eq!(shards.len(), 3, "{shards:?}\n{}", logs());
     // One task at a time: each shard started when the one before had finished.
     for pair in shards.windows(2) {
         let (a, b) = (results_json(&pair[0]), results_json(&pair[1]));
-        assert!(a["finished_at"].as_str().unwrap() <= b["started_at"].as_str().unwrap(), "{a}\n{b}");
+        assert!(
+            a["finished_at"].as_str().unwrap() <= b["started_at"].as_str().unwrap(),
+            "{a}\n{b}"
+        );
     }
     for s in &shards {
         let run_id = results_json(s)["run_id"].as_str().unwrap().to_string();
@@ -292,7 +361,12 @@ fn a_slurm_array_runs_every_shard_and_lab_merge_joins_them() {
     }
 
     let merged = dir.path().join("merged");
-    let o = lab(&["merge", out.to_str().unwrap(), "--output", merged.to_str().unwrap()]);
+    let o = lab(&[
+        "merge",
+        out.to_str().unwrap(),
+        "--output",
+        merged.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let results = results_json(&merged);
     let cells = results["cells"].as_array().unwrap();
@@ -303,7 +377,14 @@ fn a_slurm_array_runs_every_shard_and_lab_merge_joins_them() {
     points.sort();
     assert_eq!(
         points,
-        ["async c=1", "async c=10", "async c=5", "thread c=1", "thread c=10", "thread c=5"],
+        [
+            "async c=1",
+            "async c=10",
+            "async c=5",
+            "thread c=1",
+            "thread c=10",
+            "thread c=5"
+        ],
         "every point once, with both servers"
     );
     assert!(cells.iter().all(|c| c["status"] == "ok"), "{results}");

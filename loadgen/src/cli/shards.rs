@@ -30,7 +30,9 @@ fn env(key: &str) -> Option<String> {
 /// The split's points of `lab`, or a one-line refusal when N is too big.
 fn fits(lab: &Lab, shard: &shard::Shard) -> Result<()> {
     let points = shard::split::points_of(&Plan::new(lab)).len();
-    shard.check_fits(points).map_err(|e| Exit::BadInput(e).into())
+    shard
+        .check_fits(points)
+        .map_err(|e| Exit::BadInput(e).into())
 }
 
 /// `lab run`'s shard, with the identity meta.json records (`None`: the whole sweep).
@@ -109,7 +111,13 @@ pub struct EmitArgs {
 /// `lab shards FILE --count N [--emit FORMAT]`.
 pub fn shards(args: &EmitArgs) -> Result<()> {
     let lab = super::load_lab(&args.file)?;
-    fits(&lab, &shard::Shard { index: 0, count: args.count })?;
+    fits(
+        &lab,
+        &shard::Shard {
+            index: 0,
+            count: args.count,
+        },
+    )?;
     let Some(format) = args.emit else {
         for s in shard::Shard::all(args.count) {
             println!("{}", shard::split::describe(&lab, &s));

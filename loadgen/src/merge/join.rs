@@ -45,7 +45,9 @@ pub fn join(shards: &[ShardDir], checked: &Checked, output: &Path) -> Result<(Re
             }
             results.cells.push(cell);
         }
-        results.server_failures.extend(s.results.server_failures.iter().cloned());
+        results
+            .server_failures
+            .extend(s.results.server_failures.iter().cloned());
     }
     let times = |pick: fn(&Results) -> Option<&String>| -> Vec<String> {
         checked
@@ -54,7 +56,10 @@ pub fn join(shards: &[ShardDir], checked: &Checked, output: &Path) -> Result<(Re
             .filter_map(|&i| pick(&shards[i].results).cloned())
             .collect()
     };
-    results.started_at = times(|r| Some(&r.started_at)).into_iter().min().unwrap_or_default();
+    results.started_at = times(|r| Some(&r.started_at))
+        .into_iter()
+        .min()
+        .unwrap_or_default();
     results.finished_at = times(|r| r.finished_at.as_ref()).into_iter().max();
     if checked
         .order
@@ -71,7 +76,11 @@ pub fn join(shards: &[ShardDir], checked: &Checked, output: &Path) -> Result<(Re
     meta.load_average_start = None;
     meta.load_average_end = None;
     meta.sweep = None;
-    meta.fingerprint = if mixed { None } else { first.meta.fingerprint.clone() };
+    meta.fingerprint = if mixed {
+        None
+    } else {
+        first.meta.fingerprint.clone()
+    };
     meta.shards = checked
         .order
         .iter()
@@ -112,8 +121,14 @@ pub fn seconds_between(start: &str, end: &str) -> Option<f64> {
 fn unix(t: &str) -> Option<i64> {
     let t = t.strip_suffix('Z')?;
     let (date, time) = t.split_once('T')?;
-    let d: Vec<i64> = date.split('-').map(|x| x.parse().ok()).collect::<Option<_>>()?;
-    let h: Vec<i64> = time.split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let h: Vec<i64> = time
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
     let [y, m, day] = <[i64; 3]>::try_from(d).ok()?;
     let [hh, mm, ss] = <[i64; 3]>::try_from(h).ok()?;
     let y = if m <= 2 { y - 1 } else { y };
@@ -166,7 +181,10 @@ mod tests {
         for secs in [0, 1_709_210_096, 1_796_328_906] {
             assert_eq!(unix(&Utc::from_unix(secs).rfc3339()), Some(secs));
         }
-        assert_eq!(seconds_between("2026-12-03T23:59:30Z", "2026-12-04T00:01:00Z"), Some(90.0));
+        assert_eq!(
+            seconds_between("2026-12-03T23:59:30Z", "2026-12-04T00:01:00Z"),
+            Some(90.0)
+        );
         assert_eq!(unix("yesterday"), None);
     }
 }

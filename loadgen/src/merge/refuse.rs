@@ -118,7 +118,13 @@ fn same_sweep(first: &ShardDir, base: &Sweep, s: &ShardDir, sw: &Sweep) -> Resul
             "{b}: shard {} measured other images than {a} ({} vs {})",
             sw.shard,
             s.meta.images.keys().cloned().collect::<Vec<_>>().join(", "),
-            first.meta.images.keys().cloned().collect::<Vec<_>>().join(", ")
+            first
+                .meta
+                .images
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     Ok(())
@@ -137,7 +143,11 @@ fn short(id: &str) -> &str {
 /// Top-level settings that differ between two recorded configs (`output` may differ).
 fn differing_settings(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
     let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
-        return if a == b { Vec::new() } else { vec!["(all)".into()] };
+        return if a == b {
+            Vec::new()
+        } else {
+            vec!["(all)".into()]
+        };
     };
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();

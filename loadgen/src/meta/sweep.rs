@@ -69,7 +69,12 @@ impl Fingerprint {
             ("servers", &self.servers, &other.servers),
             ("loadgen", &self.loadgen, &other.loadgen),
         ] {
-            for (field, x, y) in a.fields().into_iter().zip(b.fields()).map(|((f, x), (_, y))| (f, x, y)) {
+            for (field, x, y) in a
+                .fields()
+                .into_iter()
+                .zip(b.fields())
+                .map(|((f, x), (_, y))| (f, x, y))
+            {
                 if x != y {
                     d.push(format!("{role} {field}: {x} vs {y}"));
                 }
@@ -109,7 +114,11 @@ impl fmt::Display for HostPrint {
         write!(
             f,
             "{}, {} CPUs, {:.1} GiB, kernel {}, {}, cgroup v{}",
-            if self.cpu_model.is_empty() { "unknown CPU" } else { &self.cpu_model },
+            if self.cpu_model.is_empty() {
+                "unknown CPU"
+            } else {
+                &self.cpu_model
+            },
             self.cpus,
             self.memory_bytes as f64 / f64::from(1u32 << 30),
             self.kernel,
@@ -157,12 +166,18 @@ mod tests {
 
     #[test]
     fn differences_name_the_role_and_the_field() {
-        let a = Fingerprint { servers: print("Xeon"), loadgen: print("Xeon") };
+        let a = Fingerprint {
+            servers: print("Xeon"),
+            loadgen: print("Xeon"),
+        };
         let mut b = a.clone();
         b.servers.cpu_model = "EPYC".into();
         assert_eq!(a.differences(&a), Vec::<String>::new());
         assert_eq!(a.differences(&b), ["servers cpu_model: Xeon vs EPYC"]);
-        assert_eq!(print("Xeon").to_string(), "Xeon, 2 CPUs, 8.0 GiB, kernel 6.1.0, Docker 20.10.24 (API 1.41), cgroup v1");
+        assert_eq!(
+            print("Xeon").to_string(),
+            "Xeon, 2 CPUs, 8.0 GiB, kernel 6.1.0, Docker 20.10.24 (API 1.41), cgroup v1"
+        );
     }
 
     #[test]

@@ -85,7 +85,12 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     fn shard(i: u32, n: u32) -> Option<Shard> {
@@ -98,7 +103,9 @@ mod tests {
         let fixed = parse_arg("1/3").unwrap();
         assert_eq!(resolve(Some(fixed), None, &none), Ok(shard(1, 3)));
         assert_eq!(resolve(Some(fixed), Some(3), &none), Ok(shard(1, 3)));
-        assert!(resolve(Some(fixed), Some(4), &none).unwrap_err().contains("disagree"));
+        assert!(resolve(Some(fixed), Some(4), &none)
+            .unwrap_err()
+            .contains("disagree"));
         assert_eq!(resolve(None, None, &none), Ok(None));
     }
 
@@ -106,8 +113,13 @@ mod tests {
     fn kubernetes_gives_the_index_and_the_command_line_the_count() {
         let k8s = env_of(&[("JOB_COMPLETION_INDEX", "2")]);
         assert_eq!(resolve(None, Some(3), &k8s), Ok(shard(2, 3)));
-        assert_eq!(resolve(Some(ShardArg::Auto), Some(3), &k8s), Ok(shard(2, 3)));
-        assert!(resolve(Some(ShardArg::Auto), None, &k8s).unwrap_err().contains("--shard-count"));
+        assert_eq!(
+            resolve(Some(ShardArg::Auto), Some(3), &k8s),
+            Ok(shard(2, 3))
+        );
+        assert!(resolve(Some(ShardArg::Auto), None, &k8s)
+            .unwrap_err()
+            .contains("--shard-count"));
         let e = resolve(None, Some(2), &k8s).unwrap_err();
         assert!(e.contains("numbered 0 to 1 of 2"), "{e}");
     }
@@ -120,7 +132,9 @@ mod tests {
             ("SLURM_ARRAY_TASK_COUNT", "3"),
         ]);
         assert_eq!(resolve(Some(ShardArg::Auto), None, &slurm), Ok(shard(2, 3)));
-        assert!(resolve(Some(ShardArg::Auto), Some(4), &slurm).unwrap_err().contains("one task per shard"));
+        assert!(resolve(Some(ShardArg::Auto), Some(4), &slurm)
+            .unwrap_err()
+            .contains("one task per shard"));
         let bad = env_of(&[("SLURM_ARRAY_TASK_ID", "x")]);
         assert_eq!(
             resolve(Some(ShardArg::Auto), None, &bad).unwrap_err(),
@@ -131,6 +145,9 @@ mod tests {
     #[test]
     fn auto_without_an_engine_says_what_to_give() {
         let e = resolve(Some(ShardArg::Auto), None, &env_of(&[])).unwrap_err();
-        assert!(e.starts_with("--shard auto: neither JOB_COMPLETION_INDEX"), "{e}");
+        assert!(
+            e.starts_with("--shard auto: neither JOB_COMPLETION_INDEX"),
+            "{e}"
+        );
     }
 }

@@ -41,7 +41,8 @@ pub fn cell_seconds_estimate(lab: &Lab, point: &Point) -> f64 {
     if let Some(d) = lab.loadgen.duration_s {
         return d;
     }
-    let quota = !lab.resources.cpus.is_empty() || lab.servers.iter().any(|s| s.resources.cpus.is_some());
+    let quota =
+        !lab.resources.cpus.is_empty() || lab.servers.iter().any(|s| s.resources.cpus.is_some());
     if lab.loadgen.requests == 0 && quota {
         return QUOTA_CELL_S;
     }
@@ -141,7 +142,10 @@ pub fn describe(lab: &Lab, count: u32) -> String {
     let shards = estimate(lab, count);
     let one = &estimate(lab, 1)[0];
     let mut s = String::new();
-    let _ = writeln!(s, "wall time with {count} shard(s), one host pair each (estimate):");
+    let _ = writeln!(
+        s,
+        "wall time with {count} shard(s), one host pair each (estimate):"
+    );
     for e in &shards {
         let cells = if e.cells.0 == e.cells.1 {
             e.cells.0.to_string()
@@ -174,7 +178,10 @@ pub fn describe(lab: &Lab, count: u32) -> String {
     };
     let repeat = match &lab.repeat_auto {
         None => format!("{} round(s) per point", lab.repeat),
-        Some(a) => format!("repeat: auto, {}–{} rounds per point (time budget {} s)", a.min, a.max, a.time_s),
+        Some(a) => format!(
+            "repeat: auto, {}–{} rounds per point (time budget {} s)",
+            a.min, a.max, a.time_s
+        ),
     };
     let _ = write!(
         s,
@@ -201,7 +208,11 @@ mod tests {
         assert_eq!(cell_seconds_estimate(&l, p), 5000.0 / NOMINAL_RPS);
         let mut timed = l.clone();
         timed.loadgen.requests = 0;
-        assert_eq!(cell_seconds_estimate(&timed, p), QUOTA_CELL_S, "CPU quota, no requests");
+        assert_eq!(
+            cell_seconds_estimate(&timed, p),
+            QUOTA_CELL_S,
+            "CPU quota, no requests"
+        );
         timed.loadgen.duration_s = Some(7.0);
         assert_eq!(cell_seconds_estimate(&timed, p), 7.0);
     }
@@ -229,10 +240,20 @@ mod tests {
 
     #[test]
     fn repeat_auto_bounds_by_min_and_by_max_or_the_time_budget() {
-        let l = lab("{ requests: 5000, concurrency: [1] }", "repeat: { min: 6, max: 20, time: 100s }\n");
+        let l = lab(
+            "{ requests: 5000, concurrency: [1] }",
+            "repeat: { min: 6, max: 20, time: 100s }\n",
+        );
         let round = 2.0 * (1.0 + CELL_OVERHEAD_S);
-        assert_eq!(rounds(&l, round), (6, 20), "the budget allows 34 rounds: max wins");
-        let short = lab("{ requests: 5000, concurrency: [1] }", "repeat: { min: 6, max: 20, time: 30s }\n");
+        assert_eq!(
+            rounds(&l, round),
+            (6, 20),
+            "the budget allows 34 rounds: max wins"
+        );
+        let short = lab(
+            "{ requests: 5000, concurrency: [1] }",
+            "repeat: { min: 6, max: 20, time: 30s }\n",
+        );
         assert_eq!(rounds(&short, round), (6, 10), "30 s / 3 s per round");
     }
 
@@ -248,9 +269,21 @@ mod tests {
     fn the_description_names_every_shard_and_the_model() {
         let l = lab("{ requests: 5000, concurrency: [1, 10] }", "");
         let text = describe(&l, 2);
-        assert!(text.contains("shard 0/2: 2 point(s) in 1 group(s), 4 cells, "), "{text}");
-        assert!(text.contains("shard 1/2: 2 point(s) in 1 group(s), 4 cells, "), "{text}");
-        assert!(text.contains("the sweep: 12s with 2 host pair(s), 24s with one"), "{text}");
-        assert!(text.contains("model: a cell of 5000 requests measures 1.00 s at a nominal 5000 req/s"), "{text}");
+        assert!(
+            text.contains("shard 0/2: 2 point(s) in 1 group(s), 4 cells, "),
+            "{text}"
+        );
+        assert!(
+            text.contains("shard 1/2: 2 point(s) in 1 group(s), 4 cells, "),
+            "{text}"
+        );
+        assert!(
+            text.contains("the sweep: 12s with 2 host pair(s), 24s with one"),
+            "{text}"
+        );
+        assert!(
+            text.contains("model: a cell of 5000 requests measures 1.00 s at a nominal 5000 req/s"),
+            "{text}"
+        );
     }
 }

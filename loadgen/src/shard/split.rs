@@ -117,13 +117,24 @@ pub struct PointRef<'a> {
 pub fn points_of(plan: &Plan) -> Vec<PointRef<'_>> {
     plan.groups
         .iter()
-        .flat_map(|group| group.points.iter().map(move |point| PointRef { group, point }))
+        .flat_map(|group| {
+            group
+                .points
+                .iter()
+                .map(move |point| PointRef { group, point })
+        })
         .collect()
 }
 
 /// A point's name, the same in meta.json and in a cell: `g0-hello-ka-c10` (`-r500` for
 /// an open-loop rate), the cell id without the server and the repetition.
-pub fn point_id(group: usize, workload: &str, keepalive: bool, concurrency: u32, rate: Option<crate::config::RateSpec>) -> String {
+pub fn point_id(
+    group: usize,
+    workload: &str,
+    keepalive: bool,
+    concurrency: u32,
+    rate: Option<crate::config::RateSpec>,
+) -> String {
     let rate = rate.map(|r| format!("-{}", r.id())).unwrap_or_default();
     format!(
         "g{group}-{workload}-{}-c{concurrency}{rate}",
@@ -199,14 +210,21 @@ mod tests {
             "`3/3`: shards are numbered 0 to 2 of 3"
         );
         assert!(Shard::parse("1").unwrap_err().contains("is not i/N"));
-        assert!(Shard::parse("a/3").unwrap_err().contains("not a shard number"));
-        assert!(Shard::parse("0/0").unwrap_err().contains("not a shard count"));
+        assert!(Shard::parse("a/3")
+            .unwrap_err()
+            .contains("not a shard number"));
+        assert!(Shard::parse("0/0")
+            .unwrap_err()
+            .contains("not a shard count"));
     }
 
     #[test]
     fn every_point_is_in_exactly_one_shard_and_the_order_is_the_plans() {
         let lab = lab("");
-        let all: Vec<String> = points_of(&Plan::new(&lab)).iter().map(|p| p.id(&lab)).collect();
+        let all: Vec<String> = points_of(&Plan::new(&lab))
+            .iter()
+            .map(|p| p.id(&lab))
+            .collect();
         assert_eq!(all.len(), 12, "2 groups x 2 keep-alive x 3 concurrencies");
         for count in 1..=12 {
             let joined: Vec<String> = Shard::all(count)
@@ -241,7 +259,10 @@ mod tests {
     fn more_shards_than_points_is_refused() {
         let shard = Shard::parse("0/13").unwrap();
         let e = shard.check_fits(12).unwrap_err();
-        assert!(e.starts_with("the plan has 12 point(s), too few for 13 shards"), "{e}");
+        assert!(
+            e.starts_with("the plan has 12 point(s), too few for 13 shards"),
+            "{e}"
+        );
         assert!(Shard::parse("0/12").unwrap().check_fits(12).is_ok());
     }
 
@@ -249,7 +270,15 @@ mod tests {
     fn the_description_names_the_points() {
         let lab = lab("");
         let text = describe(&lab, &Shard::parse("0/3").unwrap());
-        assert!(text.starts_with("shard 0/3: points 0..4 of 12 (4 point(s), 8 cell(s)), in 1 group(s):"), "{text}");
-        assert!(text.contains("g0-hello-noka-c1, g0-hello-noka-c10, g0-hello-noka-c20, g0-hello-ka-c1"), "{text}");
+        assert!(
+            text.starts_with(
+                "shard 0/3: points 0..4 of 12 (4 point(s), 8 cell(s)), in 1 group(s):"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("g0-hello-noka-c1, g0-hello-noka-c10, g0-hello-noka-c20, g0-hello-ka-c1"),
+            "{text}"
+        );
     }
 }

@@ -23,7 +23,14 @@ impl Shards {
             return None;
         }
         let mut table = Table::new([
-            "shard", "host", "hostname", "points", "cells", "started", "wall time", "run",
+            "shard",
+            "host",
+            "hostname",
+            "points",
+            "cells",
+            "started",
+            "wall time",
+            "run",
         ]);
         for r in runs {
             table.push(
@@ -34,7 +41,10 @@ impl Shards {
                     Cell::text(points(r)),
                     Cell::num(r.cells.to_string()),
                     Cell::text(r.started_at.clone()),
-                    Cell::num(r.wall_s.map_or(DASH.to_string(), crate::shard::estimate::format_duration)),
+                    Cell::num(
+                        r.wall_s
+                            .map_or(DASH.to_string(), crate::shard::estimate::format_duration),
+                    ),
                     Cell::text(Text::new().code(&r.run_id)),
                 ],
                 false,
@@ -50,7 +60,10 @@ impl Shards {
             let text = match &r.fingerprint {
                 None => format!("{}: no fingerprint recorded", r.host),
                 Some(f) if f.servers == f.loadgen => format!("{}: {}", r.host, f.servers),
-                Some(f) => format!("{}: servers on {}; load generator on {}", r.host, f.servers, f.loadgen),
+                Some(f) => format!(
+                    "{}: servers on {}; load generator on {}",
+                    r.host, f.servers, f.loadgen
+                ),
             };
             hosts.push(Text::from(text));
         }

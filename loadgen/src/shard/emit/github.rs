@@ -36,7 +36,16 @@ impl Emitter for Github {
         if !run.iter().any(|a| a == "--no-build") {
             run.push("--no-build".into());
         }
-        let run: Vec<String> = run.iter().map(|w| if w.contains("${{") { w.clone() } else { shell_word(w) }).collect();
+        let run: Vec<String> = run
+            .iter()
+            .map(|w| {
+                if w.contains("${{") {
+                    w.clone()
+                } else {
+                    shell_word(w)
+                }
+            })
+            .collect();
         shard.extend([
             json!({ "uses": "actions/download-artifact@v4", "with": { "name": "images" } }),
             json!({ "name": "load the images", "run": "docker load -i images.tar" }),
@@ -91,7 +100,10 @@ mod tests {
         let lab = test_lab();
         let text = Github.render(&test_job(&lab));
         let w: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-        assert!(w.get("on").is_some(), "the trigger key must stay `on`: {text}");
+        assert!(
+            w.get("on").is_some(),
+            "the trigger key must stay `on`: {text}"
+        );
         let jobs = &w["jobs"];
         assert_eq!(jobs["shard"]["needs"], "images");
         assert_eq!(jobs["merge"]["needs"], "shard");
@@ -111,6 +123,9 @@ mod tests {
             .collect();
         assert!(runs.contains(&"target/release/lab run sweep.yaml --shard ${{ matrix.shard }}/3 --output results/shards --no-build"), "{runs:?}");
         let merge = jobs["merge"]["steps"][3]["run"].as_str().unwrap();
-        assert_eq!(merge, "target/release/lab merge shards/shard-* --output merged");
+        assert_eq!(
+            merge,
+            "target/release/lab merge shards/shard-* --output merged"
+        );
     }
 }

@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(docs.len(), 2, "{text}");
         let secret = &docs[0];
         assert_eq!(secret["kind"], "Secret");
-        assert_eq!(secret["stringData"]["lab.yaml"], "name: sweep\n# the lab file\n");
+        assert_eq!(
+            secret["stringData"]["lab.yaml"],
+            "name: sweep\n# the lab file\n"
+        );
         let j = &docs[1];
         assert_eq!(j["apiVersion"], "batch/v1");
         assert_eq!(j["kind"], "Job");
@@ -141,7 +144,10 @@ mod tests {
         assert_eq!(spec["completions"], 3);
         assert_eq!(spec["parallelism"], 3);
         let pod = &spec["template"]["spec"];
-        assert_eq!(pod["restartPolicy"], "Never", "a Job's pods must not restart Always");
+        assert_eq!(
+            pod["restartPolicy"], "Never",
+            "a Job's pods must not restart Always"
+        );
         let c = &pod["containers"][0];
         let command: Vec<&str> = c["command"]
             .as_sequence()
@@ -151,7 +157,18 @@ mod tests {
             .collect();
         assert_eq!(
             command,
-            ["lab", "run", "/lab/lab.yaml", "--shard", "auto", "--output", "/results", "--no-build", "--shard-count", "3"]
+            [
+                "lab",
+                "run",
+                "/lab/lab.yaml",
+                "--shard",
+                "auto",
+                "--output",
+                "/results",
+                "--no-build",
+                "--shard-count",
+                "3"
+            ]
         );
         // Every mount names a volume of the pod; the lab file's comes from the Secret.
         let volumes: Vec<&str> = pod["volumes"]
@@ -166,7 +183,10 @@ mod tests {
         assert_eq!(pod["volumes"][0]["secret"]["secretName"], "lab-my-sweep");
         assert_eq!(pod["volumes"][2]["hostPath"]["type"], "Socket");
         // The manifest's own words: the header is comments only.
-        assert!(text.lines().take_while(|l| *l != "---").all(|l| l.starts_with('#')));
+        assert!(text
+            .lines()
+            .take_while(|l| *l != "---")
+            .all(|l| l.starts_with('#')));
     }
 
     #[test]
@@ -176,7 +196,10 @@ mod tests {
         job.docker_host = Some("tcp://docker-a:2375".into());
         let docs = docs(&Kubernetes.render(&job));
         let pod = &docs[1]["spec"]["template"]["spec"];
-        assert_eq!(pod["containers"][0]["env"][0]["value"], "tcp://docker-a:2375");
+        assert_eq!(
+            pod["containers"][0]["env"][0]["value"],
+            "tcp://docker-a:2375"
+        );
         assert_eq!(pod["volumes"].as_sequence().unwrap().len(), 2);
         assert_eq!(docs[1]["spec"]["parallelism"], 1);
     }
