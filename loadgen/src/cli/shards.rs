@@ -91,7 +91,8 @@ pub struct EmitArgs {
     /// Where each shard writes its run folder (default: the lab file's `output`)
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
-    /// The folder the jobs run in, with the repository (default: this one)
+    /// The folder the jobs run in, with the repository (Slurm default: this one;
+    /// Kubernetes: /src/lab in the image)
     #[arg(long, value_name = "DIR")]
     pub workdir: Option<PathBuf>,
     /// The shards use the images already on their Docker hosts (`lab run --no-build`)
@@ -127,9 +128,11 @@ pub fn shards(args: &EmitArgs) -> Result<()> {
     };
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
-    let workdir = match &args.workdir {
-        Some(d) => d.clone(),
-        None => std::env::current_dir()?,
+    let workdir = match (&args.workdir, format) {
+        (Some(d), _) => Some(d.display().to_string()),
+        // Slurm runs the tasks where `lab shards` ran (the repository), wherever sbatch is.
+        (None, emit::Format::Slurm) => Some(std::env::current_dir()?.display().to_string()),
+        (None, _) => None,
     };
     let job = emit::Job {
         lab: &lab,
@@ -143,7 +146,7 @@ pub fn shards(args: &EmitArgs) -> Result<()> {
             .unwrap_or_else(|| lab.output.clone())
             .display()
             .to_string(),
-        workdir: workdir.display().to_string(),
+        workdir,
         no_build: args.no_build,
         image: if format == emit::Format::Github {
             args.runner.clone()

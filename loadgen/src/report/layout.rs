@@ -67,9 +67,12 @@ fn shards(r: &Report<'_>) -> Vec<Block> {
     };
     vec![
         heading(2, "shards", "Shards"),
-        Block::Paragraph(Text::from(
-            "This run was merged from shards by `lab merge`: each shard ran its points (every server and repetition of a point together) on one host pair.",
-        )),
+        Block::Paragraph(
+            Text::new()
+                .plain("This run was merged from shards by ")
+                .code("lab merge")
+                .plain(": each shard ran its points (every server and repetition of a point together) on one host pair."),
+        ),
         Block::Table(s.table.clone()),
         Block::List(s.hosts.clone()),
     ]

@@ -38,8 +38,9 @@ pub struct Job<'a> {
     pub parallel: Option<u32>,
     /// Where each shard writes its run folder.
     pub output: String,
-    /// The folder the commands run in (the repository, for the server images' build).
-    pub workdir: String,
+    /// The folder the commands run in (the repository, for the server images' build);
+    /// `None`: Slurm's submit folder, the Kubernetes image's `/src/lab`.
+    pub workdir: Option<String>,
     /// Pass `--no-build`: the images are already on every Docker host.
     pub no_build: bool,
     /// Kubernetes: the container image with the lab in it; GitHub: the runner label.
@@ -113,7 +114,7 @@ pub(crate) fn test_job(lab: &Lab) -> Job<'_> {
         count: 3,
         parallel: Some(1),
         output: "results/shards".into(),
-        workdir: "/srv/lab".into(),
+        workdir: Some("/srv/lab".into()),
         no_build: true,
         image: None,
         docker_host: None,

@@ -42,7 +42,9 @@ impl Emitter for Slurm {
         let _ = writeln!(s, "#SBATCH --array=0-{}{throttle}", job.count - 1);
         let _ = writeln!(s, "#SBATCH --nodes=1");
         let _ = writeln!(s, "#SBATCH --ntasks=1");
-        let _ = writeln!(s, "#SBATCH --chdir={}", job.workdir);
+        if let Some(dir) = &job.workdir {
+            let _ = writeln!(s, "#SBATCH --chdir={dir}");
+        }
         let _ = writeln!(s, "#SBATCH --output={name}-%A_%a.log");
         let _ = writeln!(s, "set -euo pipefail");
         let _ = writeln!(s, "exec \"${{LAB:-lab}}\" {}", run.join(" "));
