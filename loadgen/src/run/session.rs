@@ -114,7 +114,25 @@ impl Session {
         collect: &[&str],
         timeout: Duration,
     ) -> Result<RunReport> {
+        self.run_tool_aligned(ctx, command, scrapes, collect, timeout, None)
+            .await
+    }
+
+    /// [`Session::run_tool`], started within a fraction of a second (`lab-agent
+    /// --start-between LO HI`): how a timed cell gets whole seconds of steady load.
+    pub async fn run_tool_aligned(
+        &self,
+        ctx: &Ctx<'_>,
+        command: &[String],
+        scrapes: &[String],
+        collect: &[&str],
+        timeout: Duration,
+        start_between: Option<(f64, f64)>,
+    ) -> Result<RunReport> {
         let mut cmd = vec![AGENT_PATH.to_string(), "run".into()];
+        if let Some((lo, hi)) = start_between {
+            cmd.extend(["--start-between".to_string(), lo.to_string(), hi.to_string()]);
+        }
         for url in scrapes {
             cmd.extend(["--scrape".to_string(), url.clone()]);
         }
