@@ -4,8 +4,9 @@
 //! The model, every figure stated:
 //!
 //! - **a cell** measures for [`cell_seconds_estimate`] seconds: the file's `duration` when it
-//!   sets one; else, under a CPU quota with no `requests` given, the cell-length policy's
-//!   fixed time ([`QUOTA_CELL_S`]); else `requests` at a nominal [`NOMINAL_RPS`];
+//!   sets one; else, with neither `requests` nor `duration` given, the cell-length policy's
+//!   time (`config::length`: `ceil(min_periods × cpu_period) + 1` s, 3 s by default, more
+//!   on `/sleep/` routes); else `requests` at a nominal [`NOMINAL_RPS`];
 //! - plus the lab's own cost per cell, [`CELL_OVERHEAD_S`] (counters, exec, parsing;
 //!   measured with `examples/overhead.yaml`);
 //! - plus, per group a shard touches, a server start per server ([`SERVER_START_S`]: start,
@@ -25,28 +26,19 @@ use crate::config::{Group, Lab, Plan, Point};
 /// conservative figure for `/` under a CPU limit on one core (hello cells measured 6,000 to
 /// 20,000 req/s here; `/sleep` and `/cpu` workloads are slower, so give `duration` there).
 pub const NOMINAL_RPS: f64 = 5_000.0;
-/// The cell-length policy under a CPU quota when `requests` is left out:
-/// `ceil(min_periods × cpu_period) + 2` s with 20 periods of 100 ms.
-pub const QUOTA_CELL_S: f64 = 4.0;
 /// The lab's own cost per cell besides the measurement, seconds (measured ~0.5 s).
 pub const CELL_OVERHEAD_S: f64 = 0.5;
 /// Starting, verifying and warming one server container, seconds (measured ~3 s).
 pub const SERVER_START_S: f64 = 3.0;
 
-/// Seconds one cell of `point` spends measuring, by the cell-length policy: `duration`
-/// when the file sets it; a fixed [`QUOTA_CELL_S`] when a server runs under a CPU quota
-/// and `requests` is left out (stored as 0); otherwise `requests` ÷ [`NOMINAL_RPS`].
+/// Seconds one cell of `point` spends measuring: what the cell-length policy gives its
+/// workload (`config::length::cell_seconds`: the file's `duration`, or the policy's time
+/// when the file gives neither `requests` nor `duration`); otherwise `requests` ÷
+/// [`NOMINAL_RPS`].
 pub fn cell_seconds_estimate(lab: &Lab, point: &Point) -> f64 {
-    let _ = point; // every point of a lab has the same length today
-    if let Some(d) = lab.loadgen.duration_s {
-        return d;
-    }
-    let quota =
-        !lab.resources.cpus.is_empty() || lab.servers.iter().any(|s| s.resources.cpus.is_some());
-    if lab.loadgen.requests == 0 && quota {
-        return QUOTA_CELL_S;
-    }
-    lab.loadgen.requests as f64 / NOMINAL_RPS
+    let path = &lab.workloads[point.workload].path;
+    crate::config::length::cell_seconds(lab, path)
+        .unwrap_or(lab.loadgen.requests as f64 / NOMINAL_RPS)
 }
 
 /// One shard's share of the sweep, and how long it should take.
@@ -168,12 +160,18 @@ pub fn describe(lab: &Lab, count: u32) -> String {
         span(longest(|e| e.seconds.0), longest(|e| e.seconds.1)),
         span(one.seconds.0, one.seconds.1)
     );
-    let cell = match (lab.loadgen.duration_s, lab.loadgen.requests) {
+    let cell = match (lab.loadgen.duration_s, lab.loadgen.sized_by_policy()) {
         (Some(d), _) => format!("a cell measures its duration, {d} s"),
-        (None, 0) => format!("a cell under a CPU quota measures {QUOTA_CELL_S} s"),
-        (None, n) => format!(
-            "a cell of {n} requests measures {:.2} s at a nominal {NOMINAL_RPS} req/s",
-            n as f64 / NOMINAL_RPS
+        (None, true) => format!(
+            "a cell measures the policy's {} s ({} periods of {} ms, more on /sleep/ routes)",
+            crate::config::length::policy_seconds(lab, "/"),
+            lab.loadgen.min_periods,
+            lab.resources.period_s() * 1000.0
+        ),
+        (None, false) => format!(
+            "a cell of {} requests measures {:.2} s at a nominal {NOMINAL_RPS} req/s",
+            lab.loadgen.requests,
+            lab.loadgen.requests as f64 / NOMINAL_RPS
         ),
     };
     let repeat = match &lab.repeat_auto {
@@ -206,13 +204,14 @@ mod tests {
         let l = lab("{ requests: 5000, concurrency: [1, 10] }", "");
         let p = &Plan::new(&l).groups[0].points[0];
         assert_eq!(cell_seconds_estimate(&l, p), 5000.0 / NOMINAL_RPS);
-        let mut timed = l.clone();
-        timed.loadgen.requests = 0;
+        let sized = lab("{ concurrency: [1, 10] }", "");
+        assert!(sized.loadgen.sized_by_policy());
         assert_eq!(
-            cell_seconds_estimate(&timed, p),
-            QUOTA_CELL_S,
-            "CPU quota, no requests"
+            cell_seconds_estimate(&sized, p),
+            crate::config::length::policy_seconds(&sized, "/"),
+            "no requests: the policy's length"
         );
+        let mut timed = sized.clone();
         timed.loadgen.duration_s = Some(7.0);
         assert_eq!(cell_seconds_estimate(&timed, p), 7.0);
     }
