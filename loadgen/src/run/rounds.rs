@@ -52,6 +52,7 @@ pub struct SoFar {
     pub failures: u32,
 }
 
+#[cfg(test)]
 impl SoFar {
     fn of(values: Vec<f64>, failures: u32) -> SoFar {
         SoFar {
