@@ -19,6 +19,7 @@ pub fn document(r: &Report<'_>) -> Vec<Block> {
     );
     b.push(heading(2, "setup", "Setup"));
     b.push(Block::Fields(r.setup.clone()));
+    b.extend(shards(r));
     b.extend(flags(r));
     b.extend(verdicts(r));
     b.extend(charts_section(r));
@@ -39,7 +40,11 @@ fn heading(level: u8, anchor: &'static str, text: &str) -> Block {
 }
 
 fn nav(r: &Report<'_>) -> Vec<(&'static str, &'static str)> {
-    let mut v = vec![("setup", "Setup"), ("flags", "Flags")];
+    let mut v = vec![("setup", "Setup")];
+    if r.shards.is_some() {
+        v.push(("shards", "Shards"));
+    }
+    v.push(("flags", "Flags"));
     if !r.verdicts.is_empty() {
         v.push(("verdicts", "Verdicts"));
     }
@@ -53,6 +58,24 @@ fn nav(r: &Report<'_>) -> Vec<(&'static str, &'static str)> {
     }
     v.push(("raw", "Raw ab output"));
     v
+}
+
+/// A merged run's shards: which ran which points, where, how long; the kinds of host.
+fn shards(r: &Report<'_>) -> Vec<Block> {
+    let Some(s) = &r.shards else {
+        return Vec::new();
+    };
+    vec![
+        heading(2, "shards", "Shards"),
+        Block::Paragraph(
+            Text::new()
+                .plain("This run was merged from shards by ")
+                .code("lab merge")
+                .plain(": each shard ran its points (every server and repetition of a point together) on one host pair."),
+        ),
+        Block::Table(s.table.clone()),
+        Block::List(s.hosts.clone()),
+    ]
 }
 
 /// The flags raised (with the rows that raised them), then the others, folded.

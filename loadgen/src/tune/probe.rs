@@ -254,6 +254,7 @@ pub async fn run(
         lab,
         // `lab tune` builds the images once before the first probe.
         no_build: true,
+        sweep: None,
     };
     let results = runner::run(engines, &opts, &owned).await?;
     *current.lock().unwrap_or_else(|e| e.into_inner()) = None;

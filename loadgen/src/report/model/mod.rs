@@ -9,11 +9,13 @@
 //! | [`tables`]     | per server's sweep: the nine baseline columns and the evidence        |
 //! | [`comparison`] | per series: every server side by side, the ratio, the notes          |
 //! | [`setup`]      | what was run, where and how                                           |
+//! | [`shards`]     | a merged run's shards: points, host, wall time                        |
 
 pub mod comparison;
 pub mod figures;
 pub mod rows;
 pub mod setup;
+pub mod shards;
 pub mod tables;
 
 pub use comparison::{ComparisonTable, Ratio};
@@ -54,6 +56,8 @@ pub struct Report<'a> {
     /// Every cell with links to its raw output and its command line.
     pub raw: Table,
     pub overhead: Option<Overhead>,
+    /// A run merged from shards (`lab merge`): who ran what, where.
+    pub shards: Option<shards::Shards>,
 }
 
 /// A flag and the rows (`async c=100`) that raised it.
@@ -74,14 +78,18 @@ impl<'a> Report<'a> {
             .iter()
             .map(|s| ComparisonTable::of(&Grid::of(&rows, s)))
             .collect();
+        let shards = shards::Shards::of(run.meta.as_ref());
+        let mut banners = banners(r, &rows);
+        banners.extend(shards.as_ref().and_then(shards::Shards::banner));
         Report {
             run,
+            shards,
             setup: setup::fields(run, lab.as_ref(), tool),
             lab,
             tool,
             title: Text::from(format!("Lab report: {}", r.name)),
             subtitle: subtitle(r),
-            banners: banners(r, &rows),
+            banners,
             flags: flag_uses(&rows),
             verdicts: verdicts_used(&rows),
             sweeps,
