@@ -141,7 +141,9 @@ pub fn steady(i: &Inputs<'_>) -> Steady {
 /// Is the window's load steady (see [`HALVES_TOLERANCE`], [`TREND_TOLERANCE`])? Windows
 /// of fewer than 2 seconds cannot say: they are taken as steady.
 pub fn is_steady(s: &Steady) -> bool {
-    let halves = s.halves_change.map_or(true, |c| c.abs() <= HALVES_TOLERANCE);
+    let halves = s
+        .halves_change
+        .map_or(true, |c| c.abs() <= HALVES_TOLERANCE);
     let trend = s.trend_per_s.map_or(true, |t| t.abs() <= TREND_TOLERANCE);
     halves && trend
 }
