@@ -9,11 +9,13 @@
 //! | [`tables`]     | per server's sweep: the nine baseline columns and the evidence        |
 //! | [`comparison`] | per series: every server side by side, the ratio, the notes          |
 //! | [`setup`]      | what was run, where and how                                           |
+//! | [`steady`]     | the steady window in words: short cells, the window, the cell length  |
 
 pub mod comparison;
 pub mod figures;
 pub mod rows;
 pub mod setup;
+pub mod steady;
 pub mod tables;
 
 pub use comparison::{ComparisonTable, Ratio};
@@ -220,10 +222,10 @@ fn raw_table(r: &Results) -> Table {
     for c in &r.cells {
         let status = match c.status {
             Status::Ok if c.flags.is_empty() => Cell::text("ok"),
-            Status::Ok => Cell::text(Text::new()).flags(&c.flags),
+            Status::Ok => Cell::text(Text::new()).flag_marks(steady::flag_marks(&c.flags, &[c])),
             Status::Failed => {
                 let flags = Flag::ordered(c.flags.iter().copied().chain([Flag::Failed]));
-                Cell::text(Text::new()).flags(&flags)
+                Cell::text(Text::new()).flag_marks(steady::flag_marks(&flags, &[c]))
             }
         };
         let mut output = Text::new()
