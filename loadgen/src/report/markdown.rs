@@ -118,10 +118,7 @@ impl Markup for Markdown {
     }
 
     fn flags(&self, flags: &[FlagMark]) -> String {
-        let words: Vec<String> = flags
-            .iter()
-            .map(|f| format!("**{}**", f.label()))
-            .collect();
+        let words: Vec<String> = flags.iter().map(|f| format!("**{}**", f.label())).collect();
         words.join(", ")
     }
 

@@ -200,7 +200,12 @@ pub fn draw(ctx: &SeriesCtx, tracks: &[Track<'_>]) -> Result<String> {
     Ok(svg)
 }
 
-fn draw_panel(area: &Area, panel: &Panel, tracks: &[Track<'_>], (x0, x1): (f64, f64)) -> Result<()> {
+fn draw_panel(
+    area: &Area,
+    panel: &Panel,
+    tracks: &[Track<'_>],
+    (x0, x1): (f64, f64),
+) -> Result<()> {
     let max = panel
         .lines
         .iter()
@@ -236,15 +241,16 @@ fn draw_panel(area: &Area, panel: &Panel, tracks: &[Track<'_>], (x0, x1): (f64, 
     let dashed = |points: Vec<(f64, f64)>, color: RGBColor| {
         DashedPathElement::new(points, 6, 4, color.stroke_width(1))
     };
-    let edges: Vec<f64> = tracks
-        .iter()
-        .flat_map(|t| [0.0, t.steady.window_s()])
-        .fold(Vec::new(), |mut v, x| {
-            if !v.iter().any(|e: &f64| (e - x).abs() < 1e-9) {
-                v.push(x);
-            }
-            v
-        });
+    let edges: Vec<f64> =
+        tracks
+            .iter()
+            .flat_map(|t| [0.0, t.steady.window_s()])
+            .fold(Vec::new(), |mut v, x| {
+                if !v.iter().any(|e: &f64| (e - x).abs() < 1e-9) {
+                    v.push(x);
+                }
+                v
+            });
     for x in edges {
         plot.draw(&dashed(vec![(x, 0.0), (x, y1)], TEXT_GREY))
             .map_err(err)?;
