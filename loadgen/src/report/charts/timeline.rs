@@ -72,12 +72,18 @@ fn shows(s: Option<&Steady>) -> bool {
     s.is_some_and(|s| !s.seconds.is_empty() || !s.server_periods.is_empty())
 }
 
-/// One panel: its title, y axis, and per track a step line and its marked steps.
+/// One track's line in a panel: steps `(from, to, value)` and marked points `(x, value)`.
+struct StepLine {
+    color: RGBColor,
+    steps: Vec<(f64, f64, f64)>,
+    marks: Vec<(f64, f64)>,
+}
+
+/// One panel: its title, y axis, and per track a step line.
 struct Panel {
     title: String,
     y_desc: &'static str,
-    /// (colour, steps (from, to, value), marked steps' (x, value)).
-    lines: Vec<(RGBColor, Vec<(f64, f64, f64)>, Vec<(f64, f64)>)>,
+    lines: Vec<StepLine>,
     /// A dashed limit (the quota), in the line's colour.
     limit: Option<(RGBColor, f64)>,
 }
@@ -93,7 +99,11 @@ fn panels(tracks: &[Track<'_>]) -> Vec<Panel> {
                     .iter()
                     .map(|s| (s.offset_s, s.offset_s + 1.0, value(s)))
                     .collect();
-                (t.color, steps, Vec::new())
+                StepLine {
+                    color: t.color,
+                    steps,
+                    marks: Vec::new(),
+                }
             })
             .collect()
     };
@@ -134,7 +144,11 @@ fn panels(tracks: &[Track<'_>]) -> Vec<Panel> {
                 s.server_periods.len()
             ),
             y_desc: "CPU [cores]",
-            lines: vec![(t.color, steps, marks)],
+            lines: vec![StepLine {
+                color: t.color,
+                steps,
+                marks,
+            }],
             limit: s.quota_cores.map(|q| (t.color, q)),
         });
     }
@@ -146,7 +160,7 @@ fn x_range(tracks: &[Track<'_>], panels: &[Panel]) -> (f64, f64) {
     let xs = panels
         .iter()
         .flat_map(|p| &p.lines)
-        .flat_map(|l| l.1.iter().flat_map(|s| [s.0, s.1]))
+        .flat_map(|l| l.steps.iter().flat_map(|s| [s.0, s.1]))
         .chain(tracks.iter().flat_map(|t| [0.0, t.steady.window_s()]));
     let (lo, hi) = xs.fold((0.0f64, 1.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
     (lo - 0.05, hi + 0.05)
@@ -209,7 +223,7 @@ fn draw_panel(
     let max = panel
         .lines
         .iter()
-        .flat_map(|l| l.1.iter().map(|s| s.2))
+        .flat_map(|l| l.steps.iter().map(|s| s.2))
         .chain(panel.limit.map(|l| l.1))
         .fold(0.0f64, f64::max);
     let y1 = if max > 0.0 { max * 1.15 } else { 1.0 };
@@ -259,15 +273,15 @@ fn draw_panel(
         plot.draw(&dashed(vec![(x0, q), (x1, q)], color))
             .map_err(err)?;
     }
-    for (color, steps, marks) in &panel.lines {
+    for line in &panel.lines {
         let mut path: Vec<(f64, f64)> = Vec::new();
-        for &(from, to, v) in steps {
+        for &(from, to, v) in &line.steps {
             path.push((from, v));
             path.push((to, v));
         }
-        plot.draw(&PathElement::new(path, color.stroke_width(2)))
+        plot.draw(&PathElement::new(path, line.color.stroke_width(2)))
             .map_err(err)?;
-        for &at in marks {
+        for &at in &line.marks {
             plot.draw(&Circle::new(at, 3, FLAG_RED.filled()))
                 .map_err(err)?;
         }
