@@ -263,3 +263,31 @@ fn timeline_chart_draws_every_server_and_marks_its_throttled_periods() {
     let old = charts::render(&Report::of(&load("a-baseline"))).unwrap();
     assert!(!old.iter().any(|c| c.file_name.starts_with("timeline-")));
 }
+
+#[test]
+fn timeline_of_short_cells_prefers_a_window_that_holds_a_whole_second() {
+    let run = load("f-short-cells");
+    let charts = charts::render(&Report::of(&run)).unwrap();
+    let t = charts
+        .iter()
+        .find(|c| c.file_name.starts_with("timeline-"))
+        .expect("a timeline chart");
+    for server in ["async", "thread"] {
+        let cells: Vec<&Cell> = run
+            .results
+            .cells
+            .iter()
+            .filter(|c| c.server == server)
+            .collect();
+        let with_seconds = cells
+            .iter()
+            .filter(|c| !steady(c).seconds.is_empty())
+            .map(|c| c.concurrency)
+            .max();
+        let top = cells.iter().map(|c| c.concurrency).max().unwrap();
+        let label = format!("{server} c={}", with_seconds.unwrap_or(top));
+        assert!(t.caption.contains(&label), "{label}: {}", t.caption);
+    }
+    // The per-second panels are drawn when any shown cell held a whole second.
+    assert!(t.svg.contains("requests per second (each whole second"));
+}

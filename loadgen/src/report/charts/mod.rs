@@ -182,7 +182,7 @@ pub fn render(report: &Report<'_>) -> Result<Vec<Chart>> {
 fn timeline_caption(ctx: &SeriesCtx, tracks: &[timeline::Track<'_>]) -> String {
     let cells: Vec<&str> = tracks.iter().map(|t| t.label.as_str()).collect();
     format!(
-        "{} — {} (each server's highest concurrency with a steady window, median repetition) — {}",
+        "{} — {} (each server's highest concurrency whose steady window holds a whole second, else its highest; median repetition) — {}",
         timeline::TITLE,
         cells.join(", "),
         ctx.subtitle

@@ -4,11 +4,13 @@
 //!
 //! Drawn for each server at the highest concurrency it was measured at with a steady
 //! window (the median repetition's cell; the legend names the concurrency): that is where
-//! a quota bites hardest. Panels, stacked on one time axis (seconds from the start of each
-//! cell's own steady window; the window's edges are dashed):
+//! a quota bites hardest. A short cell may hold no whole second of steady load; the highest
+//! concurrency whose window holds one is preferred. Panels, stacked on one time axis
+//! (seconds from the start of each cell's own steady window; the window's edges dashed):
 //!
 //! - requests per second, one step per whole second of the window (`seconds[].requests`);
-//! - p99 latency per second (`seconds[].p99_ms`);
+//! - p99 latency per second (`seconds[].p99_ms`) (these two only when a window holds a
+//!   whole second);
 //! - per server, its CPU in cores per counter reading (`server_periods`), the quota dashed,
 //!   a red dot on each reading in which the quota throttled it.
 //!
@@ -57,7 +59,7 @@ pub fn tracks<'a>(ctx: &SeriesCtx<'_, 'a>) -> Option<Vec<Track<'a>>> {
                 .iter()
                 .copied()
                 .filter(|r| &r.server == name && shows(r.representative.steady.as_ref()))
-                .max_by_key(|r| r.concurrency)?;
+                .max_by_key(|r| (has_seconds(r), r.concurrency))?;
             Some(Track {
                 label: format!("{label} c={}", row.concurrency),
                 color: *color,
@@ -70,6 +72,14 @@ pub fn tracks<'a>(ctx: &SeriesCtx<'_, 'a>) -> Option<Vec<Track<'a>>> {
 
 fn shows(s: Option<&Steady>) -> bool {
     s.is_some_and(|s| !s.seconds.is_empty() || !s.server_periods.is_empty())
+}
+
+/// Did the row's cell hold a whole second of steady load? (A short cell may not.)
+fn has_seconds(r: &Row<'_>) -> bool {
+    r.representative
+        .steady
+        .as_ref()
+        .is_some_and(|s| !s.seconds.is_empty())
 }
 
 /// One track's line in a panel: steps `(from, to, value)` and marked points `(x, value)`.
@@ -107,20 +117,30 @@ fn panels(tracks: &[Track<'_>]) -> Vec<Panel> {
             })
             .collect()
     };
-    let mut out = vec![
-        Panel {
-            title: "requests per second (each whole second of the steady window)".into(),
-            y_desc: "requests [#/sec]",
-            lines: per_second(|s| s.requests as f64),
-            limit: None,
-        },
-        Panel {
-            title: "p99 latency per second".into(),
-            y_desc: "p99 [ms]",
-            lines: per_second(|s| s.p99_ms),
-            limit: None,
-        },
-    ];
+    let any_seconds = tracks.iter().any(|t| !t.steady.seconds.is_empty());
+    let mut out = Vec::new();
+    out.extend(
+        any_seconds
+            .then(|| {
+                [
+                    Panel {
+                        title: "requests per second (each whole second of the steady window)"
+                            .into(),
+                        y_desc: "requests [#/sec]",
+                        lines: per_second(|s| s.requests as f64),
+                        limit: None,
+                    },
+                    Panel {
+                        title: "p99 latency per second".into(),
+                        y_desc: "p99 [ms]",
+                        lines: per_second(|s| s.p99_ms),
+                        limit: None,
+                    },
+                ]
+            })
+            .into_iter()
+            .flatten(),
+    );
     for t in tracks {
         let s = t.steady;
         let mut steps = Vec::new();
@@ -171,7 +191,10 @@ fn legend(tracks: &[Track<'_>]) -> Vec<(Swatch, String)> {
         .iter()
         .map(|t| (Swatch::Line(t.color), t.label.clone()))
         .collect();
-    items.push((Swatch::Dot(FLAG_RED), "throttled by the quota".into()));
+    let throttled = |t: &Track<'_>| t.steady.server_periods.iter().any(|p| p.throttled > 0);
+    if tracks.iter().any(throttled) {
+        items.push((Swatch::Dot(FLAG_RED), "throttled by the quota".into()));
+    }
     if tracks.iter().any(|t| t.steady.quota_cores.is_some()) {
         items.push((Swatch::Dashed(TEXT_GREY), "CPU quota (cores)".into()));
     }
