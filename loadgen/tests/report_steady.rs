@@ -291,3 +291,18 @@ fn timeline_of_short_cells_prefers_a_window_that_holds_a_whole_second() {
     // The per-second panels are drawn when any shown cell held a whole second.
     assert!(t.svg.contains("requests per second (each whole second"));
 }
+
+#[test]
+fn the_flags_section_names_each_short_rows_periods() {
+    let run = load("f-short-cells");
+    let md = markdown::render(&Report::of(&run));
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("- **short-cell** "))
+        .expect("the short-cell legend line");
+    for c in &run.results.cells {
+        let periods = steady(c).periods_covered.floor() as u64;
+        let name = format!("{} c={} ({periods} periods)", c.server, c.concurrency);
+        assert!(line.contains(&name), "{name}: {line}");
+    }
+}

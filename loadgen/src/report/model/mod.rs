@@ -169,10 +169,21 @@ fn flag_uses(rows: &[Row<'_>]) -> Vec<FlagUse> {
             rows: rows
                 .iter()
                 .filter(|r| r.flags.contains(&flag))
-                .map(Row::name)
+                .map(|r| flagged_row_name(r, flag))
                 .collect(),
         })
         .collect()
+}
+
+/// `async c=1`, or with the flag's detail for that row: `async c=1 (10 periods)`.
+fn flagged_row_name(row: &Row<'_>, flag: Flag) -> String {
+    let detail = steady::flag_marks(&[flag], &row.cells)
+        .into_iter()
+        .find_map(|m| m.detail);
+    match detail {
+        Some(d) => format!("{} ({d})", row.name()),
+        None => row.name(),
+    }
 }
 
 /// Verdicts used by any row, in checking order, with how many rows got each.
