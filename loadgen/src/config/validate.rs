@@ -634,9 +634,7 @@ fn loadgen(c: &mut Checker, raw: RawLoadgen, host_cpus: usize, cpuset: CpusetSiz
         c.cpus("loadgen.cpus", cpus, host_cpus, cpuset);
     }
     let (requests, rate, duration_s) = load_amount(c, tool, raw.requests, raw.rate, raw.duration);
-    let min_periods = raw
-        .min_periods
-        .unwrap_or(crate::config::DEFAULT_MIN_PERIODS);
+    let min_periods = raw.min_periods.unwrap_or(crate::config::DEFAULT_MIN_PERIODS);
     if !(1..=10_000).contains(&min_periods) {
         c.fail(
             "loadgen.min_periods",

@@ -274,26 +274,22 @@ fn steady_window(ctx: &Ctx<'_>, cell: &Cell, m: &Measured) -> Option<crate::reco
     let started = r.started_unix_s?;
     let ended = r.ended_unix_s.unwrap_or(started + r.wall_s);
     // A timed tool stops sending at its duration; what follows is its report being written.
-    let stopped = cell
-        .duration_s
-        .map_or(ended, |d| (started + d.ceil()).min(ended));
+    let stopped = cell.duration_s.map_or(ended, |d| (started + d.ceil()).min(ended));
     let (period_s, quota, source) = m.bandwidth;
-    Some(crate::judge::steady::steady(
-        &crate::judge::steady::Inputs {
-            log: &log,
-            tool_start_unix_s: started,
-            tool_end_unix_s: stopped,
-            samples: &m.server_periods,
-            period_s,
-            period_source: source,
-            // Read from the cgroup when it could be; else the limit the lab set.
-            quota_cores: match source {
-                "cgroup" => quota.map(|q| q / period_s),
-                _ => Some(cell.limits.cpus),
-            },
-            min_periods: ctx.lab.loadgen.min_periods,
+    Some(crate::judge::steady::steady(&crate::judge::steady::Inputs {
+        log: &log,
+        tool_start_unix_s: started,
+        tool_end_unix_s: stopped,
+        samples: &m.server_periods,
+        period_s,
+        period_source: source,
+        // Read from the cgroup when it could be; else the limit the lab set.
+        quota_cores: match source {
+            "cgroup" => quota.map(|q| q / period_s),
+            _ => Some(cell.limits.cpus),
         },
-    ))
+        min_periods: ctx.lab.loadgen.min_periods,
+    }))
 }
 
 /// ab's stdout and stderr, and the server's metrics scrapes, under `raw/`.
