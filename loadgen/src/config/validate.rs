@@ -206,7 +206,11 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
     c.name("name", &raw.name, "_.-");
     let output = raw.output.unwrap_or_else(|| DEFAULT_OUTPUT.to_string());
     c.rule("output", output_problem(&output));
-    let (repeat, repeat_auto) = super::repeat::check(raw.repeat).unwrap_or_else(|(field, msg)| {
+    // Cells the lab sizes (or that run for a time) hold many seconds: batches that give an
+    // interval from two repetitions (see `stats::batch_ci95`).
+    let timed = raw.loadgen.duration.is_some()
+        || (raw.loadgen.requests.is_none() && raw.loadgen.rate.is_none());
+    let (repeat, repeat_auto) = super::repeat::check(raw.repeat, timed).unwrap_or_else(|(field, msg)| {
         c.fail(field, msg);
         (1, None)
     });

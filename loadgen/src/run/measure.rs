@@ -86,13 +86,14 @@ pub async fn measure(
         },
         None => None,
     };
-    let before = neighbours(ctx, cell).await;
+    let before = neighbours_before(ctx, session, cell).await;
     let timed = seconds.is_some();
     match run_bracketed(ctx, session, srv, &cell.command, &collect, timed).await {
         Ok(m) => fill(ctx, cell, m),
         Err(e) => cell.reason = Some(format!("{e:#}")),
     }
     let at_end = neighbours(ctx, cell).await;
+    remember_neighbours(session, cell, &at_end);
     cell.neighbours = before.into_iter().chain(at_end).collect();
     cell.neighbours.sort();
     cell.neighbours.dedup();
@@ -108,6 +109,36 @@ pub async fn measure(
     crate::judge::judge(cell);
     cell.wall_s = started.elapsed().as_secs_f64();
     after
+}
+
+/// How long the last cell's closing look stands for the next cell's opening one: the lab
+/// goes from one cell to the next in milliseconds (recording the cell between them).
+const NEIGHBOURS_FRESH: Duration = Duration::from_millis(500);
+
+/// The other lab runs on this cell's CPUs just before it: the previous cell's closing
+/// look when it was on the same CPUs moments ago, else a new look.
+async fn neighbours_before(ctx: &Ctx<'_>, session: &Session, cell: &Cell) -> Vec<String> {
+    let cpusets = [cell.limits.cpuset.clone(), cell.limits.loadgen_cpuset.clone()];
+    let last = session
+        .last_neighbours
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    match last {
+        Some(seen) if seen.cpusets == cpusets && seen.at.elapsed() < NEIGHBOURS_FRESH => seen.runs,
+        _ => neighbours(ctx, cell).await,
+    }
+}
+
+fn remember_neighbours(session: &Session, cell: &Cell, runs: &[String]) {
+    *session
+        .last_neighbours
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = Some(super::session::SeenNeighbours {
+        cpusets: [cell.limits.cpuset.clone(), cell.limits.loadgen_cpuset.clone()],
+        at: Instant::now(),
+        runs: runs.to_vec(),
+    });
 }
 
 /// Other live lab runs on this cell's CPUs (see [`super::owner::neighbours`]): asked
