@@ -177,10 +177,19 @@ fn tables(r: &Report<'_>) -> Vec<Block> {
         }
         b.push(Block::Details {
             summary: s.evidence_summary.clone(),
-            body: vec![Block::Table(s.evidence.clone())],
+            body: evidence_body(s),
         });
     }
     b
+}
+
+/// The evidence table, and the steady windows of its rows when they have one.
+fn evidence_body(s: &super::model::SweepTables) -> Vec<Block> {
+    let mut body = vec![Block::Table(s.evidence.clone())];
+    if !s.evidence_notes.is_empty() {
+        body.push(Block::Notes(s.evidence_notes.clone()));
+    }
+    body
 }
 
 /// Every server of a series side by side; one section per series.

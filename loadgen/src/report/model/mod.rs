@@ -10,12 +10,14 @@
 //! | [`comparison`] | per series: every server side by side, the ratio, the notes          |
 //! | [`setup`]      | what was run, where and how                                           |
 //! | [`shards`]     | a merged run's shards: points, host, wall time                        |
+//! | [`steady`]     | the steady window in words: short cells, the window, the cell length  |
 
 pub mod comparison;
 pub mod figures;
 pub mod rows;
 pub mod setup;
 pub mod shards;
+pub mod steady;
 pub mod tables;
 
 pub use comparison::{ComparisonTable, Ratio};
@@ -175,10 +177,21 @@ fn flag_uses(rows: &[Row<'_>]) -> Vec<FlagUse> {
             rows: rows
                 .iter()
                 .filter(|r| r.flags.contains(&flag))
-                .map(Row::name)
+                .map(|r| flagged_row_name(r, flag))
                 .collect(),
         })
         .collect()
+}
+
+/// `async c=1`, or with the flag's detail for that row: `async c=1 (10 periods)`.
+fn flagged_row_name(row: &Row<'_>, flag: Flag) -> String {
+    let detail = steady::flag_marks(&[flag], &row.cells)
+        .into_iter()
+        .find_map(|m| m.detail);
+    match detail {
+        Some(d) => format!("{} ({d})", row.name()),
+        None => row.name(),
+    }
 }
 
 /// Verdicts used by any row, in checking order, with how many rows got each.
@@ -228,10 +241,10 @@ fn raw_table(r: &Results) -> Table {
     for c in &r.cells {
         let status = match c.status {
             Status::Ok if c.flags.is_empty() => Cell::text("ok"),
-            Status::Ok => Cell::text(Text::new()).flags(&c.flags),
+            Status::Ok => Cell::text(Text::new()).flag_marks(steady::flag_marks(&c.flags, &[c])),
             Status::Failed => {
                 let flags = Flag::ordered(c.flags.iter().copied().chain([Flag::Failed]));
-                Cell::text(Text::new()).flags(&flags)
+                Cell::text(Text::new()).flag_marks(steady::flag_marks(&flags, &[c]))
             }
         };
         let mut output = Text::new()
