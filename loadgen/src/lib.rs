@@ -26,6 +26,7 @@ pub mod docker;
 pub mod endpoint;
 pub mod engine;
 pub mod figures;
+pub mod history;
 pub mod host;
 pub mod images;
 pub mod judge;

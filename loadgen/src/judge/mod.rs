@@ -17,6 +17,7 @@ use crate::record::{Cell, Flag, Limiter, Results, Status, Verdict};
 
 mod evidence;
 mod flags;
+pub mod thresholds;
 mod verdict;
 
 #[cfg(test)]

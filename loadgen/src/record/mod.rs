@@ -20,6 +20,7 @@ use crate::metrics::CellMetrics;
 
 pub mod judgment;
 pub mod measurement;
+mod per_request;
 pub mod placed;
 pub mod rate;
 pub mod resources;

@@ -21,6 +21,7 @@ pub fn document(r: &Report<'_>) -> Vec<Block> {
     b.push(Block::Fields(r.setup.clone()));
     b.extend(flags(r));
     b.extend(verdicts(r));
+    b.extend(super::thresholds::section(r));
     b.extend(charts_section(r));
     b.extend(tables(r));
     b.extend(comparisons(r));
@@ -42,6 +43,9 @@ fn nav(r: &Report<'_>) -> Vec<(&'static str, &'static str)> {
     let mut v = vec![("setup", "Setup"), ("flags", "Flags")];
     if !r.verdicts.is_empty() {
         v.push(("verdicts", "Verdicts"));
+    }
+    if r.lab.as_ref().is_some_and(|l| !l.thresholds.is_empty()) {
+        v.push(("thresholds", "Thresholds"));
     }
     v.extend([
         ("charts", "Charts"),
