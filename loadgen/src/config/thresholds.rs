@@ -160,8 +160,22 @@ impl Figure {
             Figure::Rps | Figure::GoodRps => format!("{} req/s", sig(v)),
             Figure::Errors => format!("{}", sig(v)),
             Figure::ErrorShare => format!("{}%", sig(v * 100.0)),
+            Figure::CpuPerRequest if v >= 1e-3 => format!("{} ms", sig(v * 1e3)),
             Figure::CpuPerRequest => format!("{} µs", sig(v * 1e6)),
             Figure::MemoryPeak => format_memory(v.max(0.0).round() as u64),
+        }
+    }
+
+    /// A range of values: `4.1–5.3 ms`, or one value when both ends are equal.
+    pub fn show_span(&self, lo: f64, hi: f64) -> String {
+        if lo == hi {
+            return self.show(lo);
+        }
+        let (a, b) = (self.show(lo), self.show(hi));
+        // The unit once, after the second number: `4.1–5.3 ms`.
+        match a.split_once(' ') {
+            Some((number, unit)) if b.ends_with(unit) => format!("{number}–{b}"),
+            _ => format!("{a}–{b}"),
         }
     }
 
@@ -580,9 +594,13 @@ mod tests {
         let p99 = Figure::Latency { percentile: 99.0 };
         assert_eq!(p99.show(4.2134), "4.21 ms");
         assert_eq!(Figure::CpuPerRequest.show(58.31e-6), "58.3 µs");
+        assert_eq!(Figure::CpuPerRequest.show(1.9224e-3), "1.92 ms");
         assert_eq!(Figure::Rps.show(12034.4), "12034 req/s");
         assert_eq!(Figure::ErrorShare.show(0.005), "0.5%");
         assert_eq!(Figure::MemoryPeak.show(64.0 * 1048576.0), "64m");
+        assert_eq!(p99.show_span(4.1, 5.3), "4.1–5.3 ms");
+        assert_eq!(p99.show_span(4.0, 4.0), "4 ms");
+        assert_eq!(Figure::MemoryPeak.show_span(1048576.0, 2097152.0), "1m–2m");
         assert_eq!(p99.name(), "p99");
         assert_eq!(Figure::Latency { percentile: 100.0 }.name(), "max");
     }

@@ -244,11 +244,7 @@ fn decide(b: &Bound, iv: &Interval) -> (Outcome, String) {
         Op::Eq => (lo == v && hi == v, hi < v || lo > v),
     };
     let f = b.figure;
-    let span = if lo == hi {
-        f.show(lo)
-    } else {
-        format!("{}–{}", f.show(lo), f.show(hi))
-    };
+    let span = f.show_span(lo, hi);
     let basis = match iv.basis {
         Basis::Ci95 => format!("95% CI of the median of {} repetitions", iv.n),
         Basis::Spread => format!("range of {} repetitions", iv.n),
@@ -274,5 +270,159 @@ fn decide(b: &Bound, iv: &Interval) -> (Outcome, String) {
             Outcome::Inconclusive,
             format!("{span} ({basis}) straddles {bound}: {settle}"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::thresholds::bound;
+    use crate::stats::Spread;
+
+    /// The recorded fixture run (`tests/fixtures/runs/a-baseline`): two servers, three
+    /// repetitions per concurrency, one failed repetition of thread c=1000.
+    fn run() -> Results {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runs/a-baseline");
+        crate::judge::load(&dir).unwrap()
+    }
+
+    fn threshold(server: &str, concurrency: u32, checks: &[String]) -> Threshold {
+        Threshold {
+            select: Selector {
+                server: Some(server.into()),
+                concurrency: Some(concurrency),
+                ..Selector::default()
+            },
+            checks: checks.iter().map(|c| bound(c).unwrap()).collect(),
+        }
+    }
+
+    /// async c=10's req/s over its repetitions, as the record has them.
+    fn rps_of(r: &Results, server: &str, concurrency: u32) -> Spread {
+        let v: Vec<f64> = r
+            .cells
+            .iter()
+            .filter(|c| c.server == server && c.concurrency == concurrency)
+            .filter(|c| c.status == Status::Ok)
+            .filter_map(|c| c.rps())
+            .collect();
+        Spread::of(&v)
+    }
+
+    #[test]
+    fn a_threshold_passes_fails_or_is_inconclusive_by_where_the_interval_lies() {
+        let r = run();
+        let s = rps_of(&r, "async", 10);
+        assert_eq!(s.n, 3, "the fixture has three repetitions");
+        let checks = [
+            format!("rps > {}", (s.min * 0.9).floor()),
+            format!("rps > {}", (s.max * 1.1).ceil()),
+            format!("rps > {}", s.median),
+            "errors == 0".to_string(),
+            "memory_peak < 64m".to_string(),
+        ];
+        let judged = judge(&[threshold("async", 10, &checks)], &r.cells);
+        let outcomes: Vec<Outcome> = judged.iter().map(|j| j.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [
+                Outcome::Pass,
+                Outcome::Fail,
+                Outcome::Inconclusive,
+                Outcome::Pass,
+                Outcome::Pass
+            ],
+            "{judged:#?}"
+        );
+        let iv = judged[0].interval.unwrap();
+        assert_eq!((iv.lo, iv.median, iv.hi), (s.min, s.median, s.max));
+        assert_eq!(iv.basis, Basis::Spread);
+        assert!(judged[0].why.contains("all of it >"), "{}", judged[0].why);
+        assert!(judged[1].why.contains("none of it >"), "{}", judged[1].why);
+        assert!(
+            judged[2].why.contains("straddles")
+                && judged[2].why.contains("repeat the cell 6 or more times"),
+            "an inconclusive check says what would settle it: {}",
+            judged[2].why
+        );
+        assert_eq!(failures(&judged), 1);
+        let row = judged[0].row.as_deref().unwrap();
+        assert!(row.starts_with("async hello c=10 keep-alive off"), "{row}");
+    }
+
+    #[test]
+    fn a_loadgen_bound_row_is_inconclusive_never_passed_nor_failed() {
+        let mut r = run();
+        let s = rps_of(&r, "async", 10);
+        let cell = r
+            .cells
+            .iter_mut()
+            .find(|c| c.server == "async" && c.concurrency == 10)
+            .unwrap();
+        cell.verdict = Some(crate::record::Verdict {
+            limiter: Limiter::Loadgen,
+            evidence: "ab CPU 0.98 of 1 core".into(),
+            advice: None,
+        });
+        let checks = [
+            format!("rps > {}", (s.min * 0.5).floor()),
+            format!("rps > {}", (s.max * 2.0).ceil()),
+        ];
+        let judged = judge(&[threshold("async", 10, &checks)], &r.cells);
+        for j in &judged {
+            assert_eq!(j.outcome, Outcome::Inconclusive, "{j:#?}");
+            assert!(j.why.contains("load generator limited 1 of 3"), "{}", j.why);
+        }
+        // The other rows are judged as usual.
+        let judged = judge(&[threshold("async", 100, &checks[..1])], &r.cells);
+        assert_eq!(judged[0].outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn failed_repetitions_are_left_out_and_nothing_matched_is_inconclusive() {
+        let r = run();
+        let judged = judge(
+            &[threshold("thread", 1000, &["rps > 0".to_string()])],
+            &r.cells,
+        );
+        assert_eq!(judged[0].interval.unwrap().n, 2, "one of three failed");
+        assert_eq!(judged[0].outcome, Outcome::Pass);
+        let judged = judge(
+            &[threshold("thread", 7, &["rps > 0".to_string()])],
+            &r.cells,
+        );
+        assert_eq!(judged[0].outcome, Outcome::Inconclusive);
+        assert!(judged[0].row.is_none());
+        assert!(judged[0].why.contains("no cell"));
+    }
+
+    #[test]
+    fn cpu_per_request_is_server_cpu_over_completed_requests() {
+        let mut r = run();
+        for c in &mut r.cells {
+            if let Some(res) = &mut c.server_resources {
+                res.cpu_s = 0.05;
+            }
+        }
+        let cell = r.cells.iter().find(|c| c.status == Status::Ok).unwrap();
+        let complete = cell.measurement().unwrap().complete.unwrap() as f64;
+        let per = figure_of(cell, Figure::CpuPerRequest).unwrap();
+        assert!((per - 0.05 / complete).abs() < 1e-15);
+        let judged = judge(
+            &[threshold(
+                "async",
+                10,
+                &["cpu_per_request < 1s".to_string()],
+            )],
+            &r.cells,
+        );
+        assert_eq!(judged[0].outcome, Outcome::Pass);
+        assert!(judged[0].why.contains("µs"), "{}", judged[0].why);
+    }
+
+    #[test]
+    fn a_record_without_thresholds_has_none() {
+        assert!(of_results(&run()).is_empty());
     }
 }

@@ -31,6 +31,17 @@ pub struct Case {
     pub message: String,
 }
 
+impl Case {
+    /// The `type` of a `<failure>`: `threshold` or `regression`, by the case's class.
+    fn failure_type(&self) -> &'static str {
+        if self.classname.starts_with("lab.gate") {
+            "regression"
+        } else {
+            "threshold"
+        }
+    }
+}
+
 /// A named group of test cases.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suite {
@@ -119,7 +130,8 @@ pub fn xml(suites: &[Suite]) -> String {
                 Outcome::Pass => writeln!(out, "{head}/>"),
                 Outcome::Fail => writeln!(
                     out,
-                    "{head}>\n      <failure message=\"{m}\" type=\"threshold\">{m}</failure>\n    </testcase>"
+                    "{head}>\n      <failure message=\"{m}\" type=\"{}\">{m}</failure>\n    </testcase>",
+                    c.failure_type()
                 ),
                 Outcome::Inconclusive => writeln!(
                     out,

@@ -63,7 +63,7 @@ fn table(judged: &[Judged]) -> Table {
                 Cell::num(j.interval.map_or(DASH.into(), |i| show(i.median))),
                 Cell::num(
                     j.interval
-                        .map_or(DASH.into(), |i| format!("{}–{}", show(i.lo), show(i.hi))),
+                        .map_or(DASH.into(), |i| j.figure.show_span(i.lo, i.hi)),
                 ),
                 outcome,
                 Cell::text(j.why.as_str()),

@@ -145,7 +145,7 @@ fn gate_row(a: &Row<'_>, b: &Row<'_>, g: Gated, fail_on: f64) -> GateRow {
         _ => None,
     };
     let f = g.figure();
-    let span = |i: &Interval| format!("{}–{} ({})", f.show(i.lo), f.show(i.hi), i.basis.as_str());
+    let span = |i: &Interval| format!("{} ({})", f.show_span(i.lo, i.hi), i.basis.as_str());
     let (outcome, why) = match (ia, ib, change) {
         (Some(x), Some(y), Some(ch)) => {
             let worse = if g.higher_is_better() { -ch } else { ch };

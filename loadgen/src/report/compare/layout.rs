@@ -252,6 +252,20 @@ fn gate_section(g: &super::gate::Gate) -> Vec<Block> {
         },
         Block::Banner(tone, Text::from(line)),
     ];
+    // A figure neither run recorded (e.g. cpu_per_request of records without CPU time)
+    // is one line, not one row per row.
+    let (unrecorded, open): (Vec<_>, Vec<_>) = open
+        .into_iter()
+        .partition(|r| r.a.is_none() && r.b.is_none());
+    for f in &g.figures {
+        let n = unrecorded.iter().filter(|r| r.figure == *f).count();
+        if n > 0 {
+            b.push(Block::Paragraph(Text::from(format!(
+                "{}: recorded in neither run for {n} row(s): not gated.",
+                f.as_str()
+            ))));
+        }
+    }
     let mut table = Table::new(["row", "figure", "outcome", "why"]);
     for r in failed.iter().copied().chain(open.iter().copied()) {
         let outcome = Cell::text(r.outcome.as_str()).tone(match r.outcome {
