@@ -11,7 +11,8 @@
 //! 3. A split is a candidate when p < [`ALPHA`] and the windows' medians differ by more
 //!    than [`MIN_CHANGE`] (a significant but tiny shift is not a step anyone acts on).
 //! 4. Neighbouring candidates see the same step through overlapping windows: of each run
-//!    of consecutive candidates, the split with the largest change is the change point.
+//!    of consecutive candidates (changing the same way), the split that separates its
+//!    windows best (the smallest p; then the largest change) is the change point.
 //!
 //! With one repetition per run the test needs at least 4 runs a side to reach p < 0.05
 //! (runs with `repeat: 3` or more find a step with 2 runs on each side).
@@ -59,11 +60,12 @@ pub fn change_points(runs: &[Vec<f64>]) -> Vec<ChangePoint> {
     let mut prev_at = None;
     for c in candidates {
         match out.last_mut() {
-            // The same step seen from the next split: keep the larger change.
+            // The same step seen from the next split: keep the split that separates the
+            // windows best (smallest p), then the larger change.
             Some(last)
                 if prev_at == Some(c.at - 1) && last.change.signum() == c.change.signum() =>
             {
-                if c.change.abs() > last.change.abs() {
+                if (c.p, -c.change.abs()) < (last.p, -last.change.abs()) {
                     *last = c;
                 }
             }

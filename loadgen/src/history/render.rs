@@ -82,7 +82,7 @@ fn document(h: &History) -> Vec<Block> {
             h.trends.len()
         ))),
         Block::Paragraph(Text::from(format!(
-            "Change points: every split between two runs compares the repetitions of up to {WINDOW} runs before it with those of up to {WINDOW} runs from it on, by the Mann–Whitney U test (two-sided); a split with p < {ALPHA} and medians more than {:.0}% apart is a step, and of neighbouring splits that see the same step the largest is kept. Each point of a chart is a run's median with the interval of its repetitions; an open red ring is the first run after a step.",
+            "Change points: every split between two runs compares the repetitions of up to {WINDOW} runs before it with those of up to {WINDOW} runs from it on, by the Mann–Whitney U test (two-sided); a split with p < {ALPHA} and medians more than {:.0}% apart is a step, and of neighbouring splits that see the same step the one with the smallest p is kept. Each point of a chart is a run's median with the interval of its repetitions; an open red ring is the first run after a step.",
             MIN_CHANGE * 100.0
         ))),
         Block::Heading {
