@@ -578,7 +578,7 @@ fn compare(
             only
         },
     });
-    let (cmp, text) = report::compare::render(a, b, format, spec.as_ref())?;
+    let (cmp, text) = report::compare::render_gated(a, b, format, spec.as_ref())?;
     print!("{text}");
     let Some(gate) = &cmp.gate else {
         return Ok(());

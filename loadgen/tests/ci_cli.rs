@@ -374,7 +374,7 @@ fn lab_history_finds_the_step_in_five_runs() {
     assert_eq!(changes.len(), 2, "good req/s and p99 of one row: {out}");
     for c in &changes {
         assert!(
-            c.starts_with("change: thread hello c=100 keep-alive off"),
+            c.starts_with("change: thread hello c=100 keep-alive off:"),
             "only the row that stepped: {c}"
         );
         assert!(c.contains("from run 3 (20260303-101500-baseline"), "{c}");

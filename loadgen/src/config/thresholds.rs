@@ -158,7 +158,7 @@ impl Figure {
         match self {
             Figure::Latency { .. } => format!("{} ms", sig(v)),
             Figure::Rps | Figure::GoodRps => format!("{} req/s", sig(v)),
-            Figure::Errors => format!("{}", sig(v)),
+            Figure::Errors => sig(v),
             Figure::ErrorShare => format!("{}%", sig(v * 100.0)),
             Figure::CpuPerRequest if v >= 1e-3 => format!("{} ms", sig(v * 1e3)),
             Figure::CpuPerRequest => format!("{} µs", sig(v * 1e6)),

@@ -4,7 +4,8 @@
 //! Runs are ordered by their start time, or with `--order git` by where their commit
 //! (`meta.json`'s `git_commit`) sits in `git log` of the current directory's repository,
 //! oldest first. A row is a server at one concurrency (or offered rate) of one series, the
-//! same identity thresholds use; a row missing from a run is a gap in its trend.
+//! same identity thresholds use (without the resource group when every run has one, so
+//! that a changed limit is followed, not split); a row missing from a run is a gap.
 //!
 //! Output: `history.md` and `history.html` (charts inline) and `charts/*.svg` in the
 //! output folder; the change points are also printed.
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::config::thresholds::Figure;
-use crate::judge::thresholds::{figure_of, row_name};
+use crate::judge::thresholds::{figure_of, row_name, row_name_without_group};
 use crate::record::{Percentile, Results, Status};
 use change::ChangePoint;
 
@@ -165,6 +166,22 @@ fn git_log() -> Result<Vec<String>> {
 impl History {
     /// Every row of every run, in order of first appearance, with its change points.
     pub fn of(entries: Vec<Entry>) -> History {
+        // As `lab compare`: when every run has one resource group, a changed limit is what
+        // the history follows, so the group does not split a row.
+        let by_group = entries.iter().any(|e| {
+            let mut labels: Vec<&str> =
+                e.results.cells.iter().map(|c| c.group_label.as_str()).collect();
+            labels.sort_unstable();
+            labels.dedup();
+            labels.len() > 1
+        });
+        let row_name = |c: &crate::record::Cell| {
+            if by_group {
+                row_name(c)
+            } else {
+                row_name_without_group(c)
+            }
+        };
         let mut rows: Vec<String> = Vec::new();
         for e in &entries {
             for c in &e.results.cells {

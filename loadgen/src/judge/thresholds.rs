@@ -169,16 +169,21 @@ fn selects(s: &Selector, c: &Cell) -> bool {
 
 /// `async hello c=100 keep-alive off cpus=1 memory=256m`: one row's identity, for people.
 pub fn row_name(c: &Cell) -> String {
+    format!("{} {}", row_name_without_group(c), c.group_label)
+}
+
+/// [`row_name`] without the resource group: the identity of a row across runs that each
+/// have one group, where a changed limit is what is being followed (as `lab compare` does).
+pub fn row_name_without_group(c: &Cell) -> String {
     let level = match c.rate {
         Some(r) => format!("rate={r} c={}", c.concurrency),
         None => format!("c={}", c.concurrency),
     };
     format!(
-        "{} {} {level} keep-alive {} {}",
+        "{} {} {level} keep-alive {}",
         c.server,
         c.workload,
         if c.keepalive { "on" } else { "off" },
-        c.group_label
     )
 }
 
