@@ -168,10 +168,10 @@ impl Figure {
 
     /// A range of values: `4.1–5.3 ms`, or one value when both ends are equal.
     pub fn show_span(&self, lo: f64, hi: f64) -> String {
-        if lo == hi {
-            return self.show(lo);
-        }
         let (a, b) = (self.show(lo), self.show(hi));
+        if a == b {
+            return a;
+        }
         // The unit once, after the second number: `4.1–5.3 ms`.
         match a.split_once(' ') {
             Some((number, unit)) if b.ends_with(unit) => format!("{number}–{b}"),
@@ -600,6 +600,7 @@ mod tests {
         assert_eq!(Figure::MemoryPeak.show(64.0 * 1048576.0), "64m");
         assert_eq!(p99.show_span(4.1, 5.3), "4.1–5.3 ms");
         assert_eq!(p99.show_span(4.0, 4.0), "4 ms");
+        assert_eq!(p99.show_span(2.871, 2.874), "2.87 ms", "equal as shown");
         assert_eq!(Figure::MemoryPeak.show_span(1048576.0, 2097152.0), "1m–2m");
         assert_eq!(p99.name(), "p99");
         assert_eq!(Figure::Latency { percentile: 100.0 }.name(), "max");

@@ -49,15 +49,18 @@ impl Entry {
     }
 }
 
-/// The figures a history follows, each with its change points.
-pub const FIGURES: [(Figure, &str); 2] = [
-    (Figure::GoodRps, "good req/s"),
+/// The figures a history follows, each with its change points: the figure, its label,
+/// and the factor from the figure's unit to the label's.
+pub const FIGURES: [(Figure, &str, f64); 3] = [
+    (Figure::GoodRps, "good req/s", 1.0),
     (
         Figure::Latency {
             percentile: Percentile::P99.0,
         },
         "p99 ms",
+        1.0,
     ),
+    (Figure::CpuPerRequest, "server CPU µs/request", 1e6),
 ];
 
 /// One row over the runs.
@@ -169,8 +172,12 @@ impl History {
         // As `lab compare`: when every run has one resource group, a changed limit is what
         // the history follows, so the group does not split a row.
         let by_group = entries.iter().any(|e| {
-            let mut labels: Vec<&str> =
-                e.results.cells.iter().map(|c| c.group_label.as_str()).collect();
+            let mut labels: Vec<&str> = e
+                .results
+                .cells
+                .iter()
+                .map(|c| c.group_label.as_str())
+                .collect();
             labels.sort_unstable();
             labels.dedup();
             labels.len() > 1
@@ -196,7 +203,7 @@ impl History {
             .map(|row| {
                 let values: Vec<Vec<Vec<f64>>> = FIGURES
                     .iter()
-                    .map(|(f, _)| {
+                    .map(|(f, _, scale)| {
                         entries
                             .iter()
                             .map(|e| {
@@ -205,6 +212,7 @@ impl History {
                                     .iter()
                                     .filter(|c| c.status == Status::Ok && row_name(c) == row)
                                     .filter_map(|c| figure_of(c, *f))
+                                    .map(|v| v * scale)
                                     .collect()
                             })
                             .collect()

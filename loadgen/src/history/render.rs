@@ -50,7 +50,7 @@ pub fn summary(h: &History) -> String {
     let mut s = format!("\n{} runs, {} rows\n", h.entries.len(), h.trends.len());
     let mut any = false;
     for t in &h.trends {
-        for (fi, (_, label)) in FIGURES.iter().enumerate() {
+        for (fi, (_, label, _)) in FIGURES.iter().enumerate() {
             for c in &t.changes[fi] {
                 any = true;
                 let e = &h.entries[c.at];
@@ -133,7 +133,7 @@ fn document(h: &History) -> Vec<Block> {
 
 fn steps_text(h: &History, t: &Trend) -> Vec<String> {
     let mut v = Vec::new();
-    for (fi, (_, label)) in FIGURES.iter().enumerate() {
+    for (fi, (_, label, _)) in FIGURES.iter().enumerate() {
         for c in &t.changes[fi] {
             v.push(format!(
                 "{label} {:+.1}% from run {} (commit {}, p = {:.4}).",
@@ -149,7 +149,7 @@ fn steps_text(h: &History, t: &Trend) -> Vec<String> {
 
 fn trend_table(h: &History, t: &Trend) -> Table {
     let mut cols = vec!["#".to_string(), "commit".to_string()];
-    for (_, label) in FIGURES {
+    for (_, label, _) in FIGURES {
         cols.push(label.to_string());
         cols.push(format!("{label} interval"));
     }
@@ -161,7 +161,7 @@ fn trend_table(h: &History, t: &Trend) -> Table {
             Cell::text(Text::new().code(e.short_commit())),
         ];
         let mut step = Vec::new();
-        for (fi, (_, label)) in FIGURES.iter().enumerate() {
+        for (fi, (_, label, _)) in FIGURES.iter().enumerate() {
             match Interval::of(&t.values[fi][ri]) {
                 Some(iv) => {
                     cells.push(Cell::num(format!("{:.2}", iv.median)));
@@ -198,7 +198,7 @@ fn chart(h: &History, t: &Trend) -> PointsChart {
     let panels = FIGURES
         .iter()
         .enumerate()
-        .map(|(fi, (_, label))| PointsPanel {
+        .map(|(fi, (_, label, _))| PointsPanel {
             x_desc: "run (1 = oldest)".into(),
             y_desc: label.to_string(),
             marks: t.values[fi]
@@ -223,7 +223,7 @@ fn chart(h: &History, t: &Trend) -> PointsChart {
             "{} runs; bars: interval of each run's repetitions; open red ring: first run after a step",
             h.entries.len()
         ),
-        size: (960, 380),
+        size: (1200, 380),
         panels,
     }
 }
