@@ -218,9 +218,9 @@ fn judge_row(i: usize, t: &Threshold, b: &Bound, name: &str, cells: &[&Cell]) ->
         Some(_) if loadgen > 0 => (
             Outcome::Inconclusive,
             format!(
-                "the load generator limited {loadgen} of {} repetition(s) (verdict `loadgen`): \
+                "the load generator limited {loadgen} of {} repetition(s) (verdict loadgen): \
                  the figure measures the load generator, not the server; give it more CPU \
-                 (`loadgen.cpus`, more cores) or fewer connections",
+                 (loadgen.cpus, more cores) or fewer connections",
                 measured.len()
             ),
         ),
@@ -268,8 +268,8 @@ fn decide(b: &Bound, iv: &Interval) -> (Outcome, String) {
         )
     } else {
         let settle = match iv.basis {
-            Basis::Ci95 => "more repetitions (a larger `repeat`) narrow the interval",
-            _ => "repeat the cell 6 or more times (`repeat: auto`, or `lab run --repeat 10`) for a 95% interval of the median",
+            Basis::Ci95 => "more repetitions (a larger repeat) narrow the interval",
+            _ => "repeat the cell 6 or more times (repeat: auto, or lab run --repeat 10) for a 95% interval of the median",
         };
         (
             Outcome::Inconclusive,

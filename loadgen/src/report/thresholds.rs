@@ -22,7 +22,7 @@ pub fn section(r: &Report<'_>) -> Vec<Block> {
     let (tone, verdict) = match (fail, open) {
         (0, 0) => (Tone::Good, "every check passed".to_string()),
         (0, n) => (Tone::Warn, format!("none failed, {n} inconclusive")),
-        (f, _) => (Tone::Bad, format!("{f} failed, so lab run exits 4")),
+        (f, _) => (Tone::Bad, format!("{f} failed: exit code 4")),
     };
     vec![
         Block::Heading {
@@ -35,7 +35,7 @@ pub fn section(r: &Report<'_>) -> Vec<Block> {
             Text::from(format!(
                 "{} check(s) on {} row(s): {} passed, {fail} failed, {open} inconclusive; {verdict}.",
                 judged.len(),
-                judged.iter().filter(|j| j.row.is_some()).count(),
+                rows(&judged),
                 count(Outcome::Pass),
             )),
         ),
@@ -72,4 +72,12 @@ fn table(judged: &[Judged]) -> Table {
         );
     }
     t
+}
+
+/// Distinct rows the checks were judged on.
+fn rows(judged: &[Judged]) -> usize {
+    let mut rows: Vec<&str> = judged.iter().filter_map(|j| j.row.as_deref()).collect();
+    rows.sort_unstable();
+    rows.dedup();
+    rows.len()
 }

@@ -4,7 +4,7 @@
 //! single measurement) *and* B's median is worse than A's by more than the given share.
 //! Worse is fewer good (2xx) req/s, a higher p99, more server CPU per request.
 //!
-//! A row whose side was limited by the load generator (verdict `loadgen`) measured the
+//! A row whose side was limited by the load generator (verdict loadgen) measured the
 //! load tool, not the server: it is inconclusive, never a regression and never a pass.
 
 use serde::{Deserialize, Serialize};
@@ -159,7 +159,7 @@ fn gate_row(a: &Row<'_>, b: &Row<'_>, g: Gated, fail_on: f64) -> GateRow {
             if loadgen_bound(a) || loadgen_bound(b) {
                 (
                     Outcome::Inconclusive,
-                    format!("{facts}; a side was limited by the load generator (verdict `loadgen`): it measured the load tool, not the server"),
+                    format!("{facts}; a side was limited by the load generator (verdict loadgen): it measured the load tool, not the server"),
                 )
             } else if x.apart(&y) && worse > fail_on {
                 (
