@@ -589,6 +589,44 @@ mod tests {
         assert!(e("< 5ms").contains("no figure"));
     }
 
+    /// A lab file with `thresholds` appended, through the whole config pipeline.
+    fn lab_with(thresholds: &str) -> Result<super::super::Lab, String> {
+        let text = format!(
+            "name: t\nservers:\n  - {{ name: async, model: async, port: 45000 }}\n  - {{ name: ref, image: \"nginx:stable\", port: 80, resources: {{ cpus: 0.5 }} }}\n\
+             resources: {{ cpus: [1, 2], memory: 64m }}\nloadgen: {{ requests: 100, concurrency: [1, 10], keepalive: [true, false] }}\n\
+             workloads:\n  - {{ name: hello, path: / }}\nthresholds:\n{thresholds}"
+        );
+        super::super::parse(&text, "t.yaml", 4).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn selectors_are_checked_against_the_file() {
+        let lab = lab_with(
+            "  - { server: ref, workload: hello, concurrency: 10, keepalive: true, cpus: 0.5, memory: 64m, check: p99 < 5ms }\n  - { check: errors == 0 }\n",
+        )
+        .unwrap();
+        assert_eq!(lab.thresholds.len(), 2);
+        assert_eq!(
+            lab.thresholds[0].select.describe(),
+            "server=ref workload=hello c=10 keepalive=true cpus=0.5 memory=64m"
+        );
+        assert_eq!(lab.thresholds[1].select.describe(), "every row");
+        let e = |t: &str| lab_with(t).unwrap_err();
+        assert!(e("  - { workload: bye, check: p99 < 5ms }\n").contains(
+            "thresholds[0].workload: `bye` is not a workload this file runs; use one of: hello"
+        ));
+        assert!(e("  - { cpus: 4, check: p99 < 5ms }\n").contains(
+            "thresholds[0].cpus: `4` is not a cpus this file runs; use one of: 1, 2, 0.5"
+        ));
+        assert!(
+            e("  - { keepalive: maybe, check: p99 < 5ms }\n").contains("thresholds[0].keepalive")
+        );
+        assert!(e("  - { server: async }\n").contains("thresholds[0]: missing `check`"));
+        assert!(e("  - { server: async, check: [] }\n")
+            .contains("thresholds[0].check: the list is empty"));
+        assert!(e("  - { server: async, check: 5 }\n").contains("thresholds[0].check"));
+    }
+
     #[test]
     fn figures_show_in_their_units() {
         let p99 = Figure::Latency { percentile: 99.0 };
