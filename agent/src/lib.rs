@@ -37,6 +37,12 @@ pub struct RunReport {
     pub spawn_error: Option<String>,
     /// From spawn to reap, in seconds.
     pub wall_s: f64,
+    /// The wall clock (seconds since the Unix epoch, this machine's) at spawn and at reap:
+    /// where the tool's own timestamps fall within its run.
+    #[serde(default)]
+    pub started_unix_s: Option<f64>,
+    #[serde(default)]
+    pub ended_unix_s: Option<f64>,
     /// CPU time of the tool (and any children it waited for), in seconds.
     pub user_s: f64,
     pub sys_s: f64,

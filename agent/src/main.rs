@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! lab-agent idle                         keep the container alive (PID 1), exit on SIGTERM
-//! lab-agent run [--scrape URL]... [--collect FILE]... [--timeout SECS] -- PROGRAM ARGS...
+//! lab-agent run [--scrape URL]... [--collect FILE]... [--timeout SECS] [--start-between LO HI] -- PROGRAM ARGS...
 //! lab-agent get [--wait SECS] URL        one GET, as JSON; retry refused connects for SECS
 //! lab-agent cpu-model                    the CPU model of the machine it runs on
 //! lab-agent version
@@ -82,6 +82,14 @@ fn parse_run(args: &[String]) -> Result<RunSpec, String> {
                 .collect
                 .push(it.next().ok_or("--collect needs a path")?.clone()),
             "--timeout" => spec.timeout = Some(parse_secs("--timeout", it.next())?),
+            "--start-between" => {
+                let lo = parse_secs("--start-between", it.next())?.as_secs_f64();
+                let hi = parse_secs("--start-between", it.next())?.as_secs_f64();
+                if !(lo < hi && hi < 1.0) {
+                    return Err("--start-between needs two fractions of a second, LO < HI < 1".into());
+                }
+                spec.start_between = Some((lo, hi));
+            }
             "--" => {
                 spec.program = it.next().ok_or("nothing to run after --")?.clone();
                 spec.args = it.cloned().collect();
@@ -162,6 +170,10 @@ mod tests {
         assert!(parse_run(&strings(&["ab"])).is_err());
         assert!(parse_run(&strings(&["--timeout", "x", "--", "ab"])).is_err());
         assert!(parse_run(&strings(&["--"])).is_err());
+        let aligned = parse_run(&strings(&["--start-between", "0.25", "0.95", "--", "ab"])).unwrap();
+        assert_eq!(aligned.start_between, Some((0.25, 0.95)));
+        assert!(parse_run(&strings(&["--start-between", "0.5", "0.4", "--", "ab"])).is_err());
+        assert!(parse_run(&strings(&["--start-between", "0.5", "1", "--", "ab"])).is_err());
     }
 
     #[test]

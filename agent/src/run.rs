@@ -20,6 +20,36 @@ pub struct RunSpec {
     pub collect: Vec<String>,
     /// Kill the tool (SIGKILL) when it runs longer than this.
     pub timeout: Option<Duration>,
+    /// Start the tool only while the wall clock's fraction of a second is within
+    /// `[lo, hi]` (else wait for the next `lo`). A tool that stamps its requests with whole
+    /// seconds (ab's `-g`) then has at least `1 - hi` s of start-up before its first whole
+    /// second, and requests of up to `lo` s that start in its last whole second still end
+    /// before a timed run of `T` s stops: such a run always holds `T - 1` whole seconds of
+    /// steady load. Costs `lo² / 2 + (1 - hi)(lo + (1 - hi) / 2)` s of waiting on average.
+    pub start_between: Option<(f64, f64)>,
+}
+
+/// Seconds since the Unix epoch on this machine's wall clock (the clock the tool's own
+/// timestamps use).
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Sleep until the wall clock's fraction of a second is within `[lo, hi]` (0 ≤ lo < hi < 1).
+fn wait_for_fraction(lo: f64, hi: f64) {
+    let frac = unix_now().fract();
+    let wait = if frac < lo {
+        lo - frac
+    } else if frac > hi {
+        1.0 - frac + lo
+    } else {
+        0.0
+    };
+    if wait > 0.0 {
+        thread::sleep(Duration::from_secs_f64(wait));
+    }
 }
 
 /// Run the tool, wait for it, and report. Never panics on the tool's behalf: a tool that
@@ -32,6 +62,10 @@ pub fn run(spec: &RunSpec) -> RunReport {
     for path in &spec.collect {
         let _ = std::fs::remove_file(path);
     }
+    if let Some((lo, hi)) = spec.start_between {
+        wait_for_fraction(lo, hi);
+    }
+    report.started_unix_s = Some(unix_now());
     let started = Instant::now();
     let child = Command::new(&spec.program)
         .args(&spec.args)
@@ -64,6 +98,7 @@ pub fn run(spec: &RunSpec) -> RunReport {
     });
     let status = child.wait();
     report.wall_s = started.elapsed().as_secs_f64();
+    report.ended_unix_s = Some(unix_now());
     let _ = done_tx.send(());
     report.timed_out = watchdog.is_some_and(|w| w.join().unwrap_or(false));
     match status {

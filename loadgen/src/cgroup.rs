@@ -186,6 +186,48 @@ impl CgroupFiles {
         }
     }
 
+    /// The CFS bandwidth in force: (period, quota per period) in seconds; quota `None` when
+    /// the container has no CPU limit. v1 `cpu.cfs_period_us` and `cpu.cfs_quota_us` (-1:
+    /// none); v2 `cpu.max` (`max 100000` or `25000 100000`).
+    pub fn bandwidth(&self) -> Result<(f64, Option<f64>)> {
+        match self {
+            CgroupFiles::V1 { cpu, .. } => {
+                let period = read_number(&cpu.join("cpu.cfs_period_us"))? as f64 / 1e6;
+                let text = std::fs::read_to_string(cpu.join("cpu.cfs_quota_us"))?;
+                let quota = text.trim().parse::<f64>().ok().filter(|q| *q > 0.0);
+                Ok((period, quota.map(|q| q / 1e6)))
+            }
+            CgroupFiles::V2 { dir, .. } => {
+                let text = std::fs::read_to_string(dir.join("cpu.max"))?;
+                parse_cpu_max(&text)
+            }
+        }
+    }
+
+    /// Only the CPU counters (what a per-period reading during a cell needs): cheaper than
+    /// [`CgroupFiles::read`], which also reads memory and pids.
+    pub fn read_cpu(&self) -> Result<crate::record::CounterSample> {
+        let at_unix_s = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let (cpu_ns, stat) = match self {
+            CgroupFiles::V1 { cpuacct, cpu, .. } => (
+                read_number(&cpuacct.join("cpuacct.usage"))?,
+                read_keyed(&cpu.join("cpu.stat"))?,
+            ),
+            CgroupFiles::V2 { dir, .. } => {
+                let stat = read_keyed(&dir.join("cpu.stat"))?;
+                (stat.get("usage_usec") * 1000, stat)
+            }
+        };
+        Ok(crate::record::CounterSample {
+            at_unix_s,
+            cpu_s: cpu_ns as f64 / 1e9,
+            periods: stat.get("nr_periods"),
+            throttled: stat.get("nr_throttled"),
+        })
+    }
+
     /// Reset the memory peak so the next read's peak is this interval's; `false` when the
     /// kernel or the permissions do not allow it (the peak is then "since start"), or the
     /// file does not exist (it is never created).
@@ -200,6 +242,18 @@ impl CgroupFiles {
             CgroupFiles::V2 { dir, peak } => peak.reset(&dir.join("memory.peak")),
         }
     }
+}
+
+/// cgroup v2 `cpu.max`: `QUOTA PERIOD` in µs, `max` for no quota.
+fn parse_cpu_max(text: &str) -> Result<(f64, Option<f64>)> {
+    let mut parts = text.split_whitespace();
+    let quota = parts.next().context("cpu.max is empty")?;
+    let period: f64 = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .context("cpu.max has no period")?;
+    let quota = quota.parse::<f64>().ok().map(|q| q / 1e6);
+    Ok((period / 1e6, quota))
 }
 
 /// `key value` lines (cpu.stat).
@@ -247,6 +301,30 @@ mod tests {
         let p = root.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn reads_the_bandwidth_of_both_versions() {
+        assert_eq!(parse_cpu_max("25000 100000\n").unwrap(), (0.1, Some(0.025)));
+        assert_eq!(parse_cpu_max("max 50000\n").unwrap(), (0.05, None));
+        assert!(parse_cpu_max("").is_err());
+        let root = tempfile::tempdir().unwrap();
+        let cpu = root.path().join("cpu");
+        write(root.path(), "cpu/cpu.cfs_period_us", "100000\n");
+        write(root.path(), "cpu/cpu.cfs_quota_us", "-1\n");
+        let v1 = CgroupFiles::V1 {
+            cpuacct: cpu.clone(),
+            cpu: cpu.clone(),
+            memory: cpu.clone(),
+            pids: cpu.clone(),
+        };
+        assert_eq!(v1.bandwidth().unwrap(), (0.1, None));
+        write(root.path(), "cpu/cpu.cfs_quota_us", "10000\n");
+        assert_eq!(v1.bandwidth().unwrap(), (0.1, Some(0.01)));
+        write(root.path(), "cpu/cpuacct.usage", "2500000000\n");
+        write(root.path(), "cpu/cpu.stat", "nr_periods 40\nnr_throttled 12\nthrottled_time 9\n");
+        let s = v1.read_cpu().unwrap();
+        assert_eq!((s.cpu_s, s.periods, s.throttled), (2.5, 40, 12));
     }
 
     /// A cgroup v1 host as Docker 20.10 with the cgroupfs driver lays it out.

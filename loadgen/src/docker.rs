@@ -344,7 +344,17 @@ impl Docker {
     ) -> Result<String> {
         let drop = spec.hardened || spec.drop_privileges;
         let host_config = HostConfig {
-            nano_cpus: spec.cpus.map(|c| (c * 1e9).round() as i64),
+            // The engine refuses NanoCpus beside CpuPeriod/CpuQuota: a period of one's own
+            // means the quota is given per period instead.
+            nano_cpus: spec
+                .cpus
+                .filter(|_| spec.cpu_period_us.is_none())
+                .map(|c| (c * 1e9).round() as i64),
+            cpu_period: spec.cpu_period_us.filter(|_| spec.cpus.is_some()),
+            cpu_quota: spec
+                .cpu_period_us
+                .zip(spec.cpus)
+                .map(|(p, c)| (c * p as f64).round().max(1000.0) as i64),
             memory: spec.memory.map(|m| m as i64),
             // Equal to memory: no swap, so the memory limit really limits.
             memory_swap: spec.memory.map(|m| m as i64),

@@ -58,7 +58,7 @@ impl Progress {
                 tracing::info!(
                     "{n} {}: {:.1} req/s{offered}, {} complete, {} failed, {} non-2xx, p99 {} ms{flags}",
                     cell.id,
-                    counts.rps.unwrap_or(0.0),
+                    cell.rps().unwrap_or(0.0),
                     counts.complete.unwrap_or(0),
                     counts.failed.unwrap_or(0),
                     counts.non_2xx.unwrap_or(0),

@@ -92,6 +92,50 @@ pub fn outliers(values: &[f64]) -> Vec<usize> {
         .collect()
 }
 
+/// The 95% interval of a row's figure from its cells' steady windows: **batch means**.
+///
+/// Each whole second of a cell's steady window (10 quota periods at the default period) is
+/// one batch; the batches of all repetitions are pooled, and the interval is the pooled
+/// mean ± t(k−1, 97.5%) · s / √k, centred on `center` (the median of the repetitions, the
+/// figure reports print). Seconds of one cell are nearly independent under a quota (each
+/// spans whole periods, so the quota's cycle does not correlate them), but repetitions can
+/// differ by drift between them: the interval is never narrower than half the range of
+/// the repetitions' own figures. Needs at least 2 repetitions and 4 batches; `None`
+/// otherwise (then [`median_ci95`] over the repetitions applies).
+pub fn batch_ci95(center: f64, per_cell: &[f64], batches: &[Vec<f64>]) -> Option<(f64, f64)> {
+    let all: Vec<f64> = batches.iter().flatten().copied().collect();
+    let k = all.len();
+    if per_cell.len() < 2 || k < 4 || batches.iter().any(|b| b.is_empty()) {
+        return None;
+    }
+    let mean = all.iter().sum::<f64>() / k as f64;
+    let var = all.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (k - 1) as f64;
+    let half_batches = t_975(k - 1) * (var / k as f64).sqrt();
+    let s = Spread::of(per_cell);
+    let half = half_batches.max((s.max - s.min) / 2.0);
+    Some((center - half, center + half))
+}
+
+/// The interval of a row: batch means when its cells have steady seconds, else the
+/// distribution-free interval of the median of its repetitions.
+pub fn row_ci95(per_cell: &[f64], batches: &[Vec<f64>]) -> Option<(f64, f64)> {
+    if per_cell.is_empty() {
+        return None;
+    }
+    let median = Spread::of(per_cell).median;
+    batch_ci95(median, per_cell, batches).or_else(|| median_ci95(per_cell))
+}
+
+/// Student's t, 97.5th percentile, for `df` degrees of freedom (1.96 beyond 30).
+fn t_975(df: usize) -> f64 {
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+        2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    T.get(df.max(1) - 1).copied().unwrap_or(1.96)
+}
+
 /// The half-width of an interval around `median`, as a share of it: ±5% is 0.05.
 pub fn relative_half_width((lo, hi): (f64, f64), median: f64) -> Option<f64> {
     (median > 0.0).then(|| (median - lo).max(hi - median) / median)
@@ -113,6 +157,9 @@ pub enum Basis {
     /// One value: ± [`NOISE_FLOOR`] of it.
     #[serde(rename = "noise floor")]
     NoiseFloor,
+    /// req/s of cells with steady seconds: batch means ([`batch_ci95`]).
+    #[serde(rename = "95% CI (batch means)")]
+    BatchMeans,
 }
 
 impl Basis {
@@ -121,6 +168,7 @@ impl Basis {
             Basis::Ci95 => "95% CI",
             Basis::Spread => "spread",
             Basis::NoiseFloor => "noise floor",
+            Basis::BatchMeans => "95% CI (batch means)",
         }
     }
 }
@@ -161,6 +209,17 @@ impl Interval {
         })
     }
 
+    /// A row's interval: batch means over the cells' steady seconds when `batches` has
+    /// them ([`batch_ci95`], as reports print a row's interval), else [`Interval::of`] the
+    /// repetitions.
+    pub fn of_row(per_cell: &[f64], batches: &[Vec<f64>]) -> Option<Interval> {
+        let mut iv = Interval::of(per_cell)?;
+        if let Some((lo, hi)) = batch_ci95(iv.median, per_cell, batches) {
+            (iv.lo, iv.hi, iv.basis) = (lo, hi, Basis::BatchMeans);
+        }
+        Some(iv)
+    }
+
     /// Do the two intervals have no value in common?
     pub fn apart(&self, other: &Interval) -> bool {
         self.lo > other.hi || self.hi < other.lo
@@ -187,6 +246,12 @@ mod tests {
         assert!(Interval::of(&[]).is_none());
         assert!(three.apart(&Interval::of(&[3.5, 4.0]).unwrap()));
         assert!(!three.apart(&Interval::of(&[3.0, 4.0]).unwrap()));
+        // With steady seconds, a row's interval is the reports' batch-means one.
+        let batches = vec![vec![100.0, 102.0, 98.0], vec![101.0, 99.0, 100.0]];
+        let row = Interval::of_row(&[100.0, 100.0], &batches).unwrap();
+        assert_eq!(row.basis, Basis::BatchMeans);
+        assert_eq!(Some((row.lo, row.hi)), row_ci95(&[100.0, 100.0], &batches));
+        assert_eq!(Interval::of_row(&[3.0, 1.0, 2.0], &[]), Interval::of(&[3.0, 1.0, 2.0]));
     }
 
     #[test]
@@ -204,6 +269,27 @@ mod tests {
         let v: Vec<f64> = (1..=20).map(f64::from).collect();
         assert_eq!(median_ci95(&v), Some((6.0, 15.0)));
         assert_eq!(relative_half_width((95.0, 103.0), 100.0), Some(0.05));
+    }
+
+    #[test]
+    fn batch_means_use_the_seconds_and_never_hide_drift_between_repetitions() {
+        // Two repetitions of 3 steady seconds each, all near 5000 req/s.
+        let batches = vec![vec![5000.0, 5100.0, 4900.0], vec![5050.0, 4950.0, 5000.0]];
+        let (lo, hi) = batch_ci95(5000.0, &[5000.0, 5000.0], &batches).unwrap();
+        // s = 70.7, k = 6, t(5) = 2.571: ± 74.2.
+        assert!((hi - 5000.0 - 74.2).abs() < 0.5, "{lo}..{hi}");
+        assert!(relative_half_width((lo, hi), 5000.0).unwrap() < 0.05);
+        // The repetitions disagree by 10%: the interval covers both.
+        let (lo, hi) = batch_ci95(5250.0, &[5000.0, 5500.0], &batches).unwrap();
+        assert!(lo <= 5000.0 && hi >= 5500.0, "{lo}..{hi}");
+        // One repetition, or too few seconds: no batch interval.
+        assert_eq!(batch_ci95(5000.0, &[5000.0], &batches[..1]), None);
+        assert_eq!(batch_ci95(5000.0, &[1.0, 2.0], &[vec![1.0], vec![2.0]]), None);
+        // Without batches a row falls back to the median's interval (6 or more values).
+        assert_eq!(row_ci95(&[1.0, 2.0, 3.0], &[]), None);
+        assert_eq!(row_ci95(&[6.0, 1.0, 5.0, 2.0, 4.0, 3.0], &[]), Some((1.0, 6.0)));
+        assert_eq!(t_975(1), 12.706);
+        assert_eq!(t_975(100), 1.96);
     }
 
     #[test]

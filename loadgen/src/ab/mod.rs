@@ -133,6 +133,9 @@ pub enum AbParseError {
     /// The text is not an `ab -e` percentile CSV.
     #[error("not an ab percentile CSV: {0}")]
     PercentileCsv(String),
+    /// The text is not an `ab -g` per-request file.
+    #[error("not an ab per-request (-g) file: {0}")]
+    Gnuplot(String),
 }
 
 /// Longest quoted line in a message.
@@ -719,4 +722,41 @@ pub fn parse_percentile_csv(text: &str) -> Result<BTreeMap<String, f64>, AbParse
         return Err(AbParseError::PercentileCsv(why.to_string()));
     }
     Ok(map)
+}
+
+/// ab's `-g` file: a header `starttime\tseconds\tctime\tdtime\tttime\twait`, then one row
+/// per completed request: its start as a date and as whole Unix seconds, then connect,
+/// processing, total and waiting times in whole ms. Returns start second → total ms →
+/// requests. Any row that does not parse is an error (the file is machine-written).
+pub fn parse_gnuplot(text: &str) -> Result<BTreeMap<u64, BTreeMap<u64, u64>>, AbParseError> {
+    let mut by_second: BTreeMap<u64, BTreeMap<u64, u64>> = BTreeMap::new();
+    let mut lines = numbered_lines(text).filter(|(_, l)| !l.trim().is_empty());
+    match lines.next() {
+        Some((_, header)) if header.trim_end().ends_with("ttime\twait") => {}
+        Some((n, other)) => {
+            return Err(AbParseError::Gnuplot(format!(
+                "line {n} is not ab's -g header: {}",
+                quote(other)
+            )))
+        }
+        None => return Err(AbParseError::Gnuplot("empty input".into())),
+    }
+    for (n, line) in lines {
+        let fields: Vec<&str> = line.trim_end().split('\t').collect();
+        let row = (fields.len() == 6)
+            .then(|| Some((fields[1].parse::<u64>().ok()?, fields[4].parse::<u64>().ok()?)))
+            .flatten();
+        let Some((second, total_ms)) = row else {
+            return Err(AbParseError::Gnuplot(format!(
+                "could not parse line {n}: {}",
+                quote(line)
+            )));
+        };
+        *by_second
+            .entry(second)
+            .or_default()
+            .entry(total_ms)
+            .or_default() += 1;
+    }
+    Ok(by_second)
 }

@@ -788,3 +788,21 @@ fn every_report_fixture_parses_with_the_key_fields() {
         assert!(r.connection_times.is_some());
     }
 }
+
+#[test]
+fn parses_the_per_request_file_by_start_second_and_total_time() {
+    // As ab 2.3 writes it (Debian's apache2-utils and httpd:2.4 alike).
+    let text = "starttime\tseconds\tctime\tdtime\tttime\twait\n\
+        Thu Dec 03 20:00:01 2026\t1796328001\t0\t1\t1\t1\n\
+        Thu Dec 03 20:00:01 2026\t1796328001\t0\t2\t2\t2\n\
+        Thu Dec 03 20:00:02 2026\t1796328002\t0\t1\t1\t1\n\
+        Thu Dec 03 20:00:01 2026\t1796328001\t0\t1\t1\t0\n";
+    let log = parse_gnuplot(text).unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[&1796328001], [(1, 2), (2, 1)].into_iter().collect());
+    assert_eq!(log[&1796328002], [(1, 1)].into_iter().collect());
+    let e = parse_gnuplot("starttime\tseconds\tctime\tdtime\tttime\twait\nnope\n").unwrap_err();
+    assert!(e.to_string().contains("line 2"), "{e}");
+    assert!(parse_gnuplot("").is_err());
+    assert!(parse_gnuplot("Percentage served,Time in ms\n").is_err());
+}

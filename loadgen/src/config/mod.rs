@@ -31,6 +31,7 @@ mod aliases;
 pub mod env;
 pub mod hosts;
 mod image_ref;
+pub mod length;
 mod locate;
 pub mod plan;
 mod read;
@@ -53,7 +54,7 @@ pub use read::MAX_FILE_BYTES;
 pub use repeat::AutoRepeat;
 pub use tune::{Target, Tune};
 pub use units::format_memory;
-pub use validate::{MAX_REPEAT, NOFILE_SLACK};
+pub use validate::{MAX_REPEAT, MAX_REQUESTS, NOFILE_SLACK};
 
 use locate::{Kind, Pos};
 
@@ -299,7 +300,20 @@ pub struct Resources {
     pub memory: Vec<u64>,
     /// Docker `--pids-limit`; `None` = no limit.
     pub pids: Option<i64>,
+    /// Docker `--cpu-period`, seconds; `None` = the engine's default (100 ms).
+    #[serde(default)]
+    pub cpu_period_s: Option<f64>,
 }
+
+impl Resources {
+    /// The CFS period the CPU limits are enforced over, seconds.
+    pub fn period_s(&self) -> f64 {
+        self.cpu_period_s.unwrap_or(DEFAULT_CPU_PERIOD_S)
+    }
+}
+
+/// Docker's (and Kubernetes') CFS period when none is given.
+pub const DEFAULT_CPU_PERIOD_S: f64 = 0.1;
 
 /// A server's own limits, which win over the top-level ones (e.g. to give a reference
 /// server a fixed budget while the models are swept).
@@ -334,6 +348,27 @@ pub struct Loadgen {
     pub keepalive: Vec<bool>,
     /// ab `-s`, whole seconds (>= 1).
     pub timeout_s: u64,
+    /// Quota periods of steady load a cell sized by the lab covers (`min_periods`).
+    #[serde(default = "default_min_periods")]
+    pub min_periods: u32,
+}
+
+fn default_min_periods() -> u32 {
+    DEFAULT_MIN_PERIODS
+}
+
+/// Periods of steady load per cell when the lab file does not say: 20 periods hold 20
+/// samples of the quota's on/off cycle, so one period's phase (at most a whole quota's
+/// worth of work, early or late) moves the cell's rate by at most 1/20 = 5%, the interval
+/// `repeat: auto` aims for.
+pub const DEFAULT_MIN_PERIODS: u32 = 20;
+
+impl Loadgen {
+    /// Cells are sized by the lab (the steady-state policy): closed loop, neither
+    /// `requests` nor `duration` given.
+    pub fn sized_by_policy(&self) -> bool {
+        self.requests == 0 && self.duration_s.is_none() && self.rate.is_empty()
+    }
 }
 
 /// A request to measure.

@@ -163,6 +163,21 @@ impl Plan {
             * self.repeat as usize
     }
 
+    /// Seconds of load the timed cells of the plan send (every repetition).
+    pub fn load_seconds(&self, lab: &Lab) -> f64 {
+        self.groups
+            .iter()
+            .flat_map(|g| {
+                g.points.iter().map(|p| {
+                    let path = &lab.workloads[p.workload].path;
+                    super::length::cell_seconds(lab, path).unwrap_or(0.0)
+                        * g.instances.len() as f64
+                })
+            })
+            .sum::<f64>()
+            * f64::from(self.repeat)
+    }
+
     /// Requests the whole plan sends: `requests` per cell (or an absolute rate × duration;
     /// percentages of a capacity not yet measured count as nothing), plus one warm-up per
     /// server instance per group.
@@ -196,6 +211,12 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
     let lg = &lab.loadgen;
     let amount = match lg.duration_s {
         Some(d) => format!("{d}s per run"),
+        None if lg.sized_by_policy() => format!(
+            "runs of {}s (the steady-state policy: {} CPU-quota periods of {} ms of steady load)",
+            super::length::policy_seconds(lab, "/"),
+            lg.min_periods,
+            lab.resources.period_s() * 1000.0
+        ),
         None => format!("{} requests per run", lg.requests),
     };
     let _ = writeln!(
@@ -218,17 +239,26 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
     }
     describe_groups(&mut s, lab, plan);
     describe_settings(&mut s, lab, plan);
-    let _ = write!(
-        s,
-        "{}{} cells, ~{} requests",
-        if lab.repeat_auto.is_some() {
-            "up to "
-        } else {
-            ""
-        },
-        plan.cell_count(),
-        plan.estimated_requests(lab)
-    );
+    let up_to = if lab.repeat_auto.is_some() {
+        "up to "
+    } else {
+        ""
+    };
+    if lab.loadgen.requests == 0 {
+        let _ = write!(
+            s,
+            "{up_to}{} cells, {up_to}{:.0} s of load",
+            plan.cell_count(),
+            plan.load_seconds(lab)
+        );
+    } else {
+        let _ = write!(
+            s,
+            "{up_to}{} cells, ~{} requests",
+            plan.cell_count(),
+            plan.estimated_requests(lab)
+        );
+    }
     if lab.loadgen.rate.iter().any(|r| r.resolve(None).is_none()) {
         s.push_str(" plus those of the cells at a share of capacity (known once it is measured)");
     }

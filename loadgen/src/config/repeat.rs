@@ -2,9 +2,16 @@
 //!
 //! ```yaml
 //! repeat: 3          # exactly 3 times
-//! repeat: auto       # until the median req/s is known to ±5% (95% confidence), 6..=20 times
+//! repeat: auto       # until the median req/s is known to ±5% (95% confidence)
 //! repeat: { target: 5%, min: 6, max: 20, time: 10s }
 //! ```
+//!
+//! What `auto` means depends on the cells. Cells the lab sizes (the steady-state policy)
+//! or that run for a `duration` hold several whole seconds each: their seconds are the
+//! batches of a batch-means interval (`stats::batch_ci95`), so two repetitions (in A B,
+//! B A order) can already give it: `min: 2, max: 10, time: 15s`. Cells of a fixed number
+//! of requests give one figure each, and the distribution-free interval of the median
+//! needs six: `min: 6, max: 20, time: 10s`.
 //!
 //! `auto` is hyperfine's idea (a minimum number of runs, then more until a criterion or a
 //! budget) applied to the lab's unit, a *point* (one workload, keep-alive setting and
@@ -33,12 +40,25 @@ pub struct AutoRepeat {
 }
 
 impl Default for AutoRepeat {
+    /// For cells of a fixed number of requests (one figure each).
     fn default() -> Self {
         AutoRepeat {
             target: 0.05,
             min: 6,
             max: 20,
             time_s: 10.0,
+        }
+    }
+}
+
+impl AutoRepeat {
+    /// For timed cells, whose seconds are batches: two repetitions can give the interval.
+    pub fn timed() -> Self {
+        AutoRepeat {
+            target: 0.05,
+            min: 2,
+            max: 10,
+            time_s: 15.0,
         }
     }
 }
@@ -130,7 +150,10 @@ impl<'de> Deserialize<'de> for Share {
 use super::validate::MAX_REPEAT;
 
 /// Check `repeat`: `(repetitions at most, auto settings)`, or the field and the problem.
-pub fn check(raw: Option<RawRepeat>) -> Result<(u32, Option<AutoRepeat>), (String, String)> {
+pub fn check(
+    raw: Option<RawRepeat>,
+    timed: bool,
+) -> Result<(u32, Option<AutoRepeat>), (String, String)> {
     let fail = |field: &str, msg: String| Err((field.to_string(), msg));
     match raw {
         None => Ok((1, None)),
@@ -140,7 +163,11 @@ pub fn check(raw: Option<RawRepeat>) -> Result<(u32, Option<AutoRepeat>), (Strin
             format!("{n} is out of range; repeat must be 1..={MAX_REPEAT} or `auto`"),
         ),
         Some(RawRepeat::Auto(a)) => {
-            let d = AutoRepeat::default();
+            let d = if timed {
+                AutoRepeat::timed()
+            } else {
+                AutoRepeat::default()
+            };
             let auto = AutoRepeat {
                 target: a.target.map_or(d.target, |s| s.0),
                 min: a.min.unwrap_or(d.min),
@@ -156,8 +183,8 @@ pub fn check(raw: Option<RawRepeat>) -> Result<(u32, Option<AutoRepeat>), (Strin
                     ),
                 );
             }
-            if !(6..=MAX_REPEAT).contains(&auto.min) {
-                return fail("repeat.min", format!("{} is out of range; min must be 6..={MAX_REPEAT} (fewer than 6 repetitions cannot give a 95% interval of the median)", auto.min));
+            if !(2..=MAX_REPEAT).contains(&auto.min) {
+                return fail("repeat.min", format!("{} is out of range; min must be 2..={MAX_REPEAT} (repetitions alternate the servers' order, so at least 2)", auto.min));
             }
             if auto.max < auto.min || auto.max > MAX_REPEAT {
                 return fail(

@@ -164,6 +164,8 @@ pub struct RawResources {
     pub cpus: Option<OneOrMany<f64>>,
     pub memory: Option<OneOrMany<MemorySize>>,
     pub pids: Option<i64>,
+    /// The CFS period of the CPU limit (Docker `--cpu-period`): top level only.
+    pub cpu_period: Option<DurationMs>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,6 +186,8 @@ pub struct RawLoadgen {
     pub concurrency: OneOrMany<u32>,
     pub keepalive: Option<OneOrMany<bool>>,
     pub timeout: Option<DurationMs>,
+    /// Quota periods of steady load a cell covers when the lab sizes it (no `requests`).
+    pub min_periods: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

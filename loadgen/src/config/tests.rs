@@ -59,9 +59,9 @@ fn default_lab_yaml_reproduces_the_baseline() {
     let lab = ok(DEFAULT_LAB);
     assert_eq!(lab.name, "baseline");
     assert_eq!(lab.output, PathBuf::from("results"));
-    // repeat: auto, with its defaults: at most 20 repetitions.
-    assert_eq!(lab.repeat_auto, Some(AutoRepeat::default()));
-    assert_eq!(lab.repeat, 20);
+    // repeat: auto for cells sized by the steady-state policy: 2 to 10 repetitions.
+    assert_eq!(lab.repeat_auto, Some(AutoRepeat::timed()));
+    assert_eq!(lab.repeat, 10);
     assert_eq!(lab.warmup, 1000);
     assert_eq!(lab.pin, Pin::Auto);
 
@@ -89,7 +89,11 @@ fn default_lab_yaml_reproduces_the_baseline() {
 
     assert_eq!(lab.loadgen.image, DEFAULT_LOADGEN_IMAGE);
     assert_eq!(lab.loadgen.cpus, Some(1.0));
-    assert_eq!(lab.loadgen.requests, 1000);
+    // No `requests`: every cell covers 20 quota periods of 100 ms of steady load, 3 s.
+    assert_eq!(lab.loadgen.requests, 0);
+    assert!(lab.loadgen.sized_by_policy());
+    assert_eq!(lab.loadgen.min_periods, 20);
+    assert_eq!(super::length::cell_seconds(&lab, "/"), Some(3.0));
     assert_eq!(
         lab.loadgen.concurrency,
         vec![1, 5, 10, 50, 100, 250, 500, 1000]
@@ -114,11 +118,11 @@ fn default_plan_is_two_models_at_eight_concurrency_levels() {
     assert_eq!(plan.groups.len(), 1);
     assert_eq!(plan.groups[0].label, "cpus=1 memory=256m");
     assert_eq!(plan.groups[0].points.len(), 8);
-    // 16 cells, each repeated up to 20 times by `repeat: auto`.
-    assert_eq!(plan.cell_count(), 16 * 20);
-    assert_eq!(plan.cells().len(), 16 * 20);
-    // Up to 320 runs of 1000 requests, plus a warm-up of 1000 for each of the 2 servers.
-    assert_eq!(plan.estimated_requests(&lab), 322_000);
+    // 16 cells, each repeated up to 10 times by `repeat: auto`.
+    assert_eq!(plan.cell_count(), 16 * 10);
+    assert_eq!(plan.cells().len(), 16 * 10);
+    // Up to 160 runs of 3 s.
+    assert_eq!(plan.load_seconds(&lab), 480.0);
     let text = describe(&lab, &plan);
     for needle in [
         "baseline",
@@ -127,8 +131,8 @@ fn default_plan_is_two_models_at_eight_concurrency_levels() {
         "45000",
         "46000",
         "cpus=1 memory=256m",
-        "up to 320 cells",
-        "~322000 requests",
+        "up to 160 cells, up to 480 s of load",
+        "runs of 3s (the steady-state policy: 20 CPU-quota periods of 100 ms",
         "repeat: auto, until the 95% interval of the median req/s is within ±5%",
         "pin: auto",
     ] {
@@ -1187,14 +1191,18 @@ fn repeat_takes_a_count_auto_or_settings() {
     let auto = lab.repeat_auto.unwrap();
     assert_eq!(
         (auto.target, auto.min, auto.max, auto.time_s),
-        (0.02, 6, 30, 60.0)
+        (0.02, 2, 30, 60.0)
     );
     assert_eq!(lab.repeat, 30);
-    let text = base.replace("name: baseline\n", "name: baseline\nrepeat: { min: 3 }\n");
+    // Cells of a fixed number of requests: the median's interval needs 6.
+    let counted = base.replace("  concurrency:", "  requests: 1000\n  concurrency:");
+    let lab = ok(&counted.replace("name: baseline\n", "name: baseline\nrepeat: auto\n"));
+    assert_eq!(lab.repeat_auto, Some(AutoRepeat::default()));
+    let text = base.replace("name: baseline\n", "name: baseline\nrepeat: { min: 1 }\n");
     assert!(
         err(&text)
             .to_string()
-            .contains("repeat.min: 3 is out of range"),
+            .contains("repeat.min: 1 is out of range"),
         "{}",
         err(&text)
     );

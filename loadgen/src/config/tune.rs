@@ -68,8 +68,9 @@ pub struct Target {
     /// Requests per second (2xx only) the server must serve.
     pub rps: f64,
     pub load: TargetLoad,
-    /// ab `-n` for the probes: the target's own (so that a probe lasts about as long at
-    /// 5000 req/s as at 500), else the lab file's `loadgen.requests`.
+    /// ab `-n` for the probes: the target's own, else the lab file's `loadgen.requests`;
+    /// 0 when neither gives one: the probes are sized by the steady-state policy (each
+    /// covers `loadgen.min_periods` quota periods of steady load), as they should be.
     #[serde(default)]
     pub requests: u64,
     /// ab `-k` for the probes: the target's own, else the lab file's first `keepalive`.
@@ -468,15 +469,10 @@ fn probe_load(
     cx: &Context<'_>,
     fail: &mut dyn FnMut(String, String),
 ) -> (u64, u32) {
+    // 0: neither the target nor the file gives a count: the probes are sized by the
+    // steady-state policy like the file's cells (see `length.rs`).
     let requests = t.requests.unwrap_or(cx.loadgen.requests);
-    if requests == 0 && t.requests.is_none() {
-        fail(
-            path.into(),
-            "missing `requests`: the probes are closed-loop cells of a request count, and \
-             this file's loadgen times its cells instead"
-                .into(),
-        );
-    } else if requests == 0 || requests > super::validate::MAX_REQUESTS {
+    if t.requests == Some(0) || requests > super::validate::MAX_REQUESTS {
         fail(
             join(path, "requests"),
             format!(
@@ -498,7 +494,7 @@ fn probe_load(
                 super::validate::MAX_CONCURRENCY
             ),
         ),
-        Some(n) if u64::from(n) > requests => fail(
+        Some(n) if requests > 0 && u64::from(n) > requests => fail(
             join(path, "concurrency"),
             format!(
                 "{n} is more than the probes' requests ({requests}); concurrency must be <= requests"

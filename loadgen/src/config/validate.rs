@@ -206,7 +206,11 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
     c.name("name", &raw.name, "_.-");
     let output = raw.output.unwrap_or_else(|| DEFAULT_OUTPUT.to_string());
     c.rule("output", output_problem(&output));
-    let (repeat, repeat_auto) = super::repeat::check(raw.repeat).unwrap_or_else(|(field, msg)| {
+    // Cells the lab sizes (or that run for a time) hold many seconds: batches that give an
+    // interval from two repetitions (see `stats::batch_ci95`).
+    let timed = raw.loadgen.duration.is_some()
+        || (raw.loadgen.requests.is_none() && raw.loadgen.rate.is_none());
+    let (repeat, repeat_auto) = super::repeat::check(raw.repeat, timed).unwrap_or_else(|(field, msg)| {
         c.fail(field, msg);
         (1, None)
     });
@@ -548,6 +552,12 @@ fn resource_override(
     }
     let memory = single(c, &join(path, "memory"), raw.memory).map(|m| m.0);
     pids(c, &join(path, "pids"), raw.pids);
+    if raw.cpu_period.is_some() {
+        c.fail_at_key(
+            join(path, "cpu_period"),
+            "the CPU period is one for the whole lab: set it in the top-level `resources`",
+        );
+    }
     ResourceOverride {
         cpus,
         memory,
@@ -600,10 +610,21 @@ fn resources(
         }
     }
     pids(c, "resources.pids", raw.pids);
+    let cpu_period_s = raw.cpu_period.map(|p| p.0 as f64 / 1000.0);
+    if let Some(p) = raw.cpu_period.filter(|p| !(1..=1000).contains(&p.0)) {
+        c.fail(
+            "resources.cpu_period",
+            format!(
+                "{} ms is out of range; Docker's CPU period is 1ms..=1s (100ms by default)",
+                p.0
+            ),
+        );
+    }
     Resources {
         cpus,
         memory,
         pids: raw.pids,
+        cpu_period_s,
     }
 }
 
@@ -627,6 +648,13 @@ fn loadgen(c: &mut Checker, raw: RawLoadgen, host_cpus: usize, cpuset: CpusetSiz
         c.cpus("loadgen.cpus", cpus, host_cpus, cpuset);
     }
     let (requests, rate, duration_s) = load_amount(c, tool, raw.requests, raw.rate, raw.duration);
+    let min_periods = raw.min_periods.unwrap_or(crate::config::DEFAULT_MIN_PERIODS);
+    if !(1..=10_000).contains(&min_periods) {
+        c.fail(
+            "loadgen.min_periods",
+            format!("{min_periods} is out of range; use 1..=10000 quota periods (20 by default)"),
+        );
+    }
     requests_and_concurrency(c, tool, requests, &raw.concurrency);
     let keepalive = raw.keepalive.unwrap_or(OneOrMany {
         items: vec![false],
@@ -655,12 +683,14 @@ fn loadgen(c: &mut Checker, raw: RawLoadgen, host_cpus: usize, cpuset: CpusetSiz
         concurrency: raw.concurrency.items,
         keepalive: keepalive.items,
         timeout_s,
+        min_periods,
     }
 }
 
 /// How much each cell sends: `requests` (closed loop), or `rate` for `duration` (open loop,
-/// oha only), or `duration` alone (closed loop for a time, oha only). ab has no rate, and
-/// its `-t` silently caps a run at 50000 requests, so it gets neither.
+/// oha only), or `duration` alone (closed loop for a time), or none of them: the lab sizes
+/// each cell to cover `min_periods` quota periods of steady load (see `length.rs`). ab has
+/// no rate; its timed mode (`-t`) is used with a request cap given after it.
 fn load_amount(
     c: &mut Checker,
     tool: Tool,
@@ -678,13 +708,7 @@ fn load_amount(
         check_rate(c, tool, rate, requests.is_some(), duration.is_some());
     }
     if let Some(d) = duration {
-        if tool == Tool::Ab {
-            c.fail_at_key(
-                "loadgen.duration",
-                "ab has no reliable timed mode (its -t stops at 50000 requests); give \
-                 `requests`, or use `tool: oha`",
-            );
-        } else if d.0 < 1000 {
+        if d.0 < 1000 {
             c.fail(
                 "loadgen.duration",
                 "a cell shorter than 1s measures start-up, not load; use at least 1s",
@@ -705,12 +729,6 @@ fn load_amount(
                 "give `requests` or `duration`, not both: a cell stops at one or the other",
             );
         }
-    } else if requests.is_none() && rate.is_none() {
-        c.fail_at_key(
-            "loadgen.concurrency",
-            "loadgen has no `requests`: give `requests: 1000` (closed loop), or with \
-             `tool: oha` a `duration` and optionally a `rate`",
-        );
     }
     (
         requests.unwrap_or(0),

@@ -235,6 +235,9 @@ pub struct ContainerSpec {
     /// DNS names the container answers to on `network`.
     pub aliases: Vec<String>,
     pub cpus: Option<f64>,
+    /// The CFS period of the CPU limit, µs (Docker `--cpu-period`); `None`: the engine's
+    /// default (100 ms). With it, `cpus` becomes a quota of `cpus × period` per period.
+    pub cpu_period_us: Option<i64>,
     pub memory: Option<u64>,
     pub pids: Option<i64>,
     pub cpuset: Option<String>,

@@ -37,6 +37,11 @@ pub struct Evidence {
     pub tool: Option<Tool>,
     /// The tool warned that its figures are not reliable.
     pub tool_warned: bool,
+    /// The server had a CPU quota and the cell's steady window covered fewer periods than
+    /// the policy asks for: the periods it covered.
+    pub short_cell_periods: Option<f64>,
+    /// The steady window's load trended or its halves disagreed.
+    pub not_steady: bool,
 }
 
 impl Evidence {
@@ -57,19 +62,29 @@ impl Evidence {
             (None, Some(r), Some(t)) => (Some(r.cpu_cores_avg * t), t),
             _ => (None, 0.0),
         };
+        let steady = cell.steady.as_ref().filter(|s| s.requests > 0);
+        // The steady window's figures where it has them: its rate always, its CPU (and so
+        // its length as the time the CPU is shared over) when the counters were read per
+        // period; otherwise the whole cell's.
+        let windowed_cpu = steady.and_then(|s| Some((s.server_cpu_s?, s.window_s())));
         Some(Evidence {
             concurrency: cell.concurrency,
-            time_taken_s: m.time_taken_s,
-            rps: m.rps,
+            time_taken_s: windowed_cpu.map(|(_, w)| w).or(m.time_taken_s),
+            rps: steady.map(|s| s.rps).or(m.rps),
             complete: m.complete.unwrap_or(0),
             bad: m.bad(),
             connect_max_ms: m.connect.map(|c| c.max),
-            server_cpu_s: cell.server_resources.as_ref().map(|r| r.cpu_s),
+            server_cpu_s: windowed_cpu
+                .map(|(c, _)| c)
+                .or_else(|| cell.server_resources.as_ref().map(|r| r.cpu_s)),
             server_cores: cores_of(Some(limits.cpus), limits.cpuset.as_deref()),
-            server_throttled_share: cell
-                .server_resources
-                .as_ref()
-                .and_then(|r| r.throttled_share()),
+            server_throttled_share: steady
+                .and_then(|s| s.server_throttled_share)
+                .or_else(|| {
+                    cell.server_resources
+                        .as_ref()
+                        .and_then(|r| r.throttled_share())
+                }),
             tool_cpu_s,
             tool_wall_s,
             tool_cores: cores_of(limits.loadgen_cpus, limits.loadgen_cpuset.as_deref())
@@ -80,7 +95,25 @@ impl Evidence {
             offered_rps: cell.offered_rps,
             tool,
             tool_warned: m.tool_warned(),
+            short_cell_periods: cell
+                .steady
+                .as_ref()
+                .filter(|s| s.quota_cores.is_some() && !s.long_enough())
+                .map(|s| s.periods_covered),
+            not_steady: steady.is_some_and(|s| !super::steady::is_steady(s)),
         })
+    }
+
+    /// Closed loop with both sides well below what they may use and no throttling: the
+    /// connections' round trips set the pace. Not for a route with a known wait whose
+    /// rate Little's law did not explain: something unmeasured held it back.
+    pub fn nothing_busy(&self) -> bool {
+        let below = |share: Option<f64>| share.is_some_and(|s| s < super::CPU_IDLE);
+        self.offered_rps.is_none()
+            && self.wait_ms.is_none()
+            && below(self.server_share())
+            && below(self.tool_share())
+            && !self.server_throttled()
     }
 
     /// Any failed or non-2xx response.

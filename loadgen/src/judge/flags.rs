@@ -23,6 +23,8 @@ pub fn flags(evidence: Option<&Evidence>) -> Vec<Flag> {
     };
     [
         (e.has_errors(), Flag::Errors),
+        (e.short_cell_periods.is_some(), Flag::ShortCell),
+        (e.not_steady, Flag::NotSteady),
         (e.rate_shortfall(), Flag::RateShortfall),
         (e.loadgen_bound(), Flag::LoadgenBound),
         (e.server_throttled(), Flag::CpuThrottled),

@@ -17,6 +17,8 @@ use crate::record::{Cell, Flag, Limiter, Results, Status, Verdict};
 
 mod evidence;
 mod flags;
+pub mod interval;
+pub mod steady;
 pub mod thresholds;
 mod verdict;
 
@@ -29,6 +31,9 @@ pub use verdict::{cores_text, verdict};
 
 /// Share of its CPU allowance at which a process counts as saturated.
 pub const CPU_SATURATED: f64 = 0.90;
+/// Share of its CPU allowance below which a process is not near its limit (the verdict
+/// `concurrency` needs both the server and the load tool below it).
+pub const CPU_IDLE: f64 = 0.60;
 /// Share of CFS periods throttled at which a quota counts as the limit.
 pub const THROTTLED: f64 = 0.25;
 /// Slowest connect (ms) that means SYN retries (Linux retries a dropped SYN after 1 s,
@@ -62,9 +67,11 @@ pub fn flag_of(limiter: Limiter) -> Option<Flag> {
         Limiter::Errors => Some(Flag::Errors),
         Limiter::ConnectQueue => Some(Flag::ConnectRetries),
         Limiter::Loadgen => Some(Flag::LoadgenBound),
-        Limiter::ServerCpu | Limiter::Workload | Limiter::OfferedRate | Limiter::Undetermined => {
-            None
-        }
+        Limiter::ServerCpu
+        | Limiter::Workload
+        | Limiter::OfferedRate
+        | Limiter::Concurrency
+        | Limiter::Undetermined => None,
     }
 }
 

@@ -26,6 +26,8 @@ fn hello() -> Evidence {
         offered_rps: None,
         tool: None,
         tool_warned: false,
+        short_cell_periods: None,
+        not_steady: false,
     }
 }
 
@@ -307,4 +309,43 @@ fn findings_read_with_every_flag_their_verdicts_rely_on() {
         assert!(c.flags.contains(&Flag::LoadgenBound), "{}", c.id);
         assert!(c.measurement().is_some(), "{}", c.id);
     }
+}
+
+#[test]
+fn nothing_near_its_limit_is_the_concurrency_verdict_and_busy_is_undetermined() {
+    // c = 1: the server at 30% of its core, ab at 35% of its own.
+    let idle = Evidence {
+        concurrency: 1,
+        server_cpu_s: Some(0.024),
+        tool_cpu_s: Some(0.028),
+        ..hello()
+    };
+    let v = verdict::verdict(&idle);
+    assert_eq!(v.limiter, Limiter::Concurrency, "{v:?}");
+    assert!(v.evidence.starts_with("c = 1, nothing near its limit"), "{}", v.evidence);
+    // ab at 75% of its core: busy enough to have shaped the number.
+    let busy = Evidence {
+        tool_cpu_s: Some(0.060),
+        ..idle.clone()
+    };
+    assert_eq!(verdict::verdict(&busy).limiter, Limiter::Undetermined);
+    // Throttled in 30% of periods: the quota, not the round trips.
+    let throttled = Evidence {
+        server_throttled_share: Some(0.30),
+        ..idle
+    };
+    assert_eq!(verdict::verdict(&throttled).limiter, Limiter::ServerCpu);
+}
+
+#[test]
+fn a_short_or_unsteady_cell_is_flagged() {
+    let short = Evidence {
+        short_cell_periods: Some(3.0),
+        not_steady: true,
+        ..hello()
+    };
+    let f = flags(Some(&short));
+    assert!(f.contains(&Flag::ShortCell) && f.contains(&Flag::NotSteady), "{f:?}");
+    let plain = flags(Some(&hello()));
+    assert!(!plain.contains(&Flag::ShortCell) && !plain.contains(&Flag::NotSteady));
 }

@@ -135,7 +135,11 @@ pub fn figure_of(cell: &Cell, figure: Figure) -> Option<f64> {
             let complete = m.complete.filter(|n| *n > 0)?;
             Some(m.bad() as f64 / complete as f64)
         }
-        Figure::CpuPerRequest => cell.server_cpu_per_request_s(),
+        // 0 is a counter that was not recorded: no request is served without CPU.
+        Figure::CpuPerRequest => cell
+            .server_cpu_per_request_us()
+            .map(|us| us * 1e-6)
+            .filter(|s| *s > 0.0),
         Figure::MemoryPeak => cell
             .server_resources
             .as_ref()
@@ -192,11 +196,8 @@ fn judge_row(i: usize, t: &Threshold, b: &Bound, name: &str, cells: &[&Cell]) ->
         .iter()
         .filter(|c| c.status == Status::Ok && c.measurement().is_some())
         .collect();
-    let values: Vec<f64> = measured
-        .iter()
-        .filter_map(|c| figure_of(c, b.figure))
-        .collect();
-    let interval = Interval::of(&values);
+    let measured: Vec<&Cell> = measured.into_iter().copied().collect();
+    let interval = super::interval::row_interval(&measured, b.figure);
     let loadgen = measured
         .iter()
         .filter(|c| {
@@ -210,7 +211,10 @@ fn judge_row(i: usize, t: &Threshold, b: &Bound, name: &str, cells: &[&Cell]) ->
             Outcome::Inconclusive,
             format!(
                 "no figure: {} of {} repetition(s) measured {}",
-                values.len(),
+                measured
+                    .iter()
+                    .filter(|c| figure_of(c, b.figure).is_some())
+                    .count(),
                 cells.len(),
                 b.figure.name()
             ),
@@ -254,6 +258,10 @@ fn decide(b: &Bound, iv: &Interval) -> (Outcome, String) {
         Basis::Ci95 => format!("95% CI of the median of {} repetitions", iv.n),
         Basis::Spread => format!("range of {} repetitions", iv.n),
         Basis::NoiseFloor => "one repetition ± 5% noise floor".into(),
+        Basis::BatchMeans => format!(
+            "95% CI by batch means of the steady seconds of {} repetitions",
+            iv.n
+        ),
     };
     let bound = format!("{} {}", b.op, f.show(v));
     if pass {
@@ -268,7 +276,9 @@ fn decide(b: &Bound, iv: &Interval) -> (Outcome, String) {
         )
     } else {
         let settle = match iv.basis {
-            Basis::Ci95 => "more repetitions (a larger repeat) narrow the interval",
+            Basis::Ci95 | Basis::BatchMeans => {
+                "more repetitions (a larger repeat) narrow the interval"
+            }
             _ => "repeat the cell 6 or more times (repeat: auto, or lab run --repeat 10) for a 95% interval of the median",
         };
         (

@@ -19,7 +19,14 @@
 //! 6. **offered-rate** (open loop): the cell achieved its offered rate within 5%: the
 //!    schedule, not the server, set the pace (Little's law does not apply: the rate is
 //!    fixed, the connections in use follow from it).
-//! 7. **undetermined**: none of the above; nothing measured was saturated.
+//! 7. **concurrency** (closed loop): the server and the load tool each used less than 60%
+//!    of the CPU they may use, and no quota throttled: nothing is near its limit, each
+//!    connection's round trip sets the pace (c = 1 is the plain case).
+//! 8. **undetermined**: none of the above: nothing was saturated, yet something was busy
+//!    enough (60–90%) that it may have shaped the number.
+//!
+//! Under a CPU limit the figures are the steady window's (see `steady.rs`): its rate, the
+//! server's CPU and throttling over the same whole seconds.
 
 use super::Evidence;
 use crate::record::{Limiter, Verdict};
@@ -65,10 +72,17 @@ pub fn verdict(f: &Evidence) -> Verdict {
     if let Some(v) = open_loop(f, &cpu_text).or_else(|| workload(f, &cpu_text)) {
         return v;
     }
+    if f.nothing_busy() {
+        return verdict(
+            Limiter::Concurrency,
+            format!("c = {}, nothing near its limit; {cpu_text}", f.concurrency),
+            Some("each connection's round trip sets the pace: raise concurrency to load the server"),
+        );
+    }
     verdict(
         Limiter::Undetermined,
         cpu_text,
-        Some("nothing measured was saturated: latency at this concurrency sets the pace; raise concurrency to load the server"),
+        Some("nothing was saturated, but the server or the load tool was busy (60–90% of its CPU): raise concurrency to load the server, or give the load generator more CPU"),
     )
 }
 

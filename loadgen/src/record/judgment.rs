@@ -18,17 +18,19 @@ pub enum Limiter {
     Loadgen,
     Workload,
     OfferedRate,
+    Concurrency,
     Undetermined,
 }
 
 impl Limiter {
-    pub const ALL: [Limiter; 7] = [
+    pub const ALL: [Limiter; 8] = [
         Limiter::Errors,
         Limiter::ConnectQueue,
         Limiter::ServerCpu,
         Limiter::Loadgen,
         Limiter::Workload,
         Limiter::OfferedRate,
+        Limiter::Concurrency,
         Limiter::Undetermined,
     ];
 
@@ -41,6 +43,7 @@ impl Limiter {
             Limiter::Loadgen => "loadgen",
             Limiter::Workload => "workload",
             Limiter::OfferedRate => "offered-rate",
+            Limiter::Concurrency => "concurrency",
             Limiter::Undetermined => "undetermined",
         }
     }
@@ -54,7 +57,8 @@ impl Limiter {
             Limiter::Loadgen => "the load tool used ≥ 90% of the CPU it can use (ab: one core at most), or its quota throttled it: this measures the load generator, not the server",
             Limiter::Workload => "the route's own wait set the pace: req/s ≈ concurrency ÷ wait (Little's law) within 10%",
             Limiter::OfferedRate => "open loop: the server kept up with the offered rate (within 5%) and nothing was saturated: the rate set the pace, read the latency",
-            Limiter::Undetermined => "no measured resource was saturated",
+            Limiter::Concurrency => "closed loop with nothing near its limit (server and load tool each below 60% of the CPU they may use, no throttling): each connection's round trip sets the pace, and more concurrency gives more req/s",
+            Limiter::Undetermined => "no measured resource was saturated, yet one was busy enough (60–90%) that it may have shaped the number",
         }
     }
 
@@ -89,6 +93,8 @@ pub struct Verdict {
 pub enum Flag {
     Errors,
     SharedCpus,
+    ShortCell,
+    NotSteady,
     RateShortfall,
     LoadgenBound,
     CpuThrottled,
@@ -100,9 +106,11 @@ pub enum Flag {
 
 impl Flag {
     /// Every flag, most serious first: the order in which reports list them.
-    pub const ALL: [Flag; 9] = [
+    pub const ALL: [Flag; 11] = [
         Flag::Errors,
         Flag::SharedCpus,
+        Flag::ShortCell,
+        Flag::NotSteady,
         Flag::RateShortfall,
         Flag::LoadgenBound,
         Flag::CpuThrottled,
@@ -117,6 +125,8 @@ impl Flag {
         match self {
             Flag::Errors => ("errors", 'E', "failed requests or non-2xx responses: ab counts non-2xx as successes, our good req/s column does not"),
             Flag::SharedCpus => ("shared-cpus", 'X', "another lab run had containers on this cell's CPUs while it ran: each measured the other, so the number describes neither; run one lab at a time per machine (or pin them apart)"),
+            Flag::ShortCell => ("short-cell", 'P', "the server had a CPU quota and the cell covered fewer quota periods of steady load than the policy asks for (loadgen.min_periods, 20 by default): its figures describe where the period boundaries fell, not the limit; leave `requests` out of the lab file to let the lab size the cell"),
+            Flag::NotSteady => ("not-steady", 'N', "the cell's load was not steady: req/s of the steady window's two halves differ by more than 10%, or its seconds trend by more than 5% per second"),
             Flag::RateShortfall => ("rate-shortfall", 'S', "open loop: the achieved rate fell more than 5% short of the offered rate; the server (or the load generator) could not keep up, and the requests it did not take waited in the queue"),
             Flag::LoadgenBound => ("loadgen-bound", 'L', "the load tool used >= 90% of the CPU it may use (ab: one core at most), or its CPU limit throttled it in >= 25% of periods: the number measures the load generator, not the server"),
             Flag::CpuThrottled => ("cpu-throttled", 'T', "the server's CPU quota throttled it in >= 25% of scheduler periods"),

@@ -20,10 +20,10 @@ use crate::metrics::CellMetrics;
 
 pub mod judgment;
 pub mod measurement;
-mod per_request;
 pub mod placed;
 pub mod rate;
 pub mod resources;
+pub mod steady;
 mod tool;
 pub mod upgrade;
 
@@ -32,6 +32,7 @@ pub use measurement::{FailureKind, Measurement, OhaReport, TimeSummary, ToolRepo
 pub use placed::{Placed, Route};
 pub use rate::RateSpec;
 pub use resources::ResourceSummary;
+pub use steady::{CounterSample, RequestLog, Steady};
 pub use tool::Tool;
 
 /// Bumped when a field changes meaning or disappears (adding a field does not bump it).
@@ -190,7 +191,12 @@ pub struct Cell {
     pub path: String,
     pub concurrency: u32,
     pub keepalive: bool,
+    /// Requests the tool was asked for (0 when the cell ran for a time: `duration_s`).
     pub requests: u64,
+    /// Seconds the tool was asked to send for (timed cells: the steady-state policy or
+    /// `loadgen.duration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
     pub repetition: u32,
     pub limits: Limits,
     pub status: Status,
@@ -235,6 +241,11 @@ pub struct Cell {
     /// of open connections and threads.
     #[serde(default)]
     pub server_metrics: Option<CellMetrics>,
+    /// The steady window: the figures that describe the CPU limit, with the period, the
+    /// periods covered and the timeline (see [`steady`]). `None`: the tool gave no
+    /// per-request data (oha, records before the lab kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steady: Option<Steady>,
     /// What limited the cell (see the judge layer, `judge/`).
     #[serde(default)]
     pub verdict: Option<Verdict>,
@@ -268,14 +279,35 @@ impl Cell {
     }
 
     /// Requests per second counting only successful (2xx, not failed) responses: ab's own
-    /// figure counts non-2xx answers as successes.
+    /// figure counts non-2xx answers as successes. Over the steady window when there is
+    /// one (the cell's share of good answers applied to its rate).
     pub fn good_rps(&self) -> Option<f64> {
-        self.measurement()?.good_rps()
+        let m = self.measurement()?;
+        match &self.steady {
+            Some(s) => Some(s.rps * m.good_rps()? / m.rps.filter(|r| *r > 0.0)?),
+            None => m.good_rps(),
+        }
+        .or_else(|| m.good_rps())
     }
 
-    /// Completed requests per second as the tool counts them (non-2xx included).
+    /// Completed requests per second (non-2xx included): over the steady window when the
+    /// cell has one, else as the tool counted them over its whole run.
     pub fn rps(&self) -> Option<f64> {
-        self.measurement()?.rps
+        match &self.steady {
+            Some(s) if s.requests > 0 => Some(s.rps),
+            _ => self.measurement()?.rps,
+        }
+    }
+
+    /// The server's CPU time per request, µs: over the steady window when the cell has one
+    /// with per-period counters, else the cell's CPU over its completed requests.
+    pub fn server_cpu_per_request_us(&self) -> Option<f64> {
+        if let Some(us) = self.steady.as_ref().and_then(|s| s.server_cpu_per_request_us) {
+            return Some(us);
+        }
+        let cpu = self.server_resources.as_ref()?.cpu_s;
+        let n = self.measurement()?.complete.filter(|n| *n > 0)?;
+        Some(cpu / n as f64 * 1e6)
     }
 
     /// Open-loop cells: the achieved rate over the offered one (1.0 = all sent and done).

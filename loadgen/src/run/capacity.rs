@@ -100,6 +100,7 @@ async fn measure(
         keepalive: cell.keepalive,
         url: &url,
         percentiles: false,
+        per_request: false,
     });
     let deadline = Duration::from_secs_f64(seconds + lg.timeout_s as f64 + 30.0);
     let report = session

@@ -81,6 +81,15 @@ impl Counters {
         samples.into_iter().map(|s| self.adjust(s)).collect()
     }
 
+    /// The CFS period in force and the quota per period, seconds, as the container's cgroup
+    /// says (`None` when the counters are Docker stats: the cgroup is not reachable).
+    pub fn bandwidth(&self) -> Option<(f64, Option<f64>)> {
+        match self {
+            Counters::Files(f) => f.bandwidth().ok(),
+            Counters::DockerStats { .. } => None,
+        }
+    }
+
     /// How reports name the source.
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use agent::RunReport;
 use anyhow::{anyhow, Result};
 
+use super::sampler::PeriodSampler;
 use super::servers::LiveServer;
 use super::session::Session;
 use super::{describe_exit, last_line, unique_name, Ctx};
@@ -58,8 +59,10 @@ pub async fn measure(
     let started = Instant::now();
     let url = srv.url(&cell.path);
     let driver = ctx.lab.loadgen.tool.driver();
+    let seconds = config::length::cell_seconds(ctx.lab, &cell.path);
+    cell.duration_s = seconds;
     let load = Load {
-        amount: match ctx.lab.loadgen.duration_s {
+        amount: match seconds {
             Some(s) => Amount::Seconds(s),
             None => Amount::Requests(cell.requests),
         },
@@ -69,6 +72,7 @@ pub async fn measure(
         keepalive: cell.keepalive,
         url: &url,
         percentiles: true,
+        per_request: true,
     };
     cell.command = driver.command(&load);
     let collect = driver.collect(&load);
@@ -82,12 +86,14 @@ pub async fn measure(
         },
         None => None,
     };
-    let before = neighbours(ctx, cell).await;
-    match run_bracketed(ctx, session, srv, &cell.command, &collect).await {
+    let before = neighbours_before(ctx, session, cell).await;
+    let timed = seconds.is_some();
+    match run_bracketed(ctx, session, srv, &cell.command, &collect, timed).await {
         Ok(m) => fill(ctx, cell, m),
         Err(e) => cell.reason = Some(format!("{e:#}")),
     }
     let at_end = neighbours(ctx, cell).await;
+    remember_neighbours(session, cell, &at_end);
     cell.neighbours = before.into_iter().chain(at_end).collect();
     cell.neighbours.sort();
     cell.neighbours.dedup();
@@ -103,6 +109,36 @@ pub async fn measure(
     crate::judge::judge(cell);
     cell.wall_s = started.elapsed().as_secs_f64();
     after
+}
+
+/// How long the last cell's closing look stands for the next cell's opening one: the lab
+/// goes from one cell to the next in milliseconds (recording the cell between them).
+const NEIGHBOURS_FRESH: Duration = Duration::from_millis(500);
+
+/// The other lab runs on this cell's CPUs just before it: the previous cell's closing
+/// look when it was on the same CPUs moments ago, else a new look.
+async fn neighbours_before(ctx: &Ctx<'_>, session: &Session, cell: &Cell) -> Vec<String> {
+    let cpusets = [cell.limits.cpuset.clone(), cell.limits.loadgen_cpuset.clone()];
+    let last = session
+        .last_neighbours
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    match last {
+        Some(seen) if seen.cpusets == cpusets && seen.at.elapsed() < NEIGHBOURS_FRESH => seen.runs,
+        _ => neighbours(ctx, cell).await,
+    }
+}
+
+fn remember_neighbours(session: &Session, cell: &Cell, runs: &[String]) {
+    *session
+        .last_neighbours
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = Some(super::session::SeenNeighbours {
+        cpusets: [cell.limits.cpuset.clone(), cell.limits.loadgen_cpuset.clone()],
+        at: Instant::now(),
+        runs: runs.to_vec(),
+    });
 }
 
 /// Other live lab runs on this cell's CPUs (see [`super::owner::neighbours`]): asked
@@ -126,6 +162,10 @@ struct Measured {
     /// The server's stats stream during the cell, when its counters keep no peaks.
     server_samples: Vec<StatsSample>,
     loadgen: (StatsSample, StatsSample),
+    /// The server's CPU counters read every quota period during the cell (cgroup files).
+    server_periods: Vec<crate::record::CounterSample>,
+    /// The CFS period and quota in force in the server's container, and where read.
+    bandwidth: (f64, Option<f64>, &'static str),
     server_source: &'static str,
     loadgen_source: &'static str,
     server_peak_reset: bool,
@@ -138,8 +178,13 @@ async fn run_bracketed(
     srv: &LiveServer,
     command: &[String],
     collect: &[&str],
+    timed: bool,
 ) -> Result<Measured> {
     let scrapes: Vec<String> = srv.metrics_url().into_iter().collect();
+    let bandwidth = match srv.counters.bandwidth() {
+        Some((period, quota)) => (period, quota, "cgroup"),
+        None => (ctx.lab.resources.period_s(), None, "configured"),
+    };
     let server_peak_reset = srv.counters.reset_memory_peak();
     let loadgen_peak_reset = session.counters.reset_memory_peak();
     let (server_before, loadgen_before) = tokio::join!(
@@ -150,9 +195,18 @@ async fn run_bracketed(
         .counters
         .samples_peaks()
         .then(|| ctx.servers.engine.sample(&srv.container));
+    let periods = PeriodSampler::start(&srv.counters, Duration::from_secs_f64(bandwidth.0));
     let report = session
-        .run_tool(ctx, command, &scrapes, collect, cell_deadline(ctx))
+        .run_tool_aligned(
+            ctx,
+            command,
+            &scrapes,
+            collect,
+            cell_deadline(ctx),
+            timed.then_some(config::length::START_BETWEEN),
+        )
         .await;
+    let server_periods = periods.finish().await;
     let server_samples = match sampler {
         Some(s) => srv.counters.adjust_all(s.finish().await),
         None => Vec::new(),
@@ -167,6 +221,8 @@ async fn run_bracketed(
         server: (server_before?, server_after?),
         server_samples,
         loadgen: (loadgen_before?, loadgen_after?),
+        server_periods,
+        bandwidth,
         server_source: srv.counters.as_str(),
         loadgen_source: session.counters.as_str(),
         server_peak_reset,
@@ -212,6 +268,7 @@ fn fill(ctx: &Ctx<'_>, cell: &mut Cell, m: Measured) {
             let counts = tool::measurement(&parsed, cell.percentiles_fine.as_ref());
             cell.report = Some(parsed);
             cell.measurement = Some(counts.clone());
+            cell.steady = steady_window(ctx, cell, &m);
             // Without a background load, all of the server's CPU in the window went to
             // this run: average it over the time the tool actually measured.
             if ctx.lab.background.is_none() {
@@ -240,6 +297,32 @@ fn fill(ctx: &Ctx<'_>, cell: &mut Cell, m: Measured) {
     cell.server_resources = Some(server);
 }
 
+/// The cell's steady window, from the tool's per-request data (ab `-g`) and the server's
+/// per-period counters; `None` when the tool wrote no per-request data.
+fn steady_window(ctx: &Ctx<'_>, cell: &Cell, m: &Measured) -> Option<crate::record::Steady> {
+    let r = &m.report;
+    let log = ctx.lab.loadgen.tool.driver().request_log(&r.files)?;
+    let started = r.started_unix_s?;
+    let ended = r.ended_unix_s.unwrap_or(started + r.wall_s);
+    // A timed tool stops sending at its duration; what follows is its report being written.
+    let stopped = cell.duration_s.map_or(ended, |d| (started + d.ceil()).min(ended));
+    let (period_s, quota, source) = m.bandwidth;
+    Some(crate::judge::steady::steady(&crate::judge::steady::Inputs {
+        log: &log,
+        tool_start_unix_s: started,
+        tool_end_unix_s: stopped,
+        samples: &m.server_periods,
+        period_s,
+        period_source: source,
+        // Read from the cgroup when it could be; else the limit the lab set.
+        quota_cores: match source {
+            "cgroup" => quota.map(|q| q / period_s),
+            _ => Some(cell.limits.cpus),
+        },
+        min_periods: ctx.lab.loadgen.min_periods,
+    }))
+}
+
 /// ab's stdout and stderr, and the server's metrics scrapes, under `raw/`.
 fn save_raw(ctx: &Ctx<'_>, cell: &Cell, r: &RunReport) {
     let dir = &ctx.run.dir;
@@ -263,6 +346,20 @@ fn save_raw(ctx: &Ctx<'_>, cell: &Cell, r: &RunReport) {
             tracing::error!("{e:#}");
         }
     }
+    // The per-request file: tens of thousands of similar lines, kept compressed.
+    if let Some(text) = r.files.get(tool::ab::REQUESTS_FILE) {
+        let path = dir.join(format!("raw/{}.requests.tsv.gz", cell.id));
+        if let Err(e) = gzip(text.as_bytes()).and_then(|b| results::write_atomic(&path, &b)) {
+            tracing::error!("{e:#}");
+        }
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(bytes)?;
+    Ok(z.finish()?)
 }
 
 /// Is the server still running? When not, how it ended and its last log line.
@@ -302,6 +399,7 @@ async fn start_background(
         keepalive: bg.keepalive,
         url: &url,
         percentiles: false,
+        per_request: false,
     });
     let program = cmd.remove(0);
     let mut labels = ctx.labels.clone();

@@ -15,6 +15,7 @@ mod measure;
 mod owner;
 mod record;
 mod rounds;
+mod sampler;
 mod servers;
 mod session;
 mod stop;
@@ -305,6 +306,7 @@ fn new_cell(lab: &Lab, group: &config::Group, cref: &config::CellRef, limits: Li
         concurrency: point.concurrency,
         keepalive: point.keepalive,
         requests: lab.loadgen.requests,
+        duration_s: None,
         repetition: cref.repetition,
         limits,
         status: Status::Failed,
@@ -324,6 +326,7 @@ fn new_cell(lab: &Lab, group: &config::Group, cref: &config::CellRef, limits: Li
         loadgen_resources: None,
         tool_usage: None,
         server_metrics: None,
+        steady: None,
         verdict: None,
         flags: Vec::new(),
         neighbours: Vec::new(),

@@ -41,13 +41,36 @@ pub enum Stop {
     Time,
 }
 
-/// Should `repeat: auto` stop after `rounds` rounds taking `elapsed_s`, given each
-/// server's req/s so far (`failures` counts its failed cells)? `None`: go on.
+/// What one server of a point measured so far.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SoFar {
+    /// req/s of its ok cells.
+    pub values: Vec<f64>,
+    /// The steady seconds' req/s of each ok cell (empty for a cell without them).
+    pub batches: Vec<Vec<f64>>,
+    /// Its failed cells.
+    pub failures: u32,
+}
+
+#[cfg(test)]
+impl SoFar {
+    fn of(values: Vec<f64>, failures: u32) -> SoFar {
+        SoFar {
+            batches: Vec::new(),
+            values,
+            failures,
+        }
+    }
+}
+
+/// Should `repeat: auto` stop after `rounds` rounds taking `elapsed_s`, given what each
+/// server measured so far? `None`: go on. The interval is the one reports print
+/// (`stats::row_ci95`: batch means over the steady seconds, else the median's).
 pub fn stop_reason(
     auto: &AutoRepeat,
     rounds: u32,
     elapsed_s: f64,
-    servers: &[(Vec<f64>, u32)],
+    servers: &[SoFar],
 ) -> Option<Stop> {
     if rounds >= auto.max {
         return Some(Stop::Max);
@@ -56,15 +79,20 @@ pub fn stop_reason(
         return None;
     }
     // A server that keeps failing cannot narrow its interval: it does not hold the point.
-    let known = |values: &Vec<f64>| {
-        let median = stats::Spread::of(values).median;
-        stats::median_ci95(values)
+    let known = |s: &SoFar| {
+        let median = stats::Spread::of(&s.values).median;
+        let batches = if s.batches.iter().any(|b| b.is_empty()) {
+            &[][..]
+        } else {
+            &s.batches[..]
+        };
+        stats::row_ci95(&s.values, batches)
             .and_then(|ci| stats::relative_half_width(ci, median))
             .is_some_and(|w| w <= auto.target)
     };
     let all_known = servers
         .iter()
-        .all(|(values, failures)| *failures >= 2 || (!values.is_empty() && known(values)));
+        .all(|s| s.failures >= 2 || (!s.values.is_empty() && known(s)));
     if all_known {
         Some(Stop::Target)
     } else if elapsed_s >= auto.time_s {
@@ -103,21 +131,23 @@ async fn run_point(
     record: &mut Record,
 ) -> Result<()> {
     let started = Instant::now();
-    // instance → (req/s of its ok cells, failed cells)
-    let mut figures: BTreeMap<usize, (Vec<f64>, u32)> = BTreeMap::new();
+    let mut figures: BTreeMap<usize, SoFar> = BTreeMap::new();
     for round in 0..plan.repeat {
         for cref in cells.iter().filter(|c| c.repetition == round) {
-            let (rps, ok) = measure_one(step, cref, pool, capacities, record).await?;
+            let (rps, batches, ok) = measure_one(step, cref, pool, capacities, record).await?;
             let entry = figures.entry(cref.instance).or_default();
             match rps.filter(|_| ok) {
-                Some(v) => entry.0.push(v),
-                None => entry.1 += 1,
+                Some(v) => {
+                    entry.values.push(v);
+                    entry.batches.push(batches);
+                }
+                None => entry.failures += 1,
             }
         }
         let Some(auto) = &step.ctx.lab.repeat_auto else {
             continue;
         };
-        let servers: Vec<(Vec<f64>, u32)> = figures.values().cloned().collect();
+        let servers: Vec<SoFar> = figures.values().cloned().collect();
         if let Some(stop) = stop_reason(auto, round + 1, since(started), &servers) {
             let left = cells.iter().filter(|c| c.repetition > round).count();
             step.progress.skip(left as u64);
@@ -133,14 +163,14 @@ async fn run_point(
 }
 
 /// Measure one cell (restarting its server first if it died) and record it. Returns its
-/// req/s and whether it is ok.
+/// req/s, its steady seconds' req/s and whether it is ok.
 async fn measure_one(
     step: &Step<'_, '_>,
     cref: &CellRef,
     pool: &mut Pool,
     capacities: &mut Capacities,
     record: &mut Record,
-) -> Result<(Option<f64>, bool)> {
+) -> Result<(Option<f64>, Vec<f64>, bool)> {
     let ctx = step.ctx;
     let inst = &step.group.instances[cref.instance];
     let mut cell = new_cell(ctx.lab, step.group, cref, (step.limits)(inst));
@@ -178,7 +208,8 @@ async fn measure_one(
             .await;
     }
     step.progress.finish_cell(&cell);
-    let result = (cell.rps(), cell.status == crate::record::Status::Ok);
+    let batches = cell.steady.as_ref().map(|s| s.batches()).unwrap_or_default();
+    let result = (cell.rps(), batches, cell.status == crate::record::Status::Ok);
     record.push_cell(cell)?;
     Ok(result)
 }
@@ -193,11 +224,11 @@ mod tests {
 
     #[test]
     fn runs_at_least_min_and_at_most_max() {
-        let tight = vec![(vec![100.0; 5], 0)];
+        let tight = vec![SoFar::of(vec![100.0; 5], 0)];
         assert_eq!(stop_reason(&auto(), 5, 0.1, &tight), None, "min is 6");
-        let tight = vec![(vec![100.0, 101.0, 99.0, 100.5, 99.5, 100.0], 0)];
+        let tight = vec![SoFar::of(vec![100.0, 101.0, 99.0, 100.5, 99.5, 100.0], 0)];
         assert_eq!(stop_reason(&auto(), 6, 0.1, &tight), Some(Stop::Target));
-        let wide = vec![(vec![100.0, 150.0, 80.0, 120.0, 60.0, 100.0], 0)];
+        let wide = vec![SoFar::of(vec![100.0, 150.0, 80.0, 120.0, 60.0, 100.0], 0)];
         assert_eq!(stop_reason(&auto(), 6, 0.1, &wide), None);
         assert_eq!(stop_reason(&auto(), 20, 0.1, &wide), Some(Stop::Max));
         assert_eq!(stop_reason(&auto(), 7, 10.0, &wide), Some(Stop::Time));
@@ -205,13 +236,35 @@ mod tests {
 
     #[test]
     fn every_server_must_be_known_unless_it_keeps_failing() {
-        let tight = (vec![100.0, 101.0, 99.0, 100.5, 99.5, 100.0], 0);
-        let wide = (vec![100.0, 150.0, 80.0, 120.0, 60.0, 100.0], 0);
+        let tight = SoFar::of(vec![100.0, 101.0, 99.0, 100.5, 99.5, 100.0], 0);
+        let wide = SoFar::of(vec![100.0, 150.0, 80.0, 120.0, 60.0, 100.0], 0);
         assert_eq!(stop_reason(&auto(), 6, 0.1, &[tight.clone(), wide]), None);
-        let failing = (Vec::new(), 6);
+        let failing = SoFar::of(Vec::new(), 6);
         assert_eq!(
             stop_reason(&auto(), 6, 0.1, &[tight, failing]),
             Some(Stop::Target)
         );
+    }
+
+    #[test]
+    fn steady_seconds_settle_a_point_in_two_repetitions() {
+        let timed = AutoRepeat::timed();
+        let steady = |v: f64| SoFar {
+            values: vec![v, v * 1.01],
+            batches: vec![vec![v, v * 1.02, v * 0.99], vec![v * 1.01, v, v * 1.02]],
+            failures: 0,
+        };
+        assert_eq!(stop_reason(&timed, 1, 3.0, &[steady(5000.0)]), None, "min 2");
+        assert_eq!(
+            stop_reason(&timed, 2, 6.0, &[steady(5000.0), steady(3000.0)]),
+            Some(Stop::Target)
+        );
+        // Seconds that swing by 30%: not known yet.
+        let swinging = SoFar {
+            values: vec![5000.0, 5000.0],
+            batches: vec![vec![3500.0, 6500.0, 5000.0], vec![6500.0, 3500.0, 5000.0]],
+            failures: 0,
+        };
+        assert_eq!(stop_reason(&timed, 2, 6.0, &[swinging]), None);
     }
 }

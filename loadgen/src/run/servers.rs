@@ -403,6 +403,7 @@ async fn warm_up(
             keepalive: false,
             url: &url,
             percentiles: false,
+            per_request: false,
         });
         let report = session
             .run_tool(ctx, &cmd, &[], &[], WARMUP_DEADLINE)

@@ -30,6 +30,18 @@ pub struct Session {
     pub container: String,
     pub cpuset: Option<String>,
     pub counters: Counters,
+    /// The other lab runs seen on the CPUs at the end of the last cell (its CPU sets, when,
+    /// and who): the next cell's "before", when it starts right after (see
+    /// `measure::neighbours`). Saves one container listing per cell.
+    pub last_neighbours: std::sync::Mutex<Option<SeenNeighbours>>,
+}
+
+/// One look for other lab runs on a cell's CPUs.
+#[derive(Debug, Clone)]
+pub struct SeenNeighbours {
+    pub cpusets: [Option<String>; 2],
+    pub at: std::time::Instant,
+    pub runs: Vec<String>,
 }
 
 /// The running sessions of a run, one per cpuset, created on first use.
@@ -98,6 +110,7 @@ impl Session {
             .context("starting the load generator container")?;
         let counters = Counters::locate(ctx.loadgen.engine, &container).await;
         Ok(Session {
+            last_neighbours: std::sync::Mutex::new(None),
             container,
             cpuset: cpuset.map(str::to_string),
             counters,
@@ -114,7 +127,25 @@ impl Session {
         collect: &[&str],
         timeout: Duration,
     ) -> Result<RunReport> {
+        self.run_tool_aligned(ctx, command, scrapes, collect, timeout, None)
+            .await
+    }
+
+    /// [`Session::run_tool`], started within a fraction of a second (`lab-agent
+    /// --start-between LO HI`): how a timed cell gets whole seconds of steady load.
+    pub async fn run_tool_aligned(
+        &self,
+        ctx: &Ctx<'_>,
+        command: &[String],
+        scrapes: &[String],
+        collect: &[&str],
+        timeout: Duration,
+        start_between: Option<(f64, f64)>,
+    ) -> Result<RunReport> {
         let mut cmd = vec![AGENT_PATH.to_string(), "run".into()];
+        if let Some((lo, hi)) = start_between {
+            cmd.extend(["--start-between".to_string(), lo.to_string(), hi.to_string()]);
+        }
         for url in scrapes {
             cmd.extend(["--scrape".to_string(), url.clone()]);
         }

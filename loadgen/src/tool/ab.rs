@@ -1,18 +1,24 @@
-//! ApacheBench: `ab -n N -c C -s T -r [-e FILE] [-k] URL`, parsed by [`crate::ab`].
+//! ApacheBench: `ab -n N -c C -s T -r [-e FILE] [-g FILE] [-k] URL`, or timed
+//! `ab -t SECS -n CAP ...`, parsed by [`crate::ab`].
 
 use std::collections::BTreeMap;
 
 use super::{Amount, Load, LoadTool, Tool};
 use crate::ab::AbReport;
-use crate::record::{FailureKind, Measurement, TimeSummary, ToolReport};
+use crate::record::{FailureKind, Measurement, RequestLog, TimeSummary, ToolReport};
 
 /// Where ab writes its `-e` percentile file inside the load generator container (`/tmp` is
 /// world-writable there: the lab copies it in with the agent).
 pub const PERCENTILE_FILE: &str = "/tmp/lab-percentiles.csv";
 
-/// ab has `-t` but it silently caps requests at 50000 (see NOTES): a timed run is refused
-/// by validation, so this many requests stand in should one reach here.
-const TIMED_FALLBACK_REQUESTS: u64 = 50_000;
+/// Where ab writes its `-g` per-request file (start second and total time of each
+/// request): the steady window and its timeline are computed from it.
+pub const REQUESTS_FILE: &str = "/tmp/lab-requests.tsv";
+
+/// ab's `-t` sets the request count to 50000 (see NOTES); a `-n` given after it lifts
+/// that cap. ab reserves a record per request up front (calloc: pages are touched only as
+/// requests complete), so the cap costs address space, not memory.
+const TIMED_REQUEST_CAP: u64 = crate::config::MAX_REQUESTS;
 
 pub struct Ab;
 
@@ -62,14 +68,18 @@ impl LoadTool for Ab {
     /// the run without a report. ab has no rate: `load.rate` is ignored (validation refuses
     /// `rate:` with ab).
     fn command(&self, load: &Load<'_>) -> Vec<String> {
-        let requests = match load.amount {
-            Amount::Requests(n) => n,
-            Amount::Seconds(_) => TIMED_FALLBACK_REQUESTS,
-        };
-        let mut cmd: Vec<String> = [
-            "ab",
-            "-n",
-            &requests.to_string(),
+        let mut cmd: Vec<String> = vec!["ab".into()];
+        match load.amount {
+            Amount::Requests(n) => cmd.extend(["-n".into(), n.to_string()]),
+            // `-t` first: it resets the count, which `-n` then sets (order matters).
+            Amount::Seconds(s) => cmd.extend([
+                "-t".into(),
+                (s.ceil() as u64).max(1).to_string(),
+                "-n".into(),
+                TIMED_REQUEST_CAP.to_string(),
+            ]),
+        }
+        cmd.extend([
             "-c",
             &load.concurrency.to_string(),
             "-s",
@@ -77,10 +87,12 @@ impl LoadTool for Ab {
             "-r",
         ]
         .iter()
-        .map(|s| s.to_string())
-        .collect();
+        .map(|s| s.to_string()));
         if load.percentiles {
             cmd.extend(["-e".to_string(), PERCENTILE_FILE.to_string()]);
+        }
+        if load.per_request {
+            cmd.extend(["-g".to_string(), REQUESTS_FILE.to_string()]);
         }
         if load.keepalive {
             cmd.push("-k".into());
@@ -94,10 +106,23 @@ impl LoadTool for Ab {
     }
 
     fn collect(&self, load: &Load<'_>) -> Vec<&'static str> {
-        if load.percentiles {
-            vec![PERCENTILE_FILE]
-        } else {
-            Vec::new()
+        [
+            (load.percentiles, PERCENTILE_FILE),
+            (load.per_request, REQUESTS_FILE),
+        ]
+        .into_iter()
+        .filter_map(|(wanted, file)| wanted.then_some(file))
+        .collect()
+    }
+
+    fn request_log(&self, files: &BTreeMap<String, String>) -> Option<RequestLog> {
+        let text = files.get(REQUESTS_FILE)?;
+        match crate::ab::parse_gnuplot(text) {
+            Ok(by_second) => Some(RequestLog { by_second }),
+            Err(e) => {
+                tracing::warn!("{e}");
+                None
+            }
         }
     }
 
@@ -134,6 +159,7 @@ mod tests {
             keepalive: true,
             url: "http://172.18.0.2:45000/",
             percentiles: true,
+            per_request: false,
         };
         assert_eq!(
             Ab.command(&load).join(" "),
@@ -150,5 +176,15 @@ mod tests {
             "ab -n 1000 -c 10 -s 30 -r http://172.18.0.2:45000/"
         );
         assert!(Ab.collect(&plain).is_empty());
+        let timed = Load {
+            amount: Amount::Seconds(2.5),
+            per_request: true,
+            ..plain
+        };
+        assert_eq!(
+            Ab.command(&timed).join(" "),
+            "ab -t 3 -n 10000000 -c 10 -s 30 -r -g /tmp/lab-requests.tsv http://172.18.0.2:45000/"
+        );
+        assert_eq!(Ab.collect(&timed), vec![REQUESTS_FILE]);
     }
 }

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::record::{Cell, Measurement, ToolReport};
+use crate::record::{Cell, Measurement, RequestLog, ToolReport};
 
 pub mod ab;
 pub mod oha;
@@ -54,6 +54,8 @@ pub struct Load<'a> {
     pub url: &'a str,
     /// Ask for the tool's finest latency figures (ab: the `-e` percentile file).
     pub percentiles: bool,
+    /// Ask for per-request data (ab: the `-g` file) for the steady window.
+    pub per_request: bool,
 }
 
 impl Load<'_> {
@@ -107,6 +109,11 @@ pub trait LoadTool: Sync {
     /// Parse a finished run: its stdout and the collected files (path → text).
     fn parse(&self, stdout: &str, files: &BTreeMap<String, String>) -> Result<ToolReport, String>;
 
+    /// The per-request data of a finished run, when the tool wrote it (see `Load::per_request`).
+    fn request_log(&self, _files: &BTreeMap<String, String>) -> Option<RequestLog> {
+        None
+    }
+
     /// Cores the tool can use at most (ab is single-threaded), `None` when it uses them all.
     fn max_cores(&self) -> Option<f64>;
 
@@ -143,6 +150,7 @@ mod tests {
             keepalive: true,
             url: "http://h:1/",
             percentiles: false,
+            per_request: false,
         };
         assert_eq!(load.requests(), Some(2500));
         let closed = Load { rate: None, ..load };

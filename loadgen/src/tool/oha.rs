@@ -122,6 +122,7 @@ mod tests {
             keepalive: true,
             url: "http://172.18.0.2:45000/",
             percentiles: true,
+            per_request: false,
         };
         assert_eq!(
             Oha.command(&closed).join(" "),

@@ -90,14 +90,37 @@ fn a_rate_with_ab_is_refused_at_the_rate() {
 }
 
 #[test]
-fn ab_has_no_timed_mode() {
-    let text = simple(RES, "{ requests: 10, duration: 5s, concurrency: 2 }");
+fn ab_runs_for_a_time_and_no_amount_means_the_policy() {
+    let lab = ok(&simple(RES, "{ duration: 5s, concurrency: 2 }"));
+    assert_eq!((lab.loadgen.requests, lab.loadgen.duration_s), (0, Some(5.0)));
+    assert!(!lab.loadgen.sized_by_policy());
+    let lab = ok(&simple(RES, "{ concurrency: 2 }"));
+    assert!(lab.loadgen.sized_by_policy());
+    assert_eq!(lab.loadgen.min_periods, 20);
+    let lab = ok(&simple(RES, "{ concurrency: 2, min_periods: 50 }"));
+    assert_eq!(lab.loadgen.min_periods, 50);
+    let text = simple(RES, "{ concurrency: 2, min_periods: 0 }");
     assert_err(
         &err(&text),
         6,
-        col(&text, 6, "duration"),
-        "loadgen.duration",
-        "ab has no reliable timed mode",
+        col(&text, 6, "0 }"),
+        "loadgen.min_periods",
+        "out of range",
+    );
+}
+
+#[test]
+fn the_cpu_period_is_docker_s_range_and_top_level_only() {
+    let lab = ok(&simple("{ cpus: 0.5, memory: 64m, cpu_period: 10ms }", "{ concurrency: 2 }"));
+    assert_eq!(lab.resources.cpu_period_s, Some(0.01));
+    assert_eq!(lab.resources.period_s(), 0.01);
+    let text = simple("{ cpus: 0.5, memory: 64m, cpu_period: 2s }", "{ concurrency: 2 }");
+    assert_err(
+        &err(&text),
+        5,
+        col(&text, 5, "2s"),
+        "resources.cpu_period",
+        "1ms..=1s",
     );
 }
 
@@ -125,15 +148,7 @@ fn open_loop_needs_a_duration_and_no_request_count() {
 }
 
 #[test]
-fn requests_or_duration_must_be_given() {
-    let text = simple(RES, "{ tool: oha, concurrency: 2 }");
-    assert_err(
-        &err(&text),
-        6,
-        col(&text, 6, "concurrency"),
-        "loadgen.concurrency",
-        "loadgen has no `requests`",
-    );
+fn requests_and_duration_are_not_both_given() {
     let text = simple(
         RES,
         "{ tool: oha, requests: 10, duration: 2s, concurrency: 2 }",

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::model::rows::Row;
 use crate::config::thresholds::Figure;
-use crate::judge::thresholds::{figure_of, row_name, Outcome};
+use crate::judge::thresholds::{row_name, Outcome};
 use crate::record::{Cell, Limiter, Percentile, Status};
 use crate::stats::Interval;
 
@@ -123,11 +123,7 @@ fn measured<'c>(row: &Row<'c>) -> Vec<&'c Cell> {
 }
 
 fn interval(row: &Row<'_>, g: Gated) -> Option<Interval> {
-    let values: Vec<f64> = measured(row)
-        .iter()
-        .filter_map(|c| figure_of(c, g.figure()))
-        .collect();
-    Interval::of(&values)
+    crate::judge::interval::row_interval(&measured(row), g.figure())
 }
 
 fn loadgen_bound(row: &Row<'_>) -> bool {

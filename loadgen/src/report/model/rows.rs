@@ -4,7 +4,7 @@
 //! (every server of a series side by side).
 
 use crate::config::RateSpec;
-use crate::judge;
+use crate::judge::{self, interval};
 use crate::record::{Cell, Percentile, Results, Status};
 use crate::record::{Flag, Verdict};
 use crate::stats::{self, Spread};
@@ -213,8 +213,8 @@ fn build_row(series: Series, cells: Vec<&Cell>) -> Row<'_> {
         rps,
         good_rps,
         flags,
-        ci95: stats::median_ci95(&rps_vals),
-        good_ci95: stats::median_ci95(&good_vals),
+        ci95: stats::row_ci95(&rps_vals, &interval::batches(&measured, |_| 1.0)),
+        good_ci95: stats::row_ci95(&good_vals, &interval::batches(&measured, interval::good_share)),
         outliers: stats::outliers(&rps_vals).len(),
         verdict: judge::prevailing(cells.iter().filter_map(|c| c.verdict.as_ref())),
         cells,
