@@ -299,7 +299,7 @@ impl Fake {
                 let tool = cmd.iter().skip_while(|a| *a != "--").skip(1);
                 let tool: Vec<String> = tool.cloned().collect();
                 let report = match tool.iter().find(|a| a.starts_with("http://")) {
-                    Some(url) => self.holder(url).cell(url).await?,
+                    Some(url) => self.holder(url).cell(url, &tool).await?,
                     None => agent::RunReport {
                         exit_code: Some(0),
                         stdout: "This is ApacheBench, Version 2.3 <fake>\n".into(),
@@ -337,8 +337,9 @@ impl Fake {
         }
     }
 
-    /// One cell against the server at `url`: count it, play the script, report a rate.
-    async fn cell(&self, url: &str) -> Result<agent::RunReport> {
+    /// One cell against the server at `url`: count it, play the script, report a rate (and,
+    /// for a timed ab with `-g`, its per-request file: `rate` requests in every second).
+    async fn cell(&self, url: &str, tool: &[String]) -> Result<agent::RunReport> {
         let (cancel, rate) = {
             let mut st = self.state();
             let State {
@@ -381,12 +382,37 @@ impl Fake {
             self.cancelled.notify_one();
             std::future::pending::<()>().await;
         }
-        Ok(agent::RunReport {
+        let arg = |flag: &str| {
+            let at = tool.iter().position(|a| a == flag)?;
+            tool.get(at + 1).cloned()
+        };
+        let mut report = agent::RunReport {
             exit_code: Some(0),
             wall_s: 0.3,
             stdout: AB_REPORT.replace(AB_RATE, &format!("{rate:.2}")),
             ..agent::RunReport::default()
-        })
+        };
+        if let Some(file) = arg("-g") {
+            // A start at .40 of a second, as `--start-between` makes it; a timed run sends
+            // `rate` requests in each of its seconds, a counted one its `-n` in 0.2 s.
+            let start = 1_800_000_000.40;
+            let (secs, per_second) = match arg("-t") {
+                Some(t) => (t.parse::<f64>()?, rate as u64),
+                None => (0.2, arg("-n").map_or(Ok(0), |n| n.parse::<u64>())?),
+            };
+            report.started_unix_s = Some(start);
+            report.ended_unix_s = Some(start + secs + 0.02);
+            report.wall_s = secs + 0.02;
+            let mut text = "starttime\tseconds\tctime\tdtime\tttime\twait\n".to_string();
+            for s in 0..=(secs as u64) {
+                let second = 1_800_000_000 + s;
+                for _ in 0..per_second {
+                    text.push_str(&format!("Fri Jan 15 08:00:00 2027\t{second}\t0\t1\t1\t1\n"));
+                }
+            }
+            report.files.insert(file, text);
+        }
+        Ok(report)
     }
 }
 

@@ -84,9 +84,14 @@ pub fn steady(i: &Inputs<'_>) -> Steady {
         })
         .collect();
     let server_cpu_s = (window_s > 0.0)
-        .then(|| Some(at(i.samples, end)?.cpu_s - at(i.samples, start)?.cpu_s))
+        .then(|| cpu_between(i.samples, start, end))
+        .flatten();
+    // A cell too short for a whole second: its CPU per request over the tool's own run
+    // (not the scrapes and the exec around it), from the same readings.
+    let whole_run_cpu_per_request_us = (window_s <= 0.0 && !i.log.is_empty())
+        .then(|| cpu_between(i.samples, i.tool_start_unix_s, i.tool_end_unix_s))
         .flatten()
-        .filter(|c| *c >= 0.0);
+        .map(|c| c / i.log.len() as f64 * 1e6);
     let throttled_share = (window_s > 0.0)
         .then(|| {
             let (a, b) = (at(i.samples, start)?, at(i.samples, end)?);
@@ -111,7 +116,8 @@ pub fn steady(i: &Inputs<'_>) -> Steady {
             .collect(),
         server_cpu_per_request_us: server_cpu_s
             .filter(|_| requests > 0)
-            .map(|c| c / requests as f64 * 1e6),
+            .map(|c| c / requests as f64 * 1e6)
+            .or(whole_run_cpu_per_request_us),
         server_cpu_s,
         server_throttled_share: throttled_share,
         seconds,
@@ -182,6 +188,11 @@ fn percentile_ms(hist: &BTreeMap<u64, u64>, p: f64) -> Option<f64> {
         }
     }
     hist.keys().next_back().map(|ms| *ms as f64)
+}
+
+/// The server's CPU between `a` and `b`, from the readings interpolated at both.
+fn cpu_between(samples: &[CounterSample], a: f64, b: f64) -> Option<f64> {
+    Some(at(samples, b)?.cpu_s - at(samples, a)?.cpu_s).filter(|c| *c >= 0.0)
 }
 
 /// The cumulative counters interpolated at time `t`, when readings bracket it.
@@ -296,11 +307,15 @@ mod tests {
         assert_eq!((s.window_start_unix_s, s.window_end_unix_s), (1001.0, 1002.0));
         assert!(!s.long_enough(), "10 periods of 20");
         assert_eq!(s.server_cpu_s, None, "no readings");
-        // A 1000-request cell of 0.2 s: no whole second; it covered 2 periods.
+        // A 1000-request cell of 0.2 s: no whole second; it covered 2 periods, and its CPU
+        // per request is taken over the tool's own run.
         let l = log(1000, 1001, |_| 1000, 1);
-        let s = steady(&inputs(&l, &[], 1000.50, 1000.70));
+        let ss = samples(1000.3, 1000.9, 0.25);
+        let s = steady(&inputs(&l, &ss, 1000.50, 1000.70));
         assert_eq!((s.requests, s.rps), (0, 0.0));
         assert!((s.periods_covered - 2.0).abs() < 1e-9);
+        // 0.25 cores × 0.2 s = 50 ms for 1000 requests.
+        assert!((s.server_cpu_per_request_us.unwrap() - 50.0).abs() < 1e-6);
     }
 
     #[test]

@@ -15,8 +15,13 @@ const SERVERS: &str =
 
 /// A lab of two servers on one workload, concurrency 1 and 2, with `extra` lines.
 fn lab_yaml(output: &Path, resources: &str, extra: &str) -> String {
+    lab_yaml_sending(output, resources, "requests: 1000, ", extra)
+}
+
+/// [`lab_yaml`] with `amount` in loadgen (`""`: cells sized by the steady-state policy).
+fn lab_yaml_sending(output: &Path, resources: &str, amount: &str, extra: &str) -> String {
     format!(
-        "name: fake\noutput: {}\nwarmup: 0\nservers:\n{SERVERS}\nresources: {resources}\nloadgen: {{ requests: 1000, concurrency: [1, 2] }}\nworkloads:\n  - {{ name: hello, path: / }}\n{extra}",
+        "name: fake\noutput: {}\nwarmup: 0\nservers:\n{SERVERS}\nresources: {resources}\nloadgen: {{ {amount}concurrency: [1, 2] }}\nworkloads:\n  - {{ name: hello, path: / }}\n{extra}",
         output.display()
     )
 }
@@ -54,9 +59,14 @@ impl Bench {
     }
 
     fn new(resources: &str, extra: &str) -> Bench {
+        Bench::sending(resources, "requests: 1000, ", extra)
+    }
+
+    /// A bench whose loadgen sends `amount` (see [`lab_yaml_sending`]).
+    fn sending(resources: &str, amount: &str, extra: &str) -> Bench {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("lab.yaml");
-        let yaml = lab_yaml(&dir.path().join("results"), resources, extra);
+        let yaml = lab_yaml_sending(&dir.path().join("results"), resources, amount, extra);
         std::fs::write(&file, yaml).unwrap();
         let lab = config::load(&file, 2).unwrap();
         let owned = OwnedRun::create(&lab).unwrap();
@@ -147,6 +157,49 @@ async fn repeat_auto_stops_at_min_once_every_server_is_known() {
         2 * 2 * 6,
         "6 rounds of 2 servers, 2 points"
     );
+}
+
+/// The steady-state policy through the run loop: cells of 3 s (`ab -t 3 -g …`), each with
+/// a steady window of 2 whole seconds (20 periods of 100 ms), judged on it, and
+/// `repeat: auto` settled by the seconds' batches after the minimum of 2 rounds.
+#[tokio::test]
+async fn cells_sized_by_the_policy_have_steady_windows_and_settle_in_two_rounds() {
+    let bench = Bench::sending("{ cpus: 0.25, memory: 64m }", "", "pin: off\nrepeat: auto\n");
+    bench.fake.rates("a", &[3000.0]);
+    bench.fake.rates("b", &[2000.0]);
+    let results = finished(bench.run().await);
+    assert_eq!(results.cells.len(), 2 * 2 * 2, "2 rounds of 2 servers, 2 points");
+    for c in &results.cells {
+        assert_eq!(c.duration_s, Some(3.0));
+        assert!(c.command.join(" ").starts_with("ab -t 3 -n 10000000 -c"), "{:?}", c.command);
+        let s = c.steady.as_ref().expect("a steady window");
+        assert_eq!(s.window_end_unix_s - s.window_start_unix_s, 2.0);
+        assert!((s.periods_covered - 20.0).abs() < 1e-9 && s.long_enough());
+        assert_eq!(s.period_source, "configured", "the fake has no cgroup files");
+        assert_eq!(s.quota_cores, Some(0.25));
+        let want = if c.server == "a" { 3000.0 } else { 2000.0 };
+        assert_eq!((s.rps, c.rps()), (want, Some(want)));
+        assert!(!c.flags.contains(&crate::record::Flag::ShortCell), "{:?}", c.flags);
+        assert!(std::path::Path::new(&bench.owned.id.dir)
+            .join(format!("raw/{}.requests.tsv.gz", c.id))
+            .is_file());
+    }
+}
+
+/// A file that asks for 1000 requests under a quota keeps them, and says the cells are short.
+#[tokio::test]
+async fn a_request_count_under_a_quota_is_kept_and_flagged_short() {
+    let bench = Bench::new("{ cpus: 0.25, memory: 64m }", "pin: off\nrepeat: 1\n");
+    let results = finished(bench.run().await);
+    assert!(results.cells.iter().all(|c| c.duration_s.is_none()));
+    for c in &results.cells {
+        assert!(c.command.join(" ").starts_with("ab -n 1000 "), "{:?}", c.command);
+        let s = c.steady.as_ref().expect("ab's -g file");
+        assert_eq!(s.requests, 0, "no whole second of steady load");
+        assert!((s.periods_covered - 2.2).abs() < 1e-4, "{} periods, not 0.22 s of 100 ms", s.periods_covered);
+        assert!(c.flags.contains(&crate::record::Flag::ShortCell), "{:?}", c.flags);
+        assert_eq!(c.rps(), Some(1000.0), "the tool's own rate stands");
+    }
 }
 
 #[tokio::test]
