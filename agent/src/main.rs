@@ -86,7 +86,9 @@ fn parse_run(args: &[String]) -> Result<RunSpec, String> {
                 let lo = parse_secs("--start-between", it.next())?.as_secs_f64();
                 let hi = parse_secs("--start-between", it.next())?.as_secs_f64();
                 if !(lo < hi && hi < 1.0) {
-                    return Err("--start-between needs two fractions of a second, LO < HI < 1".into());
+                    return Err(
+                        "--start-between needs two fractions of a second, LO < HI < 1".into(),
+                    );
                 }
                 spec.start_between = Some((lo, hi));
             }
@@ -170,7 +172,8 @@ mod tests {
         assert!(parse_run(&strings(&["ab"])).is_err());
         assert!(parse_run(&strings(&["--timeout", "x", "--", "ab"])).is_err());
         assert!(parse_run(&strings(&["--"])).is_err());
-        let aligned = parse_run(&strings(&["--start-between", "0.25", "0.95", "--", "ab"])).unwrap();
+        let aligned =
+            parse_run(&strings(&["--start-between", "0.25", "0.95", "--", "ab"])).unwrap();
         assert_eq!(aligned.start_between, Some((0.25, 0.95)));
         assert!(parse_run(&strings(&["--start-between", "0.5", "0.4", "--", "ab"])).is_err());
         assert!(parse_run(&strings(&["--start-between", "0.5", "1", "--", "ab"])).is_err());

@@ -322,7 +322,11 @@ mod tests {
         write(root.path(), "cpu/cpu.cfs_quota_us", "10000\n");
         assert_eq!(v1.bandwidth().unwrap(), (0.1, Some(0.01)));
         write(root.path(), "cpu/cpuacct.usage", "2500000000\n");
-        write(root.path(), "cpu/cpu.stat", "nr_periods 40\nnr_throttled 12\nthrottled_time 9\n");
+        write(
+            root.path(),
+            "cpu/cpu.stat",
+            "nr_periods 40\nnr_throttled 12\nthrottled_time 9\n",
+        );
         let s = v1.read_cpu().unwrap();
         assert_eq!((s.cpu_s, s.periods, s.throttled), (2.5, 40, 12));
     }

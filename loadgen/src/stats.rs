@@ -129,9 +129,9 @@ pub fn row_ci95(per_cell: &[f64], batches: &[Vec<f64>]) -> Option<(f64, f64)> {
 /// Student's t, 97.5th percentile, for `df` degrees of freedom (1.96 beyond 30).
 fn t_975(df: usize) -> f64 {
     const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-        2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
     ];
     T.get(df.max(1) - 1).copied().unwrap_or(1.96)
 }
@@ -251,7 +251,10 @@ mod tests {
         let row = Interval::of_row(&[100.0, 100.0], &batches).unwrap();
         assert_eq!(row.basis, Basis::BatchMeans);
         assert_eq!(Some((row.lo, row.hi)), row_ci95(&[100.0, 100.0], &batches));
-        assert_eq!(Interval::of_row(&[3.0, 1.0, 2.0], &[]), Interval::of(&[3.0, 1.0, 2.0]));
+        assert_eq!(
+            Interval::of_row(&[3.0, 1.0, 2.0], &[]),
+            Interval::of(&[3.0, 1.0, 2.0])
+        );
     }
 
     #[test]
@@ -284,10 +287,16 @@ mod tests {
         assert!(lo <= 5000.0 && hi >= 5500.0, "{lo}..{hi}");
         // One repetition, or too few seconds: no batch interval.
         assert_eq!(batch_ci95(5000.0, &[5000.0], &batches[..1]), None);
-        assert_eq!(batch_ci95(5000.0, &[1.0, 2.0], &[vec![1.0], vec![2.0]]), None);
+        assert_eq!(
+            batch_ci95(5000.0, &[1.0, 2.0], &[vec![1.0], vec![2.0]]),
+            None
+        );
         // Without batches a row falls back to the median's interval (6 or more values).
         assert_eq!(row_ci95(&[1.0, 2.0, 3.0], &[]), None);
-        assert_eq!(row_ci95(&[6.0, 1.0, 5.0, 2.0, 4.0, 3.0], &[]), Some((1.0, 6.0)));
+        assert_eq!(
+            row_ci95(&[6.0, 1.0, 5.0, 2.0, 4.0, 3.0], &[]),
+            Some((1.0, 6.0))
+        );
         assert_eq!(t_975(1), 12.706);
         assert_eq!(t_975(100), 1.96);
     }

@@ -65,7 +65,10 @@ fn check_prints_the_plan_of_the_default_lab() {
     let o = lab(&["check", "lab.yaml"]);
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("up to 160 cells, up to 480 s of load"), "{out}");
+    assert!(
+        out.contains("up to 160 cells, up to 480 s of load"),
+        "{out}"
+    );
     assert!(out.contains("runs of 3s (the steady-state policy"), "{out}");
     assert!(out.contains("lab.yaml: ok"), "{out}");
 }

@@ -1,7 +1,8 @@
 //! The regression gate and thresholds on real runs (issue 26): one CPU-bound server,
 //! measured twice with the same lab file and once with half the CPU; `lab compare
 //! --fail-on` must pass the first pair and fail the second, and `lab run` must exit 4 on a
-//! threshold the half-CPU server misses. Three runs of 3 × 400 requests (~40 s here).
+//! threshold the half-CPU server misses. Three runs of 3 cells of 10 quota periods of
+//! steady load (~40 s here).
 
 mod common;
 
@@ -14,7 +15,7 @@ fn cpu_lab(output: &std::path::Path, name: &str, cpus: f64) -> String {
         "name: {name}\noutput: {}\nrepeat: 3\nwarmup: 50\npin: off\n\
          servers:\n  - {{ name: async, model: async, port: 45000 }}\n\
          resources: {{ cpus: {cpus}, memory: 64m, pids: 256 }}\n\
-         loadgen: {{ requests: 400, concurrency: 8, keepalive: true, timeout: 10s }}\n\
+         loadgen: {{ concurrency: 8, min_periods: 10, keepalive: true, timeout: 10s }}\n\
          workloads:\n  - {{ name: cpu, path: /cpu/200 }}\n\
          thresholds:\n  - {{ server: async, check: [good_rps > 190, errors == 0] }}\n",
         output.display()

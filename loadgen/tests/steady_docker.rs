@@ -237,7 +237,10 @@ fn default_cells_agree_with_30_s_references_at_a_quarter_and_a_tenth_of_a_cpu() 
                 s["rps"].as_f64().unwrap()
             })
             .collect();
-        assert!(v.len() >= 2, "repeat: auto runs at least 2: {cpus} c={c} {model}");
+        assert!(
+            v.len() >= 2,
+            "repeat: auto runs at least 2: {cpus} c={c} {model}"
+        );
         v.sort_by(f64::total_cmp);
         let n = v.len();
         if n % 2 == 1 {

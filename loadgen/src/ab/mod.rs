@@ -744,7 +744,12 @@ pub fn parse_gnuplot(text: &str) -> Result<BTreeMap<u64, BTreeMap<u64, u64>>, Ab
     for (n, line) in lines {
         let fields: Vec<&str> = line.trim_end().split('\t').collect();
         let row = (fields.len() == 6)
-            .then(|| Some((fields[1].parse::<u64>().ok()?, fields[4].parse::<u64>().ok()?)))
+            .then(|| {
+                Some((
+                    fields[1].parse::<u64>().ok()?,
+                    fields[4].parse::<u64>().ok()?,
+                ))
+            })
             .flatten();
         let Some((second, total_ms)) = row else {
             return Err(AbParseError::Gnuplot(format!(

@@ -71,13 +71,30 @@ mod tests {
         let l = lab("{ concurrency: 1 }", "{ cpus: 0.25, memory: 64m }");
         assert_eq!(policy_seconds(&l, "/"), 3.0, "20 × 100 ms = 2 s, + 1");
         assert_eq!(cell_seconds(&l, "/"), Some(3.0));
-        assert_eq!(policy_seconds(&l, "/sleep/20"), 3.0, "20 ms fits the last second");
-        assert_eq!(policy_seconds(&l, "/sleep/1000"), 4.0, "2 + 0.75 s → 3, + 1");
-        let l = lab("{ concurrency: 1, min_periods: 50 }", "{ cpus: 1, memory: 64m, cpu_period: 20ms }");
+        assert_eq!(
+            policy_seconds(&l, "/sleep/20"),
+            3.0,
+            "20 ms fits the last second"
+        );
+        assert_eq!(
+            policy_seconds(&l, "/sleep/1000"),
+            4.0,
+            "2 + 0.75 s → 3, + 1"
+        );
+        let l = lab(
+            "{ concurrency: 1, min_periods: 50 }",
+            "{ cpus: 1, memory: 64m, cpu_period: 20ms }",
+        );
         assert_eq!(policy_seconds(&l, "/"), 2.0, "50 × 20 ms = 1 s, + 1");
-        let l = lab("{ concurrency: 1, requests: 1000 }", "{ cpus: 1, memory: 64m }");
+        let l = lab(
+            "{ concurrency: 1, requests: 1000 }",
+            "{ cpus: 1, memory: 64m }",
+        );
         assert_eq!(cell_seconds(&l, "/"), None);
-        let l = lab("{ concurrency: 1, duration: 7s }", "{ cpus: 1, memory: 64m }");
+        let l = lab(
+            "{ concurrency: 1, duration: 7s }",
+            "{ cpus: 1, memory: 64m }",
+        );
         assert_eq!(cell_seconds(&l, "/"), Some(7.0));
     }
 }

@@ -170,8 +170,7 @@ impl Plan {
             .flat_map(|g| {
                 g.points.iter().map(|p| {
                     let path = &lab.workloads[p.workload].path;
-                    super::length::cell_seconds(lab, path).unwrap_or(0.0)
-                        * g.instances.len() as f64
+                    super::length::cell_seconds(lab, path).unwrap_or(0.0) * g.instances.len() as f64
                 })
             })
             .sum::<f64>()

@@ -210,10 +210,11 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
     // interval from two repetitions (see `stats::batch_ci95`).
     let timed = raw.loadgen.duration.is_some()
         || (raw.loadgen.requests.is_none() && raw.loadgen.rate.is_none());
-    let (repeat, repeat_auto) = super::repeat::check(raw.repeat, timed).unwrap_or_else(|(field, msg)| {
-        c.fail(field, msg);
-        (1, None)
-    });
+    let (repeat, repeat_auto) =
+        super::repeat::check(raw.repeat, timed).unwrap_or_else(|(field, msg)| {
+            c.fail(field, msg);
+            (1, None)
+        });
     let warmup = raw.warmup.map_or(DEFAULT_WARMUP, |w| w.0);
     if warmup > MAX_WARMUP {
         c.fail(
@@ -648,7 +649,9 @@ fn loadgen(c: &mut Checker, raw: RawLoadgen, host_cpus: usize, cpuset: CpusetSiz
         c.cpus("loadgen.cpus", cpus, host_cpus, cpuset);
     }
     let (requests, rate, duration_s) = load_amount(c, tool, raw.requests, raw.rate, raw.duration);
-    let min_periods = raw.min_periods.unwrap_or(crate::config::DEFAULT_MIN_PERIODS);
+    let min_periods = raw
+        .min_periods
+        .unwrap_or(crate::config::DEFAULT_MIN_PERIODS);
     if !(1..=10_000).contains(&min_periods) {
         c.fail(
             "loadgen.min_periods",

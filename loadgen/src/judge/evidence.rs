@@ -78,13 +78,11 @@ impl Evidence {
                 .map(|(c, _)| c)
                 .or_else(|| cell.server_resources.as_ref().map(|r| r.cpu_s)),
             server_cores: cores_of(Some(limits.cpus), limits.cpuset.as_deref()),
-            server_throttled_share: steady
-                .and_then(|s| s.server_throttled_share)
-                .or_else(|| {
-                    cell.server_resources
-                        .as_ref()
-                        .and_then(|r| r.throttled_share())
-                }),
+            server_throttled_share: steady.and_then(|s| s.server_throttled_share).or_else(|| {
+                cell.server_resources
+                    .as_ref()
+                    .and_then(|r| r.throttled_share())
+            }),
             tool_cpu_s,
             tool_wall_s,
             tool_cores: cores_of(limits.loadgen_cpus, limits.loadgen_cpuset.as_deref())

@@ -55,7 +55,9 @@ pub struct Inputs<'a> {
 pub fn steady(i: &Inputs<'_>) -> Steady {
     let latency_s = percentile_ms(&merged(i.log.by_second.values()), 99.9).unwrap_or(0.0) / 1000.0;
     let start = (i.tool_start_unix_s + RAMP_S).ceil();
-    let end = (i.tool_end_unix_s - latency_s + END_SLACK_S).floor().max(start);
+    let end = (i.tool_end_unix_s - latency_s + END_SLACK_S)
+        .floor()
+        .max(start);
     let seconds_in: Vec<(u64, &BTreeMap<u64, u64>)> = i
         .log
         .by_second
@@ -109,11 +111,20 @@ pub fn steady(i: &Inputs<'_>) -> Steady {
         periods_covered,
         periods_wanted: i.min_periods,
         requests,
-        rps: if window_s > 0.0 { requests as f64 / window_s } else { 0.0 },
-        latency_ms: [Percentile::P50, Percentile::P90, Percentile::P99, Percentile::MAX]
-            .into_iter()
-            .filter_map(|p| Some((p.key(), percentile_ms(&hist, p.0)?)))
-            .collect(),
+        rps: if window_s > 0.0 {
+            requests as f64 / window_s
+        } else {
+            0.0
+        },
+        latency_ms: [
+            Percentile::P50,
+            Percentile::P90,
+            Percentile::P99,
+            Percentile::MAX,
+        ]
+        .into_iter()
+        .filter_map(|p| Some((p.key(), percentile_ms(&hist, p.0)?)))
+        .collect(),
         server_cpu_per_request_us: server_cpu_s
             .filter(|_| requests > 0)
             .map(|c| c / requests as f64 * 1e6)
@@ -130,7 +141,9 @@ pub fn steady(i: &Inputs<'_>) -> Steady {
 /// Is the window's load steady (see [`HALVES_TOLERANCE`], [`TREND_TOLERANCE`])? Windows
 /// of fewer than 2 seconds cannot say: they are taken as steady.
 pub fn is_steady(s: &Steady) -> bool {
-    let halves = s.halves_change.map_or(true, |c| c.abs() <= HALVES_TOLERANCE);
+    let halves = s
+        .halves_change
+        .map_or(true, |c| c.abs() <= HALVES_TOLERANCE);
     let trend = s.trend_per_s.map_or(true, |t| t.abs() <= TREND_TOLERANCE);
     halves && trend
 }
@@ -212,7 +225,11 @@ fn at(samples: &[CounterSample], t: f64) -> Option<Interpolated> {
         samples[after - 1]
     };
     let span = b.at_unix_s - a.at_unix_s;
-    let w = if span > 0.0 { (t - a.at_unix_s) / span } else { 1.0 };
+    let w = if span > 0.0 {
+        (t - a.at_unix_s) / span
+    } else {
+        1.0
+    };
     let lerp = |x: f64, y: f64| x + (y - x) * w;
     Some(Interpolated {
         cpu_s: lerp(a.cpu_s, b.cpu_s),
@@ -262,7 +279,12 @@ mod tests {
             .collect()
     }
 
-    fn inputs<'a>(log: &'a RequestLog, samples: &'a [CounterSample], start: f64, end: f64) -> Inputs<'a> {
+    fn inputs<'a>(
+        log: &'a RequestLog,
+        samples: &'a [CounterSample],
+        start: f64,
+        end: f64,
+    ) -> Inputs<'a> {
         Inputs {
             log,
             tool_start_unix_s: start,
@@ -279,10 +301,18 @@ mod tests {
     fn the_window_is_the_whole_seconds_between_start_up_and_the_end() {
         // A 3 s run started at .40: seconds 1001 and 1002 are whole and steady; 1000 and
         // 1003 are partial (start-up, end).
-        let l = log(1000, 1004, |s| if s == 1000 || s == 1003 { 300 } else { 5000 }, 2);
+        let l = log(
+            1000,
+            1004,
+            |s| if s == 1000 || s == 1003 { 300 } else { 5000 },
+            2,
+        );
         let ss = samples(1000.3, 1003.5, 0.25);
         let s = steady(&inputs(&l, &ss, 1000.40, 1003.40));
-        assert_eq!((s.window_start_unix_s, s.window_end_unix_s), (1001.0, 1003.0));
+        assert_eq!(
+            (s.window_start_unix_s, s.window_end_unix_s),
+            (1001.0, 1003.0)
+        );
         assert_eq!(s.requests, 10_000);
         assert_eq!(s.rps, 5000.0);
         assert!((s.periods_covered - 20.0).abs() < 1e-9);
@@ -290,7 +320,11 @@ mod tests {
         assert_eq!(s.seconds.len(), 2);
         assert_eq!(s.latency_ms["99"], 2.0);
         // 0.25 cores over 2 s = 0.5 CPU seconds for 10,000 requests: 50 µs each.
-        assert!((s.server_cpu_s.unwrap() - 0.5).abs() < 1e-9, "{:?}", s.server_cpu_s);
+        assert!(
+            (s.server_cpu_s.unwrap() - 0.5).abs() < 1e-9,
+            "{:?}",
+            s.server_cpu_s
+        );
         assert!((s.server_cpu_per_request_us.unwrap() - 50.0).abs() < 1e-6);
         assert!((s.server_throttled_share.unwrap() - 0.5).abs() < 0.051);
         assert!((s.server_cores().unwrap() - 0.25).abs() < 1e-9);
@@ -304,7 +338,10 @@ mod tests {
         // 1003.1, so the window ends at 1002.
         let l = log(1000, 1004, |_| 100, 300);
         let s = steady(&inputs(&l, &[], 1000.30, 1003.10));
-        assert_eq!((s.window_start_unix_s, s.window_end_unix_s), (1001.0, 1002.0));
+        assert_eq!(
+            (s.window_start_unix_s, s.window_end_unix_s),
+            (1001.0, 1002.0)
+        );
         assert!(!s.long_enough(), "10 periods of 20");
         assert_eq!(s.server_cpu_s, None, "no readings");
         // A 1000-request cell of 0.2 s: no whole second; it covered 2 periods, and its CPU
@@ -322,7 +359,11 @@ mod tests {
     fn a_trend_or_unequal_halves_is_not_steady() {
         let l = log(1000, 1008, |s| 1000 + (s - 1000) * 100, 1);
         let s = steady(&inputs(&l, &[], 1000.5, 1008.5));
-        assert!(s.trend_per_s.unwrap() > TREND_TOLERANCE, "{:?}", s.trend_per_s);
+        assert!(
+            s.trend_per_s.unwrap() > TREND_TOLERANCE,
+            "{:?}",
+            s.trend_per_s
+        );
         assert!(!is_steady(&s));
         let l = log(1000, 1008, |_| 1000, 1);
         assert!(is_steady(&steady(&inputs(&l, &[], 1000.5, 1008.5))));

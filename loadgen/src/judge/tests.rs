@@ -322,7 +322,11 @@ fn nothing_near_its_limit_is_the_concurrency_verdict_and_busy_is_undetermined() 
     };
     let v = verdict::verdict(&idle);
     assert_eq!(v.limiter, Limiter::Concurrency, "{v:?}");
-    assert!(v.evidence.starts_with("c = 1, nothing near its limit"), "{}", v.evidence);
+    assert!(
+        v.evidence.starts_with("c = 1, nothing near its limit"),
+        "{}",
+        v.evidence
+    );
     // ab at 75% of its core: busy enough to have shaped the number.
     let busy = Evidence {
         tool_cpu_s: Some(0.060),
@@ -345,7 +349,10 @@ fn a_short_or_unsteady_cell_is_flagged() {
         ..hello()
     };
     let f = flags(Some(&short));
-    assert!(f.contains(&Flag::ShortCell) && f.contains(&Flag::NotSteady), "{f:?}");
+    assert!(
+        f.contains(&Flag::ShortCell) && f.contains(&Flag::NotSteady),
+        "{f:?}"
+    );
     let plain = flags(Some(&hello()));
     assert!(!plain.contains(&Flag::ShortCell) && !plain.contains(&Flag::NotSteady));
 }

@@ -76,7 +76,9 @@ pub fn verdict(f: &Evidence) -> Verdict {
         return verdict(
             Limiter::Concurrency,
             format!("c = {}, nothing near its limit; {cpu_text}", f.concurrency),
-            Some("each connection's round trip sets the pace: raise concurrency to load the server"),
+            Some(
+                "each connection's round trip sets the pace: raise concurrency to load the server",
+            ),
         );
     }
     verdict(

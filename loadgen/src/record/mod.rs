@@ -302,7 +302,11 @@ impl Cell {
     /// The server's CPU time per request, µs: over the steady window when the cell has one
     /// with per-period counters, else the cell's CPU over its completed requests.
     pub fn server_cpu_per_request_us(&self) -> Option<f64> {
-        if let Some(us) = self.steady.as_ref().and_then(|s| s.server_cpu_per_request_us) {
+        if let Some(us) = self
+            .steady
+            .as_ref()
+            .and_then(|s| s.server_cpu_per_request_us)
+        {
             return Some(us);
         }
         let cpu = self.server_resources.as_ref()?.cpu_s;

@@ -164,22 +164,41 @@ async fn repeat_auto_stops_at_min_once_every_server_is_known() {
 /// `repeat: auto` settled by the seconds' batches after the minimum of 2 rounds.
 #[tokio::test]
 async fn cells_sized_by_the_policy_have_steady_windows_and_settle_in_two_rounds() {
-    let bench = Bench::sending("{ cpus: 0.25, memory: 64m }", "", "pin: off\nrepeat: auto\n");
+    let bench = Bench::sending(
+        "{ cpus: 0.25, memory: 64m }",
+        "",
+        "pin: off\nrepeat: auto\n",
+    );
     bench.fake.rates("a", &[3000.0]);
     bench.fake.rates("b", &[2000.0]);
     let results = finished(bench.run().await);
-    assert_eq!(results.cells.len(), 2 * 2 * 2, "2 rounds of 2 servers, 2 points");
+    assert_eq!(
+        results.cells.len(),
+        2 * 2 * 2,
+        "2 rounds of 2 servers, 2 points"
+    );
     for c in &results.cells {
         assert_eq!(c.duration_s, Some(3.0));
-        assert!(c.command.join(" ").starts_with("ab -t 3 -n 10000000 -c"), "{:?}", c.command);
+        assert!(
+            c.command.join(" ").starts_with("ab -t 3 -n 10000000 -c"),
+            "{:?}",
+            c.command
+        );
         let s = c.steady.as_ref().expect("a steady window");
         assert_eq!(s.window_end_unix_s - s.window_start_unix_s, 2.0);
         assert!((s.periods_covered - 20.0).abs() < 1e-9 && s.long_enough());
-        assert_eq!(s.period_source, "configured", "the fake has no cgroup files");
+        assert_eq!(
+            s.period_source, "configured",
+            "the fake has no cgroup files"
+        );
         assert_eq!(s.quota_cores, Some(0.25));
         let want = if c.server == "a" { 3000.0 } else { 2000.0 };
         assert_eq!((s.rps, c.rps()), (want, Some(want)));
-        assert!(!c.flags.contains(&crate::record::Flag::ShortCell), "{:?}", c.flags);
+        assert!(
+            !c.flags.contains(&crate::record::Flag::ShortCell),
+            "{:?}",
+            c.flags
+        );
         assert!(std::path::Path::new(&bench.owned.id.dir)
             .join(format!("raw/{}.requests.tsv.gz", c.id))
             .is_file());
@@ -193,11 +212,23 @@ async fn a_request_count_under_a_quota_is_kept_and_flagged_short() {
     let results = finished(bench.run().await);
     assert!(results.cells.iter().all(|c| c.duration_s.is_none()));
     for c in &results.cells {
-        assert!(c.command.join(" ").starts_with("ab -n 1000 "), "{:?}", c.command);
+        assert!(
+            c.command.join(" ").starts_with("ab -n 1000 "),
+            "{:?}",
+            c.command
+        );
         let s = c.steady.as_ref().expect("ab's -g file");
         assert_eq!(s.requests, 0, "no whole second of steady load");
-        assert!((s.periods_covered - 2.2).abs() < 1e-4, "{} periods, not 0.22 s of 100 ms", s.periods_covered);
-        assert!(c.flags.contains(&crate::record::Flag::ShortCell), "{:?}", c.flags);
+        assert!(
+            (s.periods_covered - 2.2).abs() < 1e-4,
+            "{} periods, not 0.22 s of 100 ms",
+            s.periods_covered
+        );
+        assert!(
+            c.flags.contains(&crate::record::Flag::ShortCell),
+            "{:?}",
+            c.flags
+        );
         assert_eq!(c.rps(), Some(1000.0), "the tool's own rate stands");
     }
 }

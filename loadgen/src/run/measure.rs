@@ -118,7 +118,10 @@ const NEIGHBOURS_FRESH: Duration = Duration::from_millis(500);
 /// The other lab runs on this cell's CPUs just before it: the previous cell's closing
 /// look when it was on the same CPUs moments ago, else a new look.
 async fn neighbours_before(ctx: &Ctx<'_>, session: &Session, cell: &Cell) -> Vec<String> {
-    let cpusets = [cell.limits.cpuset.clone(), cell.limits.loadgen_cpuset.clone()];
+    let cpusets = [
+        cell.limits.cpuset.clone(),
+        cell.limits.loadgen_cpuset.clone(),
+    ];
     let last = session
         .last_neighbours
         .lock()
@@ -135,7 +138,10 @@ fn remember_neighbours(session: &Session, cell: &Cell, runs: &[String]) {
         .last_neighbours
         .lock()
         .unwrap_or_else(|e| e.into_inner()) = Some(super::session::SeenNeighbours {
-        cpusets: [cell.limits.cpuset.clone(), cell.limits.loadgen_cpuset.clone()],
+        cpusets: [
+            cell.limits.cpuset.clone(),
+            cell.limits.loadgen_cpuset.clone(),
+        ],
         at: Instant::now(),
         runs: runs.to_vec(),
     });
@@ -305,22 +311,26 @@ fn steady_window(ctx: &Ctx<'_>, cell: &Cell, m: &Measured) -> Option<crate::reco
     let started = r.started_unix_s?;
     let ended = r.ended_unix_s.unwrap_or(started + r.wall_s);
     // A timed tool stops sending at its duration; what follows is its report being written.
-    let stopped = cell.duration_s.map_or(ended, |d| (started + d.ceil()).min(ended));
+    let stopped = cell
+        .duration_s
+        .map_or(ended, |d| (started + d.ceil()).min(ended));
     let (period_s, quota, source) = m.bandwidth;
-    Some(crate::judge::steady::steady(&crate::judge::steady::Inputs {
-        log: &log,
-        tool_start_unix_s: started,
-        tool_end_unix_s: stopped,
-        samples: &m.server_periods,
-        period_s,
-        period_source: source,
-        // Read from the cgroup when it could be; else the limit the lab set.
-        quota_cores: match source {
-            "cgroup" => quota.map(|q| q / period_s),
-            _ => Some(cell.limits.cpus),
+    Some(crate::judge::steady::steady(
+        &crate::judge::steady::Inputs {
+            log: &log,
+            tool_start_unix_s: started,
+            tool_end_unix_s: stopped,
+            samples: &m.server_periods,
+            period_s,
+            period_source: source,
+            // Read from the cgroup when it could be; else the limit the lab set.
+            quota_cores: match source {
+                "cgroup" => quota.map(|q| q / period_s),
+                _ => Some(cell.limits.cpus),
+            },
+            min_periods: ctx.lab.loadgen.min_periods,
         },
-        min_periods: ctx.lab.loadgen.min_periods,
-    }))
+    ))
 }
 
 /// ab's stdout and stderr, and the server's metrics scrapes, under `raw/`.

@@ -208,8 +208,16 @@ async fn measure_one(
             .await;
     }
     step.progress.finish_cell(&cell);
-    let batches = cell.steady.as_ref().map(|s| s.batches()).unwrap_or_default();
-    let result = (cell.rps(), batches, cell.status == crate::record::Status::Ok);
+    let batches = cell
+        .steady
+        .as_ref()
+        .map(|s| s.batches())
+        .unwrap_or_default();
+    let result = (
+        cell.rps(),
+        batches,
+        cell.status == crate::record::Status::Ok,
+    );
     record.push_cell(cell)?;
     Ok(result)
 }
@@ -254,7 +262,11 @@ mod tests {
             batches: vec![vec![v, v * 1.02, v * 0.99], vec![v * 1.01, v, v * 1.02]],
             failures: 0,
         };
-        assert_eq!(stop_reason(&timed, 1, 3.0, &[steady(5000.0)]), None, "min 2");
+        assert_eq!(
+            stop_reason(&timed, 1, 3.0, &[steady(5000.0)]),
+            None,
+            "min 2"
+        );
         assert_eq!(
             stop_reason(&timed, 2, 6.0, &[steady(5000.0), steady(3000.0)]),
             Some(Stop::Target)

@@ -144,7 +144,11 @@ impl Session {
     ) -> Result<RunReport> {
         let mut cmd = vec![AGENT_PATH.to_string(), "run".into()];
         if let Some((lo, hi)) = start_between {
-            cmd.extend(["--start-between".to_string(), lo.to_string(), hi.to_string()]);
+            cmd.extend([
+                "--start-between".to_string(),
+                lo.to_string(),
+                hi.to_string(),
+            ]);
         }
         for url in scrapes {
             cmd.extend(["--scrape".to_string(), url.clone()]);

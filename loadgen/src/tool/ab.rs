@@ -79,15 +79,17 @@ impl LoadTool for Ab {
                 TIMED_REQUEST_CAP.to_string(),
             ]),
         }
-        cmd.extend([
-            "-c",
-            &load.concurrency.to_string(),
-            "-s",
-            &load.timeout_s.to_string(),
-            "-r",
-        ]
-        .iter()
-        .map(|s| s.to_string()));
+        cmd.extend(
+            [
+                "-c",
+                &load.concurrency.to_string(),
+                "-s",
+                &load.timeout_s.to_string(),
+                "-r",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
         if load.percentiles {
             cmd.extend(["-e".to_string(), PERCENTILE_FILE.to_string()]);
         }

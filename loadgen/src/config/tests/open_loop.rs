@@ -92,7 +92,10 @@ fn a_rate_with_ab_is_refused_at_the_rate() {
 #[test]
 fn ab_runs_for_a_time_and_no_amount_means_the_policy() {
     let lab = ok(&simple(RES, "{ duration: 5s, concurrency: 2 }"));
-    assert_eq!((lab.loadgen.requests, lab.loadgen.duration_s), (0, Some(5.0)));
+    assert_eq!(
+        (lab.loadgen.requests, lab.loadgen.duration_s),
+        (0, Some(5.0))
+    );
     assert!(!lab.loadgen.sized_by_policy());
     let lab = ok(&simple(RES, "{ concurrency: 2 }"));
     assert!(lab.loadgen.sized_by_policy());
@@ -111,10 +114,16 @@ fn ab_runs_for_a_time_and_no_amount_means_the_policy() {
 
 #[test]
 fn the_cpu_period_is_docker_s_range_and_top_level_only() {
-    let lab = ok(&simple("{ cpus: 0.5, memory: 64m, cpu_period: 10ms }", "{ concurrency: 2 }"));
+    let lab = ok(&simple(
+        "{ cpus: 0.5, memory: 64m, cpu_period: 10ms }",
+        "{ concurrency: 2 }",
+    ));
     assert_eq!(lab.resources.cpu_period_s, Some(0.01));
     assert_eq!(lab.resources.period_s(), 0.01);
-    let text = simple("{ cpus: 0.5, memory: 64m, cpu_period: 2s }", "{ concurrency: 2 }");
+    let text = simple(
+        "{ cpus: 0.5, memory: 64m, cpu_period: 2s }",
+        "{ concurrency: 2 }",
+    );
     assert_err(
         &err(&text),
         5,

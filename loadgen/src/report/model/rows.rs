@@ -214,7 +214,10 @@ fn build_row(series: Series, cells: Vec<&Cell>) -> Row<'_> {
         good_rps,
         flags,
         ci95: stats::row_ci95(&rps_vals, &interval::batches(&measured, |_| 1.0)),
-        good_ci95: stats::row_ci95(&good_vals, &interval::batches(&measured, interval::good_share)),
+        good_ci95: stats::row_ci95(
+            &good_vals,
+            &interval::batches(&measured, interval::good_share),
+        ),
         outliers: stats::outliers(&rps_vals).len(),
         verdict: judge::prevailing(cells.iter().filter_map(|c| c.verdict.as_ref())),
         cells,
