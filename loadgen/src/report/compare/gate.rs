@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::model::rows::Row;
 use crate::config::thresholds::Figure;
-use crate::judge::thresholds::{row_name, Outcome};
+use crate::judge::thresholds::{row_name_without_group, Outcome};
 use crate::record::{Cell, Limiter, Percentile, Status};
 use crate::stats::Interval;
 
@@ -77,7 +77,8 @@ impl Gate {
 /// One figure of one row present in both runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateRow {
-    /// `async hello c=100 keep-alive off cpus=1 memory=256m` (A's limits).
+    /// `async hello c=100 keep-alive off cpus=0.5→0.25 memory=64m`: the row and its
+    /// server's limits, `A→B` where they differ.
     pub row: String,
     pub figure: Gated,
     pub a: Option<Interval>,
@@ -190,7 +191,14 @@ fn gate_row(a: &Row<'_>, b: &Row<'_>, g: Gated, fail_on: f64) -> GateRow {
         ),
     };
     GateRow {
-        row: row_name(a.representative),
+        row: format!(
+            "{} {}",
+            row_name_without_group(a.representative),
+            super::diff::limits_change(
+                &a.representative.limits.label(),
+                &b.representative.limits.label()
+            )
+        ),
         figure: g,
         a: ia,
         b: ib,
