@@ -27,6 +27,14 @@ report dir:
 compare a b *args:
     {{lab_bin}} compare {{a}} {{b}} {{args}}
 
+# Join a split sweep's shard run folders into one run (see README "Big sweeps")
+merge output *dirs:
+    {{lab_bin}} merge {{dirs}} --output {{output}}
+
+# Each shard's points and wall time, or with `--emit slurm|kubernetes|github` a job definition
+shards file count *args:
+    {{lab_bin}} shards {{file}} --count {{count}} {{args}}
+
 # Parse a saved ab output into JSON
 parse-ab file:
     {{lab_bin}} parse-ab {{file}}

@@ -1,4 +1,5 @@
-//! The command line: `lab run | tune | check | images | report | compare | parse-ab | clean`.
+//! The command line: `lab run | tune | check | images | report | compare | merge | shards |
+//! parse-ab | clean`.
 //!
 //! Exit codes: 0 done; 1 the command failed; 2 bad input (usage, lab file) or the Docker
 //! daemon is unreachable; 3 a run completed with failed cells; 4 a threshold or the
@@ -15,6 +16,9 @@ use crate::engine::Engine;
 use crate::placement::{Engines, Overrides, Placement, Role};
 use crate::report;
 use crate::run::{self as runner, Ended, OwnedRun, RunId, RunOptions};
+
+mod shards;
+pub use shards::{EmitArgs, ShardArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -92,6 +96,8 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
         #[command(flatten)]
+        shard: ShardArgs,
+        #[command(flatten)]
         hosts: HostArgs,
     },
     /// Find the smallest CPU and memory limits that still meet the file's `tune:` targets
@@ -111,6 +117,8 @@ pub enum Command {
     Check {
         #[arg(default_value = "lab.yaml")]
         file: PathBuf,
+        #[command(flatten)]
+        shard: ShardArgs,
         #[command(flatten)]
         hosts: HostArgs,
     },
@@ -159,6 +167,21 @@ pub enum Command {
         #[arg(long, value_name = "DIR", default_value = "history")]
         output: PathBuf,
     },
+    /// Join the run folders of a split sweep's shards into one run folder, with one report
+    Merge {
+        /// Shard run folders, or folders holding them
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The merged run folder (new or empty)
+        #[arg(long, value_name = "DIR")]
+        output: PathBuf,
+        /// Merge shards measured on different kinds of host, keeping each host's rows apart
+        #[arg(long)]
+        allow_mixed_hosts: bool,
+    },
+    /// Split a sweep into N shards: each shard's points and wall time, or (--emit) a
+    /// Kubernetes Indexed Job, a GitHub Actions matrix or a Slurm array that runs them
+    Shards(EmitArgs),
     /// Parse saved ab output into JSON on stdout
     ParseAb { file: PathBuf },
     /// Remove containers and networks left behind by lab runs that are no longer running,
@@ -272,15 +295,27 @@ fn init_logging() {
 
 async fn dispatch(cmd: Command) -> Result<()> {
     match cmd {
-        Command::Check { file, hosts } => check(&file, &hosts),
+        Command::Check { file, shard, hosts } => check(&file, &shard, &hosts),
         Command::Run {
             file,
             no_build,
             output,
             repeat,
             junit,
+            shard,
             hosts,
-        } => run(&file, no_build, output, repeat, junit.as_deref(), &hosts).await,
+        } => {
+            run(
+                &file,
+                no_build,
+                output,
+                repeat,
+                junit.as_deref(),
+                &shard,
+                &hosts,
+            )
+            .await
+        }
         Command::Tune {
             file,
             no_build,
@@ -302,6 +337,12 @@ async fn dispatch(cmd: Command) -> Result<()> {
             order,
             output,
         } => crate::history::command(&dirs, order, &output),
+        Command::Merge {
+            dirs,
+            output,
+            allow_mixed_hosts,
+        } => shards::merge(&dirs, &output, allow_mixed_hosts),
+        Command::Shards(args) => shards::shards(&args),
         Command::ParseAb { file } => parse_ab(&file),
         Command::Clean { all, file, hosts } => clean(all, file.as_deref(), &hosts).await,
     }
@@ -329,7 +370,7 @@ fn load_placed(file: &Path, hosts: &HostArgs) -> Result<(config::Lab, Placement)
     Ok((lab, placement))
 }
 
-fn check(file: &Path, hosts: &HostArgs) -> Result<()> {
+fn check(file: &Path, shard: &ShardArgs, hosts: &HostArgs) -> Result<()> {
     let (lab, placement) = load_placed(file, hosts)?;
     let plan = Plan::new(&lab);
     println!("{}", config::describe(&lab, &plan));
@@ -340,6 +381,7 @@ fn check(file: &Path, hosts: &HostArgs) -> Result<()> {
     if !lab.thresholds.is_empty() {
         println!("{}", config::thresholds::describe(&lab.thresholds));
     }
+    shards::check(&lab, shard)?;
     println!("{}: ok", file.display());
     Ok(())
 }
@@ -383,10 +425,12 @@ async fn run(
     output: Option<PathBuf>,
     repeat: Option<RepeatOverride>,
     junit: Option<&Path>,
+    shard: &ShardArgs,
     hosts: &HostArgs,
 ) -> Result<()> {
     let (mut lab, placement) = load_placed(file, hosts)?;
     apply_overrides(&mut lab, output, repeat);
+    let sweep = shards::sweep_for_run(file, &lab, shard)?;
     crate::host::check_free_space(&lab.output, crate::host::needed_bytes(&Plan::new(&lab)))
         .map_err(|e| Exit::BadInput(format!("{e:#}")))?;
     let engines = connect_placed(&placement).await?;
@@ -399,13 +443,20 @@ async fn run(
             );
         }
     }
-    let owned = OwnedRun::create(&lab)?;
+    let owned = match &sweep {
+        Some(s) => OwnedRun::create_suffixed(
+            &lab,
+            &format!("-shard-{}-of-{}", s.shard.index, s.shard.count),
+        )?,
+        None => OwnedRun::create(&lab)?,
+    };
     let run_id = owned.id.clone();
     tracing::info!("run {} → {}", run_id.id, run_id.dir.display());
     let opts = RunOptions {
         lab_file: file.to_path_buf(),
         lab,
         no_build,
+        sweep,
     };
     let work = runner::run(&engines, &opts, &owned);
     match runner::guard(&engines, &run_id, work, interrupted()).await {

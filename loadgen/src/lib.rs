@@ -14,7 +14,8 @@
 //! plain types crossing it, with an in-memory fake for tests) and `docker` its
 //! implementation, the only module that talks to the Docker Engine (or Podman's compatible
 //! API), with `ulimit` and `platform` deciding what that engine can run; `images` gets every
-//! image a lab needs (building oha offline); `meta` is `meta.json`.
+//! image a lab needs (building oha offline); `meta` is `meta.json`. `shard` splits a sweep
+//! across hosts and writes job definitions for it; `merge` joins the shards' run folders.
 
 pub mod ab;
 pub mod cgroup;
@@ -30,6 +31,7 @@ pub mod history;
 pub mod host;
 pub mod images;
 pub mod judge;
+pub mod merge;
 pub mod meta;
 pub mod metrics;
 pub mod oha;
@@ -41,6 +43,7 @@ pub mod record;
 pub mod report;
 pub mod resources;
 pub mod run;
+pub mod shard;
 pub mod stats;
 pub mod tool;
 pub mod tune;

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub mod sweep;
+
 /// What produced the run: host, engine, images, tools, source revision.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Meta {
@@ -36,6 +38,16 @@ pub struct Meta {
     /// Where each role ran and how the load generator reached the servers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hosts: Option<HostsMeta>,
+    /// A shard of a split sweep (`lab run --shard i/N`): the sweep's identity and the
+    /// shard's points (see `sweep.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<sweep::Sweep>,
+    /// What makes this run's figures comparable with another host's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<sweep::Fingerprint>,
+    /// A merged run (`lab merge`): the shards it was joined from, in shard order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<sweep::ShardRun>,
 }
 
 /// Both roles' Docker hosts, as meta.json records them.

@@ -284,8 +284,8 @@ impl Cell {
     pub fn good_rps(&self) -> Option<f64> {
         let m = self.measurement()?;
         match &self.steady {
-            Some(s) => Some(s.rps * m.good_rps()? / m.rps.filter(|r| *r > 0.0)?),
-            None => m.good_rps(),
+            Some(s) if s.requests > 0 => Some(s.rps * m.good_rps()? / m.rps.filter(|r| *r > 0.0)?),
+            _ => m.good_rps(),
         }
         .or_else(|| m.good_rps())
     }

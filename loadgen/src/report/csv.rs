@@ -10,7 +10,7 @@ use anyhow::Result;
 
 use super::model::{CellFigures, Report};
 use super::Exporter;
-use crate::record::{Cell, Percentile};
+use crate::record::{Cell, Percentile, Steady};
 
 pub struct Csv;
 
@@ -148,7 +148,29 @@ const COLUMNS: &[Column] = &[
             })
             .unwrap_or_default()
     }),
+    // Added with the steady window: how long the cell ran, the quota periods its steady
+    // window covered, and that window's figures (empty for runs recorded before it).
+    ("duration_s", |c, _| f(c.duration_s)),
+    ("period_s", |c, _| f(steady(c).map(|s| s.period_s))),
+    ("periods_covered", |c, _| {
+        f(steady(c).map(|s| s.periods_covered))
+    }),
+    ("steady_window_s", |c, _| f(steady(c).map(Steady::window_s))),
+    ("steady_requests", |c, _| u(steady(c).map(|s| s.requests))),
+    ("server_cpu_per_request_us", |c, _| {
+        f(c.server_cpu_per_request_us())
+    }),
+    ("steady_server_throttled_share", |c, _| {
+        f(steady(c).and_then(|s| s.server_throttled_share))
+    }),
+    ("halves_change", |c, _| {
+        f(steady(c).and_then(|s| s.halves_change))
+    }),
 ];
+
+fn steady(c: &Cell) -> Option<&Steady> {
+    c.steady.as_ref()
+}
 
 impl Exporter for Csv {
     fn file_name(&self) -> &'static str {

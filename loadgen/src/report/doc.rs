@@ -25,6 +25,40 @@ pub fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
+/// A flag as a row of a report shows it: its word, and what to know with it. `short-cell`
+/// carries the quota periods its cells covered, since the flag alone does not say how short.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagMark {
+    pub flag: Flag,
+    /// `3 periods`: shown in brackets after the word.
+    pub detail: Option<String>,
+}
+
+impl FlagMark {
+    /// `short-cell (3 periods)`, or the flag's word alone: the one place a row's flag is
+    /// put into words, for every format.
+    pub fn label(&self) -> String {
+        match &self.detail {
+            Some(d) => format!("{} ({d})", self.flag),
+            None => self.flag.to_string(),
+        }
+    }
+
+    /// Flags without details.
+    pub fn plain(flags: &[Flag]) -> Vec<FlagMark> {
+        flags
+            .iter()
+            .map(|&flag| FlagMark { flag, detail: None })
+            .collect()
+    }
+
+    /// The labels joined with `, `.
+    pub fn join(marks: &[FlagMark]) -> String {
+        let labels: Vec<String> = marks.iter().map(FlagMark::label).collect();
+        labels.join(", ")
+    }
+}
+
 /// One piece of running text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inline {
@@ -44,7 +78,7 @@ pub enum Inline {
         dir: String,
     },
     /// Flags, most serious first: words in Markdown, badges in HTML.
-    Flags(Vec<Flag>),
+    Flags(Vec<FlagMark>),
     /// One word of a closed set, shown apart from the text (a verdict in its legend).
     Tag(&'static str),
 }
@@ -89,8 +123,13 @@ impl Text {
         self
     }
 
-    pub fn flags(mut self, flags: &[Flag]) -> Text {
-        self.0.push(Inline::Flags(flags.to_vec()));
+    pub fn flags(self, flags: &[Flag]) -> Text {
+        self.flag_marks(FlagMark::plain(flags))
+    }
+
+    /// Flags with their details (a row's `short-cell (3 periods)`).
+    pub fn flag_marks(mut self, marks: Vec<FlagMark>) -> Text {
+        self.0.push(Inline::Flags(marks));
         self
     }
 
@@ -115,7 +154,7 @@ impl Text {
             .map(|i| match i {
                 Inline::Plain(s) | Inline::Code(s) | Inline::Strong(s) => s.clone(),
                 Inline::Link { text, .. } | Inline::RunReport { text, .. } => text.clone(),
-                Inline::Flags(f) => f.join(", "),
+                Inline::Flags(f) => FlagMark::join(f),
                 Inline::Tag(w) => (*w).to_string(),
             })
             .collect()
@@ -154,7 +193,7 @@ pub enum Tone {
 pub struct Cell {
     pub text: Text,
     pub aside: Option<String>,
-    pub flags: Vec<Flag>,
+    pub flags: Vec<FlagMark>,
     pub tone: Tone,
     /// Right-aligned, tabular figures.
     pub numeric: bool,
@@ -183,8 +222,13 @@ impl Cell {
         self
     }
 
-    pub fn flags(mut self, flags: &[Flag]) -> Cell {
-        self.flags = flags.to_vec();
+    pub fn flags(self, flags: &[Flag]) -> Cell {
+        self.flag_marks(FlagMark::plain(flags))
+    }
+
+    /// Flags with their details (a row's `short-cell (3 periods)`).
+    pub fn flag_marks(mut self, marks: Vec<FlagMark>) -> Cell {
+        self.flags = marks;
         self
     }
 
@@ -201,7 +245,7 @@ impl Cell {
             s.push_str(a);
         }
         if !self.flags.is_empty() {
-            s.push_str(&format!(" ({})", self.flags.join(", ")));
+            s.push_str(&format!(" ({})", FlagMark::join(&self.flags)));
         }
         s
     }

@@ -6,11 +6,10 @@
 use anyhow::Result;
 
 use super::charts::{self, Chart};
-use super::doc::{Block, Cell, ChartRef, TableRow, Tone};
+use super::doc::{Block, Cell, ChartRef, FlagMark, TableRow, Tone};
 use super::markup::{escape_html as esc, href, Markup};
 use super::model::Report;
 use super::{layout, Exporter};
-use crate::record::Flag;
 
 pub struct Html;
 
@@ -123,13 +122,14 @@ impl Markup for Page {
         format!("<a href=\"{}\">{}</a>", href(to), esc(text))
     }
 
-    fn flags(&self, flags: &[Flag]) -> String {
+    fn flags(&self, flags: &[FlagMark]) -> String {
         flags
             .iter()
             .map(|f| {
                 format!(
-                    "<span class=\"flag\" title=\"{}\">{f}</span>",
-                    esc(f.explanation())
+                    "<span class=\"flag\" title=\"{}\">{}</span>",
+                    esc(f.flag.explanation()),
+                    esc(&f.label())
                 )
             })
             .collect()

@@ -19,6 +19,7 @@ pub fn document(r: &Report<'_>) -> Vec<Block> {
     );
     b.push(heading(2, "setup", "Setup"));
     b.push(Block::Fields(r.setup.clone()));
+    b.extend(shards(r));
     b.extend(flags(r));
     b.extend(verdicts(r));
     b.extend(super::thresholds::section(r));
@@ -40,7 +41,11 @@ fn heading(level: u8, anchor: &'static str, text: &str) -> Block {
 }
 
 fn nav(r: &Report<'_>) -> Vec<(&'static str, &'static str)> {
-    let mut v = vec![("setup", "Setup"), ("flags", "Flags")];
+    let mut v = vec![("setup", "Setup")];
+    if r.shards.is_some() {
+        v.push(("shards", "Shards"));
+    }
+    v.push(("flags", "Flags"));
     if !r.verdicts.is_empty() {
         v.push(("verdicts", "Verdicts"));
     }
@@ -57,6 +62,24 @@ fn nav(r: &Report<'_>) -> Vec<(&'static str, &'static str)> {
     }
     v.push(("raw", "Raw ab output"));
     v
+}
+
+/// A merged run's shards: which ran which points, where, how long; the kinds of host.
+fn shards(r: &Report<'_>) -> Vec<Block> {
+    let Some(s) = &r.shards else {
+        return Vec::new();
+    };
+    vec![
+        heading(2, "shards", "Shards"),
+        Block::Paragraph(
+            Text::new()
+                .plain("This run was merged from shards by ")
+                .code("lab merge")
+                .plain(": each shard ran its points (every server and repetition of a point together) on one host pair."),
+        ),
+        Block::Table(s.table.clone()),
+        Block::List(s.hosts.clone()),
+    ]
 }
 
 /// The flags raised (with the rows that raised them), then the others, folded.
@@ -158,10 +181,19 @@ fn tables(r: &Report<'_>) -> Vec<Block> {
         }
         b.push(Block::Details {
             summary: s.evidence_summary.clone(),
-            body: vec![Block::Table(s.evidence.clone())],
+            body: evidence_body(s),
         });
     }
     b
+}
+
+/// The evidence table, and the steady windows of its rows when they have one.
+fn evidence_body(s: &super::model::SweepTables) -> Vec<Block> {
+    let mut body = vec![Block::Table(s.evidence.clone())];
+    if !s.evidence_notes.is_empty() {
+        body.push(Block::Notes(s.evidence_notes.clone()));
+    }
+    body
 }
 
 /// Every server of a series side by side; one section per series.

@@ -7,11 +7,10 @@
 
 use anyhow::Result;
 
-use super::doc::{Block, Cell, Text, Tone};
+use super::doc::{Block, Cell, FlagMark, Text, Tone};
 use super::markup::{escape_html, href, Markup};
 use super::model::Report;
 use super::{layout, Exporter};
-use crate::record::Flag;
 
 pub struct Markdown;
 
@@ -118,8 +117,8 @@ impl Markup for Markdown {
         format!("[{text}]({})", href(to))
     }
 
-    fn flags(&self, flags: &[Flag]) -> String {
-        let words: Vec<String> = flags.iter().map(|f| format!("**{f}**")).collect();
+    fn flags(&self, flags: &[FlagMark]) -> String {
+        let words: Vec<String> = flags.iter().map(|f| format!("**{}**", f.label())).collect();
         words.join(", ")
     }
 
@@ -141,8 +140,8 @@ impl Markup for Markdown {
         }
         match (s.is_empty(), c.flags.is_empty()) {
             (_, true) => s,
-            (true, false) => c.flags.join(", "),
-            (false, false) => format!("{s} ({})", c.flags.join(", ")),
+            (true, false) => FlagMark::join(&c.flags),
+            (false, false) => format!("{s} ({})", FlagMark::join(&c.flags)),
         }
     }
 

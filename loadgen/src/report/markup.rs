@@ -5,8 +5,7 @@
 
 use std::fmt::Write;
 
-use super::doc::{Block, Cell, Inline, Table, TableRow, Text};
-use crate::record::Flag;
+use super::doc::{Block, Cell, FlagMark, Inline, Table, TableRow, Text};
 
 pub trait Markup {
     /// Text from the run or the lab file, made inert for this format.
@@ -14,7 +13,7 @@ pub trait Markup {
     fn code(&self, s: &str) -> String;
     fn strong(&self, s: &str) -> String;
     fn link(&self, text: &str, href: &str) -> String;
-    fn flags(&self, flags: &[Flag]) -> String;
+    fn flags(&self, flags: &[FlagMark]) -> String;
     fn tag(&self, word: &str) -> String;
     /// The file name of a run's report in this format (`report.md`).
     fn report_file(&self) -> &'static str;

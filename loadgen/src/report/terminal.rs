@@ -2,12 +2,11 @@
 //! series, concurrency down the side, each server's req/s with its flags, p99 and verdict
 //! across) as aligned plain text, then the lab's overhead.
 
-use super::doc::{Block, Cell, Table, TableRow, Text};
+use super::doc::{Block, Cell, FlagMark, Table, TableRow, Text};
 use super::layout;
 use super::markup::Markup;
 use super::model::Report;
 use super::Run;
-use crate::record::Flag;
 
 pub fn summary(run: &Run) -> String {
     let report = &Report::of(run);
@@ -40,8 +39,8 @@ impl Markup for Plain {
         self.escape(text)
     }
 
-    fn flags(&self, flags: &[Flag]) -> String {
-        flags.join(", ")
+    fn flags(&self, flags: &[FlagMark]) -> String {
+        FlagMark::join(flags)
     }
 
     fn report_file(&self) -> &'static str {

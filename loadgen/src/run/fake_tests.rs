@@ -13,12 +13,8 @@ use crate::engine::EngineInfo;
 const SERVERS: &str =
     "  - { name: a, model: async, port: 45000 }\n  - { name: b, model: thread, port: 46000 }";
 
-/// A lab of two servers on one workload, concurrency 1 and 2, with `extra` lines.
-fn lab_yaml(output: &Path, resources: &str, extra: &str) -> String {
-    lab_yaml_sending(output, resources, "requests: 1000, ", extra)
-}
-
-/// [`lab_yaml`] with `amount` in loadgen (`""`: cells sized by the steady-state policy).
+/// A lab of two servers on one workload, concurrency 1 and 2, sending `amount` (`""`:
+/// cells sized by the steady-state policy), with `extra` lines.
 fn lab_yaml_sending(output: &Path, resources: &str, amount: &str, extra: &str) -> String {
     format!(
         "name: fake\noutput: {}\nwarmup: 0\nservers:\n{SERVERS}\nresources: {resources}\nloadgen: {{ {amount}concurrency: [1, 2] }}\nworkloads:\n  - {{ name: hello, path: / }}\n{extra}",
@@ -80,6 +76,7 @@ impl Bench {
             lab_file: file,
             lab,
             no_build: true,
+            sweep: None,
         };
         Bench {
             _dir: dir,
@@ -419,4 +416,33 @@ async fn a_daemon_that_goes_away_stops_the_run_and_is_named() {
         !bench.fake.log().iter().any(|l| l == "sweep"),
         "nothing is swept from a daemon that went away"
     );
+}
+
+#[tokio::test]
+async fn a_shard_measures_only_its_points_and_records_the_sweep_and_the_host() {
+    let mut bench = Bench::new("{ cpus: [0.5, 1], memory: 64m }", "pin: off\n");
+    let shard = crate::shard::Shard::parse("1/2").unwrap();
+    let sweep = crate::meta::sweep::Sweep {
+        lab_sha256: "5eed".into(),
+        shard,
+        points: crate::shard::split::shard_point_ids(&bench.opts.lab, &shard),
+    };
+    assert_eq!(sweep.points, ["g1-hello-noka-c1", "g1-hello-noka-c2"]);
+    bench.opts.sweep = Some(sweep.clone());
+    let results = finished(bench.run().await);
+    let ids: Vec<&str> = results.cells.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "g1-a-hello-noka-c1-r0",
+            "g1-b-hello-noka-c1-r0",
+            "g1-a-hello-noka-c2-r0",
+            "g1-b-hello-noka-c2-r0"
+        ],
+        "the second group's points only, with both servers, ids as in the whole run"
+    );
+    let meta = crate::meta::load_meta(&bench.owned.id.dir).unwrap();
+    assert_eq!(meta.sweep, Some(sweep));
+    let print = meta.fingerprint.expect("the host's fingerprint");
+    assert_eq!(print.servers.cpus, 2);
 }

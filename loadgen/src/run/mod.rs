@@ -46,6 +46,9 @@ pub struct RunOptions {
     pub lab: Lab,
     /// Use existing server images (and agent binary) instead of rebuilding them.
     pub no_build: bool,
+    /// Run one shard of a split sweep (`--shard i/N`): its identity and points go to
+    /// meta.json, and only its points are measured (see `shard`).
+    pub sweep: Option<crate::meta::sweep::Sweep>,
 }
 
 /// One role's daemon and the run's network on it.
@@ -140,9 +143,13 @@ async fn run_with(
             .filter(|n| *n > 0),
     };
 
-    let plan = Plan::new(lab);
+    let plan = match &opts.sweep {
+        Some(sweep) => sweep.shard.select(Plan::new(lab)),
+        None => Plan::new(lab),
+    };
     let mut sessions = session::Sessions::default();
     let mut meta = meta(&ctx, &images, load_start, engines, &limits);
+    meta.sweep = opts.sweep.clone();
     let progress = crate::progress::Progress::new(plan.cell_count() as u64);
     let outcome = measure_groups(
         &ctx,
@@ -156,6 +163,7 @@ async fn run_with(
     .await;
     progress.done();
     sessions.stop_all(&ctx).await;
+    meta.fingerprint = meta.hosts.as_ref().map(crate::meta::sweep::Fingerprint::of);
     outcome?;
     record::write_meta(run, &meta)?;
 
@@ -446,6 +454,7 @@ fn meta(
         git_commit: host::git(&["rev-parse", "HEAD"]),
         git_dirty: host::git(&["status", "--porcelain"]).map(|s| !s.is_empty()),
         hosts: Some(hosts),
+        ..Meta::default()
     }
 }
 

@@ -42,9 +42,15 @@ impl OwnedRun {
     /// Create `<output>/<yyyymmdd-hhmmss>-<name>[-N]` atomically (two runs started in the
     /// same second get different folders) and lock it.
     pub fn create(lab: &Lab) -> Result<OwnedRun> {
+        OwnedRun::create_suffixed(lab, "")
+    }
+
+    /// [`OwnedRun::create`] with `suffix` after the name: a shard's folder says which shard
+    /// it is (`<time>-<name>-shard-1-of-3`), so shards of one sweep can share an output.
+    pub fn create_suffixed(lab: &Lab, suffix: &str) -> Result<OwnedRun> {
         std::fs::create_dir_all(&lab.output)
             .with_context(|| format!("cannot create the output folder {}", lab.output.display()))?;
-        let base = format!("{}-{}", Utc::now().compact(), lab.name);
+        let base = format!("{}-{}{suffix}", Utc::now().compact(), lab.name);
         for n in 1..10_000 {
             let id = if n == 1 {
                 base.clone()

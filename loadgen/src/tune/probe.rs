@@ -43,6 +43,10 @@ pub struct Figures {
     pub server_cores: Option<f64>,
     /// The server's highest memory use in any repetition, bytes.
     pub memory_peak_bytes: Option<u64>,
+    /// The fewest quota periods of steady load any repetition covered (`None`: no
+    /// per-request data, or probes recorded before the lab measured it).
+    #[serde(default)]
+    pub periods_covered: Option<f64>,
     /// Why the probe passed or failed, in words.
     pub reason: String,
 }
@@ -128,9 +132,17 @@ fn p99_words(target: &Target, f: &Figures) -> String {
 
 fn summarise(ok: &[&Cell], failed: usize) -> Figures {
     let rps: Vec<f64> = ok.iter().filter_map(|c| c.good_rps()).collect();
+    // The steady window's p99 where the cell has one (whole ms, ab's -g), so a probe is
+    // judged on the same seconds as its rate; else the tool's own over the cell.
     let p99: Vec<f64> = ok
         .iter()
-        .filter_map(|c| c.latency(Percentile::P99))
+        .filter_map(|c| {
+            c.steady
+                .as_ref()
+                .filter(|s| s.requests > 0)
+                .and_then(|s| s.latency_ms.get(&Percentile::P99.key()).copied())
+                .or_else(|| c.latency(Percentile::P99))
+        })
         .collect();
     let cores: Vec<f64> = ok
         .iter()
@@ -168,6 +180,10 @@ fn summarise(ok: &[&Cell], failed: usize) -> Figures {
             .iter()
             .filter_map(|c| c.server_resources.as_ref().map(|r| r.memory_peak_bytes))
             .max(),
+        periods_covered: ok
+            .iter()
+            .filter_map(|c| c.steady.as_ref().map(|s| s.periods_covered))
+            .min_by(f64::total_cmp),
         reason: String::new(),
     }
 }
@@ -238,6 +254,7 @@ pub async fn run(
         lab,
         // `lab tune` builds the images once before the first probe.
         no_build: true,
+        sweep: None,
     };
     let results = runner::run(engines, &opts, &owned).await?;
     *current.lock().unwrap_or_else(|e| e.into_inner()) = None;
@@ -313,6 +330,34 @@ mod tests {
         assert_eq!((o, f.rps), (Outcome::Fail, Some(290.0)));
         assert!(f.reason.contains("290 req/s < 300"), "{}", f.reason);
         assert_eq!(f.rps_range, Some((280.0, 350.0)));
+    }
+
+    /// A probe sized by the steady-state policy is judged on its steady windows: their
+    /// rate and p99, and it says how many quota periods its shortest window covered.
+    #[test]
+    fn a_steady_probe_is_judged_on_its_windows() {
+        let steady = |rps: f64, p99: f64, periods: f64| {
+            let mut c = cell(9999.0, 1.0, 0, Limiter::ServerCpu);
+            c.steady = Some(crate::record::Steady {
+                requests: (rps * 2.0) as u64,
+                rps,
+                periods_covered: periods,
+                latency_ms: [("99".to_string(), p99)].into_iter().collect(),
+                ..Default::default()
+            });
+            c
+        };
+        let cells = [steady(320.0, 40.0, 20.0), steady(310.0, 45.0, 21.0)];
+        let (o, f) = judge(&target(), &cells, None);
+        assert_eq!(o, Outcome::Pass, "{}", f.reason);
+        assert_eq!(f.rps, Some(315.0));
+        assert_eq!((f.p99_ms, f.periods_covered), (Some(42.5), Some(20.0)));
+        let slow = [steady(320.0, 70.0, 20.0), steady(310.0, 80.0, 20.0)];
+        assert_eq!(
+            judge(&target(), &slow, None).0,
+            Outcome::Fail,
+            "steady p99 75 ms > 50"
+        );
     }
 
     #[test]

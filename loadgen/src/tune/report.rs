@@ -135,6 +135,7 @@ fn target_blocks(
         "memory",
         "req/s at the answer",
         "p99 ms",
+        "quota periods",
         "limited by",
         "memory peak",
         "probes",
@@ -156,6 +157,10 @@ fn target_blocks(
             }),
             f.and_then(|f| f.p99_ms)
                 .map_or(DASH.into(), |v| format!("{v:.1}")),
+            // The answer's probe: the fewest quota periods of steady load a repetition
+            // covered (20 or more under the steady-state policy).
+            f.and_then(|f| f.periods_covered)
+                .map_or(DASH.into(), |v| format!("{v:.0}")),
             f.and_then(|f| f.limiter)
                 .map_or(DASH.into(), |l| l.as_str().into()),
             r.memory_peak_bytes

@@ -16,6 +16,8 @@ pub enum Swatch {
     Cross,
     Bar(RGBColor),
     Dashed(RGBColor),
+    /// A filled dot without a line (a marked sample).
+    Dot(RGBColor),
     None,
 }
 
@@ -84,9 +86,14 @@ fn item_width(text: &str) -> i32 {
 }
 
 fn layout(ctx: &SeriesCtx, spec: &ChartSpec, width: u32) -> Vec<Vec<(Swatch, String)>> {
+    wrap(legend_items(ctx, spec), width)
+}
+
+/// Legend items in lines that fit `width`.
+pub(super) fn wrap(items: Vec<(Swatch, String)>, width: u32) -> Vec<Vec<(Swatch, String)>> {
     let mut lines: Vec<Vec<(Swatch, String)>> = vec![Vec::new()];
     let mut x = 14;
-    for item in legend_items(ctx, spec) {
+    for item in items {
         let w = item_width(&item.1);
         if x + w > width as i32 - 10 && !lines.last().expect("one line").is_empty() {
             lines.push(Vec::new());
@@ -99,13 +106,23 @@ fn layout(ctx: &SeriesCtx, spec: &ChartSpec, width: u32) -> Vec<Vec<(Swatch, Str
 }
 
 pub fn legend_height(ctx: &SeriesCtx, spec: &ChartSpec, width: u32) -> u32 {
-    layout(ctx, spec, width).len() as u32 * LEGEND_ROW + 12
+    lines_height(&layout(ctx, spec, width))
 }
 
 pub fn draw_legend(area: &Area, ctx: &SeriesCtx, spec: &ChartSpec) -> Result<()> {
     let width = area.dim_in_pixel().0;
+    draw_lines(area, layout(ctx, spec, width))
+}
+
+/// The height of `lines` of legend items.
+pub(super) fn lines_height(lines: &[Vec<(Swatch, String)>]) -> u32 {
+    lines.len() as u32 * LEGEND_ROW + 12
+}
+
+/// Draw legend items laid out by [`wrap`].
+pub(super) fn draw_lines(area: &Area, lines: Vec<Vec<(Swatch, String)>>) -> Result<()> {
     let style = (FONT, 16).into_font().color(&BLACK);
-    for (i, line) in layout(ctx, spec, width).into_iter().enumerate() {
+    for (i, line) in lines.into_iter().enumerate() {
         let y = 4 + i as i32 * LEGEND_ROW as i32 + LEGEND_ROW as i32 / 2;
         let mut x = 14;
         for (swatch, text) in line {
@@ -154,6 +171,10 @@ fn draw_swatch(area: &Area, swatch: &Swatch, x: i32, y: i32) -> Result<()> {
         Swatch::Dashed(c) => {
             let dashed = DashedPathElement::new(vec![(x, y), (x + 26, y)], 6, 4, c.stroke_width(1));
             area.draw(&dashed).map_err(err)?;
+        }
+        Swatch::Dot(c) => {
+            area.draw(&Circle::new((x + 13, y), 4, c.filled()))
+                .map_err(err)?;
         }
         Swatch::None => {}
     }

@@ -11,6 +11,7 @@
 //! | `resources-<series>.svg`     | server CPU (cores), memory peak (MiB), threads (pids peak)  |
 //! | `latency-rate-<series>.svg`  | open loop: p50, p99, p99.9, max vs offered rate (log ms)    |
 //! | `achieved-<series>.svg`      | open loop: achieved vs offered rate                         |
+//! | `timeline-<series>.svg`      | the steady window per second and per quota period ([`timeline`]) |
 //!
 //! An open-loop series (oha with `rate:`) has the last two and the resources chart, with the
 //! offered rate (per server: a percentage resolves to each server's own capacity) on x.
@@ -29,6 +30,7 @@ mod draw;
 mod legend;
 pub mod points;
 mod spec;
+mod timeline;
 
 use std::path::PathBuf;
 
@@ -127,13 +129,19 @@ pub fn planned(report: &Report<'_>) -> Vec<(Series, Vec<ChartRef>)> {
     specs(report)
         .into_iter()
         .map(|(series, ctx, specs)| {
-            let refs = specs
+            let mut refs: Vec<ChartRef> = specs
                 .iter()
                 .map(|s| ChartRef {
                     file_name: file_name(s.kind, &series),
                     caption: format!("{} — {}", s.title, ctx.subtitle),
                 })
                 .collect();
+            if let Some(tracks) = timeline::tracks(&ctx) {
+                refs.push(ChartRef {
+                    file_name: file_name(timeline::KIND, &series),
+                    caption: timeline_caption(&ctx, &tracks),
+                });
+            }
             (series, refs)
         })
         .collect()
@@ -154,8 +162,31 @@ pub fn render(report: &Report<'_>) -> Result<Vec<Chart>> {
                 svg,
             });
         }
+        if let Some(tracks) = timeline::tracks(&ctx) {
+            let svg = timeline::draw(&ctx, &tracks).with_context(|| {
+                format!("drawing the timeline chart of {}", series_slug(&series))
+            })?;
+            out.push(Chart {
+                file_name: file_name(timeline::KIND, &series),
+                caption: timeline_caption(&ctx, &tracks),
+                series: series.clone(),
+                svg,
+            });
+        }
     }
     Ok(out)
+}
+
+/// `Steady window over time: … — async c=100, thread c=100 (each server's highest
+/// concurrency, median repetition) — hello GET / · …`
+fn timeline_caption(ctx: &SeriesCtx, tracks: &[timeline::Track<'_>]) -> String {
+    let cells: Vec<&str> = tracks.iter().map(|t| t.label.as_str()).collect();
+    format!(
+        "{} — {} (each server's highest concurrency whose steady window holds a whole second, else its highest; median repetition) — {}",
+        timeline::TITLE,
+        cells.join(", "),
+        ctx.subtitle
+    )
 }
 
 /// Render the charts into `RUN_DIR/charts/` (atomically, one file at a time), removing

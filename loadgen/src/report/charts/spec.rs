@@ -116,7 +116,7 @@ impl<'r, 'a> SeriesCtx<'r, 'a> {
         };
         let amount = match series.open_loop_connections {
             Some(c) => format!("open loop over {c} connections"),
-            None => format!("{} requests per cell", rows[0].representative.requests),
+            None => crate::report::model::steady::per_cell(rows[0].representative),
         };
         let subtitle = subtitle(series, &limits, &amount, reps);
         SeriesCtx {

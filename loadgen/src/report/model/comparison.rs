@@ -58,9 +58,9 @@ impl ComparisonTable {
 
 /// req/s (with the row's flags), p99 and verdict of one server at one level.
 fn server_cells(row: Option<&Row<'_>>) -> [Cell; 3] {
-    let flags = row.map(|r| r.flags.as_slice()).unwrap_or_default();
+    let flags = row.map(Row::flag_marks).unwrap_or_default();
     [
-        Cell::num(num(row.and_then(|r| r.rps).map(|s| s.median), 2)).flags(flags),
+        Cell::num(num(row.and_then(|r| r.rps).map(|s| s.median), 2)).flag_marks(flags),
         Cell::num(num(row.and_then(|r| r.latency(Percentile::P99)), 2)),
         Cell::text(row.map_or(DASH, |r| r.limited_by())),
     ]

@@ -9,11 +9,15 @@
 //! | [`tables`]     | per server's sweep: the nine baseline columns and the evidence        |
 //! | [`comparison`] | per series: every server side by side, the ratio, the notes          |
 //! | [`setup`]      | what was run, where and how                                           |
+//! | [`shards`]     | a merged run's shards: points, host, wall time                        |
+//! | [`steady`]     | the steady window in words: short cells, the window, the cell length  |
 
 pub mod comparison;
 pub mod figures;
 pub mod rows;
 pub mod setup;
+pub mod shards;
+pub mod steady;
 pub mod tables;
 
 pub use comparison::{ComparisonTable, Ratio};
@@ -54,6 +58,8 @@ pub struct Report<'a> {
     /// Every cell with links to its raw output and its command line.
     pub raw: Table,
     pub overhead: Option<Overhead>,
+    /// A run merged from shards (`lab merge`): who ran what, where.
+    pub shards: Option<shards::Shards>,
 }
 
 /// A flag and the rows (`async c=100`) that raised it.
@@ -74,14 +80,18 @@ impl<'a> Report<'a> {
             .iter()
             .map(|s| ComparisonTable::of(&Grid::of(&rows, s)))
             .collect();
+        let shards = shards::Shards::of(run.meta.as_ref());
+        let mut banners = banners(r, &rows);
+        banners.extend(shards.as_ref().and_then(shards::Shards::banner));
         Report {
             run,
+            shards,
             setup: setup::fields(run, lab.as_ref(), tool),
             lab,
             tool,
             title: Text::from(format!("Lab report: {}", r.name)),
             subtitle: subtitle(r),
-            banners: banners(r, &rows),
+            banners,
             flags: flag_uses(&rows),
             verdicts: verdicts_used(&rows),
             sweeps,
@@ -167,10 +177,21 @@ fn flag_uses(rows: &[Row<'_>]) -> Vec<FlagUse> {
             rows: rows
                 .iter()
                 .filter(|r| r.flags.contains(&flag))
-                .map(Row::name)
+                .map(|r| flagged_row_name(r, flag))
                 .collect(),
         })
         .collect()
+}
+
+/// `async c=1`, or with the flag's detail for that row: `async c=1 (10 periods)`.
+fn flagged_row_name(row: &Row<'_>, flag: Flag) -> String {
+    let detail = steady::flag_marks(&[flag], &row.cells)
+        .into_iter()
+        .find_map(|m| m.detail);
+    match detail {
+        Some(d) => format!("{} ({d})", row.name()),
+        None => row.name(),
+    }
 }
 
 /// Verdicts used by any row, in checking order, with how many rows got each.
@@ -220,10 +241,10 @@ fn raw_table(r: &Results) -> Table {
     for c in &r.cells {
         let status = match c.status {
             Status::Ok if c.flags.is_empty() => Cell::text("ok"),
-            Status::Ok => Cell::text(Text::new()).flags(&c.flags),
+            Status::Ok => Cell::text(Text::new()).flag_marks(steady::flag_marks(&c.flags, &[c])),
             Status::Failed => {
                 let flags = Flag::ordered(c.flags.iter().copied().chain([Flag::Failed]));
-                Cell::text(Text::new()).flags(&flags)
+                Cell::text(Text::new()).flag_marks(steady::flag_marks(&flags, &[c]))
             }
         };
         let mut output = Text::new()

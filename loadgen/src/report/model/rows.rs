@@ -7,6 +7,7 @@ use crate::config::RateSpec;
 use crate::judge::{self, interval};
 use crate::record::{Cell, Percentile, Results, Status};
 use crate::record::{Flag, Verdict};
+use crate::report::doc::FlagMark;
 use crate::stats::{self, Spread};
 
 /// What one table varies over: everything but the concurrency (closed loop) or the
@@ -130,6 +131,11 @@ impl Row<'_> {
     /// Open loop: the achieved rate over the offered one (median repetition).
     pub fn achieved_share(&self) -> Option<f64> {
         Some(self.rps?.median / self.offered_rps.filter(|o| *o > 0.0)?)
+    }
+
+    /// The row's flags with their details (`short-cell (3 periods)`).
+    pub fn flag_marks(&self) -> Vec<FlagMark> {
+        super::steady::flag_marks(&self.flags, &self.cells)
     }
 
     /// The word of the row's verdict, or `—`.

@@ -21,6 +21,9 @@ pub fn fields(run: &Run, lab: Option<&Lab>, tool: Tool) -> Vec<Field> {
             Text::from("the lab file recorded in results.json could not be read by this lab"),
         )),
     }
+    if let Some(policy) = super::steady::cell_length(&run.results, lab) {
+        out.push(("Cell length".into(), Text::from(policy)));
+    }
     limits_fields(run, lab, tool, &mut out);
     if let Some(o) = Overhead::of(&run.results) {
         out.push(("Lab overhead".into(), Text::from(o.text())));
@@ -35,6 +38,7 @@ pub fn fields(run: &Run, lab: Option<&Lab>, tool: Tool) -> Vec<Field> {
 fn amount(lg: &crate::config::Loadgen) -> String {
     let per_cell = match lg.duration_s {
         Some(d) => format!("{d} s per cell"),
+        None if lg.sized_by_policy() => "cells sized by the lab (see Cell length)".into(),
         None => format!("{} requests per cell", lg.requests),
     };
     if lg.rate.is_empty() {

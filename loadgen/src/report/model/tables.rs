@@ -56,6 +56,9 @@ pub struct SweepTables {
     pub notes: Vec<Text>,
     pub evidence_summary: Text,
     pub evidence: Table,
+    /// Under the evidence table, per row with a steady window: the verdict's evidence and
+    /// the window its figures come from (none for runs recorded before steady windows).
+    pub evidence_notes: Vec<Text>,
 }
 
 impl SweepTables {
@@ -85,6 +88,7 @@ impl SweepTables {
             notes,
             evidence_summary: Text::from(format!("Evidence for {} — ", sweep.server)).append(title),
             evidence,
+            evidence_notes: sweep.rows.iter().copied().filter_map(steady_note).collect(),
         }
     }
 }
@@ -123,7 +127,7 @@ fn baseline_row(n: usize, row: &Row<'_>) -> (Vec<Cell>, Option<Text>) {
         let mut cells = lead.to_vec();
         cells.push(Cell::text("✗ failed").tone(Tone::Bad));
         cells.extend((0..3).map(|_| Cell::num(DASH)));
-        cells.push(Cell::num(DASH).flags(&row.flags));
+        cells.push(Cell::num(DASH).flag_marks(row.flag_marks()));
         cells.extend((0..2).map(|_| Cell::num(DASH)));
         let reason = c.reason.as_deref().unwrap_or("no result");
         let note = Text::from(format!("c={}: failed: {reason}", level_text(row)));
@@ -161,7 +165,7 @@ fn baseline_row(n: usize, row: &Row<'_>) -> (Vec<Cell>, Option<Text>) {
         complete,
         failed,
         Cell::num(int(counts.transferred)),
-        rps.flags(&row.flags),
+        rps.flag_marks(row.flag_marks()),
         Cell::num(num(time_per_request, 3)),
         Cell::num(num(transfer_rate, 2)),
     ]);
@@ -211,12 +215,34 @@ fn evidence_row(row: &Row<'_>) -> Vec<Cell> {
     ]
 }
 
+/// `c=10: server-cpu — server CPU 0.25 of 0.25 cores (100%), throttled 85%; steady window
+/// 2 s (20 periods of 100 ms), 5451 requests, 77 µs of server CPU per request`: the median
+/// repetition's.
+fn steady_note(row: &Row<'_>) -> Option<Text> {
+    let c = row.representative;
+    let s = c.steady.as_ref()?;
+    let verdict = c
+        .verdict
+        .as_ref()
+        .map(|v| format!("{} — {}; ", v.limiter, v.evidence))
+        .unwrap_or_default();
+    let per_request = s
+        .server_cpu_per_request_us
+        .map(|us| format!(", {us:.0} µs of server CPU per request"))
+        .unwrap_or_default();
+    Some(Text::from(format!(
+        "c={}: {verdict}{}{per_request}",
+        level_text(row),
+        super::steady::window_text(s)
+    )))
+}
+
 /// A column of flags alone: the words, or a dash.
 fn flags_cell(row: &Row<'_>) -> Cell {
     if row.flags.is_empty() {
         Cell::text(DASH)
     } else {
-        Cell::text(Text::new()).flags(&row.flags)
+        Cell::text(Text::new()).flag_marks(row.flag_marks())
     }
 }
 
