@@ -223,3 +223,83 @@ pub fn parse_fail_on(text: &str) -> Result<f64, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::compare::{gate_runs, GateSpec};
+    use crate::report::Run;
+
+    fn fixture(name: &str) -> Run {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/runs")
+            .join(name);
+        Run::load(&dir).unwrap()
+    }
+
+    fn spec(fail_on: f64, figures: &[Gated]) -> GateSpec {
+        GateSpec {
+            fail_on,
+            figures: figures.to_vec(),
+        }
+    }
+
+    fn row<'g>(g: &'g Gate, server: &str, c: u32, figure: Gated) -> &'g GateRow {
+        let prefix = format!("{server} hello c={c} ");
+        g.rows
+            .iter()
+            .find(|r| r.row.starts_with(&prefix) && r.figure == figure)
+            .unwrap_or_else(|| panic!("{prefix} {figure:?} in {g:#?}"))
+    }
+
+    /// The fixture runs: thread at 2 CPUs (A), then at 1 CPU (B): about 40% fewer req/s.
+    #[test]
+    fn a_row_fails_when_worse_beyond_the_size_with_intervals_apart() {
+        let (a, b) = (fixture("b-thread-2cpu"), fixture("a-baseline"));
+        let g = gate_runs(&a, &b, &spec(0.05, &[Gated::Rps]));
+        let r = row(&g, "thread", 10, Gated::Rps);
+        assert_eq!(r.outcome, Outcome::Fail, "{r:#?}");
+        assert!(r.change_pct.unwrap() < -5.0);
+        assert!(r.a.unwrap().apart(&r.b.unwrap()));
+        assert!(
+            r.row.contains("cpus=2→1"),
+            "the limits that changed: {}",
+            r.row
+        );
+        // The same change under a 50% gate: worse, but within the size.
+        let g = gate_runs(&a, &b, &spec(0.50, &[Gated::Rps]));
+        let r = row(&g, "thread", 10, Gated::Rps);
+        assert_eq!(r.outcome, Outcome::Pass);
+        assert!(r.why.contains("worse, but within 50%"), "{}", r.why);
+        // The other way round it got better: never a failure.
+        let g = gate_runs(&b, &a, &spec(0.05, &[Gated::Rps]));
+        assert_eq!(row(&g, "thread", 10, Gated::Rps).outcome, Outcome::Pass);
+        assert!(g.failures().iter().all(|r| r.figure != Gated::Rps));
+    }
+
+    #[test]
+    fn a_loadgen_bound_side_is_inconclusive_and_only_picks_figures() {
+        let a = fixture("b-thread-2cpu");
+        let mut b = fixture("a-baseline");
+        for c in b
+            .results
+            .cells
+            .iter_mut()
+            .filter(|c| c.server == "thread" && c.concurrency == 10)
+        {
+            c.verdict = Some(crate::record::Verdict {
+                limiter: Limiter::Loadgen,
+                evidence: "ab CPU 0.99 of 1 core".into(),
+                advice: None,
+            });
+        }
+        let g = gate_runs(&a, &b, &spec(0.05, &[Gated::Rps, Gated::P99]));
+        let r = row(&g, "thread", 10, Gated::Rps);
+        assert_eq!(r.outcome, Outcome::Inconclusive, "{r:#?}");
+        assert!(r.why.contains("limited by the load generator"), "{}", r.why);
+        assert!(g.rows.iter().all(|r| r.figure != Gated::CpuPerRequest));
+        assert_eq!(parse_fail_on("5%"), Ok(0.05));
+        assert_eq!(parse_fail_on(" 12.5 "), Ok(0.125));
+        assert!(parse_fail_on("-1%").is_err() && parse_fail_on("lots").is_err());
+    }
+}
