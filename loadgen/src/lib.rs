@@ -9,9 +9,9 @@
 //! `host` describing the machine, `resources` and `metrics` reading counters), `tune`
 //! searches limits, `report` renders records (and gates one run against another);
 //! `history` follows rows over many runs and finds their change points; `cli` is the
-//! command line. Beside them: `config` reads and checks lab files and plans the cells; `placement` decides where each
-//! role runs and the one route between them; `endpoint` chooses the daemon as the docker CLI
-//! does; `engine` is the seam `run`, `tune` and `cli` use to reach Docker (a trait and the
+//! command line. Beside them: `config` reads and checks lab files and plans the cells;
+//! `placement` decides where each role runs and the one route between them; `endpoint`
+//! chooses the daemon as the docker CLI does; `engine` is the seam `run`, `tune` and `cli` use to reach Docker (a trait and the
 //! plain types crossing it, with an in-memory fake for tests) and `docker` its
 //! implementation, the only module that talks to the Docker Engine (or Podman's compatible
 //! API), with `ulimit` and `platform` deciding what that engine can run; `images` gets every
