@@ -1103,6 +1103,32 @@ fn a_loadgen_bound_row_is_not_shown_as_a_difference_between_the_models() {
     assert!(term.contains("not a difference between the models"));
 }
 
+#[test]
+fn a_loadgen_bound_row_compares_the_servers_cpu_per_request_instead() {
+    let mut run = load("a-baseline");
+    set_verdict(&mut run, "async", loadgen::record::Limiter::Loadgen);
+    set_verdict(&mut run, "thread", loadgen::record::Limiter::ServerCpu);
+    // async spends 30 µs of CPU per request, thread 52 µs (the baseline's own figures).
+    for c in run.results.cells.iter_mut() {
+        let n = c.measurement.as_ref().and_then(|m| m.complete).unwrap_or(0) as f64;
+        let us = if c.server == "async" { 30.0 } else { 52.0 };
+        if let Some(r) = c.server_resources.as_mut() {
+            r.cpu_s = n * us / 1e6;
+        }
+    }
+    let md = md_of(&run);
+    let page = html_of(&run);
+    for doc in [&md, &page] {
+        assert!(doc.contains("1.73× CPU/req (loadgen-bound)"), "52 ÷ 30");
+        assert!(
+            !doc.contains("— (loadgen-bound)"),
+            "no row is left without a ratio"
+        );
+        assert!(doc.contains("× CPU/req: where a side"), "{doc}");
+        assert!(doc.contains("async serves a request for less CPU"));
+    }
+}
+
 /// `a-baseline` with every cell repeated `n` times, req/s scaled by `factor` and spread
 /// by ±`jitter` (a fraction) across the repetitions.
 fn repeated(name: &str, n: u32, factor: f64, jitter: f64) -> Run {

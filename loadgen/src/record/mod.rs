@@ -309,7 +309,9 @@ impl Cell {
         {
             return Some(us);
         }
+        // 0: records from before the lab kept CPU seconds.
         let cpu = self.server_resources.as_ref()?.cpu_s;
+        let cpu = (cpu > 0.0).then_some(cpu)?;
         let n = self.measurement()?.complete.filter(|n| *n > 0)?;
         Some(cpu / n as f64 * 1e6)
     }

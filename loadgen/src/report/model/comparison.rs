@@ -35,23 +35,29 @@ impl ComparisonTable {
             columns.push(format!("{a} / {b}"));
         }
         let mut table = Table::new(columns);
+        let mut by_cpu = false;
         for &c in &grid.levels {
             let mut cells = vec![Cell::num(c.label())];
             for s in &grid.servers {
                 cells.extend(server_cells(grid.at(s, c)));
             }
             if let Some((a, b)) = pair {
-                cells.push(Ratio::of(grid.at(a, c), grid.at(b, c)).cell());
+                let ratio = Ratio::of(grid.at(a, c), grid.at(b, c));
+                by_cpu |= matches!(ratio, Ratio::CpuPerRequest(..));
+                cells.push(ratio.cell());
             }
             table.push(cells, false);
+        }
+        let mut notes = comparison_notes(&grid.rows);
+        if let (true, Some((a, b))) = (by_cpu, pair) {
+            notes.push(format!(
+                "× CPU/req: where a side's req/s measured the load generator, the ratio is the servers' CPU time per request instead ({b}'s ÷ {a}'s: above 1, {a} serves a request for less CPU), over each cell's steady window. It says which model is cheaper per request at this load, not which would serve more with more load generator: a server that spins while idle, or batches under load, is misjudged by it."
+            ));
         }
         ComparisonTable {
             title: super::series_title(&grid.series),
             table,
-            notes: comparison_notes(&grid.rows)
-                .into_iter()
-                .map(Text::from)
-                .collect(),
+            notes: notes.into_iter().map(Text::from).collect(),
         }
     }
 }
@@ -71,8 +77,12 @@ fn server_cells(row: Option<&Row<'_>>) -> [Cell; 3] {
 pub enum Ratio {
     /// First server's median req/s over the second's.
     Value(f64),
-    /// The row has numbers, but they do not compare the servers (a side was limited by
-    /// the load generator, or answered errors): the word says which.
+    /// A side's req/s measured the load generator, not the server, but both servers' CPU
+    /// per request was measured: the second's CPU per request over the first's (above 1:
+    /// the first serves a request for less CPU), with the word that withheld req/s.
+    CpuPerRequest(f64, &'static str),
+    /// The row has numbers, but they do not compare the servers (a side answered errors,
+    /// or was limited by the load generator with no CPU figures): the word says which.
     NotComparable(&'static str),
     Missing,
 }
@@ -90,6 +100,15 @@ impl Ratio {
                 .iter()
                 .any(|r| r.verdict.is_some_and(|v| v.limiter == limiter))
             {
+                // Throughput set by ab says nothing of the servers; the CPU each spent
+                // per request still does (errors spoil both).
+                if limiter == Limiter::Loadgen {
+                    if let (Some(x), Some(y)) = (a.cpu_per_request_us(), b.cpu_per_request_us()) {
+                        if x > 0.0 {
+                            return Ratio::CpuPerRequest(y / x, word);
+                        }
+                    }
+                }
                 return Ratio::NotComparable(word);
             }
         }
@@ -99,10 +118,11 @@ impl Ratio {
         }
     }
 
-    /// `1.23×`, `— (loadgen-bound)`, or `—`.
+    /// `1.23×`, `1.73× CPU/req (loadgen-bound)`, `— (loadgen-bound)`, or `—`.
     pub fn text(&self) -> String {
         match self {
             Ratio::Value(v) => format!("{v:.2}×"),
+            Ratio::CpuPerRequest(v, why) => format!("{v:.2}× CPU/req ({why})"),
             Ratio::NotComparable(why) => format!("— ({why})"),
             Ratio::Missing => DASH.into(),
         }
@@ -111,7 +131,7 @@ impl Ratio {
     fn cell(&self) -> Cell {
         let cell = Cell::num(self.text());
         match self {
-            Ratio::NotComparable(_) => cell.tone(Tone::Warn),
+            Ratio::NotComparable(_) | Ratio::CpuPerRequest(..) => cell.tone(Tone::Warn),
             _ => cell,
         }
     }

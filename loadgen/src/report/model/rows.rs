@@ -103,6 +103,18 @@ pub struct Row<'a> {
 }
 
 impl Row<'_> {
+    /// Median over the measured repetitions of the server's CPU time per request, µs (over
+    /// each cell's steady window when it has one: see `Cell::server_cpu_per_request_us`).
+    pub fn cpu_per_request_us(&self) -> Option<f64> {
+        let vals: Vec<f64> = self
+            .cells
+            .iter()
+            .filter(|c| c.status == Status::Ok)
+            .filter_map(|c| c.server_cpu_per_request_us())
+            .collect();
+        (!vals.is_empty()).then(|| Spread::of(&vals).median)
+    }
+
     /// Median over the repetitions of the latency at `p`, ms.
     pub fn latency(&self, p: Percentile) -> Option<f64> {
         let vals: Vec<f64> = self.cells.iter().filter_map(|c| c.latency(p)).collect();
