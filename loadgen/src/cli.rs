@@ -2,7 +2,8 @@
 //! parse-ab | clean`.
 //!
 //! Exit codes: 0 done; 1 the command failed; 2 bad input (usage, lab file) or the Docker
-//! daemon is unreachable; 130 interrupted by Ctrl-C (or SIGTERM, SIGHUP) after cleaning up.
+//! daemon is unreachable; 3 a run completed with failed cells; 4 a threshold or the
+//! regression gate failed; 130 interrupted by Ctrl-C (or SIGTERM, SIGHUP) after cleaning up.
 
 use std::path::{Path, PathBuf};
 
@@ -91,6 +92,9 @@ pub enum Command {
         /// Measure each cell N times (1..=100), or `auto`, instead of the file's `repeat`
         #[arg(long, value_name = "N|auto", value_parser = parse_repeat)]
         repeat: Option<RepeatOverride>,
+        /// Write the file's thresholds as JUnit test cases to FILE
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
         #[command(flatten)]
         shard: ShardArgs,
         #[command(flatten)]
@@ -126,7 +130,13 @@ pub enum Command {
         hosts: HostArgs,
     },
     /// Re-render the reports of a run from RUN_DIR/results.json (of a tune from tune.json)
-    Report { run_dir: PathBuf },
+    /// and judge its thresholds again (exit 4 when one fails)
+    Report {
+        run_dir: PathBuf,
+        /// Write the run's thresholds as JUnit test cases to FILE
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
     /// Compare two runs: change in req/s and p99 per cell present in both
     Compare {
         a: PathBuf,
@@ -134,6 +144,28 @@ pub enum Command {
         /// Output format
         #[arg(long, value_enum, default_value_t = report::compare::Format::Markdown)]
         format: report::compare::Format,
+        /// Exit 4 when a row got worse by more than PCT with intervals apart (e.g. 5%)
+        #[arg(long, value_name = "PCT", value_parser = report::compare::gate::parse_fail_on)]
+        fail_on: Option<f64>,
+        /// The figures the gate watches (default: all)
+        #[arg(long, value_enum, value_delimiter = ',', requires = "fail_on")]
+        only: Vec<report::compare::gate::Gated>,
+        /// Write the gate's rows as JUnit test cases to FILE
+        #[arg(long, value_name = "FILE", requires = "fail_on")]
+        junit: Option<PathBuf>,
+    },
+    /// Trend of each row over many runs (one per commit), with change points, in Markdown
+    /// and HTML
+    History {
+        /// Run folders (each with a results.json)
+        #[arg(required = true, num_args = 1..)]
+        dirs: Vec<PathBuf>,
+        /// How to order the runs: by start time, or by the commits' order in `git log`
+        #[arg(long, value_enum, default_value_t = crate::history::Order::Time)]
+        order: crate::history::Order,
+        /// Folder for history.md, history.html and the charts
+        #[arg(long, value_name = "DIR", default_value = "history")]
+        output: PathBuf,
     },
     /// Join the run folders of a split sweep's shards into one run folder, with one report
     Merge {
@@ -182,6 +214,7 @@ macro_rules! say {
 /// | 1 | an error stopped the command (a run is marked `aborted`, finished cells kept) |
 /// | 2 | bad input: the lab file, the command line, or an unreachable Docker daemon |
 /// | 3 | the run completed, but some cells failed, got no 2xx answer, or some servers could not start |
+/// | 4 | a threshold failed (`lab run`, `lab report`), or a row got worse (`lab compare --fail-on`); wins over 3 |
 /// | 130 | interrupted (Ctrl-C, SIGTERM, SIGHUP); finished cells kept |
 #[derive(Debug, thiserror::Error)]
 pub enum Exit {
@@ -189,6 +222,9 @@ pub enum Exit {
     BadInput(String),
     #[error("{0}")]
     CellsFailed(String),
+    /// A threshold of the lab file, or the regression gate of `lab compare`, failed.
+    #[error("{0}")]
+    ThresholdsFailed(String),
     #[error("interrupted")]
     Interrupted,
 }
@@ -224,6 +260,10 @@ pub fn main() -> i32 {
                     Exit::CellsFailed(msg) => {
                         say!("error: {msg}");
                         3
+                    }
+                    Exit::ThresholdsFailed(msg) => {
+                        say!("error: {msg}");
+                        4
                     }
                     Exit::Interrupted => 130,
                 };
@@ -261,9 +301,21 @@ async fn dispatch(cmd: Command) -> Result<()> {
             no_build,
             output,
             repeat,
+            junit,
             shard,
             hosts,
-        } => run(&file, no_build, output, repeat, &shard, &hosts).await,
+        } => {
+            run(
+                &file,
+                no_build,
+                output,
+                repeat,
+                junit.as_deref(),
+                &shard,
+                &hosts,
+            )
+            .await
+        }
         Command::Tune {
             file,
             no_build,
@@ -271,11 +323,20 @@ async fn dispatch(cmd: Command) -> Result<()> {
             hosts,
         } => tune(&file, no_build, output, &hosts).await,
         Command::Images { file, hosts } => images(&file, &hosts).await,
-        Command::Report { run_dir } => report_cmd(&run_dir),
-        Command::Compare { a, b, format } => {
-            print!("{}", report::compare::render(&a, &b, format)?);
-            Ok(())
-        }
+        Command::Report { run_dir, junit } => report_cmd(&run_dir, junit.as_deref()),
+        Command::Compare {
+            a,
+            b,
+            format,
+            fail_on,
+            only,
+            junit,
+        } => compare(&a, &b, format, fail_on, only, junit.as_deref()),
+        Command::History {
+            dirs,
+            order,
+            output,
+        } => crate::history::command(&dirs, order, &output),
         Command::Merge {
             dirs,
             output,
@@ -316,6 +377,9 @@ fn check(file: &Path, shard: &ShardArgs, hosts: &HostArgs) -> Result<()> {
     println!("{}", placement.describe());
     if let Some(tune) = &lab.tune {
         println!("{}", tune.describe(lab.servers.len()));
+    }
+    if !lab.thresholds.is_empty() {
+        println!("{}", config::thresholds::describe(&lab.thresholds));
     }
     shards::check(&lab, shard)?;
     println!("{}: ok", file.display());
@@ -360,6 +424,7 @@ async fn run(
     no_build: bool,
     output: Option<PathBuf>,
     repeat: Option<RepeatOverride>,
+    junit: Option<&Path>,
     shard: &ShardArgs,
     hosts: &HostArgs,
 ) -> Result<()> {
@@ -395,7 +460,7 @@ async fn run(
     };
     let work = runner::run(&engines, &opts, &owned);
     match runner::guard(&engines, &run_id, work, interrupted()).await {
-        Ended::Finished(results) => finished(&run_id, &results),
+        Ended::Finished(results) => finished(&run_id, &results, junit),
         Ended::Aborted(e) => Err(e),
         Ended::Interrupted => interrupted_run(&run_id),
     }
@@ -491,16 +556,103 @@ fn apply_overrides(lab: &mut config::Lab, output: Option<PathBuf>, repeat: Optio
     }
 }
 
-/// A run that completed: reports, the summary, and exit code 3 when cells failed.
-fn finished(run_id: &RunId, results: &crate::record::Results) -> Result<()> {
+/// A run that completed: reports, the summary, the thresholds, and exit code 4 when a
+/// threshold failed, else 3 when cells failed.
+fn finished(run_id: &RunId, results: &crate::record::Results, junit: Option<&Path>) -> Result<()> {
     let run = report::Run::load(&run_id.dir)?;
     report::write_all(&run)?;
     print!("{}", report::terminal::summary(&run));
-    println!("\nreport: {}", run_id.dir.join("report.md").display());
-    match exit_for(results, &run_id.dir.join("report.md")) {
-        None => Ok(()),
-        Some(exit) => Err(exit.into()),
+    let report_md = run_id.dir.join("report.md");
+    let thresholds = judge_thresholds(&run, junit, &report_md)?;
+    println!("\nreport: {}", report_md.display());
+    match (thresholds, exit_for(results, &report_md)) {
+        (Some(t), Some(Exit::CellsFailed(cells))) => {
+            Err(Exit::ThresholdsFailed(format!("{t}; also {cells}")).into())
+        }
+        (Some(t), _) => Err(Exit::ThresholdsFailed(t).into()),
+        (None, Some(exit)) => Err(exit.into()),
+        (None, None) => Ok(()),
     }
+}
+
+/// Judge the run's thresholds: one line each failed or inconclusive one, the JUnit file if
+/// asked for; `Some(message)` when a threshold failed (exit 4).
+fn judge_thresholds(
+    run: &report::Run,
+    junit: Option<&Path>,
+    report_md: &Path,
+) -> Result<Option<String>> {
+    use crate::judge::thresholds::{self, Outcome};
+    let judged = thresholds::of_results(&run.results);
+    if let Some(path) = junit {
+        let suite = report::junit::thresholds_suite(&judged, &run.results.cells);
+        report::junit::write(path, &[suite])?;
+        println!("junit: {}", path.display());
+    }
+    if judged.is_empty() {
+        return Ok(None);
+    }
+    let count = |o: Outcome| judged.iter().filter(|j| j.outcome == o).count();
+    println!(
+        "\nthresholds: {} passed, {} failed, {} inconclusive",
+        count(Outcome::Pass),
+        count(Outcome::Fail),
+        count(Outcome::Inconclusive)
+    );
+    for j in judged.iter().filter(|j| j.outcome != Outcome::Pass) {
+        println!("  {} {}: {}", j.outcome, j.name(), j.why);
+    }
+    let failed = thresholds::failures(&judged);
+    Ok((failed > 0).then(|| {
+        format!(
+            "{failed} of {} threshold checks failed; the figures are in {}",
+            judged.len(),
+            report_md.display()
+        )
+    }))
+}
+
+/// `lab compare A B`, with the regression gate when `--fail-on` is given.
+fn compare(
+    a: &Path,
+    b: &Path,
+    format: report::compare::Format,
+    fail_on: Option<f64>,
+    only: Vec<report::compare::gate::Gated>,
+    junit: Option<&Path>,
+) -> Result<()> {
+    let spec = fail_on.map(|fail_on| report::compare::GateSpec {
+        fail_on,
+        figures: if only.is_empty() {
+            report::compare::gate::Gated::ALL.to_vec()
+        } else {
+            only
+        },
+    });
+    let (cmp, text) = report::compare::render_gated(a, b, format, spec.as_ref())?;
+    print!("{text}");
+    let Some(gate) = &cmp.gate else {
+        return Ok(());
+    };
+    if let Some(path) = junit {
+        report::junit::write(path, &[report::junit::gate_suite(gate)])?;
+        say!("junit: {}", path.display());
+    }
+    let failed = gate.failures();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = failed
+        .iter()
+        .map(|r| format!("{}: {}", r.row, r.why))
+        .collect();
+    Err(Exit::ThresholdsFailed(format!(
+        "{} row(s) got worse by more than {}%:\n  {}",
+        failed.len(),
+        gate.fail_on_pct,
+        rows.join("\n  ")
+    ))
+    .into())
 }
 
 /// Exit code 3 for a completed run when cells failed, servers could not start, or a cell
@@ -602,7 +754,7 @@ async fn images(file: &Path, hosts: &HostArgs) -> Result<()> {
     Ok(())
 }
 
-fn report_cmd(dir: &Path) -> Result<()> {
+fn report_cmd(dir: &Path, junit: Option<&Path>) -> Result<()> {
     // A `lab tune` folder: its report is rendered from tune.json alone.
     if dir.join(crate::tune::record::FILE).exists() {
         let record = crate::tune::record::TuneRecord::load(dir)?;
@@ -615,7 +767,10 @@ fn report_cmd(dir: &Path) -> Result<()> {
     for p in report::write_all(&run)? {
         println!("{}", p.display());
     }
-    Ok(())
+    match judge_thresholds(&run, junit, &dir.join("report.md"))? {
+        Some(t) => Err(Exit::ThresholdsFailed(t).into()),
+        None => Ok(()),
+    }
 }
 
 /// The most `lab parse-ab` reads: ab's report is about 1.5 KB, with its progress lines

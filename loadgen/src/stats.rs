@@ -141,9 +141,121 @@ pub fn relative_half_width((lo, hi): (f64, f64), median: f64) -> Option<f64> {
     (median > 0.0).then(|| (median - lo).max(hi - median) / median)
 }
 
+/// A change within ±5 % of a single measurement is not called significant: the floor of
+/// noise assumed for a side measured once (`lab compare`, thresholds).
+pub const NOISE_FLOOR: f64 = 0.05;
+
+/// How an [`Interval`] was made, from the most to the least the repetitions allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Basis {
+    /// The distribution-free 95% interval of the median ([`median_ci95`], 6+ values).
+    #[serde(rename = "95% CI")]
+    Ci95,
+    /// 2 to 5 values: their min–max range.
+    #[serde(rename = "spread")]
+    Spread,
+    /// One value: ± [`NOISE_FLOOR`] of it.
+    #[serde(rename = "noise floor")]
+    NoiseFloor,
+    /// req/s of cells with steady seconds: batch means ([`batch_ci95`]).
+    #[serde(rename = "95% CI (batch means)")]
+    BatchMeans,
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Ci95 => "95% CI",
+            Basis::Spread => "spread",
+            Basis::NoiseFloor => "noise floor",
+            Basis::BatchMeans => "95% CI (batch means)",
+        }
+    }
+}
+
+/// Where the median of repeated measurements lies, as well as the repetitions tell: the
+/// interval `lab compare` calls two runs apart with and thresholds are judged on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub median: f64,
+    pub lo: f64,
+    pub hi: f64,
+    /// Values it was made of.
+    pub n: usize,
+    pub basis: Basis,
+}
+
+impl Interval {
+    /// `None` for no values.
+    pub fn of(values: &[f64]) -> Option<Interval> {
+        if values.is_empty() {
+            return None;
+        }
+        let s = Spread::of(values);
+        let (lo, hi, basis) = match median_ci95(values) {
+            Some((lo, hi)) => (lo, hi, Basis::Ci95),
+            None if s.n > 1 => (s.min, s.max, Basis::Spread),
+            None => {
+                let d = (s.median * NOISE_FLOOR).abs();
+                (s.median - d, s.median + d, Basis::NoiseFloor)
+            }
+        };
+        Some(Interval {
+            median: s.median,
+            lo,
+            hi,
+            n: s.n,
+            basis,
+        })
+    }
+
+    /// A row's interval: batch means over the cells' steady seconds when `batches` has
+    /// them ([`batch_ci95`], as reports print a row's interval), else [`Interval::of`] the
+    /// repetitions.
+    pub fn of_row(per_cell: &[f64], batches: &[Vec<f64>]) -> Option<Interval> {
+        let mut iv = Interval::of(per_cell)?;
+        if let Some((lo, hi)) = batch_ci95(iv.median, per_cell, batches) {
+            (iv.lo, iv.hi, iv.basis) = (lo, hi, Basis::BatchMeans);
+        }
+        Some(iv)
+    }
+
+    /// Do the two intervals have no value in common?
+    pub fn apart(&self, other: &Interval) -> bool {
+        self.lo > other.hi || self.hi < other.lo
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_use_the_most_the_repetitions_allow() {
+        let one = Interval::of(&[100.0]).unwrap();
+        assert_eq!(
+            (one.lo, one.hi, one.basis),
+            (95.0, 105.0, Basis::NoiseFloor)
+        );
+        let three = Interval::of(&[3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((three.lo, three.median, three.hi), (1.0, 2.0, 3.0));
+        assert_eq!(three.basis, Basis::Spread);
+        let v: Vec<f64> = (1..=10).map(f64::from).collect();
+        let ten = Interval::of(&v).unwrap();
+        assert_eq!((ten.lo, ten.hi, ten.basis), (2.0, 9.0, Basis::Ci95));
+        assert!(Interval::of(&[]).is_none());
+        assert!(three.apart(&Interval::of(&[3.5, 4.0]).unwrap()));
+        assert!(!three.apart(&Interval::of(&[3.0, 4.0]).unwrap()));
+        // With steady seconds, a row's interval is the reports' batch-means one.
+        let batches = vec![vec![100.0, 102.0, 98.0], vec![101.0, 99.0, 100.0]];
+        let row = Interval::of_row(&[100.0, 100.0], &batches).unwrap();
+        assert_eq!(row.basis, Basis::BatchMeans);
+        assert_eq!(Some((row.lo, row.hi)), row_ci95(&[100.0, 100.0], &batches));
+        assert_eq!(
+            Interval::of_row(&[3.0, 1.0, 2.0], &[]),
+            Interval::of(&[3.0, 1.0, 2.0])
+        );
+    }
 
     #[test]
     fn median_ci_uses_order_statistics() {

@@ -39,6 +39,7 @@ pub mod redact;
 pub mod repeat;
 mod rules;
 mod schema;
+pub mod thresholds;
 pub mod tune;
 pub mod units;
 mod validate;
@@ -139,6 +140,9 @@ pub struct Lab {
     /// What `lab tune` searches for; `lab run` ignores it (see `tune.rs`).
     #[serde(default)]
     pub tune: Option<Tune>,
+    /// Bounds the run must meet (`thresholds.rs`); empty when the file has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<thresholds::Threshold>,
 }
 
 impl Lab {

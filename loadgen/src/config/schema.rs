@@ -32,6 +32,8 @@ pub struct RawLab {
     pub hosts: Option<super::hosts::RawHosts>,
     /// What `lab tune` searches for (`tune.rs`); `lab run` ignores it.
     pub tune: Option<super::tune::RawTune>,
+    /// Bounds the run must meet (`thresholds.rs`); `lab run` exits 4 when one fails.
+    pub thresholds: Option<Vec<super::thresholds::RawThreshold>>,
 }
 
 /// `nofile: auto` or `nofile: 65536`.

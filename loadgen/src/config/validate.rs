@@ -243,6 +243,15 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
         };
         super::tune::check(t, &cx, &mut |path, message| c.fail(path, message))
     });
+    let thresholds = raw.thresholds.map_or_else(Vec::new, |t| {
+        let cx = super::thresholds::Context {
+            servers: &servers,
+            workloads: &workloads,
+            loadgen: &loadgen,
+            resources: &resources,
+        };
+        super::thresholds::check(t, &cx, &mut |path, message| c.fail(path, message))
+    });
 
     if !c.issues.is_empty() {
         return Err(c.issues);
@@ -262,6 +271,7 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
         nofile,
         hosts,
         tune,
+        thresholds,
     })
 }
 

@@ -17,7 +17,9 @@ use crate::record::{Cell, Flag, Limiter, Results, Status, Verdict};
 
 mod evidence;
 mod flags;
+pub mod interval;
 pub mod steady;
+pub mod thresholds;
 mod verdict;
 
 #[cfg(test)]

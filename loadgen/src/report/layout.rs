@@ -22,6 +22,7 @@ pub fn document(r: &Report<'_>) -> Vec<Block> {
     b.extend(shards(r));
     b.extend(flags(r));
     b.extend(verdicts(r));
+    b.extend(super::thresholds::section(r));
     b.extend(charts_section(r));
     b.extend(tables(r));
     b.extend(comparisons(r));
@@ -47,6 +48,9 @@ fn nav(r: &Report<'_>) -> Vec<(&'static str, &'static str)> {
     v.push(("flags", "Flags"));
     if !r.verdicts.is_empty() {
         v.push(("verdicts", "Verdicts"));
+    }
+    if r.lab.as_ref().is_some_and(|l| !l.thresholds.is_empty()) {
+        v.push(("thresholds", "Thresholds"));
     }
     v.extend([
         ("charts", "Charts"),

@@ -18,17 +18,21 @@
 //! | [`charts`]   | `charts/*.svg`                                                       |
 //! | [`terminal`] | the summary `lab run` prints                                         |
 //! | [`compare`]  | `lab compare A B`: two runs' models side by side                     |
+//! | [`thresholds`] | the section judging the lab file's `thresholds:`                  |
+//! | [`junit`]    | `--junit FILE`: thresholds and gate rows as JUnit test cases         |
 
 pub mod charts;
 pub mod compare;
 pub mod csv;
 pub mod doc;
 pub mod html;
+pub mod junit;
 pub mod layout;
 pub mod markdown;
 pub mod markup;
 pub mod model;
 pub mod terminal;
+pub mod thresholds;
 
 use std::path::{Path, PathBuf};
 

@@ -54,6 +54,9 @@ pub fn document(c: &Comparison) -> Vec<Block> {
         });
         b.push(Block::Table(table));
     }
+    if let Some(g) = &c.gate {
+        b.extend(gate_section(g));
+    }
     for (title, list) in [("Only in A", &c.only_in_a), ("Only in B", &c.only_in_b)] {
         if !list.is_empty() {
             b.push(Block::Heading {
@@ -207,4 +210,80 @@ fn one_sided(o: &OneSided) -> Text {
             num(o.rps, 2),
             num(o.p99_ms, 2)
         ))
+}
+
+/// `--fail-on`: what the gate checked, then the rows that got worse (or that it could not
+/// judge), each with the figures behind it.
+fn gate_section(g: &super::gate::Gate) -> Vec<Block> {
+    use crate::judge::thresholds::Outcome;
+    let figures: Vec<&str> = g.figures.iter().map(|f| f.as_str()).collect();
+    let failed = g.failures();
+    let open: Vec<_> = g
+        .rows
+        .iter()
+        .filter(|r| r.outcome == Outcome::Inconclusive)
+        .collect();
+    let (tone, line) = if failed.is_empty() {
+        (
+            Tone::Good,
+            format!(
+                "Gate passed: no row got worse by more than {}% with intervals apart ({} checks of {}).",
+                g.fail_on_pct,
+                g.rows.len(),
+                figures.join(", ")
+            ),
+        )
+    } else {
+        (
+            Tone::Bad,
+            format!(
+                "Gate failed: {} of {} checks got worse by more than {}% with intervals apart (exit 4).",
+                failed.len(),
+                g.rows.len(),
+                g.fail_on_pct
+            ),
+        )
+    };
+    let mut b = vec![
+        Block::Heading {
+            level: 2,
+            anchor: Some("gate"),
+            text: Text::from("Regression gate"),
+        },
+        Block::Banner(tone, Text::from(line)),
+    ];
+    // A figure neither run recorded (e.g. cpu_per_request of records without CPU time)
+    // is one line, not one row per row.
+    let (unrecorded, open): (Vec<_>, Vec<_>) = open
+        .into_iter()
+        .partition(|r| r.a.is_none() && r.b.is_none());
+    for f in &g.figures {
+        let n = unrecorded.iter().filter(|r| r.figure == *f).count();
+        if n > 0 {
+            b.push(Block::Paragraph(Text::from(format!(
+                "{}: recorded in neither run for {n} row(s): not gated.",
+                f.as_str()
+            ))));
+        }
+    }
+    let mut table = Table::new(["row", "figure", "outcome", "why"]);
+    for r in failed.iter().copied().chain(open.iter().copied()) {
+        let outcome = Cell::text(r.outcome.as_str()).tone(match r.outcome {
+            Outcome::Fail => Tone::Bad,
+            _ => Tone::Warn,
+        });
+        table.push(
+            vec![
+                Cell::text(r.row.as_str()),
+                Cell::text(r.figure.as_str()),
+                outcome,
+                Cell::text(r.why.as_str()),
+            ],
+            true,
+        );
+    }
+    if !table.rows.is_empty() {
+        b.push(Block::Table(table));
+    }
+    b
 }

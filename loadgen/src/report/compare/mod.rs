@@ -17,6 +17,7 @@
 //! JSON ([`Comparison`]) for scripts, with a stable shape: fields are only ever added.
 
 mod diff;
+pub mod gate;
 pub mod layout;
 
 use std::path::Path;
@@ -33,7 +34,7 @@ use crate::record::Percentile;
 use crate::stats::Spread;
 
 /// A change within ±5 % of a single measurement is not called significant.
-pub const NOISE_FLOOR: f64 = 0.05;
+pub const NOISE_FLOOR: f64 = crate::stats::NOISE_FLOOR;
 
 /// Output format of `lab compare`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -60,6 +61,9 @@ pub struct Comparison {
     pub rows: Vec<CompareRow>,
     pub only_in_a: Vec<OneSided>,
     pub only_in_b: Vec<OneSided>,
+    /// `--fail-on`: the regression gate's verdict per row and figure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<gate::Gate>,
 }
 
 /// B relative to A.
@@ -178,15 +182,49 @@ pub struct OneSided {
     pub flags: Vec<Flag>,
 }
 
+/// The regression gate's settings (`--fail-on`, `--only`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateSpec {
+    /// The smallest change that fails, as a share (5% → 0.05).
+    pub fail_on: f64,
+    pub figures: Vec<gate::Gated>,
+}
+
 /// Compare the runs in folders `a` and `b` and render the result.
 pub fn render(a: &Path, b: &Path, format: Format) -> Result<String> {
+    Ok(render_gated(a, b, format, None)?.1)
+}
+
+/// Compare the runs in folders `a` and `b` (and gate them with `spec`); the comparison and
+/// its rendering.
+pub fn render_gated(
+    a: &Path,
+    b: &Path,
+    format: Format,
+    spec: Option<&GateSpec>,
+) -> Result<(Comparison, String)> {
     let ra = Run::load(a)?;
     let rb = Run::load(b)?;
-    let cmp = compare(&ra, &rb);
-    Ok(match format {
+    let mut cmp = compare(&ra, &rb);
+    if let Some(spec) = spec {
+        cmp.gate = Some(gate_runs(&ra, &rb, spec));
+    }
+    let text = match format {
         Format::Markdown => markdown(&cmp),
         Format::Json => serde_json::to_string_pretty(&cmp)? + "\n",
-    })
+    };
+    Ok((cmp, text))
+}
+
+/// The regression gate over the rows both runs measured.
+pub fn gate_runs(a: &Run, b: &Run, spec: &GateSpec) -> gate::Gate {
+    let rows_a = rows::rows(&a.results);
+    let rows_b = rows::rows(&b.results);
+    let pairs: Vec<(&Row<'_>, &Row<'_>)> = matched(&rows_a, &rows_b)
+        .into_iter()
+        .filter_map(|(x, y)| Some((x, y?)))
+        .collect();
+    gate::gate(&pairs, spec.fail_on, &spec.figures)
 }
 
 /// The comparison as Markdown.
@@ -215,29 +253,49 @@ fn key(r: &Row<'_>, by_group: bool) -> Key {
     )
 }
 
+/// The rows of two runs, matched: each row of A with its row in B (`None`: only in A).
+/// A changed top-level limit does not keep rows apart when each run has one group.
+pub fn matched<'r, 'a, 'b>(
+    rows_a: &'r [Row<'a>],
+    rows_b: &'r [Row<'b>],
+) -> Vec<(&'r Row<'a>, Option<&'r Row<'b>>)> {
+    let by_group = groups(rows_a) > 1 || groups(rows_b) > 1;
+    rows_a
+        .iter()
+        .map(|ra| {
+            let k = key(ra, by_group);
+            (ra, rows_b.iter().find(|rb| key(rb, by_group) == k))
+        })
+        .collect()
+}
+
+fn groups(rows: &[Row<'_>]) -> usize {
+    let mut labels: Vec<&str> = rows.iter().map(|r| r.series.group_label.as_str()).collect();
+    labels.sort_unstable();
+    labels.dedup();
+    labels.len()
+}
+
 /// Match the rows of two runs.
 pub fn compare(a: &Run, b: &Run) -> Comparison {
     let rows_a = rows::rows(&a.results);
     let rows_b = rows::rows(&b.results);
-    let groups = |rows: &[Row<'_>]| {
-        let mut labels: Vec<&str> = rows.iter().map(|r| r.series.group_label.as_str()).collect();
-        labels.sort_unstable();
-        labels.dedup();
-        labels.len()
-    };
-    let by_group = groups(&rows_a) > 1 || groups(&rows_b) > 1;
-    let key = |r: &Row<'_>| key(r, by_group);
+    let pairs = matched(&rows_a, &rows_b);
     let mut rows = Vec::new();
     let mut only_in_a = Vec::new();
-    for ra in &rows_a {
-        match rows_b.iter().find(|rb| key(rb) == key(ra)) {
+    for (ra, rb) in &pairs {
+        match rb {
             Some(rb) => rows.push(compare_row(ra, rb)),
             None => only_in_a.push(one_sided(ra)),
         }
     }
     let only_in_b = rows_b
         .iter()
-        .filter(|rb| !rows_a.iter().any(|ra| key(ra) == key(rb)))
+        .filter(|rb| {
+            !pairs
+                .iter()
+                .any(|(_, m)| m.is_some_and(|m| std::ptr::eq(m, *rb)))
+        })
         .map(one_sided)
         .collect();
     Comparison {
@@ -248,6 +306,7 @@ pub fn compare(a: &Run, b: &Run) -> Comparison {
         rows,
         only_in_a,
         only_in_b,
+        gate: None,
     }
 }
 

@@ -4,7 +4,7 @@
 //! (every server of a series side by side).
 
 use crate::config::RateSpec;
-use crate::judge;
+use crate::judge::{self, interval};
 use crate::record::{Cell, Percentile, Results, Status};
 use crate::record::{Flag, Verdict};
 use crate::report::doc::FlagMark;
@@ -231,36 +231,14 @@ fn build_row(series: Series, cells: Vec<&Cell>) -> Row<'_> {
         rps,
         good_rps,
         flags,
-        ci95: stats::row_ci95(&rps_vals, &batches(&measured, |_| 1.0)),
-        good_ci95: stats::row_ci95(&good_vals, &batches(&measured, good_share)),
+        ci95: stats::row_ci95(&rps_vals, &interval::batches(&measured, |_| 1.0)),
+        good_ci95: stats::row_ci95(
+            &good_vals,
+            &interval::batches(&measured, interval::good_share),
+        ),
         outliers: stats::outliers(&rps_vals).len(),
         verdict: judge::prevailing(cells.iter().filter_map(|c| c.verdict.as_ref())),
         cells,
-    }
-}
-
-/// The steady seconds of each measured cell (req/s, scaled by `scale`): the batches of
-/// the row's interval. Empty when any cell has none (then the repetitions give it).
-fn batches(cells: &[&Cell], scale: impl Fn(&Cell) -> f64) -> Vec<Vec<f64>> {
-    let per_cell: Vec<Vec<f64>> = cells
-        .iter()
-        .map(|c| match &c.steady {
-            Some(s) => s.batches().iter().map(|b| b * scale(c)).collect(),
-            None => Vec::new(),
-        })
-        .collect();
-    if per_cell.iter().any(|b| b.is_empty()) {
-        Vec::new()
-    } else {
-        per_cell
-    }
-}
-
-/// A cell's good answers over all its answers (1 when it counted none).
-fn good_share(c: &Cell) -> f64 {
-    match (c.good_rps(), c.rps()) {
-        (Some(g), Some(r)) if r > 0.0 => g / r,
-        _ => 1.0,
     }
 }
 
