@@ -220,16 +220,21 @@ fn interrupted_run_removes_its_containers_and_keeps_finished_cells() {
     }
 }
 
-/// Start `lab run` on a lab with long cells (1 ms of simulated I/O per request, 20000 per
-/// cell) writing under `out_dir`, and return once it has recorded its first cell.
-fn start_long_run(dir: &std::path::Path, out_dir: &std::path::Path) -> std::process::Child {
-    let yaml = small_lab(out_dir, BOTH, "")
+/// A lab with long cells writing under `out_dir`: 1 ms of simulated I/O per request, 4000
+/// per cell, about 5 s each at c = 1: the next cell is still running when a test acts on
+/// the first one's record.
+fn long_lab(out_dir: &std::path::Path) -> String {
+    small_lab(out_dir, BOTH, "")
         .replace(
             "requests: 200, concurrency: [1, 20]",
-            "requests: 20000, concurrency: [1, 2]",
+            "requests: 4000, concurrency: [1, 2]",
         )
-        .replace("path: /", "path: /sleep/1");
-    let file = lab_file(dir, "long.yaml", &yaml);
+        .replace("path: /", "path: /sleep/1")
+}
+
+/// Start `lab run` on [`long_lab`] and return once it has recorded its first cell.
+fn start_long_run(dir: &std::path::Path, out_dir: &std::path::Path) -> std::process::Child {
+    let file = lab_file(dir, "long.yaml", &long_lab(out_dir));
     let mut child = Command::new(lab_bin())
         .current_dir(workspace())
         .args(["run", file.to_str().unwrap()])
@@ -591,13 +596,7 @@ fn a_daemon_that_goes_away_mid_run_is_named_with_what_may_be_left() {
     let out_dir = dir.path().join("results");
     let socket = dir.path().join("docker.sock");
     let proxy = DaemonProxy::start(&socket);
-    let yaml = small_lab(&out_dir, BOTH, "")
-        .replace(
-            "requests: 200, concurrency: [1, 20]",
-            "requests: 20000, concurrency: [1, 2]",
-        )
-        .replace("path: /", "path: /sleep/1");
-    let file = lab_file(dir.path(), "gone.yaml", &yaml);
+    let file = lab_file(dir.path(), "gone.yaml", &long_lab(&out_dir));
     let host = format!("unix://{}", socket.display());
     let mut child = Command::new(lab_bin())
         .current_dir(workspace())

@@ -308,7 +308,7 @@ fn servers_on_one_daemon_and_ab_on_another() {
     let long = lab_file(
         dir.path(),
         "long.yaml",
-        &two_host_lab(&long_out, &second.host(), 20000, "/sleep/1"),
+        &two_host_lab(&long_out, &second.host(), 4000, "/sleep/1"),
     );
     let mut child = Command::new(lab_bin())
         .current_dir(workspace())

@@ -5,8 +5,8 @@
 //! request's start with a whole second): from the first whole second that begins at least
 //! [`RAMP_S`] after the tool started (its connections are open, the first period's unused
 //! quota is spent) to the last whole second whose requests could all end before the tool
-//! stopped (its end minus the 99.9th percentile of the total time, with [`END_SLACK_S`]
-//! of slack). Requests are counted by the second they started in; in a closed loop, starts
+//! stopped (its end minus the 99.9th percentile of the total time of the requests from the
+//! window's first second on, with [`END_SLACK_S`] of slack). Requests are counted by the second they started in; in a closed loop, starts
 //! and completions balance, and no request of the window is cut off by the tool's end.
 //!
 //! **The counters** are read every period by the lab during the cell (`run/sampler.rs`):
@@ -53,8 +53,12 @@ pub struct Inputs<'a> {
 
 /// The steady window of a cell (see the module's doc).
 pub fn steady(i: &Inputs<'_>) -> Steady {
-    let latency_s = percentile_ms(&merged(i.log.by_second.values()), 99.9).unwrap_or(0.0) / 1000.0;
     let start = (i.tool_start_unix_s + RAMP_S).ceil();
+    // The tail of the requests from the window's first second on: the start-up's own
+    // outliers (a SYN retried after 1 s while the connections open) say nothing about
+    // how long the last second's requests take.
+    let after_ramp = merged(i.log.by_second.range(start as u64..).map(|(_, h)| h));
+    let latency_s = percentile_ms(&after_ramp, 99.9).unwrap_or(0.0) / 1000.0;
     let end = (i.tool_end_unix_s - latency_s + END_SLACK_S)
         .floor()
         .max(start);
@@ -353,6 +357,22 @@ mod tests {
         assert!((s.periods_covered - 2.0).abs() < 1e-9);
         // 0.25 cores × 0.2 s = 50 ms for 1000 requests.
         assert!((s.server_cpu_per_request_us.unwrap() - 50.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn start_up_outliers_do_not_move_the_end() {
+        // The thread model at 0.1 CPU, c = 100: ~200 ms per request, and a few connections
+        // of the start-up second waited 1.2 s for a retried SYN. Only the window's own tail
+        // (200 ms) decides whether its last second's requests ended before the tool did.
+        let mut l = log(1000, 1004, |_| 500, 200);
+        l.by_second.get_mut(&1000).unwrap().insert(1200, 5);
+        let s = steady(&inputs(&l, &[], 1000.40, 1003.40));
+        assert_eq!(
+            (s.window_start_unix_s, s.window_end_unix_s),
+            (1001.0, 1003.0),
+            "two whole seconds, not one"
+        );
+        assert!(s.long_enough());
     }
 
     #[test]
