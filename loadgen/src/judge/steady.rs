@@ -53,15 +53,7 @@ pub struct Inputs<'a> {
 
 /// The steady window of a cell (see the module's doc).
 pub fn steady(i: &Inputs<'_>) -> Steady {
-    let start = (i.tool_start_unix_s + RAMP_S).ceil();
-    // The tail of the requests from the window's first second on: the start-up's own
-    // outliers (a SYN retried after 1 s while the connections open) say nothing about
-    // how long the last second's requests take.
-    let after_ramp = merged(i.log.by_second.range(start as u64..).map(|(_, h)| h));
-    let latency_s = percentile_ms(&after_ramp, 99.9).unwrap_or(0.0) / 1000.0;
-    let end = (i.tool_end_unix_s - latency_s + END_SLACK_S)
-        .floor()
-        .max(start);
+    let (start, end) = window(i);
     let seconds_in: Vec<(u64, &BTreeMap<u64, u64>)> = i
         .log
         .by_second
@@ -78,17 +70,7 @@ pub fn steady(i: &Inputs<'_>) -> Steady {
     };
     let hist = merged(seconds_in.iter().map(|(_, h)| *h));
     let requests: u64 = hist.values().sum();
-    let seconds: Vec<SecondFigures> = (start as u64..end as u64)
-        .map(|s| {
-            let h = i.log.by_second.get(&s).cloned().unwrap_or_default();
-            SecondFigures {
-                offset_s: s as f64 - start,
-                requests: h.values().sum(),
-                p50_ms: percentile_ms(&h, 50.0).unwrap_or(0.0),
-                p99_ms: percentile_ms(&h, 99.0).unwrap_or(0.0),
-            }
-        })
-        .collect();
+    let seconds = per_second(i.log, start, end);
     let server_cpu_s = (window_s > 0.0)
         .then(|| cpu_between(i.samples, start, end))
         .flatten();
@@ -140,6 +122,35 @@ pub fn steady(i: &Inputs<'_>) -> Steady {
         halves_change: halves_change(&batches),
         trend_per_s: trend(&batches),
     }
+}
+
+/// The window's first and last whole second (Unix time; the end excluded).
+fn window(i: &Inputs<'_>) -> (f64, f64) {
+    let start = (i.tool_start_unix_s + RAMP_S).ceil();
+    // The tail of the requests from the window's first second on: the start-up's own
+    // outliers (a SYN retried after 1 s while the connections open) say nothing about
+    // how long the last second's requests take.
+    let after_ramp = merged(i.log.by_second.range(start as u64..).map(|(_, h)| h));
+    let latency_s = percentile_ms(&after_ramp, 99.9).unwrap_or(0.0) / 1000.0;
+    let end = (i.tool_end_unix_s - latency_s + END_SLACK_S)
+        .floor()
+        .max(start);
+    (start, end)
+}
+
+/// The figures of each whole second of the window: the per-period timeline's requests.
+fn per_second(log: &RequestLog, start: f64, end: f64) -> Vec<SecondFigures> {
+    (start as u64..end as u64)
+        .map(|s| {
+            let h = log.by_second.get(&s).cloned().unwrap_or_default();
+            SecondFigures {
+                offset_s: s as f64 - start,
+                requests: h.values().sum(),
+                p50_ms: percentile_ms(&h, 50.0).unwrap_or(0.0),
+                p99_ms: percentile_ms(&h, 99.0).unwrap_or(0.0),
+            }
+        })
+        .collect()
 }
 
 /// Is the window's load steady (see [`HALVES_TOLERANCE`], [`TREND_TOLERANCE`])? Windows
