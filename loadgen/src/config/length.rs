@@ -16,24 +16,34 @@
 //! of a second (`START_BETWEEN`), so `T - 1` whole seconds fall after its start-up and
 //! before its end. `route wait` is the known wait of a `/sleep/{ms}` route beyond the 350 ms
 //! the start's alignment already allows: requests that start in the window's last second
-//! must end before the tool stops.
+//! must end before the tool stops. A point whose requests queue longer than that (a small
+//! quota, many connections) is found by its first cell and lengthened the same way with
+//! the latency it measured (`run::measure`).
 
 use super::Lab;
 
 /// The fraction of a second the load tool starts within (`lab-agent --start-between`):
 /// at least 50 ms of start-up before its first whole second (connections opened, the first
 /// period's unused quota spent), and up to 350 ms of latency for the requests that start in
-/// its last whole second (the thread model at 0.1 CPU and c = 100 has a p99.9 near 300 ms;
-/// with 250 ms a 3 s cell of it once kept a single steady second). Any range wider than a
+/// its last whole second (slower points are lengthened once their latency is known: see
+/// [`seconds_for_latency`]). Any range wider than a
 /// period still starts the tool at a random phase of the quota. The wait this costs
 /// averages about 80 ms per cell (none in 60% of cells).
 pub const START_BETWEEN: (f64, f64) = (0.35, 0.95);
 
 /// The whole seconds a cell sized by the policy runs for `path`.
 pub fn policy_seconds(lab: &Lab, path: &str) -> f64 {
+    seconds_for_latency(lab, path, 0.0)
+}
+
+/// The whole seconds a cell sized by the policy runs for `path` when its requests are
+/// known to take up to `latency_s` (a first try of the cell measured it): queueing under a
+/// small quota (the thread model at 0.1 CPU and c = 100 waits up to 0.7 s) is not known
+/// before the cell runs, a `/sleep/` route's wait is.
+pub fn seconds_for_latency(lab: &Lab, path: &str, latency_s: f64) -> f64 {
     let steady = f64::from(lab.loadgen.min_periods) * lab.resources.period_s();
     // Requests of up to START_BETWEEN.0 s fit the tool's last second already.
-    let wait = (route_wait_s(path) - START_BETWEEN.0).max(0.0);
+    let wait = (route_wait_s(path).max(latency_s) - START_BETWEEN.0).max(0.0);
     // 1e-9: 20 × 0.1 is 2.0000000000000004 in floating point, not 3 seconds.
     (steady + wait - 1e-9).ceil().max(1.0) + 1.0
 }
@@ -99,5 +109,23 @@ mod tests {
             "{ cpus: 1, memory: 64m }",
         );
         assert_eq!(cell_seconds(&l, "/"), Some(7.0));
+    }
+
+    #[test]
+    fn a_measured_latency_lengthens_the_cell_like_a_known_wait() {
+        let l = lab("{ concurrency: 100 }", "{ cpus: 0.1, memory: 64m }");
+        assert_eq!(
+            seconds_for_latency(&l, "/", 0.3),
+            3.0,
+            "fits the start's room"
+        );
+        // 0.69 s: 0.34 s beyond the room, so 2.34 s of load and edges: 4 s.
+        assert_eq!(seconds_for_latency(&l, "/", 0.69), 4.0);
+        assert_eq!(seconds_for_latency(&l, "/", 1.4), 5.0);
+        assert_eq!(
+            seconds_for_latency(&l, "/sleep/900", 0.2),
+            policy_seconds(&l, "/sleep/900"),
+            "the route's own wait is the longer one"
+        );
     }
 }

@@ -68,6 +68,8 @@ struct Script {
     gone_in_cell: Option<u32>,
     /// Server name → the req/s of its cells, in turn, over and over.
     rates: HashMap<String, Vec<f64>>,
+    /// Server name → how long each of its requests takes, ms (default 1).
+    latency_ms: HashMap<String, u64>,
 }
 
 impl State {
@@ -189,6 +191,11 @@ impl Fake {
             .script
             .rates
             .insert(server.into(), rates.to_vec());
+    }
+
+    /// Every request to `server` takes `ms` (in the per-request file of a timed ab).
+    pub fn latency(&self, server: &str, ms: u64) {
+        self.state().script.latency_ms.insert(server.into(), ms);
     }
 
     /// Resolves when the scripted Ctrl-C fires.
@@ -340,7 +347,7 @@ impl Fake {
     /// One cell against the server at `url`: count it, play the script, report a rate (and,
     /// for a timed ab with `-g`, its per-request file: `rate` requests in every second).
     async fn cell(&self, url: &str, tool: &[String]) -> Result<agent::RunReport> {
-        let (cancel, rate) = {
+        let (cancel, rate, ttime) = {
             let mut st = self.state();
             let State {
                 containers,
@@ -376,7 +383,8 @@ impl Fake {
             if script.fail_exec == Some(n) {
                 bail!("exec in container: the fake fails cell {n}");
             }
-            (script.cancel_in_cell == Some(n), rate)
+            let ttime = script.latency_ms.get(&name).copied().unwrap_or(1);
+            (script.cancel_in_cell == Some(n), rate, ttime)
         };
         if cancel {
             self.cancelled.notify_one();
@@ -392,6 +400,15 @@ impl Fake {
             stdout: AB_REPORT.replace(AB_RATE, &format!("{rate:.2}")),
             ..agent::RunReport::default()
         };
+        if let Some(file) = arg("-e") {
+            // ab's sub-millisecond percentiles: p(k) = k / 400 ms (p99 0.2475 ms).
+            let rows: String = (0..=100)
+                .map(|k| format!("{k},{}\n", k as f64 / 400.0))
+                .collect();
+            report
+                .files
+                .insert(file, format!("Percentage served,Time in ms\n{rows}"));
+        }
         if let Some(file) = arg("-g") {
             // A start at .40 of a second, as `--start-between` makes it; a timed run sends
             // `rate` requests in each of its seconds, a counted one its `-n` in 0.2 s.
@@ -407,7 +424,9 @@ impl Fake {
             for s in 0..=(secs as u64) {
                 let second = 1_800_000_000 + s;
                 for _ in 0..per_second {
-                    text.push_str(&format!("Fri Jan 15 08:00:00 2027\t{second}\t0\t1\t1\t1\n"));
+                    text.push_str(&format!(
+                        "Fri Jan 15 08:00:00 2027\t{second}\t0\t{ttime}\t{ttime}\t{ttime}\n"
+                    ));
                 }
             }
             report.files.insert(file, text);

@@ -121,6 +121,7 @@ pub fn steady(i: &Inputs<'_>) -> Steady {
         server_periods: periods(i.samples, start),
         halves_change: halves_change(&batches),
         trend_per_s: trend(&batches),
+        lengthened_from_s: None,
     }
 }
 

@@ -91,6 +91,12 @@ pub struct Steady {
     /// share of the mean.
     pub halves_change: Option<f64>,
     pub trend_per_s: Option<f64>,
+    /// The length the policy first gave this cell, seconds, when that first try kept fewer
+    /// than `periods_wanted` periods because its requests' latency left too little room
+    /// before the tool stopped: the cell was measured again, longer, and these are the
+    /// longer try's figures (see `run::measure`). `None`: measured once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lengthened_from_s: Option<f64>,
 }
 
 /// One whole second of the window.

@@ -191,6 +191,9 @@ async fn cells_sized_by_the_policy_have_steady_windows_and_settle_in_two_rounds(
         assert_eq!(s.quota_cores, Some(0.25));
         let want = if c.server == "a" { 3000.0 } else { 2000.0 };
         assert_eq!((s.rps, c.rps()), (want, Some(want)));
+        // A timed cell asks for no count, yet its thousands of requests keep ab's
+        // sub-millisecond percentiles (`-e`), not the whole-ms table.
+        assert_eq!(c.latency(crate::record::Percentile::P99), Some(0.2475));
         assert!(
             !c.flags.contains(&crate::record::Flag::ShortCell),
             "{:?}",
@@ -200,6 +203,47 @@ async fn cells_sized_by_the_policy_have_steady_windows_and_settle_in_two_rounds(
             .join(format!("raw/{}.requests.tsv.gz", c.id))
             .is_file());
     }
+}
+
+/// A point whose requests take 0.7 s leaves a 3 s cell one steady second (the requests
+/// still in flight end the window): its first cell is measured again for 4 s, its next
+/// cells run 4 s from the start, and the other server's cells stay at 3 s.
+#[tokio::test]
+async fn a_latency_that_leaves_too_short_a_window_lengthens_the_point_once() {
+    let bench = Bench::sending("{ cpus: 0.25, memory: 64m }", "", "pin: off\nrepeat: 3\n");
+    bench.fake.latency("b", 700);
+    let results = finished(bench.run().await);
+    assert_eq!(
+        results.cells.len(),
+        3 * 2 * 2,
+        "3 rounds of 2 servers, 2 points"
+    );
+    for c in &results.cells {
+        let s = c.steady.as_ref().expect("a steady window");
+        let (seconds, from) = match c.server.as_str() {
+            "a" => (3.0, None),
+            _ => (4.0, Some(3.0)),
+        };
+        assert_eq!(c.duration_s, Some(seconds), "{}", c.id);
+        assert_eq!(s.lengthened_from_s, from, "{}", c.id);
+        assert!(
+            c.command
+                .join(" ")
+                .starts_with(&format!("ab -t {seconds} ")),
+            "{:?}",
+            c.command
+        );
+        assert!(s.long_enough(), "{}: {} periods", c.id, s.periods_covered);
+        assert!(!c.flags.contains(&crate::record::Flag::ShortCell));
+    }
+    // One cell each, plus one more try for each of b's two points.
+    let execs = bench
+        .fake
+        .log()
+        .iter()
+        .filter(|l| l.contains(" -t "))
+        .count();
+    assert_eq!(execs, 12 + 2, "{:#?}", bench.fake.log());
 }
 
 /// A file that asks for 1000 requests under a quota keeps them, and says the cells are short.

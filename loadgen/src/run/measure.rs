@@ -57,25 +57,13 @@ pub async fn measure(
     cell: &mut Cell,
 ) -> ServerAfter {
     let started = Instant::now();
-    let url = srv.url(&cell.path);
-    let driver = ctx.lab.loadgen.tool.driver();
-    let seconds = config::length::cell_seconds(ctx.lab, &cell.path);
-    cell.duration_s = seconds;
-    let load = Load {
-        amount: match seconds {
-            Some(s) => Amount::Seconds(s),
-            None => Amount::Requests(cell.requests),
-        },
-        concurrency: cell.concurrency,
-        rate: cell.offered_rps,
-        timeout_s: ctx.lab.loadgen.timeout_s,
-        keepalive: cell.keepalive,
-        url: &url,
-        percentiles: true,
-        per_request: true,
-    };
-    cell.command = driver.command(&load);
-    let collect = driver.collect(&load);
+    let policy_s = config::length::cell_seconds(ctx.lab, &cell.path);
+    let sized = ctx.lab.loadgen.sized_by_policy();
+    let key = point_key(cell);
+    let learnt = sized
+        .then(|| session.lengths.lock().ok()?.get(&key).copied())
+        .flatten();
+    let collect = set_length(ctx, srv, cell, learnt.or(policy_s));
     let background = match &ctx.lab.background {
         Some(bg) => match start_background(ctx, bg, srv, session.cpuset.as_deref()).await {
             Ok(id) => Some(id),
@@ -87,10 +75,31 @@ pub async fn measure(
         None => None,
     };
     let before = neighbours_before(ctx, session, cell).await;
-    let timed = seconds.is_some();
-    match run_bracketed(ctx, session, srv, &cell.command, &collect, timed).await {
+    let timed = policy_s.is_some();
+    let mut measured = run_bracketed(ctx, session, srv, &cell.command, &collect, timed).await;
+    let longer = match &measured {
+        Ok(m) if sized && learnt.is_none() => longer_try(ctx, cell, m),
+        _ => None,
+    };
+    if let Some(s) = longer {
+        tracing::info!(
+            "{}: its requests' latency left fewer than {} quota periods of steady load in {} s; measuring it again for {s} s (and the point's next cells)",
+            cell.id,
+            ctx.lab.loadgen.min_periods,
+            cell.duration_s.unwrap_or_default()
+        );
+        if let Ok(mut lengths) = session.lengths.lock() {
+            lengths.insert(key, s);
+        }
+        set_length(ctx, srv, cell, Some(s));
+        measured = run_bracketed(ctx, session, srv, &cell.command, &collect, timed).await;
+    }
+    match measured {
         Ok(m) => fill(ctx, cell, m),
         Err(e) => cell.reason = Some(format!("{e:#}")),
+    }
+    if let (Some(steady), Some(p), Some(s)) = (&mut cell.steady, policy_s, cell.duration_s) {
+        steady.lengthened_from_s = (s > p).then_some(p);
     }
     let at_end = neighbours(ctx, cell).await;
     remember_neighbours(session, cell, &at_end);
@@ -109,6 +118,58 @@ pub async fn measure(
     crate::judge::judge(cell);
     cell.wall_s = started.elapsed().as_secs_f64();
     after
+}
+
+/// The cell's point (group, server, workload, concurrency, keep-alive): what its
+/// repetitions share.
+fn point_key(cell: &Cell) -> String {
+    format!(
+        "{}/{}/{}/{}/{}",
+        cell.group, cell.server, cell.workload, cell.concurrency, cell.keepalive
+    )
+}
+
+/// Give the cell its length (`seconds`; `None`: its requests) and the load tool's command
+/// for it; the files the tool leaves to collect.
+fn set_length(
+    ctx: &Ctx<'_>,
+    srv: &LiveServer,
+    cell: &mut Cell,
+    seconds: Option<f64>,
+) -> Vec<&'static str> {
+    let url = srv.url(&cell.path);
+    let driver = ctx.lab.loadgen.tool.driver();
+    cell.duration_s = seconds;
+    let load = Load {
+        amount: match seconds {
+            Some(s) => Amount::Seconds(s),
+            None => Amount::Requests(cell.requests),
+        },
+        concurrency: cell.concurrency,
+        rate: cell.offered_rps,
+        timeout_s: ctx.lab.loadgen.timeout_s,
+        keepalive: cell.keepalive,
+        url: &url,
+        percentiles: true,
+        per_request: true,
+    };
+    cell.command = driver.command(&load);
+    driver.collect(&load)
+}
+
+/// A first try of a cell sized by the policy that kept fewer quota periods of steady load
+/// than the policy wants because its requests' latency left too little room before the
+/// tool stopped (the window ends where the requests still in flight begin): the length,
+/// seconds, that holds them at that latency, when it is longer than the try's.
+fn longer_try(ctx: &Ctx<'_>, cell: &Cell, m: &Measured) -> Option<f64> {
+    let seconds = cell.duration_s?;
+    let steady = steady_window(ctx, cell, m)?;
+    if steady.periods_covered >= f64::from(steady.periods_wanted) {
+        return None;
+    }
+    let latency_s = steady.latency_ms.get("100").copied()? / 1000.0;
+    let longer = config::length::seconds_for_latency(ctx.lab, &cell.path, latency_s);
+    (longer > seconds).then_some(longer)
 }
 
 /// How long the last cell's closing look stands for the next cell's opening one: the lab
@@ -262,15 +323,17 @@ fn fill(ctx: &Ctx<'_>, cell: &mut Cell, m: Measured) {
         let metrics = CellMetrics::between(&metrics::parse(&b.body), &metrics::parse(&a.body));
         cell.server_metrics = (!metrics.is_empty()).then_some(metrics);
     }
-    if let Some(text) = r.files.get(PERCENTILE_FILE) {
-        cell.percentiles_fine = ab::parse_percentile_csv(text)
-            .ok()
-            // ab's -e rows are wrong for n <= 50 (see NOTES): keep the whole-ms table.
-            .filter(|_| cell.requests > 50);
-    }
     match ctx.lab.loadgen.tool.driver().parse(&r.stdout, &r.files) {
         Ok(parsed) => {
             cell.status = Status::Ok;
+            // ab's -e rows are wrong for 50 requests or fewer (see NOTES): keep the
+            // whole-ms table then. A timed cell asks for no count: what it completed counts.
+            let done = tool::measurement(&parsed, None).complete.unwrap_or(0);
+            cell.percentiles_fine = r
+                .files
+                .get(PERCENTILE_FILE)
+                .and_then(|text| ab::parse_percentile_csv(text).ok())
+                .filter(|_| done > 50);
             let counts = tool::measurement(&parsed, cell.percentiles_fine.as_ref());
             cell.report = Some(parsed);
             cell.measurement = Some(counts.clone());

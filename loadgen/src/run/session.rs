@@ -34,6 +34,10 @@ pub struct Session {
     /// and who): the next cell's "before", when it starts right after (see
     /// `measure::neighbours`). Saves one container listing per cell.
     pub last_neighbours: std::sync::Mutex<Option<SeenNeighbours>>,
+    /// Per point (see `measure::point_key`), the length its cells run when the policy's
+    /// was too short for its requests' latency: learnt from the point's first cell, so
+    /// its later repetitions are not measured twice.
+    pub lengths: std::sync::Mutex<HashMap<String, f64>>,
 }
 
 /// One look for other lab runs on a cell's CPUs.
@@ -111,6 +115,7 @@ impl Session {
         let counters = Counters::locate(ctx.loadgen.engine, &container).await;
         Ok(Session {
             last_neighbours: std::sync::Mutex::new(None),
+            lengths: std::sync::Mutex::new(HashMap::new()),
             container,
             cpuset: cpuset.map(str::to_string),
             counters,

@@ -23,14 +23,18 @@ const TIMED_REQUEST_CAP: u64 = crate::config::MAX_REQUESTS;
 pub struct Ab;
 
 /// ab's report in the lab's terms. ab splits its failures into connect, receive, length
-/// and exceptions; the last two are neither a refused nor a broken connection: `other`.
+/// and exceptions. A `length` failure is an answer whose body length differs from the
+/// first answer's: it was answered, and a non-2xx one is already in `Non-2xx responses`
+/// (a pids-limited thread server's 503s are counted by ab as both), so it is not a failed
+/// request here; exceptions are neither a refused nor a broken connection: `other`.
 pub fn measurement(ab: &AbReport) -> Measurement {
     let mut failed_by_kind = BTreeMap::new();
+    let length = ab.failed_breakdown.as_ref().map_or(0, |b| b.length);
     if let Some(b) = &ab.failed_breakdown {
         for (kind, n) in [
             (FailureKind::Connect, b.connect),
             (FailureKind::Receive, b.receive),
-            (FailureKind::Other, b.length + b.exceptions),
+            (FailureKind::Other, b.exceptions),
         ] {
             if n > 0 {
                 *failed_by_kind.entry(kind).or_insert(0) += n;
@@ -41,7 +45,7 @@ pub fn measurement(ab: &AbReport) -> Measurement {
     Measurement {
         time_taken_s: ab.time_taken_s,
         complete: ab.complete_requests,
-        failed: ab.failed_requests,
+        failed: ab.failed_requests.map(|f| f.saturating_sub(length)),
         failed_by_kind,
         non_2xx: ab.non_2xx,
         rps: ab.requests_per_second,
@@ -150,6 +154,31 @@ impl LoadTool for Ab {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ab counts a non-2xx answer of another length twice (a `Length` failure and a
+    /// non-2xx response): the lab counts it once, and an answer of another length alone
+    /// (dynamic content) is no failure.
+    #[test]
+    fn a_length_failure_is_an_answer_not_a_failed_request() {
+        let fixture = |name: &str| {
+            let path = format!("{}/tests/fixtures/ab/{name}", env!("CARGO_MANIFEST_DIR"));
+            measurement(&crate::ab::parse(&std::fs::read_to_string(path).unwrap()).unwrap())
+        };
+        // 300 answers, 100 of them 404s of another length.
+        let m = fixture("non2xx-404-n300-c5.txt");
+        assert_eq!(
+            (m.complete, m.failed, m.non_2xx),
+            (Some(300), Some(0), Some(100))
+        );
+        assert_eq!(m.bad(), 100);
+        assert!(m.failed_by_kind.is_empty(), "{:?}", m.failed_by_kind);
+        let good = m.good_rps().unwrap() / m.rps.unwrap();
+        assert!((good - 200.0 / 300.0).abs() < 1e-9, "{good}");
+        // 454 of 500 answers of another length, all 200.
+        let m = fixture("failed-length-n500-c10.txt");
+        assert_eq!((m.failed, m.bad()), (Some(0), 0));
+        assert_eq!(m.good_rps(), m.rps);
+    }
 
     #[test]
     fn builds_abs_command_line() {

@@ -51,7 +51,7 @@ impl ComparisonTable {
         let mut notes = comparison_notes(&grid.rows);
         if let (true, Some((a, b))) = (by_cpu, pair) {
             notes.push(format!(
-                "× CPU/req: where a side's req/s measured the load generator, the ratio is the servers' CPU time per request instead ({b}'s ÷ {a}'s: above 1, {a} serves a request for less CPU), over each cell's steady window. It says which model is cheaper per request at this load, not which would serve more with more load generator: a server that spins while idle, or batches under load, is misjudged by it."
+                "× CPU/req: where a side's req/s measured the load generator, the ratio is the servers' CPU time per request instead ({b}'s ÷ {a}'s: above 1, {a} serves a request for less CPU), over each cell's steady window (the whole cell's for a cell without one, such as an open-loop cell). It says which model is cheaper per request at this load, not which would serve more with more load generator: a server that spins while idle, or batches under load, is misjudged by it."
             ));
         }
         ComparisonTable {

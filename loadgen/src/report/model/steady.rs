@@ -63,8 +63,10 @@ fn short_cell_detail(cells: &[&Cell]) -> Option<String> {
     }
 }
 
-/// `steady window 2 s (20 periods of 100 ms), 5451 requests`; for a cell too short to hold
-/// one whole second: `no whole second of steady load (8 periods of 100 ms in all)`.
+/// `steady window 2 s (20 periods of 100 ms), 5451 requests` (`, in a cell lengthened from
+/// 3 s for its latency` when the policy's length was too short for it); for a cell too
+/// short to hold one whole second: `no whole second of steady load (8 periods of 100 ms in
+/// all)`.
 pub fn window_text(s: &Steady) -> String {
     let w = s.window_s();
     let of = period_text(s.period_s);
@@ -74,8 +76,14 @@ pub fn window_text(s: &Steady) -> String {
             periods(s.periods_covered)
         );
     }
+    let lengthened = s.lengthened_from_s.map_or(String::new(), |from| {
+        format!(
+            ", in a cell lengthened from {} s for its latency",
+            trim(from)
+        )
+    });
     format!(
-        "steady window {} s ({} of {of}), {} requests",
+        "steady window {} s ({} of {of}), {} requests{lengthened}",
         trim(w),
         periods(s.periods_covered),
         s.requests
@@ -162,6 +170,14 @@ mod tests {
         assert_eq!(
             window_text(&s),
             "steady window 2 s (20 periods of 100 ms), 5451 requests"
+        );
+        let longer = Steady {
+            lengthened_from_s: Some(3.0),
+            ..s.clone()
+        };
+        assert_eq!(
+            window_text(&longer),
+            "steady window 2 s (20 periods of 100 ms), 5451 requests, in a cell lengthened from 3 s for its latency"
         );
         let empty = Steady {
             window_end_unix_s: 10.0,

@@ -68,7 +68,7 @@ impl SweepTables {
         let mut notes = Vec::new();
         if sweep.repetitions() > 1 {
             notes.push(Text::from(format!(
-                "Request per second: median of up to {} repetitions [95% confidence interval of the median with 6 or more, else min–max]; the other columns are from the median repetition.",
+                "Request per second: median of up to {} repetitions [95% confidence interval: of the batch means of the steady seconds where the cells have 4 or more between them, else of the median with 6 or more repetitions, else min–max]; the other columns are from the median repetition.",
                 sweep.repetitions()
             )));
         }
