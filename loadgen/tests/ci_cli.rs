@@ -421,18 +421,21 @@ fn lab_history_orders_by_git_log() {
         write_json(&p, &meta);
     }
     let out = dir.path().join("h");
-    let o = std::process::Command::new(lab_bin())
-        .current_dir(&repo)
-        .args([
-            "history",
-            "--order",
-            "git",
-            "--output",
-            out.to_str().unwrap(),
-        ])
-        .args(&runs)
-        .output()
-        .unwrap();
+    let history_in_git_order = || {
+        std::process::Command::new(lab_bin())
+            .current_dir(&repo)
+            .args([
+                "history",
+                "--order",
+                "git",
+                "--output",
+                out.to_str().unwrap(),
+            ])
+            .args(&runs)
+            .output()
+            .unwrap()
+    };
+    let o = history_in_git_order();
     assert!(o.status.success(), "{}", text(&o));
     let md = std::fs::read_to_string(out.join("history.md")).unwrap();
     let pos = |run: &str| md.find(run).unwrap_or_else(|| panic!("{run} in {md}"));
@@ -446,18 +449,7 @@ fn lab_history_orders_by_git_log() {
     let mut meta = read_json(&p);
     meta["git_commit"] = "f".repeat(40).into();
     write_json(&p, &meta);
-    let o = std::process::Command::new(lab_bin())
-        .current_dir(&repo)
-        .args([
-            "history",
-            "--order",
-            "git",
-            "--output",
-            out.to_str().unwrap(),
-        ])
-        .args(&runs)
-        .output()
-        .unwrap();
+    let o = history_in_git_order();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("is not in `git log`"));
 }

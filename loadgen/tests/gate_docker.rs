@@ -78,15 +78,19 @@ fn compare_fail_on_fails_half_the_cpu_and_passes_a_repeated_run() {
     assert!(xml.contains("failures=\"0\""), "{xml}");
 
     // Half the CPU: fewer req/s and a longer p99, each beyond 25% with intervals apart.
-    let o = lab(&[
-        "compare",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--fail-on",
-        "25%",
-        "--format",
-        "json",
-    ]);
+    // `lab compare a b --fail-on 25% --format json`, and `extra`.
+    let compare_json = |extra: &[&str]| {
+        let args = [
+            "compare",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--fail-on",
+            "25%",
+        ];
+        let json = ["--format", "json"];
+        lab(&[&args[..], extra, &json[..]].concat())
+    };
+    let o = compare_json(&[]);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     let cmp: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let rows = cmp["gate"]["rows"].as_array().unwrap();
@@ -116,17 +120,7 @@ fn compare_fail_on_fails_half_the_cpu_and_passes_a_repeated_run() {
     );
 
     // `--only p99` gates p99 alone.
-    let o = lab(&[
-        "compare",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--fail-on",
-        "25%",
-        "--only",
-        "p99",
-        "--format",
-        "json",
-    ]);
+    let o = compare_json(&["--only", "p99"]);
     let cmp: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let figures: Vec<&str> = cmp["gate"]["rows"]
         .as_array()

@@ -87,20 +87,11 @@ fn merge(dirs: &[&Path], output: &Path, extra: &[&str]) -> std::process::Output 
     lab(&args)
 }
 
-fn ids(run: &Path) -> Vec<String> {
-    read(&run.join("results.json"))["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn three_shards_merge_back_into_the_run_they_were_cut_from() {
     let dir = tempfile::tempdir().unwrap();
     let shards = cut(&dir.path().join("shards"), 3);
-    let sizes: Vec<usize> = shards.iter().map(|s| ids(s).len()).collect();
+    let sizes: Vec<usize> = shards.iter().map(|s| cell_ids(s).len()).collect();
     assert_eq!(
         sizes,
         [6, 6, 12],
@@ -119,8 +110,8 @@ fn three_shards_merge_back_into_the_run_they_were_cut_from() {
         text(&o)
     );
     assert_eq!(
-        ids(&out),
-        ids(&fixture_dir()),
+        cell_ids(&out),
+        cell_ids(&fixture_dir()),
         "every cell once, in the unsharded order"
     );
     let r = read(&out.join("results.json"));

@@ -17,15 +17,6 @@ fn twelve_points(output: &Path) -> String {
     )
 }
 
-fn cell_ids(run: &Path) -> Vec<String> {
-    results_json(run)["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn three_shards_merged_equal_the_whole_run() {
     if !docker_available("three_shards_merged_equal_the_whole_run") {

@@ -114,6 +114,15 @@ impl Evidence {
             && !self.server_throttled()
     }
 
+    /// One connection in a closed loop, no quota throttling and no known wait: the round
+    /// trip sets the pace unless a side is saturated (checked before this).
+    pub fn one_connection_unsaturated(&self) -> bool {
+        self.concurrency == 1
+            && self.offered_rps.is_none()
+            && self.wait_ms.is_none()
+            && !self.server_throttled()
+    }
+
     /// Any failed or non-2xx response.
     pub fn has_errors(&self) -> bool {
         self.bad > 0

@@ -327,12 +327,24 @@ fn nothing_near_its_limit_is_the_concurrency_verdict_and_busy_is_undetermined() 
         "{}",
         v.evidence
     );
-    // ab at 75% of its core: busy enough to have shaped the number.
+    // ab at 75% of its core: at c = 1 that is what one connection's requests cost it (it
+    // waits on the server the rest of the time); at c = 5 it may have shaped the number.
     let busy = Evidence {
         tool_cpu_s: Some(0.060),
         ..idle.clone()
     };
-    assert_eq!(verdict::verdict(&busy).limiter, Limiter::Undetermined);
+    assert_eq!(verdict::verdict(&busy).limiter, Limiter::Concurrency);
+    let busy_five = Evidence {
+        concurrency: 5,
+        ..busy.clone()
+    };
+    assert_eq!(verdict::verdict(&busy_five).limiter, Limiter::Undetermined);
+    // Saturated at c = 1 is still saturated.
+    let ab_saturated = Evidence {
+        tool_cpu_s: Some(0.078),
+        ..idle.clone()
+    };
+    assert_eq!(verdict::verdict(&ab_saturated).limiter, Limiter::Loadgen);
     // Throttled in 30% of periods: the quota, not the round trips.
     let throttled = Evidence {
         server_throttled_share: Some(0.30),

@@ -21,7 +21,10 @@
 //!    fixed, the connections in use follow from it).
 //! 7. **concurrency** (closed loop): the server and the load tool each used less than 60%
 //!    of the CPU they may use, and no quota throttled: nothing is near its limit, each
-//!    connection's round trip sets the pace (c = 1 is the plain case).
+//!    connection's round trip sets the pace. At c = 1 that holds whatever their busy
+//!    shares below saturation: one connection alternates between the two sides (each
+//!    waits while the other works), so the one round trip is the pace; ab's share there is
+//!    its cost per request (60–75% of a core on `/` without keep-alive), not a limit.
 //! 8. **undetermined**: none of the above: nothing was saturated, yet something was busy
 //!    enough (60–90%) that it may have shaped the number.
 //!
@@ -72,7 +75,7 @@ pub fn verdict(f: &Evidence) -> Verdict {
     if let Some(v) = open_loop(f, &cpu_text).or_else(|| workload(f, &cpu_text)) {
         return v;
     }
-    if f.nothing_busy() {
+    if f.nothing_busy() || f.one_connection_unsaturated() {
         return verdict(
             Limiter::Concurrency,
             format!("c = {}, nothing near its limit; {cpu_text}", f.concurrency),

@@ -57,7 +57,7 @@ impl Limiter {
             Limiter::Loadgen => "the load tool used ≥ 90% of the CPU it can use (ab: one core at most), or its quota throttled it: this measures the load generator, not the server",
             Limiter::Workload => "the route's own wait set the pace: req/s ≈ concurrency ÷ wait (Little's law) within 10%",
             Limiter::OfferedRate => "open loop: the server kept up with the offered rate (within 5%) and nothing was saturated: the rate set the pace, read the latency",
-            Limiter::Concurrency => "closed loop with nothing near its limit (server and load tool each below 60% of the CPU they may use, no throttling): each connection's round trip sets the pace, and more concurrency gives more req/s",
+            Limiter::Concurrency => "closed loop with nothing near its limit (server and load tool each below 60% of the CPU they may use, or at c = 1 below saturation: one connection alternates between them; no throttling): each connection's round trip sets the pace, and more concurrency gives more req/s",
             Limiter::Undetermined => "no measured resource was saturated, yet one was busy enough (60–90%) that it may have shaped the number",
         }
     }

@@ -23,18 +23,23 @@ const TIMED_REQUEST_CAP: u64 = crate::config::MAX_REQUESTS;
 pub struct Ab;
 
 /// ab's report in the lab's terms. ab splits its failures into connect, receive, length
-/// and exceptions. A `length` failure is an answer whose body length differs from the
-/// first answer's: it was answered, and a non-2xx one is already in `Non-2xx responses`
-/// (a pids-limited thread server's 503s are counted by ab as both), so it is not a failed
-/// request here; exceptions are neither a refused nor a broken connection: `other`.
+/// and exceptions. A `length` failure is an answer whose length differs from the first
+/// answer's: a non-2xx answer of another length is counted by ab both there and in
+/// `Non-2xx responses` (a pids-limited thread server's 503s), so as many length failures
+/// as there are non-2xx answers are that double count and dropped; the rest (an empty
+/// answer from a connection closed without a response, as an overflowing backlog gives)
+/// stay failures, with exceptions, as `other`: neither refused nor broken.
 pub fn measurement(ab: &AbReport) -> Measurement {
     let mut failed_by_kind = BTreeMap::new();
-    let length = ab.failed_breakdown.as_ref().map_or(0, |b| b.length);
+    let doubled = ab
+        .failed_breakdown
+        .as_ref()
+        .map_or(0, |b| b.length.min(ab.non_2xx.unwrap_or(0)));
     if let Some(b) = &ab.failed_breakdown {
         for (kind, n) in [
             (FailureKind::Connect, b.connect),
             (FailureKind::Receive, b.receive),
-            (FailureKind::Other, b.exceptions),
+            (FailureKind::Other, b.length - doubled + b.exceptions),
         ] {
             if n > 0 {
                 *failed_by_kind.entry(kind).or_insert(0) += n;
@@ -45,7 +50,7 @@ pub fn measurement(ab: &AbReport) -> Measurement {
     Measurement {
         time_taken_s: ab.time_taken_s,
         complete: ab.complete_requests,
-        failed: ab.failed_requests.map(|f| f.saturating_sub(length)),
+        failed: ab.failed_requests.map(|f| f.saturating_sub(doubled)),
         failed_by_kind,
         non_2xx: ab.non_2xx,
         rps: ab.requests_per_second,
@@ -156,10 +161,10 @@ mod tests {
     use super::*;
 
     /// ab counts a non-2xx answer of another length twice (a `Length` failure and a
-    /// non-2xx response): the lab counts it once, and an answer of another length alone
-    /// (dynamic content) is no failure.
+    /// non-2xx response): the lab counts it once; length failures beyond the non-2xx
+    /// answers (empty answers, other lengths) stay failed requests.
     #[test]
-    fn a_length_failure_is_an_answer_not_a_failed_request() {
+    fn a_non_2xx_answer_of_another_length_is_counted_once() {
         let fixture = |name: &str| {
             let path = format!("{}/tests/fixtures/ab/{name}", env!("CARGO_MANIFEST_DIR"));
             measurement(&crate::ab::parse(&std::fs::read_to_string(path).unwrap()).unwrap())
@@ -174,10 +179,10 @@ mod tests {
         assert!(m.failed_by_kind.is_empty(), "{:?}", m.failed_by_kind);
         let good = m.good_rps().unwrap() / m.rps.unwrap();
         assert!((good - 200.0 / 300.0).abs() < 1e-9, "{good}");
-        // 454 of 500 answers of another length, all 200.
+        // 454 of 500 answers of another length and no non-2xx: still 454 failures.
         let m = fixture("failed-length-n500-c10.txt");
-        assert_eq!((m.failed, m.bad()), (Some(0), 0));
-        assert_eq!(m.good_rps(), m.rps);
+        assert_eq!((m.failed, m.bad()), (Some(454), 454));
+        assert_eq!(m.failed_by_kind.get(&FailureKind::Other), Some(&454));
     }
 
     #[test]

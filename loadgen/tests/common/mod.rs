@@ -72,6 +72,16 @@ pub fn results_json(run: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap()
 }
 
+/// The ids of a run folder's cells, in the order results.json holds them.
+pub fn cell_ids(run: &Path) -> Vec<String> {
+    results_json(run)["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Names of containers and networks labelled with this run id (should be none after a run).
 pub fn leftovers(run_id: &str) -> Vec<String> {
     leftovers_with(|| Command::new("docker"), run_id)
