@@ -186,9 +186,9 @@ fn lab_point(dir: &std::path::Path, cpus: f64, c: u32) -> Vec<serde_json::Value>
     results["cells"].as_array().unwrap().clone()
 }
 
-// Not in `just test` for now: at c = 100 the lab's async figures have read 13.7–14.5% below
-// references that agreed with each other within 2% in two of the four runs of 2026-12-04
-// (5.4–5.5% below in the others; c = 10 agrees), an open disagreement of issue 20 that the
+// Not in `just test` for now: at c = 100 the lab's async figures have read up to 14.5% below
+// references that agreed with each other within 0.8–2.5% in two of three runs of 2026-12-04
+// (5.4–5.5% below in the third; c = 10 agrees), an open disagreement of issue 20 that the
 // suite cannot gate on until it is explained. Run it with
 // `CI=true cargo test -p loadgen --test steady_docker -- --ignored --nocapture` (7 minutes).
 #[test]
