@@ -390,49 +390,56 @@ impl Fake {
             self.cancelled.notify_one();
             std::future::pending::<()>().await;
         }
-        let arg = |flag: &str| {
-            let at = tool.iter().position(|a| a == flag)?;
-            tool.get(at + 1).cloned()
-        };
         let mut report = agent::RunReport {
             exit_code: Some(0),
             wall_s: 0.3,
             stdout: AB_REPORT.replace(AB_RATE, &format!("{rate:.2}")),
             ..agent::RunReport::default()
         };
-        if let Some(file) = arg("-e") {
-            // ab's sub-millisecond percentiles: p(k) = k / 400 ms (p99 0.2475 ms).
-            let rows: String = (0..=100)
-                .map(|k| format!("{k},{}\n", k as f64 / 400.0))
-                .collect();
-            report
-                .files
-                .insert(file, format!("Percentage served,Time in ms\n{rows}"));
-        }
-        if let Some(file) = arg("-g") {
-            // A start at .40 of a second, as `--start-between` makes it; a timed run sends
-            // `rate` requests in each of its seconds, a counted one its `-n` in 0.2 s.
-            let start = 1_800_000_000.40;
-            let (secs, per_second) = match arg("-t") {
-                Some(t) => (t.parse::<f64>()?, rate as u64),
-                None => (0.2, arg("-n").map_or(Ok(0), |n| n.parse::<u64>())?),
-            };
-            report.started_unix_s = Some(start);
-            report.ended_unix_s = Some(start + secs + 0.02);
-            report.wall_s = secs + 0.02;
-            let mut text = "starttime\tseconds\tctime\tdtime\tttime\twait\n".to_string();
-            for s in 0..=(secs as u64) {
-                let second = 1_800_000_000 + s;
-                for _ in 0..per_second {
-                    text.push_str(&format!(
-                        "Fri Jan 15 08:00:00 2027\t{second}\t0\t{ttime}\t{ttime}\t{ttime}\n"
-                    ));
-                }
-            }
-            report.files.insert(file, text);
-        }
+        ab_files(tool, rate, ttime, &mut report)?;
         Ok(report)
     }
+}
+
+/// The files a fake ab leaves for the agent to collect: `-e`'s sub-millisecond
+/// percentiles, and `-g`'s per-request log (with the run's start and end it implies).
+fn ab_files(tool: &[String], rate: f64, ttime: u64, report: &mut agent::RunReport) -> Result<()> {
+    let arg = |flag: &str| {
+        let at = tool.iter().position(|a| a == flag)?;
+        tool.get(at + 1).cloned()
+    };
+    if let Some(file) = arg("-e") {
+        // ab's sub-millisecond percentiles: p(k) = k / 400 ms (p99 0.2475 ms).
+        let rows: String = (0..=100)
+            .map(|k| format!("{k},{}\n", k as f64 / 400.0))
+            .collect();
+        report
+            .files
+            .insert(file, format!("Percentage served,Time in ms\n{rows}"));
+    }
+    if let Some(file) = arg("-g") {
+        // A start at .40 of a second, as `--start-between` makes it; a timed run sends
+        // `rate` requests in each of its seconds, a counted one its `-n` in 0.2 s.
+        let start = 1_800_000_000.40;
+        let (secs, per_second) = match arg("-t") {
+            Some(t) => (t.parse::<f64>()?, rate as u64),
+            None => (0.2, arg("-n").map_or(Ok(0), |n| n.parse::<u64>())?),
+        };
+        report.started_unix_s = Some(start);
+        report.ended_unix_s = Some(start + secs + 0.02);
+        report.wall_s = secs + 0.02;
+        let mut text = "starttime\tseconds\tctime\tdtime\tttime\twait\n".to_string();
+        for s in 0..=(secs as u64) {
+            let second = 1_800_000_000 + s;
+            for _ in 0..per_second {
+                text.push_str(&format!(
+                    "Fri Jan 15 08:00:00 2027\t{second}\t0\t{ttime}\t{ttime}\t{ttime}\n"
+                ));
+            }
+        }
+        report.files.insert(file, text);
+    }
+    Ok(())
 }
 
 impl Engine for Fake {
