@@ -155,8 +155,10 @@ mod tests {
             (f.status, f.body.as_str(), f.attempts),
             (Some(200), "x 1\n", 1)
         );
-        // Nothing listens on the same port any more: refused, and no retry without wait.
-        let f = get(&format!("http://127.0.0.1:{port}/"), Duration::ZERO);
+        // Nothing listens on port 1 (below the ephemeral range, so a closed test port cannot
+        // be re-bound by a parallel test or self-connected to): refused, and no retry
+        // without wait.
+        let f = get("http://127.0.0.1:1/", Duration::ZERO);
         assert_eq!(f.status, None);
         assert!(f.error.unwrap().contains("connecting"));
     }
