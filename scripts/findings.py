@@ -11,6 +11,10 @@ Lab files with a `tune:` section also have `lab tune` answers: the newest comple
 (`results/<time>-<name>-tune/`) is copied into docs/findings/<name>-tune/ and its answers
 (the per-target tables, the limits to paste) replace the text between `<!-- tune:<name> -->`
 and `<!-- /tune:<name> -->`.
+
+`--from-docs`: copy nothing; splice FINDINGS.md from docs/findings/ as it stands. For a change
+to how reports render (no new measurement): re-render docs/findings in place with
+`LAB_RERENDER_FINDINGS=1 cargo test -p loadgen --test findings_render`, then run this.
 """
 
 import json
@@ -79,15 +83,17 @@ def tune_sections(report: str, name: str) -> str:
     return re.sub(r"\]\((charts|probes)/", rf"](docs/findings/{name}-tune/\1/", text)
 
 
-def tune_findings(text: str, lab: pathlib.Path) -> str:
+def tune_findings(text: str, lab: pathlib.Path, from_docs: bool) -> str:
     if not re.search(r"(?m)^tune:", lab.read_text()):
         return text
     name = lab_name(lab)
+    dest = ROOT / "docs" / "findings" / f"{name}-tune"
+    if from_docs:
+        return splice_tune(text, name, dest) if (dest / "tune.json").exists() else text
     run = newest_tune(name)
     if run is None:
         print(f"{name}: no complete tune folder under results/, left as is", file=sys.stderr)
         return text
-    dest = ROOT / "docs" / "findings" / f"{name}-tune"
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -105,6 +111,11 @@ def tune_findings(text: str, lab: pathlib.Path) -> str:
                 shutil.copy2(probe / f, pdest / f)
         if (probe / "raw").exists():
             shutil.copytree(probe / "raw", pdest / "raw")
+    return splice_tune(text, name, run)
+
+
+def splice_tune(text: str, name: str, run: pathlib.Path) -> str:
+    """Replace the tune:<name> section with the answers of the tune folder `run`."""
     record = json.loads((run / "tune.json").read_text())
     body = (f"Tune `{record.get('id')}`: {record.get('probes_used')} probes in {record.get('elapsed_s', 0):.0f} s. "
             f"Full report with every probe: [tune.md](docs/findings/{name}-tune/tune.md) "
@@ -118,17 +129,37 @@ def tune_findings(text: str, lab: pathlib.Path) -> str:
     return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
 
 
+def splice_run(text: str, name: str, run: pathlib.Path) -> str:
+    """Replace the results:<name> section with the comparison tables of the run folder `run`."""
+    meta = json.loads((run / "meta.json").read_text())
+    body = (f"{machine(meta)} Full report: [report.md](docs/findings/{name}/report.md) "
+            f"([HTML](docs/findings/{name}/report.html)); raw load tool output in "
+            f"[docs/findings/{name}/raw/](docs/findings/{name}/raw/).\n\n"
+            + comparison_sections((run / "report.md").read_text()))
+    pattern = re.compile(rf"(<!-- results:{re.escape(name)} -->\n).*?(<!-- /results:{re.escape(name)} -->)", re.S)
+    if not pattern.search(text):
+        print(f"{name}: FINDINGS.md has no results:{name} markers", file=sys.stderr)
+        return text
+    print(f"{name}: {run.name}")
+    return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+
+
 def main() -> int:
+    from_docs = "--from-docs" in sys.argv[1:]
     findings = ROOT / "FINDINGS.md"
     text = findings.read_text()
     for lab in [ROOT / "lab.yaml"] + sorted((ROOT / "examples").glob("*.yaml")):
-        text = tune_findings(text, lab)
+        text = tune_findings(text, lab, from_docs)
         name = lab_name(lab)
+        dest = ROOT / "docs" / "findings" / name
+        if from_docs:
+            if (dest / "report.md").exists():
+                text = splice_run(text, name, dest)
+            continue
         run = newest_run(name)
         if run is None:
             print(f"{name}: no complete run under results/, left as is", file=sys.stderr)
             continue
-        dest = ROOT / "docs" / "findings" / name
         if dest.exists():
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
@@ -138,17 +169,7 @@ def main() -> int:
         for d in ["charts", "raw"]:
             if (run / d).exists():
                 shutil.copytree(run / d, dest / d)
-        meta = json.loads((run / "meta.json").read_text())
-        body = (f"{machine(meta)} Full report: [report.md](docs/findings/{name}/report.md) "
-                f"([HTML](docs/findings/{name}/report.html)); raw load tool output in "
-                f"[docs/findings/{name}/raw/](docs/findings/{name}/raw/).\n\n"
-                + comparison_sections((run / "report.md").read_text()))
-        pattern = re.compile(rf"(<!-- results:{re.escape(name)} -->\n).*?(<!-- /results:{re.escape(name)} -->)", re.S)
-        if not pattern.search(text):
-            print(f"{name}: FINDINGS.md has no results:{name} markers", file=sys.stderr)
-            continue
-        text = pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
-        print(f"{name}: {run.name}")
+        text = splice_run(text, name, run)
     findings.write_text(text)
     return 0
 

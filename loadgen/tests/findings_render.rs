@@ -7,6 +7,11 @@
 //!
 //! A tune's probe folders are run folders too; the tune wrote only their report.md, so
 //! that is the file compared there.
+//!
+//! `LAB_RERENDER_FINDINGS=1` writes each fresh render over the repository's file instead
+//! of comparing (the same files: a folder gains none): how a change to the renderers
+//! updates docs/findings; then `python3 scripts/findings.py --from-docs` splices
+//! FINDINGS.md from them.
 
 mod common;
 use common::copy_dir;
@@ -87,6 +92,7 @@ fn every_findings_folder_re_renders_byte_for_byte() {
     let mut folders = Vec::new();
     rendered_folders(&root, &mut folders);
     assert!(folders.len() > 10, "{} folders", folders.len());
+    let rerender = std::env::var_os("LAB_RERENDER_FINDINGS").is_some();
     let tmp = tempfile::tempdir().unwrap();
     let mut differ = Vec::new();
     for src in &folders {
@@ -97,6 +103,10 @@ fn every_findings_folder_re_renders_byte_for_byte() {
         let files = rendered_files(src);
         assert!(!files.is_empty(), "{} holds no report", rel.display());
         for f in files {
+            if rerender {
+                std::fs::copy(dst.join(&f), src.join(&f)).unwrap();
+                continue;
+            }
             let (want, got) = (
                 std::fs::read(src.join(&f)).unwrap(),
                 std::fs::read(dst.join(&f)),

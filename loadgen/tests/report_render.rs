@@ -1129,6 +1129,61 @@ fn a_loadgen_bound_row_compares_the_servers_cpu_per_request_instead() {
     }
 }
 
+/// Give every cell of `run` the server CPU time that makes `us(cell)` µs per request.
+fn set_cpu_per_request(run: &mut Run, us: impl Fn(&loadgen::record::Cell) -> f64) {
+    for c in run.results.cells.iter_mut() {
+        let n = c.measurement.as_ref().and_then(|m| m.complete).unwrap_or(0) as f64;
+        let cpu = n * us(c) / 1e6;
+        if let Some(r) = c.server_resources.as_mut() {
+            r.cpu_s = cpu;
+        }
+    }
+}
+
+#[test]
+fn the_comparison_gives_each_servers_cpu_per_request_with_its_interval() {
+    // Three repetitions: async at 28.5, 30 and 31.5 µs per request, thread at 52.
+    let mut run = repeated("a-baseline", 3, 1.0, 0.0);
+    set_cpu_per_request(&mut run, |c| {
+        if c.server == "async" {
+            [28.5, 30.0, 31.5][c.repetition as usize % 3]
+        } else {
+            52.0
+        }
+    });
+    let md = md_of(&run);
+    let page = html_of(&run);
+    let term = report::terminal::summary(&run);
+    for doc in [&md, &page, &term] {
+        assert!(doc.contains("async CPU µs/req"), "{doc}");
+        assert!(doc.contains("thread CPU µs/req"));
+        assert!(doc.contains("30.0 (28.5–31.5)"), "median and min–max");
+        assert!(doc.contains("52.0 (52.0–52.0)"));
+        assert!(doc.contains("CPU µs/req: the server"));
+    }
+    // Six repetitions: the 95% interval of the median (order statistics: min..max at n = 6).
+    let mut six = repeated("a-baseline", 6, 1.0, 0.0);
+    set_cpu_per_request(&mut six, |c| 30.0 + c.repetition as f64);
+    assert!(md_of(&six).contains("32.5 (30.0–35.0)"));
+    // One repetition: no interval is made up, and a server without CPU figures reads `—`.
+    let mut one = load("a-baseline");
+    one.results.cells.retain(|c| c.repetition == 0);
+    set_cpu_per_request(&mut one, |c| if c.server == "async" { 30.0 } else { 0.0 });
+    let md = md_of(&one);
+    let async_rows = one
+        .results
+        .cells
+        .iter()
+        .filter(|c| c.server == "async")
+        .count();
+    assert!(async_rows > 1);
+    assert_eq!(
+        md.matches("30.0 (n=1)").count(),
+        async_rows,
+        "one per async row"
+    );
+}
+
 /// `a-baseline` with every cell repeated `n` times, req/s scaled by `factor` and spread
 /// by ±`jitter` (a fraction) across the repetitions.
 fn repeated(name: &str, n: u32, factor: f64, jitter: f64) -> Run {

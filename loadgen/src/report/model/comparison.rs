@@ -1,5 +1,5 @@
-//! Every server of a series side by side: req/s, p99 and verdict per concurrency, and the
-//! ratio of two servers when it compares them.
+//! Every server of a series side by side: req/s, p99, CPU per request and verdict per
+//! concurrency, and the ratio of two servers when it compares them.
 
 use super::rows::{Grid, Row};
 use crate::record::Limiter;
@@ -28,6 +28,7 @@ impl ComparisonTable {
             columns.extend([
                 format!("{s} req/s"),
                 format!("{s} p99 ms"),
+                format!("{s} CPU µs/req"),
                 format!("{s} limited by"),
             ]);
         }
@@ -49,6 +50,9 @@ impl ComparisonTable {
             table.push(cells, false);
         }
         let mut notes = comparison_notes(&grid.rows);
+        if grid.rows.iter().any(|r| r.cpu_per_request().is_some()) {
+            notes.push(CPU_NOTE.to_string());
+        }
         if let (true, Some((a, b))) = (by_cpu, pair) {
             notes.push(format!(
                 "× CPU/req: where a side's req/s measured the load generator, the ratio is the servers' CPU time per request instead ({b}'s ÷ {a}'s: above 1, {a} serves a request for less CPU), over each cell's steady window (the whole cell's for a cell without one, such as an open-loop cell). It says which model is cheaper per request at this load, not which would serve more with more load generator: a server that spins while idle, or batches under load, is misjudged by it."
@@ -62,14 +66,28 @@ impl ComparisonTable {
     }
 }
 
-/// req/s (with the row's flags), p99 and verdict of one server at one level.
-fn server_cells(row: Option<&Row<'_>>) -> [Cell; 3] {
+/// What the CPU µs/req columns hold.
+const CPU_NOTE: &str = "CPU µs/req: the server's CPU time per request (its container's CPU counters over each cell's steady window, or the whole cell without one), the median over the repetitions with, in brackets, their min–max (2 to 5 repetitions) or the 95% interval of the median (6 or more); n=1 for a single cell.";
+
+/// req/s (with the row's flags), p99, CPU per request and verdict of one server at one
+/// level.
+fn server_cells(row: Option<&Row<'_>>) -> [Cell; 4] {
     let flags = row.map(Row::flag_marks).unwrap_or_default();
     [
         Cell::num(num(row.and_then(|r| r.rps).map(|s| s.median), 2)).flag_marks(flags),
         Cell::num(num(row.and_then(|r| r.latency(Percentile::P99)), 2)),
+        Cell::num(cpu_text(row.and_then(Row::cpu_per_request))),
         Cell::text(row.map_or(DASH, |r| r.limited_by())),
     ]
+}
+
+/// `46.2 (44.0–48.1)`, `46.2 (n=1)`, or `—`.
+fn cpu_text(cpu: Option<crate::stats::Interval>) -> String {
+    match cpu {
+        None => DASH.into(),
+        Some(i) if i.n < 2 => format!("{:.1} (n=1)", i.median),
+        Some(i) => format!("{:.1} ({:.1}–{:.1})", i.median, i.lo, i.hi),
+    }
 }
 
 /// The ratio column of a two-server comparison, decided once for every format.

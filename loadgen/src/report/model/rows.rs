@@ -106,13 +106,20 @@ impl Row<'_> {
     /// Median over the measured repetitions of the server's CPU time per request, µs (over
     /// each cell's steady window when it has one: see `Cell::server_cpu_per_request_us`).
     pub fn cpu_per_request_us(&self) -> Option<f64> {
+        self.cpu_per_request().map(|i| i.median)
+    }
+
+    /// The server's CPU time per request over the measured repetitions, µs: their median
+    /// and where it lies as well as the repetitions tell ([`stats::Interval::of`]: the 95%
+    /// interval of the median from 6 repetitions, their min–max from 2 to 5).
+    pub fn cpu_per_request(&self) -> Option<stats::Interval> {
         let vals: Vec<f64> = self
             .cells
             .iter()
             .filter(|c| c.status == Status::Ok)
             .filter_map(|c| c.server_cpu_per_request_us())
             .collect();
-        (!vals.is_empty()).then(|| Spread::of(&vals).median)
+        stats::Interval::of(&vals)
     }
 
     /// Median over the repetitions of the latency at `p`, ms.
