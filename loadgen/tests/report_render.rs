@@ -1029,10 +1029,33 @@ fn compare_json_has_a_stable_shape_and_round_trips() {
         "a_p99_ms",
         "b_p99_ms",
         "p99_ratio",
+        "a_cpu_per_request_us",
+        "b_cpu_per_request_us",
         "significant",
     ] {
         assert!(row.get(k).is_some(), "rows[].{k} in {row}");
     }
+}
+
+#[test]
+fn compare_gives_each_rows_cpu_per_request_in_both_runs() {
+    // The fixtures predate CPU seconds: no figure, and the column says so.
+    let (a, b) = (load("a-baseline"), load("b-thread-2cpu"));
+    let c = compare::compare(&a, &b);
+    assert!(c.rows.iter().all(|r| r.a_cpu_per_request_us.is_none()));
+    let md = compare::markdown(&c);
+    assert!(md.contains("CPU µs/req (A → B)"), "{md}");
+    // A at 30 µs per request, B at 33: +10%, in the JSON and the table.
+    let (mut a, mut b) = (a, b);
+    set_cpu_per_request(&mut a, |_| 30.0);
+    set_cpu_per_request(&mut b, |_| 33.0);
+    let c = compare::compare(&a, &b);
+    let row = &c.rows[0];
+    assert_eq!(
+        (row.a_cpu_per_request_us, row.b_cpu_per_request_us),
+        (Some(30.0), Some(33.0))
+    );
+    assert!(compare::markdown(&c).contains("30.0 → 33.0 (+10.0%)"));
 }
 
 #[test]

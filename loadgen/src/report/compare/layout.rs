@@ -5,7 +5,7 @@ use super::{Change, CompareRow, Comparison, OneSided};
 use crate::report::doc::{num, Block, Cell, Table, Text, Tone, DASH};
 use crate::report::model::{series_title, Series};
 
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 14] = [
     "server",
     "limits",
     "c",
@@ -16,6 +16,7 @@ const COLUMNS: [&str; 13] = [
     "A p99 ms",
     "B p99 ms",
     "p99 B/A",
+    "CPU µs/req (A → B)",
     "verdict",
     "basis",
     "limited by (A → B)",
@@ -89,6 +90,9 @@ fn legend(c: &Comparison) -> Vec<Text> {
         Text::new().code("limited by").plain(
             " says what set each side's pace: a loadgen side measures ab, not the server, so its change says nothing about the server.",
         ),
+        Text::new().code("CPU µs/req").plain(
+            " is the server's CPU time per request in each run (median over the repetitions): where a side is loadgen-bound, its change is the one that still describes the server.",
+        ),
     ];
     if c.config_changes.is_empty() {
         v.push(Text::from("Lab files: identical (name and output aside)."));
@@ -149,6 +153,18 @@ fn ratio(v: Option<f64>) -> String {
     v.map_or(DASH.into(), |v| format!("{v:.2}×"))
 }
 
+/// `48.9 → 52.1 (+6.5%)`; a side not measured reads `—`.
+fn cpu_change(a: Option<f64>, b: Option<f64>) -> String {
+    let side = |v: Option<f64>| v.map_or(DASH.to_string(), |v| format!("{v:.1}"));
+    match (a, b) {
+        (Some(x), Some(y)) if x > 0.0 => {
+            format!("{} → {} ({:+.1}%)", side(a), side(b), (y / x - 1.0) * 100.0)
+        }
+        (None, None) => DASH.into(),
+        _ => format!("{} → {}", side(a), side(b)),
+    }
+}
+
 fn row(r: &CompareRow) -> Vec<Cell> {
     let verdict = match r.verdict {
         Change::Faster => Cell::text("faster")
@@ -175,6 +191,7 @@ fn row(r: &CompareRow) -> Vec<Cell> {
         Cell::num(num(r.a_p99_ms, 2)),
         Cell::num(num(r.b_p99_ms, 2)),
         Cell::num(ratio(r.p99_ratio)),
+        Cell::num(cpu_change(r.a_cpu_per_request_us, r.b_cpu_per_request_us)),
         verdict,
         Cell::text(r.basis.as_str()),
         Cell::text(format!(

@@ -144,6 +144,12 @@ pub struct CompareRow {
     pub b_p99_ms: Option<f64>,
     /// B / A: below 1 means B answered faster at the 99th percentile.
     pub p99_ratio: Option<f64>,
+    /// The server's CPU time per request, µs (median over repetitions; `None`: not
+    /// measured, as in runs before the lab kept CPU seconds).
+    #[serde(default)]
+    pub a_cpu_per_request_us: Option<f64>,
+    #[serde(default)]
+    pub b_cpu_per_request_us: Option<f64>,
     /// The req/s change exceeds both sides' spread (see the module docs).
     pub significant: bool,
     /// How the spread was judged: `95% CI` (both sides have an interval), `spread` (both
@@ -372,6 +378,8 @@ fn compare_row(a: &Row<'_>, b: &Row<'_>) -> CompareRow {
         a_p99_ms: a_p99,
         b_p99_ms: b_p99,
         p99_ratio: ratio(a_p99, b_p99).map(|r| round(r, 4)),
+        a_cpu_per_request_us: a.cpu_per_request_us().map(|v| round(v, 2)),
+        b_cpu_per_request_us: b.cpu_per_request_us().map(|v| round(v, 2)),
         significant,
         basis,
         a_ci95: a.good_ci95.map(|(lo, hi)| [lo, hi]),
