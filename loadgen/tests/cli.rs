@@ -154,7 +154,7 @@ fn check_refuses_values_that_would_fail_at_run_time_in_one_line() {
     let default = std::fs::read_to_string(workspace().join("lab.yaml")).unwrap();
     for (from, to, needle) in [
         (
-            "\nresources: { cpus: 1.0,",
+            "\nresources: { cpus: 0.25,",
             "\nresources: { cpus: 0.001,",
             "resources.cpus: 0.001 is less than 0.01",
         ),

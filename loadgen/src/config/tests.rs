@@ -83,7 +83,7 @@ fn default_lab_yaml_reproduces_the_baseline() {
         );
     }
 
-    assert_eq!(lab.resources.cpus, vec![1.0]);
+    assert_eq!(lab.resources.cpus, vec![0.25]);
     assert_eq!(lab.resources.memory, vec![256 * MIB]);
     assert_eq!(lab.resources.pids, Some(4096));
 
@@ -116,7 +116,7 @@ fn default_plan_is_two_models_at_eight_concurrency_levels() {
     let lab = ok(DEFAULT_LAB);
     let plan = Plan::new(&lab);
     assert_eq!(plan.groups.len(), 1);
-    assert_eq!(plan.groups[0].label, "cpus=1 memory=256m");
+    assert_eq!(plan.groups[0].label, "cpus=0.25 memory=256m");
     assert_eq!(plan.groups[0].points.len(), 8);
     // 16 cells, each repeated up to 10 times by `repeat: auto`.
     assert_eq!(plan.cell_count(), 16 * 10);
@@ -130,7 +130,7 @@ fn default_plan_is_two_models_at_eight_concurrency_levels() {
         "thread",
         "45000",
         "46000",
-        "cpus=1 memory=256m",
+        "cpus=0.25 memory=256m",
         "up to 160 cells, up to 480 s of load",
         "runs of 3s (the steady-state policy: 20 CPU-quota periods of 100 ms",
         "repeat: auto, until the 95% interval of the median req/s is within ±5%",
