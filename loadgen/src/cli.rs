@@ -95,6 +95,10 @@ pub enum Command {
         /// Write the file's thresholds as JUnit test cases to FILE
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Check each `server-cpu` and `loadgen` verdict with a counterfactual cell (more
+        /// server CPU, or more load generator CPU) after the run, as `confirm: true` does
+        #[arg(long)]
+        confirm: bool,
         #[command(flatten)]
         shard: ShardArgs,
         #[command(flatten)]
@@ -302,14 +306,14 @@ async fn dispatch(cmd: Command) -> Result<()> {
             output,
             repeat,
             junit,
+            confirm,
             shard,
             hosts,
         } => {
             run(
                 &file,
                 no_build,
-                output,
-                repeat,
+                (output, repeat, confirm),
                 junit.as_deref(),
                 &shard,
                 &hosts,
@@ -419,17 +423,19 @@ async fn connect_placed(placement: &Placement) -> Result<Engines> {
     Ok(engines)
 }
 
+/// `lab run`. `overrides`: `--output`, `--repeat` and `--confirm`, over the file's.
 async fn run(
     file: &Path,
     no_build: bool,
-    output: Option<PathBuf>,
-    repeat: Option<RepeatOverride>,
+    overrides: (Option<PathBuf>, Option<RepeatOverride>, bool),
     junit: Option<&Path>,
     shard: &ShardArgs,
     hosts: &HostArgs,
 ) -> Result<()> {
     let (mut lab, placement) = load_placed(file, hosts)?;
+    let (output, repeat, confirm) = overrides;
     apply_overrides(&mut lab, output, repeat);
+    lab.confirm |= confirm;
     let sweep = shards::sweep_for_run(file, &lab, shard)?;
     crate::host::check_free_space(&lab.output, crate::host::needed_bytes(&Plan::new(&lab)))
         .map_err(|e| Exit::BadInput(format!("{e:#}")))?;
@@ -460,9 +466,55 @@ async fn run(
     };
     let work = runner::run(&engines, &opts, &owned);
     match runner::guard(&engines, &run_id, work, interrupted()).await {
+        Ended::Finished(results) if opts.lab.confirm => {
+            match confirm_verdicts(&engines, &opts, &run_id).await {
+                Ok(()) => finished(&run_id, &results, junit),
+                Err(e) if matches!(e.downcast_ref::<Exit>(), Some(Exit::Interrupted)) => {
+                    interrupted_run(&run_id)
+                }
+                Err(e) => Err(e.context(format!(
+                    "checking the verdicts; the run itself is complete in {}",
+                    run_id.dir.display()
+                ))),
+            }
+        }
         Ended::Finished(results) => finished(&run_id, &results, junit),
         Ended::Aborted(e) => Err(e),
         Ended::Interrupted => interrupted_run(&run_id),
+    }
+}
+
+/// `--confirm`: the counterfactual runs after a finished run (see `confirm`). Ctrl-C
+/// removes the running one's containers and marks it `interrupted`; the checks already
+/// made stay in the run's record. Prints one line per check.
+async fn confirm_verdicts(engines: &Engines, opts: &RunOptions, run_id: &RunId) -> Result<()> {
+    let current = std::sync::Mutex::new(None);
+    let outcome = {
+        let work =
+            crate::confirm::confirm(engines, &opts.lab_file, &opts.lab, &run_id.dir, &current);
+        tokio::pin!(work);
+        tokio::select! {
+            r = &mut work => Some(r),
+            _ = interrupted() => None,
+        }
+    };
+    let running = current.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let (Some(sub), false) = (&running, matches!(outcome, Some(Ok(_)))) {
+        runner::cleanup(engines, sub).await;
+        let status = if outcome.is_none() {
+            "interrupted"
+        } else {
+            "aborted"
+        };
+        let _ = runner::mark_stopped(&sub.dir, status);
+    }
+    match outcome {
+        Some(Ok(_)) => Ok(()),
+        Some(Err(e)) => Err(e),
+        None => {
+            say!("interrupted: removed the counterfactual run's containers and network");
+            Err(Exit::Interrupted.into())
+        }
     }
 }
 

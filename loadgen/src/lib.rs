@@ -25,6 +25,7 @@ pub mod cli;
 pub mod clock;
 pub mod compare;
 pub mod config;
+pub mod confirm;
 pub mod docker;
 pub mod endpoint;
 pub mod engine;

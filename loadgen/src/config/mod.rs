@@ -143,6 +143,10 @@ pub struct Lab {
     /// Bounds the run must meet (`thresholds.rs`); empty when the file has none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<thresholds::Threshold>,
+    /// Check each `server-cpu` and `loadgen` verdict with a counterfactual cell after the
+    /// run (`confirm: true`, or `lab run --confirm`; see the `confirm` module).
+    #[serde(default)]
+    pub confirm: bool,
 }
 
 impl Lab {

@@ -353,6 +353,12 @@ fn describe_settings(s: &mut String, lab: &Lab, plan: &Plan) {
         }
     };
     let _ = writeln!(s, "pin: {pin}");
+    if lab.confirm {
+        let _ = writeln!(
+            s,
+            "confirm: after the run, each server-cpu and loadgen verdict is checked by a control and a counterfactual run of its point"
+        );
+    }
     if let super::Nofile::Fixed(n) = lab.nofile {
         let _ = writeln!(s, "nofile: {n} open files in every container");
     }

@@ -34,6 +34,8 @@ pub struct RawLab {
     pub tune: Option<super::tune::RawTune>,
     /// Bounds the run must meet (`thresholds.rs`); `lab run` exits 4 when one fails.
     pub thresholds: Option<Vec<super::thresholds::RawThreshold>>,
+    /// Check each `server-cpu` and `loadgen` verdict with a counterfactual cell (`confirm/`).
+    pub confirm: Option<bool>,
 }
 
 /// `nofile: auto` or `nofile: 65536`.

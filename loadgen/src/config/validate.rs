@@ -272,6 +272,7 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
         hosts,
         tune,
         thresholds,
+        confirm: raw.confirm.unwrap_or(false),
     })
 }
 

@@ -24,6 +24,7 @@ pub fn join(shards: &[ShardDir], checked: &Checked, output: &Path) -> Result<(Re
     results.run_id = run_id.clone();
     results.cells.clear();
     results.server_failures.clear();
+    results.confirmations.clear();
     let mut ids = std::collections::BTreeSet::new();
     for &i in &checked.order {
         let s = &shards[i];
@@ -48,6 +49,19 @@ pub fn join(shards: &[ShardDir], checked: &Checked, output: &Path) -> Result<(Re
         results
             .server_failures
             .extend(s.results.server_failures.iter().cloned());
+        // `--confirm` checks stay with their rows; their control and counterfactual runs
+        // stay in the shard's folder, which the merged run does not copy.
+        results
+            .confirmations
+            .extend(s.results.confirmations.iter().map(|c| {
+                let mut c = c.clone();
+                if mixed {
+                    c.group_label = format!("{} · {host}", c.group_label);
+                }
+                c.run.clear();
+                c.control_run.clear();
+                c
+            }));
     }
     let times = |pick: fn(&Results) -> Option<&String>| -> Vec<String> {
         checked

@@ -95,6 +95,7 @@ pub enum Flag {
     SharedCpus,
     ShortCell,
     NotSteady,
+    Unconfirmed,
     RateShortfall,
     LoadgenBound,
     CpuThrottled,
@@ -106,11 +107,12 @@ pub enum Flag {
 
 impl Flag {
     /// Every flag, most serious first: the order in which reports list them.
-    pub const ALL: [Flag; 11] = [
+    pub const ALL: [Flag; 12] = [
         Flag::Errors,
         Flag::SharedCpus,
         Flag::ShortCell,
         Flag::NotSteady,
+        Flag::Unconfirmed,
         Flag::RateShortfall,
         Flag::LoadgenBound,
         Flag::CpuThrottled,
@@ -127,6 +129,7 @@ impl Flag {
             Flag::SharedCpus => ("shared-cpus", 'X', "another lab run had containers on this cell's CPUs while it ran: each measured the other, so the number describes neither; run one lab at a time per machine (or pin them apart)"),
             Flag::ShortCell => ("short-cell", 'P', "the server had a CPU quota and the cell covered fewer quota periods of steady load than the policy asks for (loadgen.min_periods, 20 by default): its figures describe where the period boundaries fell, not the limit; leave `requests` out of the lab file to let the lab size the cell"),
             Flag::NotSteady => ("not-steady", 'N', "the cell's load was not steady: req/s of the steady window's two halves differ by more than 10%, or its seconds trend by more than 5% per second"),
+            Flag::Unconfirmed => ("unconfirmed", 'C', "`lab run --confirm` put the row's verdict to a counterfactual cell (more server CPU for `server-cpu`; for `loadgen`, more load generator CPU, or more server CPU when the load generator has no limit) and req/s did not move as the verdict predicts: the verdict names the wrong limit, or only part of it; see the row's confirmation"),
             Flag::RateShortfall => ("rate-shortfall", 'S', "open loop: the achieved rate fell more than 5% short of the offered rate; the server (or the load generator) could not keep up, and the requests it did not take waited in the queue"),
             Flag::LoadgenBound => ("loadgen-bound", 'L', "the load tool used >= 90% of the CPU it may use (ab: one core at most), or its CPU limit throttled it in >= 25% of periods: the number measures the load generator, not the server"),
             Flag::CpuThrottled => ("cpu-throttled", 'T', "the server's CPU quota throttled it in >= 25% of scheduler periods"),

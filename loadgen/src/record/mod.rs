@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::CellMetrics;
 
+pub mod confirmation;
 pub mod judgment;
 pub mod measurement;
 pub mod placed;
@@ -27,6 +28,7 @@ pub mod steady;
 mod tool;
 pub mod upgrade;
 
+pub use confirmation::Confirmation;
 pub use judgment::{Flag, Limiter, Verdict};
 pub use measurement::{FailureKind, Measurement, OhaReport, TimeSummary, ToolReport};
 pub use placed::{Placed, Route};
@@ -60,6 +62,10 @@ pub struct Results {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placed>,
     pub cells: Vec<Cell>,
+    /// `lab run --confirm`: each `server-cpu` and `loadgen` row's verdict checked by a
+    /// counterfactual cell (their rows' cells carry `unconfirmed` when it failed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confirmations: Vec<Confirmation>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -22,6 +22,7 @@ pub fn document(r: &Report<'_>) -> Vec<Block> {
     b.extend(shards(r));
     b.extend(flags(r));
     b.extend(verdicts(r));
+    b.extend(confirmations(r));
     b.extend(super::thresholds::section(r));
     b.extend(charts_section(r));
     b.extend(tables(r));
@@ -48,6 +49,9 @@ fn nav(r: &Report<'_>) -> Vec<(&'static str, &'static str)> {
     v.push(("flags", "Flags"));
     if !r.verdicts.is_empty() {
         v.push(("verdicts", "Verdicts"));
+    }
+    if !r.run.results.confirmations.is_empty() {
+        v.push(("confirm", "Verdicts checked"));
     }
     if r.lab.as_ref().is_some_and(|l| !l.thresholds.is_empty()) {
         v.push(("thresholds", "Thresholds"));
@@ -138,6 +142,21 @@ fn verdicts(r: &Report<'_>) -> Vec<Block> {
         Block::Paragraph(Text::from(
             "The evidence tables show each row's verdict and the figures behind it (results.json has the full sentence per cell).",
         )),
+    ]
+}
+
+/// `--confirm`: each checked verdict and its counterfactual cell.
+pub fn confirmations(r: &Report<'_>) -> Vec<Block> {
+    let Some(table) = super::model::confirmations::table(&r.run.results) else {
+        return Vec::new();
+    };
+    vec![
+        heading(2, "confirm", "Verdicts checked"),
+        Block::Paragraph(Text::from(format!(
+            "Each server-cpu and loadgen row was measured twice more, back to back: once at its own limits (the control) and once with its named limit moved {}×; the ratio of the two decides, so the machine's drift since the run does not. server-cpu predicts a rise of at least {}×, loadgen with a CPU limit on the load generator predicts the same when that limit moves, loadgen without one predicts no change (within {}×) when the server's moves. Between the two bounds the check does not decide (the machine's speed drifts); an unconfirmed row carries the flag `unconfirmed`. Each outcome links to its counterfactual run's report.",
+            crate::record::confirmation::STEP, crate::record::confirmation::RISE, crate::record::confirmation::FLAT
+        ))),
+        Block::Table(table),
     ]
 }
 

@@ -11,6 +11,12 @@ use super::Run;
 pub fn summary(run: &Run) -> String {
     let report = &Report::of(run);
     let mut blocks = layout::comparisons(report);
+    if let Some(t) = super::model::confirmations::table(&run.results) {
+        blocks.push(Block::Paragraph(Text::from(
+            "Verdicts checked (--confirm):",
+        )));
+        blocks.push(Block::Table(t));
+    }
     if let Some(o) = report.overhead {
         blocks.push(Block::Paragraph(Text::from(o.text())));
     }

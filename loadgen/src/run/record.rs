@@ -39,6 +39,7 @@ impl Record {
                 server_failures: Vec::new(),
                 placement: None,
                 cells: Vec::new(),
+                confirmations: Vec::new(),
             },
         };
         record.save()?;

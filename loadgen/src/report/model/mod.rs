@@ -13,6 +13,7 @@
 //! | [`steady`]     | the steady window in words: short cells, the window, the cell length  |
 
 pub mod comparison;
+pub mod confirmations;
 pub mod figures;
 pub mod rows;
 pub mod setup;
@@ -157,6 +158,7 @@ fn banners(r: &Results, rows: &[Row<'_>]) -> Vec<(Tone, Text)> {
             )),
         ));
     }
+    out.extend(confirmations::tally(r).map(|(tone, s)| (tone, Text::from(s))));
     if !r.server_failures.is_empty() {
         out.push((
             Tone::Bad,
