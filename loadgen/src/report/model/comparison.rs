@@ -53,6 +53,20 @@ impl ComparisonTable {
         if grid.rows.iter().any(|r| r.cpu_per_request().is_some()) {
             notes.push(CPU_NOTE.to_string());
         }
+        let memory: Vec<(&str, Option<super::memory::PerConnection>)> = grid
+            .servers
+            .iter()
+            .map(|s| {
+                let rows: Vec<&Row> = grid
+                    .rows
+                    .iter()
+                    .copied()
+                    .filter(|r| r.server == *s)
+                    .collect();
+                (*s, super::memory::PerConnection::of(&rows))
+            })
+            .collect();
+        notes.extend(super::memory::note(&memory));
         if let (true, Some((a, b))) = (by_cpu, pair) {
             notes.push(format!(
                 "× CPU/req: where a side's req/s measured the load generator, the ratio is the servers' CPU time per request instead ({b}'s ÷ {a}'s: above 1, {a} serves a request for less CPU), over each cell's steady window (the whole cell's for a cell without one, such as an open-loop cell). It says which model is cheaper per request at this load, not which would serve more with more load generator: a server that spins while idle, or batches under load, is misjudged by it."

@@ -15,6 +15,7 @@
 pub mod comparison;
 pub mod confirmations;
 pub mod figures;
+pub mod memory;
 pub mod rows;
 pub mod setup;
 pub mod shards;
