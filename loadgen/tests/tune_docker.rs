@@ -20,7 +20,7 @@ fn tune_file(output: &Path) -> String {
         "name: e2e\noutput: {}\nwarmup: 50\nrepeat: 3\npin: off\nservers:\n  - {{ name: async, model: async, port: 45000, env: {{ TUNE_TOKEN: {{ secret: \"Esc\\x41ped-tune-5ecr3t\" }}, ZERO: {{ secret: \"0\" }} }} }}\n\
          resources: {{ cpus: 1, memory: 64m, pids: 512 }}\nloadgen: {{ requests: 150, concurrency: 2, keepalive: true, timeout: 10s }}\n\
          workloads:\n  - {{ name: cpu, path: /cpu/100 }}\n\
-         tune:\n  targets:\n    - {{ workload: cpu, rps: 300, concurrency: 2 }}\n  cpus: {{ min: 0.1, max: 0.8, resolution: 0.1 }}\n  budget: {{ probes: 12, time: 5m }}\n",
+         tune:\n  targets:\n    - {{ workload: cpu, rps: 300, concurrency: 2 }}\n  cpus: {{ min: 0.1, max: 0.8, resolution: 0.1 }}\n  confirm: 5s\n  hold: 75%\n  budget: {{ probes: 16, time: 5m }}\n",
         output.display()
     )
 }
@@ -77,11 +77,20 @@ fn tune_brackets_the_cpu_answer_with_real_probes() {
         .expect("0.1 CPUs cannot serve 300 req/s") as usize;
     assert_eq!(below + 1, at, "bisected down to one step");
 
-    // Every probe's outcome is what its own figures say against the target.
+    // Every probe's outcome is what its own figures say against the target: a search
+    // probe on its median req/s, a confirmation run also on the share of its seconds
+    // that held 300 req/s (75% here).
     for p in probes {
         let rps = p["figures"]["rps"].as_f64().unwrap();
         let outcome = p["outcome"].as_str().unwrap();
-        assert_eq!(outcome == "pass", rps >= 300.0, "{p}");
+        if p["confirm_s"].is_null() {
+            assert_eq!(outcome == "pass", rps >= 300.0, "{p}");
+        } else {
+            let held: (f64, f64) = serde_json::from_value(p["figures"]["seconds_held"].clone())
+                .expect("a confirmation run counts its seconds");
+            let holds = held.0 >= 0.75 * held.1;
+            assert_eq!(outcome == "pass", rps >= 300.0 && holds, "{p}");
+        }
         assert_eq!(
             p["cpus"].as_f64().unwrap(),
             grid[p["index"].as_u64().unwrap() as usize]
@@ -90,6 +99,12 @@ fn tune_brackets_the_cpu_answer_with_real_probes() {
     let at_index = |i: usize| probes.iter().filter(move |p| p["index"] == i);
     // The answer passed twice; the step below failed; nothing failed above the answer.
     assert!(at_index(at).filter(|p| p["outcome"] == "pass").count() >= 2);
+    // The answer was given after a 5 s confirmation run there passed; a confirmation that
+    // failed lower sent the search above it.
+    assert!(
+        at_index(at).any(|p| p["confirm_s"] == 5.0 && p["outcome"] == "pass"),
+        "{probes:#?}"
+    );
     assert!(at_index(below).any(|p| p["outcome"] == "fail"));
     // (A single noisy miss at the top of the range is probed again and outvoted.)
     let top = grid.len() - 1;
@@ -112,7 +127,12 @@ fn tune_brackets_the_cpu_answer_with_real_probes() {
         let results = results_json(&run);
         assert_eq!(results["status"], "complete");
         let cells = results["cells"].as_array().unwrap();
-        assert_eq!(cells.len(), 3, "repeat: 3");
+        let confirmation = !p["confirm_s"].is_null();
+        assert_eq!(
+            cells.len(),
+            if confirmation { 1 } else { 3 },
+            "repeat: 3, a confirmation run 1"
+        );
         for c in cells {
             assert_eq!(c["limits"]["cpus"], p["cpus"], "{c}");
             assert_eq!(c["concurrency"], 2);

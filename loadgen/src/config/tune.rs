@@ -7,6 +7,8 @@
 //!   cpus: { min: 0.05, max: 1.0, resolution: 0.05 }   # search the CPU limit (optional)
 //!   memory: { min: 8m, max: 128m, resolution: 8m }    # then the memory limit (optional)
 //!   headroom: 20%               # added in the pasted snippets, never in the answer
+//!   confirm: 60s                # each answer held this long before it is given (or off)
+//!   hold: 95%                   # ... in at least this share of its one-second windows
 //!   budget: { probes: 60, time: 6m }
 //! ```
 //!
@@ -29,6 +31,12 @@ use super::repeat::Share;
 use super::units::{format_memory, DurationMs, MemorySize};
 use super::{Loadgen, Workload};
 
+/// The confirmation run's length when the file does not say, seconds: 600 quota periods,
+/// long enough for a minute's drift of the machine and of the server (caches, allocator,
+/// a slow leak) to show, short enough to run at every answer.
+pub const DEFAULT_CONFIRM_S: f64 = 60.0;
+/// Share of one-second windows a confirmation run must hold the target in.
+pub const DEFAULT_HOLD: f64 = 0.95;
 /// The CPU resolution when the file does not say.
 pub const DEFAULT_CPU_RESOLUTION: f64 = 0.05;
 /// The memory resolution when the file does not say.
@@ -58,6 +66,18 @@ pub struct Tune {
     /// Share added to the answers in the docker-compose and Kubernetes snippets.
     pub headroom: f64,
     pub budget: Budget,
+    /// Length of the confirmation run at each answer, seconds (`confirm: 60s`): the answer
+    /// is given only if one cell that long passes the target and holds it in `hold` of its
+    /// one-second windows; `None`: `confirm: off` (or a record from before confirmation).
+    #[serde(default)]
+    pub confirm_s: Option<f64>,
+    /// Share of a confirmation run's one-second windows in which the target must hold.
+    #[serde(default = "default_hold")]
+    pub hold: f64,
+}
+
+fn default_hold() -> f64 {
+    DEFAULT_HOLD
 }
 
 /// What a probe must show to pass.
@@ -153,6 +173,13 @@ impl Tune {
             self.budget.time_s,
             self.headroom * 100.0
         ));
+        match self.confirm_s {
+            Some(c) => s.push_str(&format!(
+                "; each answer confirmed by a {c:.0} s run holding the target in {:.0}% of its seconds",
+                self.hold * 100.0
+            )),
+            None => s.push_str("; answers not confirmed (confirm: off)"),
+        }
         for t in &self.targets {
             s.push_str(&format!("\n  target: {}", t.describe()));
         }
@@ -220,6 +247,48 @@ pub struct RawTune {
     pub memory: Option<RawMemoryRange>,
     pub headroom: Option<Share>,
     pub budget: Option<RawBudget>,
+    pub confirm: Option<RawConfirm>,
+    pub hold: Option<Share>,
+}
+
+/// `confirm: 60s`, or `off` (also `false`).
+#[derive(Debug)]
+pub enum RawConfirm {
+    Off,
+    For(DurationMs),
+}
+
+impl<'de> Deserialize<'de> for RawConfirm {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawConfirm;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as 60s, or `off`")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawConfirm, E> {
+                if v {
+                    Err(E::custom(
+                        "`true` is not a length; give a duration such as 60s, or `off`",
+                    ))
+                } else {
+                    Ok(RawConfirm::Off)
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawConfirm, E> {
+                Err(E::custom(format!("{v} has no unit; write {v}s")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawConfirm, E> {
+                if v.trim() == "off" {
+                    return Ok(RawConfirm::Off);
+                }
+                super::units::parse_duration_ms(v)
+                    .map(|ms| RawConfirm::For(DurationMs(ms)))
+                    .map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -387,14 +456,48 @@ pub(crate) fn check(raw: RawTune, cx: &Context<'_>, fail: &mut dyn FnMut(String,
         },
         |b| budget(b, fail),
     );
+    let confirm_s = match raw.confirm {
+        Some(RawConfirm::Off) => None,
+        None => Some(DEFAULT_CONFIRM_S),
+        Some(RawConfirm::For(d)) => {
+            let s = d.0 as f64 / 1000.0;
+            if !(MIN_CONFIRM_S..=MAX_CONFIRM_S).contains(&s) {
+                fail(
+                    "tune.confirm".into(),
+                    format!(
+                        "{s} s is out of range; use {MIN_CONFIRM_S:.0}s to {:.0}m (60s by default), or `off`",
+                        MAX_CONFIRM_S / 60.0
+                    ),
+                );
+            }
+            Some(s)
+        }
+    };
+    let hold = raw.hold.map_or(DEFAULT_HOLD, |h| h.0);
+    if !(0.5..=1.0).contains(&hold) {
+        fail(
+            "tune.hold".into(),
+            format!(
+                "{}% is out of range; use 50% to 100% (95% by default)",
+                hold * 100.0
+            ),
+        );
+    }
     Tune {
         targets,
         cpus,
         memory,
         headroom,
         budget,
+        confirm_s,
+        hold,
     }
 }
+
+/// A confirmation run shorter than this holds too few one-second windows for a share.
+const MIN_CONFIRM_S: f64 = 3.0;
+/// ... and one longer than this is a soak test, not a confirmation.
+const MAX_CONFIRM_S: f64 = 1800.0;
 
 fn target(
     t: RawTarget,

@@ -3,7 +3,7 @@
 
 use super::probe::Figures;
 use super::record::{Dimension, Phase, SearchRecord, TuneRecord};
-use super::search::Answer;
+use super::search::{Answer, Outcome};
 use crate::config::format_memory;
 
 /// What a load generator that cannot drive the target should be replaced with.
@@ -204,8 +204,15 @@ fn found(
     confidence: &mut Vec<String>,
 ) -> Limit {
     let show = |i: usize| d.show(p.grid[i]);
+    confirmations(d, p, at, notes, confidence);
+    // The search's own passing probe: the confirmation run, when there is one, is said
+    // apart (above).
     let pass = p
-        .passing_at(at)
+        .probes
+        .iter()
+        .rev()
+        .find(|r| r.index == at && r.outcome == Outcome::Pass && r.confirm_s.is_none())
+        .or_else(|| p.passing_at(at))
         .map(|r| spread(&r.figures))
         .unwrap_or_default();
     match below {
@@ -243,6 +250,47 @@ fn found(
     }
 }
 
+/// What the confirmation runs say of the answer at `at`: the one that confirmed it, every
+/// one that failed lower (the search resumed above each), or that none ran.
+fn confirmations(
+    d: Dimension,
+    p: &Phase,
+    at: usize,
+    notes: &mut Vec<String>,
+    confidence: &mut Vec<String>,
+) {
+    for r in p.probes.iter().filter(|r| r.confirm_s.is_some()) {
+        let len = r.confirm_s.unwrap_or_default();
+        let held = r
+            .figures
+            .held_text()
+            .map(|h| format!(", held in {h}"))
+            .unwrap_or_default();
+        if r.index == at && r.outcome == Outcome::Pass {
+            confidence.push(format!(
+                "{}: confirmed at {} by a {len:.0} s run ({}{held})",
+                d.as_str(),
+                d.show(p.grid[at]),
+                spread(&r.figures)
+            ));
+        } else if r.outcome != Outcome::Pass {
+            confidence.push(format!(
+                "{}: a {len:.0} s confirmation run at {} failed ({}), so the search went on above it",
+                d.as_str(),
+                d.show(p.grid[r.index]),
+                r.figures.reason
+            ));
+        }
+    }
+    if p.confirmed_at(at).is_none() {
+        notes.push(format!(
+            "{}: the answer {} is not confirmed by a long run (`tune.confirm: off`, the budget ran out first, or a tune from before the lab confirmed its answers): it rests on the search's short probes",
+            d.as_str(),
+            d.show(p.grid[at])
+        ));
+    }
+}
+
 /// A memory probe that missed the target without a failed repetition while its server
 /// used well under its limit (at most 80%) missed it for another reason than memory:
 /// usually the machine's noise at the target's edge. Said, because the search counts it
@@ -269,7 +317,8 @@ pub fn spread(f: &Figures) -> String {
         Some(r) => format!("{r:.0} req/s"),
         None => "no req/s".into(),
     };
-    if let Some((lo, hi)) = f.rps_range {
+    // (One repetition, a confirmation run's, has no range to show.)
+    if let Some((lo, hi)) = f.rps_range.filter(|(lo, hi)| hi > lo) {
         s.push_str(&format!(" [{lo:.0}–{hi:.0}]"));
     }
     if let Some(p) = f.p99_ms {

@@ -103,6 +103,7 @@ mod tests {
                     ..Figures::default()
                 },
                 dir: String::new(),
+                confirm_s: None,
             });
         }
         phase

@@ -37,7 +37,7 @@ use crate::config::{self, Lab, ServerSource};
 use crate::placement::Engines;
 use crate::run::{OwnedRun, RunId};
 use record::{Dimension, Phase, ProbeRecord, SearchRecord, TuneRecord};
-use search::Step;
+use search::{Answer, Step};
 
 /// The folder of a tune: `<output>/<time>-<name>-tune`, created and locked like a run's.
 pub fn create_folder(lab: &Lab) -> Result<OwnedRun> {
@@ -213,20 +213,35 @@ impl Tuner<'_> {
     ) -> Result<Phase> {
         loop {
             let history = phase.history();
-            let i = match search::next(&phase.grid, &history) {
+            let step = search::next(&phase.grid, &history);
+            let (i, confirm_s) = match step.clone() {
+                // An answer is given only once a confirmation run there passed (see
+                // `probe::confirmation`); one that fails counts as a failure at that
+                // limit, so the search resumes above it.
+                Step::Done(Answer::Found { at: found, .. })
+                    if self.record.tune.confirm_s.is_some()
+                        && phase.confirmed_at(found).is_none() =>
+                {
+                    (found, self.record.tune.confirm_s)
+                }
                 Step::Done(answer) => {
                     phase.answer = Some(answer);
                     break;
                 }
-                Step::Probe(i) => i,
+                Step::Probe(i) => (i, None),
             };
             if let Some(why) = self.budget_spent() {
                 self.record.budget_note.get_or_insert(why);
-                phase.answer = Some(search::unfinished(phase.grid.len(), &history));
+                phase.answer = Some(match (step, confirm_s) {
+                    // Found, but no budget left to confirm it: given, and said so (see
+                    // `answers`).
+                    (Step::Done(found), Some(_)) => found,
+                    _ => search::unfinished(phase.grid.len(), &history),
+                });
                 break;
             }
             let (cpus, memory) = limits(phase.grid[i]);
-            let probe = self.probe(at, server, i, cpus, memory).await?;
+            let probe = self.probe(at, server, i, (cpus, memory), confirm_s).await?;
             phase.probes.push(probe);
             self.store(at, &phase);
             self.save()?;
@@ -271,20 +286,26 @@ impl Tuner<'_> {
         None
     }
 
+    /// One probe at `(cpus, memory)`, grid index `index`; `confirm_s`: a confirmation run
+    /// of that length at an answer instead of a search probe.
     async fn probe(
         &mut self,
         at: usize,
         server: usize,
         index: usize,
-        cpus: f64,
-        memory: u64,
+        (cpus, memory): (f64, u64),
+        confirm_s: Option<f64>,
     ) -> Result<ProbeRecord> {
         let search = &self.record.searches[at];
         let target = self.record.target(search).clone();
         self.record.probes_used += 1;
         let number = self.record.probes_used;
+        let what = match confirm_s {
+            Some(s) => format!("confirmation run ({s:.0} s)"),
+            None => "probe".into(),
+        };
         tracing::info!(
-            "probe {number}: {} {} at cpus={cpus} memory={}",
+            "{what} {number}: {} {} at cpus={cpus} memory={}",
             search.server,
             target.describe(),
             config::format_memory(memory)
@@ -299,6 +320,7 @@ impl Tuner<'_> {
             memory,
             dir: &probes,
             number,
+            confirm_s,
         };
         let ran = probe::run(self.engines, &spec, self.current).await?;
         let failure = ran
@@ -306,8 +328,13 @@ impl Tuner<'_> {
             .server_failures
             .first()
             .map(|f| f.reason.as_str());
-        let (outcome, figures) = probe::judge(&target, &ran.results.cells, failure);
-        tracing::info!("probe {number}: {} ({})", outcome.as_str(), figures.reason);
+        let (outcome, figures) = match confirm_s {
+            Some(_) => {
+                probe::confirmation(&target, self.record.tune.hold, &ran.results.cells, failure)
+            }
+            None => probe::judge(&target, &ran.results.cells, failure),
+        };
+        tracing::info!("{what} {number}: {} ({})", outcome.as_str(), figures.reason);
         let dir = ran
             .dir
             .strip_prefix(&self.dir)
@@ -322,6 +349,7 @@ impl Tuner<'_> {
             outcome,
             figures,
             dir,
+            confirm_s,
         })
     }
 }

@@ -47,8 +47,81 @@ pub struct Figures {
     /// per-request data, or probes recorded before the lab measured it).
     #[serde(default)]
     pub periods_covered: Option<f64>,
+    /// One-second windows of the steady windows in which the target held (req/s and p99),
+    /// and all of them (`None`: no per-second data, e.g. oha).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_held: Option<(usize, usize)>,
     /// Why the probe passed or failed, in words.
     pub reason: String,
+}
+
+impl Figures {
+    /// `57 of 58 seconds (98%)`.
+    pub fn held_text(&self) -> Option<String> {
+        let (held, all) = self.seconds_held.filter(|(_, all)| *all > 0)?;
+        Some(format!(
+            "{held} of {all} seconds ({:.0}%)",
+            100.0 * held as f64 / all as f64
+        ))
+    }
+}
+
+/// The one-second windows of the cells' steady windows in which the target held: at least
+/// its req/s (every answer of that second, good or not: the errors bound is the whole
+/// run's) and, when it bounds p99, that second's p99 within it.
+pub fn seconds_held(target: &Target, cells: &[&Cell]) -> Option<(usize, usize)> {
+    let seconds: Vec<_> = cells
+        .iter()
+        .filter_map(|c| c.steady.as_ref())
+        .flat_map(|s| s.seconds.iter())
+        .collect();
+    if seconds.is_empty() {
+        return None;
+    }
+    let held = seconds
+        .iter()
+        .filter(|s| {
+            s.requests as f64 >= target.rps && target.p99_ms.map_or(true, |b| s.p99_ms <= b)
+        })
+        .count();
+    Some((held, seconds.len()))
+}
+
+/// Judge a confirmation run (one long cell at an answer): it must pass as a probe does
+/// and hold the target in at least `hold` of its one-second windows.
+pub fn confirmation(
+    target: &Target,
+    hold: f64,
+    cells: &[Cell],
+    server_failure: Option<&str>,
+) -> (Outcome, Figures) {
+    let (outcome, mut f) = judge(target, cells, server_failure);
+    if outcome != Outcome::Pass {
+        return (outcome, f);
+    }
+    match f.seconds_held {
+        Some((held, all)) if all > 0 && (held as f64) < hold * all as f64 => {
+            f.reason = format!(
+                "held the target in {held} of {all} seconds ({:.0}% < {:.0}%); over the whole run {}",
+                100.0 * held as f64 / all as f64,
+                hold * 100.0,
+                f.reason
+            );
+            (Outcome::Fail, f)
+        }
+        Some(_) => {
+            f.reason = format!(
+                "{}; held in {}",
+                f.reason,
+                f.held_text().unwrap_or_default()
+            );
+            (outcome, f)
+        }
+        None => {
+            f.reason = format!("{} (no per-second data: judged on the whole run)", f.reason);
+            (outcome, f)
+        }
+    }
 }
 
 /// Judge a probe's cells against the target (`server_failure`: why its server could not
@@ -62,6 +135,7 @@ pub fn judge(target: &Target, cells: &[Cell], server_failure: Option<&str>) -> (
     let ok: Vec<&Cell> = cells.iter().filter(|c| c.status == Status::Ok).collect();
     let failed: Vec<&Cell> = cells.iter().filter(|c| c.status != Status::Ok).collect();
     let mut f = summarise(&ok, failed.len());
+    f.seconds_held = seconds_held(target, &ok);
     let fail = |mut f: Figures, reason: String| {
         f.reason = reason;
         (Outcome::Fail, f)
@@ -184,6 +258,7 @@ fn summarise(ok: &[&Cell], failed: usize) -> Figures {
             .iter()
             .filter_map(|c| c.steady.as_ref().map(|s| s.periods_covered))
             .min_by(f64::total_cmp),
+        seconds_held: None,
         reason: String::new(),
     }
 }
@@ -200,6 +275,8 @@ pub struct Spec<'a> {
     pub dir: &'a Path,
     /// The probe's number in the tune, for its folder's name.
     pub number: u32,
+    /// A confirmation run: one cell this many seconds long instead of the file's cells.
+    pub confirm_s: Option<f64>,
 }
 
 /// The lab a probe runs: the file's own, narrowed to one server, one workload, one
@@ -230,6 +307,13 @@ pub fn probe_lab(spec: &Spec<'_>) -> Lab {
     lab.loadgen.keepalive = vec![spec.target.keepalive];
     lab.output = spec.dir.to_path_buf();
     lab.tune = None;
+    if let Some(seconds) = spec.confirm_s {
+        lab.name = format!("{}-confirm", lab.name);
+        lab.loadgen.requests = 0;
+        lab.loadgen.duration_s = Some(seconds);
+        lab.repeat = 1;
+        lab.repeat_auto = None;
+    }
     lab
 }
 
@@ -462,6 +546,7 @@ mod tests {
             memory: 64 << 20,
             dir: Path::new("/tmp/x/probes"),
             number: 3,
+            confirm_s: None,
         };
         let p = probe_lab(&spec);
         assert_eq!(p.servers.len(), 1);
@@ -479,5 +564,90 @@ mod tests {
         assert!(p.tune.is_none());
         assert_eq!(config::Plan::new(&p).cell_count(), p.repeat as usize);
         assert!(p.name.starts_with("p03-thread-"), "{}", p.name);
+    }
+
+    /// [`cell`] with a steady window of one-second figures: `(requests, p99 ms)` each.
+    fn steady_cell(rps: f64, seconds: &[(u64, f64)]) -> Cell {
+        let mut c = cell(rps, 20.0, 0, Limiter::ServerCpu);
+        c.steady = Some(crate::record::Steady {
+            requests: seconds.iter().map(|s| s.0).sum(),
+            rps,
+            seconds: seconds
+                .iter()
+                .enumerate()
+                .map(
+                    |(i, &(requests, p99_ms))| crate::record::steady::SecondFigures {
+                        offset_s: i as f64,
+                        requests,
+                        p50_ms: 1.0,
+                        p99_ms,
+                    },
+                )
+                .collect(),
+            ..Default::default()
+        });
+        c
+    }
+
+    #[test]
+    fn a_confirmation_must_hold_the_target_in_its_share_of_seconds() {
+        let t = target(); // 300 req/s, p99 <= 50 ms
+                          // 20 seconds: 19 hold, one is slow (250 requests): 95% holds at hold 95%.
+        let mut seconds = vec![(320, 20.0); 19];
+        seconds.push((250, 20.0));
+        let c = steady_cell(316.0, &seconds);
+        let (o, f) = confirmation(&t, 0.95, std::slice::from_ref(&c), None);
+        assert_eq!(o, Outcome::Pass, "{}", f.reason);
+        assert_eq!(f.seconds_held, Some((19, 20)));
+        assert!(
+            f.reason.ends_with("held in 19 of 20 seconds (95%)"),
+            "{}",
+            f.reason
+        );
+        // Two bad seconds (one slow, one late): 90% < 95%, though the median passes.
+        seconds[0] = (320, 80.0);
+        let c = steady_cell(316.0, &seconds);
+        let (o, f) = confirmation(&t, 0.95, std::slice::from_ref(&c), None);
+        assert_eq!(o, Outcome::Fail, "{}", f.reason);
+        assert!(
+            f.reason
+                .starts_with("held the target in 18 of 20 seconds (90% < 95%)"),
+            "{}",
+            f.reason
+        );
+        // A probe that fails outright fails as a confirmation for the same reason.
+        let slow = steady_cell(280.0, &seconds);
+        let (o, f) = confirmation(&t, 0.95, std::slice::from_ref(&slow), None);
+        assert_eq!(o, Outcome::Fail);
+        assert!(f.reason.starts_with("280 req/s < 300"), "{}", f.reason);
+        // Without per-second data (oha), the whole run decides, and the reason says so.
+        let (o, f) = confirmation(&t, 0.95, &[cell(320.0, 20.0, 0, Limiter::ServerCpu)], None);
+        assert_eq!(o, Outcome::Pass);
+        assert!(f.reason.contains("no per-second data"), "{}", f.reason);
+    }
+
+    #[test]
+    fn a_confirmation_lab_is_one_long_cell() {
+        let text = include_str!("../../../examples/tune.yaml");
+        let lab = config::parse(text, "tune.yaml", 2).unwrap();
+        let tune = lab.tune.clone().unwrap();
+        let spec = Spec {
+            lab: &lab,
+            lab_file: Path::new("tune.yaml"),
+            server: 0,
+            target: &tune.targets[0],
+            cpus: 0.6,
+            memory: 64 << 20,
+            dir: Path::new("/tmp/x/probes"),
+            number: 9,
+            confirm_s: Some(60.0),
+        };
+        let p = probe_lab(&spec);
+        assert_eq!(
+            (p.repeat, p.loadgen.duration_s, p.loadgen.requests),
+            (1, Some(60.0), 0)
+        );
+        assert!(p.repeat_auto.is_none());
+        assert!(p.name.ends_with("-confirm"), "{}", p.name);
     }
 }

@@ -146,6 +146,13 @@ impl Phase {
             .find(|p| p.index == at && p.outcome == Outcome::Pass)
     }
 
+    /// The confirmation run at `at` that passed, if one did.
+    pub fn confirmed_at(&self, at: usize) -> Option<&ProbeRecord> {
+        self.probes
+            .iter()
+            .find(|p| p.index == at && p.confirm_s.is_some() && p.outcome == Outcome::Pass)
+    }
+
     /// The last probe at `at` that did not pass.
     pub fn failing_at(&self, at: usize) -> Option<&ProbeRecord> {
         self.probes
@@ -168,4 +175,7 @@ pub struct ProbeRecord {
     pub figures: Figures,
     /// Its run folder, relative to the tune folder.
     pub dir: String,
+    /// A confirmation run at an answer: its length, seconds (`None`: a search probe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_s: Option<f64>,
 }

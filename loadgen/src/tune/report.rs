@@ -109,6 +109,14 @@ pub fn blocks(record: &TuneRecord) -> Vec<Block> {
              machine's noise, whatever the memory). The figures are those of the CPU answer; \
              the memory peak that of the memory answer.",
         )),
+        Block::Paragraph(Text::from(match record.tune.confirm_s {
+            Some(len) => format!(
+                "Before an answer is given, it is held for {len:.0} s in one confirmation run                  and must pass the target there too, and hold it (req/s and p99) in at least                  {:.0}% of that run's one-second windows (`seconds held`); a confirmation that                  fails counts as a failure at that limit, and the search goes on above it. The                  figures at an answer are its confirmation run's.",
+                record.tune.hold * 100.0
+            ),
+            None => "Answers are not confirmed by a long run (`tune.confirm: off`, or a tune from before the lab confirmed its answers): each rests on the search's short probes."
+                .to_string(),
+        })),
     ];
     if let Some(note) = &record.budget_note {
         b.push(para(format!("Stopped early: {note}.")));
@@ -136,6 +144,7 @@ fn target_blocks(
         "req/s at the answer",
         "p99 ms",
         "quota periods",
+        "seconds held",
         "limited by",
         "memory peak",
         "probes",
@@ -150,7 +159,7 @@ fn target_blocks(
             r.memory.text.clone(),
             f.map_or(DASH.into(), |f| {
                 let mut s = f.rps.map_or(DASH.into(), |v| format!("{v:.0}"));
-                if let Some((lo, hi)) = f.rps_range {
+                if let Some((lo, hi)) = f.rps_range.filter(|(lo, hi)| hi > lo) {
                     s.push_str(&format!(" [{lo:.0}–{hi:.0}]"));
                 }
                 s
@@ -161,6 +170,8 @@ fn target_blocks(
             // covered (20 or more under the steady-state policy).
             f.and_then(|f| f.periods_covered)
                 .map_or(DASH.into(), |v| format!("{v:.0}")),
+            // The confirmation run's, when the answer has one (else the probe's).
+            f.and_then(|f| f.held_text()).unwrap_or_else(|| DASH.into()),
             f.and_then(|f| f.limiter)
                 .map_or(DASH.into(), |l| l.as_str().into()),
             r.memory_peak_bytes
@@ -223,7 +234,10 @@ fn probe_table(record: &TuneRecord, t: usize) -> Block {
                 let cells = [
                     p.number.to_string(),
                     s.server.clone(),
-                    phase.dimension.as_str().into(),
+                    match p.confirm_s {
+                        Some(len) => format!("{} (confirm, {len:.0} s)", phase.dimension.as_str()),
+                        None => phase.dimension.as_str().into(),
+                    },
                     p.cpus.to_string(),
                     format_memory(p.memory_bytes),
                     answers::spread(f)

@@ -240,6 +240,42 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_confirmation_at_the_answer_resumes_the_search_above_it() {
+        let grid = cpus();
+        // The search's probes found 0.35 (index 6): 1.0 and 0.5 passed, 0.25 failed, 0.35
+        // passed twice, 0.3 failed.
+        let mut history = vec![
+            (19, Outcome::Pass),
+            (9, Outcome::Pass),
+            (4, Outcome::Fail),
+            (6, Outcome::Pass),
+            (5, Outcome::Fail),
+            (6, Outcome::Pass),
+        ];
+        assert_eq!(
+            next(&grid, &history),
+            Step::Done(Answer::Found {
+                at: 6,
+                below: Some(5)
+            })
+        );
+        // Its confirmation run fails: 0.35 now counts as failed, and the search bisects
+        // between it and the lowest pass above (0.5), then checks the new answer twice.
+        history.push((6, Outcome::Fail));
+        assert_eq!(next(&grid, &history), Step::Probe(7));
+        history.push((7, Outcome::Pass));
+        assert_eq!(next(&grid, &history), Step::Probe(7));
+        history.push((7, Outcome::Pass));
+        assert_eq!(
+            next(&grid, &history),
+            Step::Done(Answer::Found {
+                at: 7,
+                below: Some(6)
+            })
+        );
+    }
+
+    #[test]
     fn every_threshold_is_found_exactly() {
         let grid = cpus();
         for (k, &at) in grid.iter().enumerate().skip(1) {

@@ -178,3 +178,48 @@ fn errors_take_zero_or_a_percentage() {
     ));
     assert_err(&e, 11, 58, "tune.targets[0].errors", "write 2%");
 }
+
+#[test]
+fn answers_are_confirmed_for_60_s_in_95_percent_of_seconds_unless_told_otherwise() {
+    let cpus = "  cpus: { min: 0.1, max: 1 }";
+    let tune = ok(&with_tune(&format!("{TARGET}{cpus}"))).tune.unwrap();
+    assert_eq!((tune.confirm_s, tune.hold), (Some(60.0), 0.95));
+    let tune = ok(&with_tune(&format!(
+        "{TARGET}{cpus}\n  confirm: 20s\n  hold: 90%"
+    )))
+    .tune
+    .unwrap();
+    assert_eq!((tune.confirm_s, tune.hold), (Some(20.0), 0.9));
+    for off in ["off", "false"] {
+        let tune = ok(&with_tune(&format!("{TARGET}{cpus}\n  confirm: {off}")))
+            .tune
+            .unwrap();
+        assert_eq!(tune.confirm_s, None, "{off}");
+    }
+    // Line 13 is the line after `cpus:`.
+    let e = err(&with_tune(&format!("{TARGET}{cpus}\n  confirm: 2s")));
+    assert_err(
+        &e,
+        13,
+        12,
+        "tune.confirm",
+        "2 s is out of range; use 3s to 30m",
+    );
+    let e = err(&with_tune(&format!("{TARGET}{cpus}\n  confirm: 60")));
+    assert_err(&e, 13, 12, "tune.confirm", "60 has no unit; write 60s");
+    let e = err(&with_tune(&format!("{TARGET}{cpus}\n  hold: 40%")));
+    assert_err(
+        &e,
+        13,
+        9,
+        "tune.hold",
+        "40% is out of range; use 50% to 100%",
+    );
+    // An old tune.json (no confirmation fields) still reads: no confirmation, 95%.
+    let mut json = serde_json::to_value(&tune).unwrap();
+    let obj = json.as_object_mut().unwrap();
+    obj.remove("confirm_s");
+    obj.remove("hold");
+    let old: super::super::tune::Tune = serde_json::from_value(json).unwrap();
+    assert_eq!((old.confirm_s, old.hold), (None, 0.95));
+}
