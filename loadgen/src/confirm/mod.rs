@@ -26,7 +26,7 @@
 use std::collections::BTreeSet;
 
 use crate::config::Lab;
-use crate::record::{Cell, Confirmation, Flag, Limiter, Results, Status};
+use crate::record::{Cell, Confirmation, Flag, Limiter, Results, RowKey, Status};
 use crate::report::model::rows::{rows, Row};
 
 mod run;
@@ -85,11 +85,7 @@ impl Prediction {
 /// A row to check: its identity, what it measured, and the counterfactual that checks it.
 #[derive(Debug, Clone)]
 pub struct Pending {
-    pub server: String,
-    pub group_label: String,
-    pub workload: String,
-    pub keepalive: bool,
-    pub concurrency: u32,
+    pub row: RowKey,
     pub verdict: Limiter,
     pub before_rps: f64,
     pub change: Change,
@@ -101,23 +97,16 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// Is `row` (of a control or counterfactual run, at other limits) this row's point?
     fn is_row(&self, row: &Row<'_>) -> bool {
-        row.server == self.server
-            && row.series.workload == self.workload
-            && row.series.keepalive == self.keepalive
-            && row.concurrency == self.concurrency
-            && row.rate.is_none()
+        row.rate.is_none() && self.row.same_point(&RowKey::of(row.representative))
     }
 
     /// The record of this check, with `outcome` (see [`judge`]) and the folders of the
     /// control and counterfactual runs.
     fn record(&self, outcome: Outcome, (control_run, run): (String, String)) -> Confirmation {
         Confirmation {
-            server: self.server.clone(),
-            group_label: self.group_label.clone(),
-            workload: self.workload.clone(),
-            keepalive: self.keepalive,
-            concurrency: self.concurrency,
+            row: self.row.clone(),
             verdict: self.verdict,
             change: self.change.describe(),
             prediction: self.prediction.describe(),
@@ -156,8 +145,8 @@ impl Batch {
         let pick = |f: &dyn Fn(&Pending) -> String| -> BTreeSet<String> {
             self.rows.iter().map(f).collect()
         };
-        let servers = pick(&|p| p.server.clone());
-        let workloads = pick(&|p| p.workload.clone());
+        let servers = pick(&|p| p.row.server.clone());
+        let workloads = pick(&|p| p.row.workload.clone());
         let mut out = lab.clone();
         out.name = if moved {
             format!("{}-confirm-{}", lab.name, self.change.slug())
@@ -174,8 +163,8 @@ impl Batch {
         out.resources.memory = vec![first.memory_bytes];
         out.resources.pids = first.pids;
         out.loadgen.cpus = loadgen_cpus;
-        let concurrency: BTreeSet<u32> = self.rows.iter().map(|p| p.concurrency).collect();
-        let keepalive: BTreeSet<bool> = self.rows.iter().map(|p| p.keepalive).collect();
+        let concurrency: BTreeSet<u32> = self.rows.iter().map(|p| p.row.concurrency).collect();
+        let keepalive: BTreeSet<bool> = self.rows.iter().map(|p| p.row.keepalive).collect();
         out.loadgen.concurrency = concurrency.into_iter().collect();
         out.loadgen.keepalive = keepalive.into_iter().collect();
         out.loadgen.rate.clear();
@@ -259,11 +248,7 @@ pub fn plan(results: &Results, server_host_cpus: f64) -> (Vec<Batch>, Vec<Confir
             to: limits.cpus,
         };
         let pending = Pending {
-            server: row.server.clone(),
-            group_label: row.series.group_label.clone(),
-            workload: row.series.workload.clone(),
-            keepalive: row.series.keepalive,
-            concurrency: row.concurrency,
+            row: RowKey::of(cell),
             verdict,
             before_rps: rps.median,
             change: change.unwrap_or(placeholder),
@@ -297,7 +282,7 @@ pub fn plan(results: &Results, server_host_cpus: f64) -> (Vec<Batch>, Vec<Confir
         };
         match batches
             .iter_mut()
-            .find(|b| b.change == change && b.rows[0].group_label == pending.group_label)
+            .find(|b| b.change == change && b.rows[0].row.group_label == pending.row.group_label)
         {
             Some(b) => b.rows.push(pending),
             None => batches.push(Batch {
@@ -418,14 +403,7 @@ fn limit_name(l: Limiter) -> &'static str {
 /// every cell of a row whose check failed (so every report shows it beside the number).
 pub fn apply(results: &mut Results, confirmations: Vec<Confirmation>) {
     for c in confirmations.iter().filter(|c| c.confirmed == Some(false)) {
-        for cell in results.cells.iter_mut().filter(|cell| {
-            cell.server == c.server
-                && cell.group_label == c.group_label
-                && cell.workload == c.workload
-                && cell.keepalive == c.keepalive
-                && cell.concurrency == c.concurrency
-                && cell.rate.is_none()
-        }) {
+        for cell in results.cells.iter_mut().filter(|cell| c.row.holds(cell)) {
             if !cell.flags.contains(&Flag::Unconfirmed) {
                 cell.flags.push(Flag::Unconfirmed);
                 cell.flags = Flag::ordered(cell.flags.iter().copied());

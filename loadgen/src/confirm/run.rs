@@ -87,8 +87,8 @@ async fn check(
             };
             tracing::info!(
                 "confirm: {} c={} {}: {}",
-                p.server,
-                p.concurrency,
+                p.row.server,
+                p.row.concurrency,
                 p.verdict,
                 outcome.reason
             );

@@ -58,7 +58,7 @@ fn server_cpu_and_unlimited_loadgen_rows_share_one_run_at_one_and_a_half_the_cpu
     let thread_c1 = b
         .rows
         .iter()
-        .find(|p| p.server == "thread" && p.concurrency == 1)
+        .find(|p| p.row.server == "thread" && p.row.concurrency == 1)
         .unwrap();
     // ab had no CPU limit: the check of `loadgen` gives the server more and expects nothing.
     assert_eq!(thread_c1.prediction, Prediction::Stays);
@@ -164,7 +164,7 @@ fn outcome(
     let mut p = batches[0]
         .rows
         .iter()
-        .find(|p| p.server == "async" && p.concurrency == 10)
+        .find(|p| p.row.server == "async" && p.row.concurrency == 10)
         .unwrap()
         .clone();
     p.prediction = prediction;
@@ -257,7 +257,7 @@ fn an_unconfirmed_row_is_flagged_on_its_cells_only_and_every_format_shows_the_ch
         .rows
         .iter()
         .map(|p| {
-            let factor = if p.server == "thread" && p.concurrency == 1 {
+            let factor = if p.row.server == "thread" && p.row.concurrency == 1 {
                 1.0
             } else {
                 1.5

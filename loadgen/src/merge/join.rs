@@ -56,7 +56,7 @@ pub fn join(shards: &[ShardDir], checked: &Checked, output: &Path) -> Result<(Re
             .extend(s.results.confirmations.iter().map(|c| {
                 let mut c = c.clone();
                 if mixed {
-                    c.group_label = format!("{} · {host}", c.group_label);
+                    c.row.group_label = format!("{} · {host}", c.row.group_label);
                 }
                 c.run.clear();
                 c.control_run.clear();

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Limiter;
+use super::{Cell, Limiter};
 
 /// Counterfactual limits are the row's × this.
 pub const STEP: f64 = 1.5;
@@ -15,16 +15,67 @@ pub const RISE: f64 = 1.25;
 /// A predicted standstill is confirmed at this ratio or less (either way).
 pub const FLAT: f64 = 1.10;
 
-/// One row's verdict put to the test.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Confirmation {
-    /// The row: server, resource group label, workload, keep-alive and concurrency, as
-    /// its cells record them.
+/// A closed-loop row of a run, as its cells name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowKey {
     pub server: String,
+    /// The resource group's label, `cpus=0.25 memory=256m`.
     pub group_label: String,
     pub workload: String,
     pub keepalive: bool,
     pub concurrency: u32,
+}
+
+impl RowKey {
+    pub fn of(cell: &Cell) -> RowKey {
+        RowKey {
+            server: cell.server.clone(),
+            group_label: cell.group_label.clone(),
+            workload: cell.workload.clone(),
+            keepalive: cell.keepalive,
+            concurrency: cell.concurrency,
+        }
+    }
+
+    /// Is `cell` one of this row's (closed loop, same limits)?
+    pub fn holds(&self, cell: &Cell) -> bool {
+        cell.rate.is_none() && RowKey::of(cell) == *self
+    }
+
+    /// The same point at any limits: server, workload, keep-alive and concurrency.
+    pub fn same_point(&self, other: &RowKey) -> bool {
+        (
+            &self.server,
+            &self.workload,
+            self.keepalive,
+            self.concurrency,
+        ) == (
+            &other.server,
+            &other.workload,
+            other.keepalive,
+            other.concurrency,
+        )
+    }
+
+    /// `thread c=1 · hello keep-alive off · cpus=1 memory=256m`
+    pub fn name(&self) -> String {
+        format!(
+            "{} c={} · {} keep-alive {} · {}",
+            self.server,
+            self.concurrency,
+            self.workload,
+            if self.keepalive { "on" } else { "off" },
+            self.group_label
+        )
+    }
+}
+
+/// One row's verdict put to the test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The row (its fields stand beside the others in the JSON).
+    #[serde(flatten)]
+    pub row: RowKey,
     /// The row's verdict that was checked (`server-cpu` or `loadgen`).
     pub verdict: Limiter,
     /// What the counterfactual cell changed: `server cpus 0.25 → 0.375`.

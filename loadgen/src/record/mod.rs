@@ -28,7 +28,7 @@ pub mod steady;
 mod tool;
 pub mod upgrade;
 
-pub use confirmation::Confirmation;
+pub use confirmation::{Confirmation, RowKey};
 pub use judgment::{Flag, Limiter, Verdict};
 pub use measurement::{FailureKind, Measurement, OhaReport, TimeSummary, ToolReport};
 pub use placed::{Placed, Route};

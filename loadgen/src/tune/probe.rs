@@ -532,35 +532,37 @@ mod tests {
         assert!(f.reason.contains("could not start"));
     }
 
-    #[test]
-    fn a_probe_lab_is_the_file_narrowed_to_one_cell() {
+    /// The probe lab of `examples/tune.yaml`'s first target for `server` at `cpus`.
+    fn example_probe(server: usize, cpus: f64, number: u32, confirm_s: Option<f64>) -> Lab {
         let text = include_str!("../../../examples/tune.yaml");
         let lab = config::parse(text, "tune.yaml", 2).unwrap();
         let tune = lab.tune.clone().unwrap();
-        let spec = Spec {
+        probe_lab(&Spec {
             lab: &lab,
             lab_file: Path::new("tune.yaml"),
-            server: 1,
+            server,
             target: &tune.targets[0],
-            cpus: 0.35,
+            cpus,
             memory: 64 << 20,
             dir: Path::new("/tmp/x/probes"),
-            number: 3,
-            confirm_s: None,
-        };
-        let p = probe_lab(&spec);
+            number,
+            confirm_s,
+        })
+    }
+
+    #[test]
+    fn a_probe_lab_is_the_file_narrowed_to_one_cell() {
+        let p = example_probe(1, 0.35, 3, None);
         assert_eq!(p.servers.len(), 1);
-        assert_eq!(p.servers[0].name, lab.servers[1].name);
+        assert_eq!(p.servers[0].name, "thread", "the file's second server");
         assert_eq!(
             (p.resources.cpus.clone(), p.resources.memory.clone()),
             (vec![0.35], vec![64 << 20])
         );
         assert_eq!(p.workloads.len(), 1);
-        assert_eq!(p.workloads[0].name, tune.targets[0].workload);
-        assert_eq!(
-            p.loadgen.concurrency,
-            vec![tune.targets[0].load.concurrency()]
-        );
+        // The first target: cpu-100 at 16 connections.
+        assert_eq!(p.workloads[0].name, "cpu-100");
+        assert_eq!(p.loadgen.concurrency, vec![16]);
         assert!(p.tune.is_none());
         assert_eq!(config::Plan::new(&p).cell_count(), p.repeat as usize);
         assert!(p.name.starts_with("p03-thread-"), "{}", p.name);
@@ -628,21 +630,7 @@ mod tests {
 
     #[test]
     fn a_confirmation_lab_is_one_long_cell() {
-        let text = include_str!("../../../examples/tune.yaml");
-        let lab = config::parse(text, "tune.yaml", 2).unwrap();
-        let tune = lab.tune.clone().unwrap();
-        let spec = Spec {
-            lab: &lab,
-            lab_file: Path::new("tune.yaml"),
-            server: 0,
-            target: &tune.targets[0],
-            cpus: 0.6,
-            memory: 64 << 20,
-            dir: Path::new("/tmp/x/probes"),
-            number: 9,
-            confirm_s: Some(60.0),
-        };
-        let p = probe_lab(&spec);
+        let p = example_probe(0, 0.6, 9, Some(60.0));
         assert_eq!(
             (p.repeat, p.loadgen.duration_s, p.loadgen.requests),
             (1, Some(60.0), 0)

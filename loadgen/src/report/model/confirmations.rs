@@ -35,7 +35,7 @@ pub fn table(r: &Results) -> Option<Table> {
         };
         t.push(
             vec![
-                Cell::text(row_name(c)),
+                Cell::text(c.row.name()),
                 Cell::text(c.verdict.as_str()),
                 Cell::text(c.change.as_str()),
                 Cell::text(c.prediction.as_str()),
@@ -65,7 +65,7 @@ pub fn tally(r: &Results) -> Option<(Tone, String)> {
         .confirmations
         .iter()
         .filter(|c| c.confirmed == Some(false))
-        .map(row_name)
+        .map(|c| c.row.name())
         .collect();
     let mut s = format!(
         "Verdicts checked by a counterfactual cell (--confirm): {} confirmed, {} unconfirmed",
@@ -82,18 +82,6 @@ pub fn tally(r: &Results) -> Option<(Tone, String)> {
         Tone::Bad
     };
     Some((tone, s))
-}
-
-/// `thread c=1 · hello keep-alive off · cpus=1 memory=256m`
-fn row_name(c: &Confirmation) -> String {
-    format!(
-        "{} c={} · {} keep-alive {} · {}",
-        c.server,
-        c.concurrency,
-        c.workload,
-        if c.keepalive { "on" } else { "off" },
-        c.group_label
-    )
 }
 
 /// The reason without the figures the other columns already show.
