@@ -152,10 +152,17 @@ pub fn confirmations(r: &Report<'_>) -> Vec<Block> {
     };
     vec![
         heading(2, "confirm", "Verdicts checked"),
-        Block::Paragraph(Text::from(format!(
-            "Each server-cpu and loadgen row was measured twice more, back to back: once at its own limits (the control) and once with its named limit moved {}×; the ratio of the two decides, so the machine's drift since the run does not. server-cpu predicts a rise of at least {}×, loadgen with a CPU limit on the load generator predicts the same when that limit moves, loadgen without one predicts no change (within {}×) when the server's moves. Between the two bounds the check does not decide (the machine's speed drifts); an unconfirmed row carries the flag `unconfirmed`. Each outcome links to its counterfactual run's report.",
-            crate::record::confirmation::STEP, crate::record::confirmation::RISE, crate::record::confirmation::FLAT
-        ))),
+        Block::Paragraph(
+            Text::new()
+                .plain(format!(
+                    "Each server-cpu and loadgen row was measured twice more, back to back: once at its own limits (the control) and once with its named limit moved {step}×; the ratio of the two decides, so the machine's drift since the run does not. server-cpu predicts a rise of at least {rise}×, loadgen with a CPU limit on the load generator predicts the same when that limit moves, loadgen without one predicts no change (within {flat}×) when the server's moves. Between the two bounds the check does not decide (the machine's speed drifts); an unconfirmed row carries the flag ",
+                    step = crate::record::confirmation::STEP,
+                    rise = crate::record::confirmation::RISE,
+                    flat = crate::record::confirmation::FLAT,
+                ))
+                .code("unconfirmed")
+                .plain(". Each outcome links to its counterfactual run's report."),
+        ),
         Block::Table(table),
     ]
 }

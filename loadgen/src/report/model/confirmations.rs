@@ -31,7 +31,7 @@ pub fn table(r: &Results) -> Option<Table> {
         let outcome = if c.run.is_empty() {
             Text::from(c.word())
         } else {
-            Text::new().link(c.word(), format!("{}/report.md", c.run))
+            Text::new().run_report(c.word(), &c.run)
         };
         t.push(
             vec![
