@@ -160,6 +160,84 @@ fn tune_brackets_the_cpu_answer_with_real_probes() {
     assert_eq!(std::fs::read_to_string(tune.join("tune.md")).unwrap(), md);
 }
 
+/// An open-loop target (issue 23): 300 req/s offered on schedule over 4 connections to
+/// `/cpu/100` (about 0.8 ms of CPU a request, so about 0.25 CPUs' worth), by oha.
+fn open_loop_tune_file(output: &Path) -> String {
+    format!(
+        "name: open\noutput: {}\nwarmup: 50\nrepeat: 2\npin: off\n\
+         servers:\n  - {{ name: async, model: async, port: 45000 }}\n\
+         resources: {{ cpus: 1, memory: 64m }}\n\
+         loadgen: {{ tool: oha, rate: [100], duration: 3s, concurrency: 4, keepalive: true, timeout: 10s }}\n\
+         workloads:\n  - {{ name: cpu, path: /cpu/100 }}\n\
+         tune:\n  targets:\n    - {{ workload: cpu, rate: 300, connections: 4 }}\n  \
+         cpus: {{ min: 0.1, max: 0.8, resolution: 0.1 }}\n  confirm: 5s\n  budget: {{ probes: 16, time: 6m }}\n",
+        output.display()
+    )
+}
+
+#[test]
+fn an_open_loop_target_is_answered_and_confirmed_with_oha() {
+    if !docker_available("an_open_loop_target_is_answered_and_confirmed_with_oha") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("results");
+    let file = lab_file(dir.path(), "open.yaml", &open_loop_tune_file(&out_dir));
+    let o = lab(&["tune", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("cpu: 300 req/s offered over 4 connections, achieved within 5%"),
+        "{stdout}"
+    );
+    let tune = only_run(&out_dir);
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tune.join("tune.json")).unwrap()).unwrap();
+    let phase = &record["searches"][0]["cpus"];
+    let answer = &phase["answer"];
+    assert_eq!(answer["kind"], "found", "{answer}");
+    let at = answer["at"].as_u64().unwrap();
+    let below = answer["below"]
+        .as_u64()
+        .expect("0.1 CPUs cannot serve 300 req/s");
+    let probes = phase["probes"].as_array().unwrap();
+    // The answer passed its 5 s confirmation run; the step below failed its probe on the
+    // rate (more than 5% of the offered requests not achieved).
+    assert!(
+        probes
+            .iter()
+            .any(|p| p["index"] == at && p["confirm_s"] == 5.0 && p["outcome"] == "pass"),
+        "{probes:#?}"
+    );
+    let failed_below = probes
+        .iter()
+        .find(|p| p["index"] == below && p["outcome"] == "fail")
+        .expect("the step below failed");
+    assert!(
+        failed_below["figures"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("of 300 offered"),
+        "{failed_below}"
+    );
+    // Every probe is an oha cell at the target's rate and connections.
+    for p in probes {
+        let run = tune.join(p["dir"].as_str().unwrap());
+        for c in results_json(&run)["cells"].as_array().unwrap() {
+            assert_eq!(c["offered_rps"], 300.0, "{c}");
+            assert_eq!(c["concurrency"], 4);
+            assert!(c["command"][0].as_str().unwrap().contains("oha"), "{c}");
+        }
+        let id = run.file_name().unwrap().to_str().unwrap();
+        assert!(
+            leftovers(id).is_empty(),
+            "probe {id} left {:?}",
+            leftovers(id)
+        );
+    }
+}
+
 #[test]
 fn tune_without_a_tune_section_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();

@@ -16,10 +16,11 @@
 //! probe of the search is one of its cells at the probe's limits. `lab run` ignores this
 //! section (it measures the file's own `resources`), so one file can serve both commands.
 //!
-//! A target is a closed-loop load today: `rps` requests per second at `concurrency`
-//! connections, whatever the file's own load tool. An open-loop `rate` (probes at a fixed
-//! oha rate, judged on p99 and the achieved rate) is recognised and refused for now;
-//! [`TargetLoad`] is where it will go.
+//! A target is a closed-loop load, `rps` requests per second at `concurrency` connections
+//! (ab's or oha's `-c`), or, with `loadgen.tool: oha`, an open-loop one: `rate` requests per
+//! second offered over `connections` whatever the server does, which it must achieve
+//! within 5% with p99 (measured from each request's due time) within the bound: the shape
+//! of a service-level objective, which a closed loop hides by slowing its senders.
 
 use std::fmt;
 
@@ -37,6 +38,9 @@ use super::{Loadgen, Workload};
 pub const DEFAULT_CONFIRM_S: f64 = 60.0;
 /// Share of one-second windows a confirmation run must hold the target in.
 pub const DEFAULT_HOLD: f64 = 0.95;
+/// An open-loop target is met when the achieved rate is within this share of the offered
+/// one; the judge flags a cell `rate-shortfall` past the same share (one number for both).
+pub const ACHIEVED_WITHIN: f64 = 0.05;
 /// The CPU resolution when the file does not say.
 pub const DEFAULT_CPU_RESOLUTION: f64 = 0.05;
 /// The memory resolution when the file does not say.
@@ -102,9 +106,20 @@ pub struct Target {
 }
 
 impl Target {
-    /// `cpu ≥ 250 req/s at c=10, p99 ≤ 100 ms, no errors`: how reports name a target.
+    /// `cpu ≥ 250 req/s at c=10, p99 ≤ 100 ms, no errors`, or in open loop `cpu: 600 req/s
+    /// offered over 16 connections, achieved within 5%, ...`: how reports name a target.
     pub fn describe(&self) -> String {
-        let mut s = format!("{} ≥ {} req/s at {}", self.workload, self.rps, self.load);
+        let mut s = match self.load {
+            TargetLoad::Closed { .. } => {
+                format!("{} ≥ {} req/s at {}", self.workload, self.rps, self.load)
+            }
+            TargetLoad::Open { .. } => format!(
+                "{}: {}, achieved within {:.0}%",
+                self.workload,
+                self.load,
+                ACHIEVED_WITHIN * 100.0
+            ),
+        };
         if let Some(p) = self.p99_ms {
             s.push_str(&format!(", p99 ≤ {p} ms"));
         }
@@ -122,14 +137,19 @@ impl Target {
 #[serde(rename_all = "lowercase")]
 pub enum TargetLoad {
     /// ab's closed loop: `concurrency` connections, each sending its next request when the
-    /// last one is answered. (An open-loop `Rate` goes here with the oha load tool.)
+    /// last one is answered.
     Closed { concurrency: u32 },
+    /// oha's open loop: `rate` requests per second sent on schedule over `connections`,
+    /// each measured from when it was due (`--latency-correction`).
+    Open { rate: u64, connections: u32 },
 }
 
 impl TargetLoad {
+    /// The connections the load is sent over.
     pub fn concurrency(&self) -> u32 {
         match self {
             TargetLoad::Closed { concurrency } => *concurrency,
+            TargetLoad::Open { connections, .. } => *connections,
         }
     }
 }
@@ -138,6 +158,9 @@ impl fmt::Display for TargetLoad {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TargetLoad::Closed { concurrency } => write!(f, "c={concurrency}"),
+            TargetLoad::Open { rate, connections } => {
+                write!(f, "{rate} req/s offered over {connections} connections")
+            }
         }
     }
 }
@@ -300,8 +323,9 @@ pub struct RawTarget {
     pub workload: String,
     pub rps: Option<f64>,
     pub concurrency: Option<u32>,
-    /// Recognised so that it can be refused with the reason (open-loop load needs oha).
+    /// An open-loop target (needs oha): req/s offered, over `connections`.
     pub rate: Option<serde_yaml::Value>,
+    pub connections: Option<u32>,
     pub requests: Option<u64>,
     pub keepalive: Option<bool>,
     pub p99: Option<DurationMs>,
@@ -516,15 +540,14 @@ fn target(
             ),
         );
     }
-    if t.rate.is_some() {
-        fail(
-            join(path, "rate"),
-            "`lab tune` searches closed-loop targets only for now; give `rps` and \
-             `concurrency` (its probes are closed-loop cells)"
-                .into(),
-        );
-    }
-    let rps = t.rps.unwrap_or(0.0);
+    let open = t
+        .rate
+        .as_ref()
+        .map(|rate| open_load(&t, rate, path, cx, fail));
+    let rps = match open {
+        Some(TargetLoad::Open { rate, .. }) => rate as f64,
+        _ => t.rps.unwrap_or(0.0),
+    };
     match t.rps {
         None if t.rate.is_none() => fail(
             path.into(),
@@ -536,7 +559,13 @@ fn target(
         ),
         _ => {}
     }
-    let (requests, concurrency) = probe_load(&t, path, cx, fail);
+    let (requests, load) = match open {
+        Some(load) => (0, load),
+        None => {
+            let (requests, concurrency) = probe_load(&t, path, cx, fail);
+            (requests, TargetLoad::Closed { concurrency })
+        }
+    };
     let errors = t.errors.map_or(0.0, |e| e.0);
     if !(0.0..1.0).contains(&errors) {
         fail(
@@ -554,7 +583,7 @@ fn target(
     Target {
         workload: t.workload,
         rps,
-        load: TargetLoad::Closed { concurrency },
+        load,
         requests,
         keepalive: t
             .keepalive
@@ -562,6 +591,61 @@ fn target(
         p99_ms,
         errors,
     }
+}
+
+/// An open-loop target's load, checked: oha is the file's tool, `rate` is a whole number of
+/// req/s, `connections` is given (`concurrency` is read as its other name), `rps` is not.
+fn open_load(
+    t: &RawTarget,
+    rate: &serde_yaml::Value,
+    path: &str,
+    cx: &Context<'_>,
+    fail: &mut dyn FnMut(String, String),
+) -> TargetLoad {
+    if cx.loadgen.tool != crate::record::Tool::Oha {
+        fail(
+            join(path, "rate"),
+            "an open-loop target needs oha (ab cannot send at a fixed rate); set `loadgen.tool: oha`, or give `rps` and `concurrency` for a closed-loop target".into(),
+        );
+    }
+    if t.rps.is_some() {
+        fail(
+            join(path, "rps"),
+            "give `rps` (closed loop) or `rate` (open loop: the rate is the req/s to achieve), not both".into(),
+        );
+    }
+    let rate = match rate.as_u64().filter(|r| (1..=10_000_000).contains(r)) {
+        Some(r) => r,
+        None => {
+            fail(
+                join(path, "rate"),
+                "not a rate; give a whole number of requests per second offered, 1 to 10000000"
+                    .into(),
+            );
+            1
+        }
+    };
+    let connections = match t.connections.or(t.concurrency) {
+        Some(n) if (1..=super::validate::MAX_CONCURRENCY).contains(&n) => n,
+        Some(n) => {
+            fail(
+                join(path, "connections"),
+                format!(
+                    "{n} is out of range; use 1..={} connections",
+                    super::validate::MAX_CONCURRENCY
+                ),
+            );
+            1
+        }
+        None => {
+            fail(
+                path.into(),
+                "missing `connections`: the connections oha sends the rate over (enough to carry it at the bound: rate × p99)".into(),
+            );
+            1
+        }
+    };
+    TargetLoad::Open { rate, connections }
 }
 
 /// The probes' ab `-n` and `-c` of a target, checked: the target's own `requests` or the

@@ -45,7 +45,7 @@ pub const ERROR_SHARE: f64 = 0.01;
 pub const LITTLE_TOLERANCE: f64 = 0.10;
 /// An open-loop cell achieved less than this share below its offered rate: the server
 /// (or the load generator) could not keep up with the schedule.
-pub const RATE_SHORTFALL_SHARE: f64 = 0.05;
+pub const RATE_SHORTFALL_SHARE: f64 = crate::config::tune::ACHIEVED_WITHIN;
 /// Spread of repetitions above this share of the median: unstable.
 pub const UNSTABLE_SPREAD: f64 = 0.10;
 

@@ -16,6 +16,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::search::Outcome;
+use crate::config::tune::TargetLoad;
 use crate::config::{self, Lab, Target};
 use crate::placement::Engines;
 use crate::record::Limiter;
@@ -170,18 +171,29 @@ pub fn judge(target: &Target, cells: &[Cell], server_failure: Option<&str>) -> (
         );
     }
     let rps = f.rps.unwrap_or(0.0);
-    let slow = rps < target.rps;
+    // Open loop: the rate offered must be achieved within the tolerance (good answers).
+    let needed = match target.load {
+        TargetLoad::Closed { .. } => target.rps,
+        TargetLoad::Open { .. } => target.rps * (1.0 - config::tune::ACHIEVED_WITHIN),
+    };
+    let slow = rps < needed;
     let late = match (target.p99_ms, f.p99_ms) {
         (Some(bound), Some(p99)) => p99 > bound,
         (Some(_), None) => true,
         (None, _) => false,
     };
     if !(slow || late) {
-        f.reason = format!("{rps:.0} req/s ≥ {}{}", target.rps, p99_words(target, &f));
+        f.reason = format!("{rps:.0} req/s ≥ {needed}{}", p99_words(target, &f));
         return (Outcome::Pass, f);
     }
     let mut reason = if slow {
-        format!("{rps:.0} req/s < {}", target.rps)
+        match target.load {
+            TargetLoad::Closed { .. } => format!("{rps:.0} req/s < {needed}"),
+            TargetLoad::Open { rate, .. } => format!(
+                "{rps:.0} req/s of {rate} offered: short of {needed} ({:.0}%)",
+                100.0 * rps / rate as f64
+            ),
+        }
     } else {
         format!(
             "p99 {:.1} ms > {} ms",
@@ -300,10 +312,25 @@ pub fn probe_lab(spec: &Spec<'_>) -> Lab {
     lab.workloads.retain(|w| w.name == spec.target.workload);
     lab.loadgen.concurrency = vec![spec.target.load.concurrency()];
     lab.loadgen.requests = spec.target.requests;
-    // A probe is a closed-loop cell of `requests`, even in a file that sweeps open-loop
-    // rates (see `config::tune::TargetLoad`).
-    lab.loadgen.rate.clear();
-    lab.loadgen.duration_s = None;
+    match spec.target.load {
+        // A closed-loop target's probe is a closed-loop cell of `requests` (or sized by the
+        // policy), even in a file that sweeps open-loop rates.
+        TargetLoad::Closed { .. } => {
+            lab.loadgen.rate.clear();
+            lab.loadgen.duration_s = None;
+        }
+        // An open-loop target's is an oha cell at its rate, for the file's `duration` or
+        // the policy's length (20 quota periods of steady load).
+        TargetLoad::Open { rate, .. } => {
+            let path = lab.workloads.first().map_or("/", |w| w.path.as_str());
+            let seconds = lab
+                .loadgen
+                .duration_s
+                .unwrap_or_else(|| config::length::policy_seconds(&lab, path));
+            lab.loadgen.rate = vec![crate::record::RateSpec::PerSecond(rate)];
+            lab.loadgen.duration_s = Some(seconds);
+        }
+    }
     lab.loadgen.keepalive = vec![spec.target.keepalive];
     lab.output = spec.dir.to_path_buf();
     lab.tune = None;
@@ -637,5 +664,75 @@ mod tests {
         );
         assert!(p.repeat_auto.is_none());
         assert!(p.name.ends_with("-confirm"), "{}", p.name);
+    }
+
+    #[test]
+    fn an_open_loop_probe_must_achieve_its_rate_within_five_percent() {
+        let open = Target {
+            load: TargetLoad::Open {
+                rate: 300,
+                connections: 10,
+            },
+            requests: 0,
+            ..target()
+        };
+        let (o, f) = judge(
+            &open,
+            &reps(&[290.0, 292.0], 20.0, Limiter::OfferedRate),
+            None,
+        );
+        assert_eq!(o, Outcome::Pass, "{}", f.reason);
+        let (o, f) = judge(
+            &open,
+            &reps(&[280.0, 280.0], 20.0, Limiter::ServerCpu),
+            None,
+        );
+        assert_eq!(o, Outcome::Fail);
+        assert!(
+            f.reason
+                .starts_with("280 req/s of 300 offered: short of 285 (93%)"),
+            "{}",
+            f.reason
+        );
+        // The p99 bound (from each request's due time) holds in open loop too.
+        let (o, f) = judge(
+            &open,
+            &reps(&[300.0, 300.0], 75.0, Limiter::OfferedRate),
+            None,
+        );
+        assert_eq!(o, Outcome::Fail);
+        assert!(f.reason.contains("p99 75.0 ms > 50 ms"), "{}", f.reason);
+    }
+
+    #[test]
+    fn an_open_loop_probe_is_an_oha_cell_at_the_rate() {
+        let text = "name: t\nservers:\n  - { name: async, model: async, port: 45000 }\n\
+                    resources: { cpus: 1, memory: 64m }\n\
+                    loadgen: { tool: oha, rate: [50%], duration: 4s, concurrency: 8 }\n\
+                    workloads:\n  - { name: cpu, path: /cpu/100 }\n\
+                    tune:\n  targets:\n    - { workload: cpu, rate: 600, connections: 16 }\n  \
+                    cpus: { min: 0.1, max: 1 }\n";
+        let lab = config::parse(text, "t.yaml", 2).unwrap();
+        let tune = lab.tune.clone().unwrap();
+        let spec = |confirm_s| Spec {
+            lab: &lab,
+            lab_file: Path::new("t.yaml"),
+            server: 0,
+            target: &tune.targets[0],
+            cpus: 0.5,
+            memory: 64 << 20,
+            dir: Path::new("/tmp/x"),
+            number: 1,
+            confirm_s,
+        };
+        let p = probe_lab(&spec(None));
+        assert_eq!(
+            p.loadgen.rate,
+            vec![crate::record::RateSpec::PerSecond(600)]
+        );
+        assert_eq!(p.loadgen.concurrency, vec![16]);
+        // The file's duration; a confirmation run's own.
+        assert_eq!(p.loadgen.duration_s, Some(4.0));
+        assert_eq!(probe_lab(&spec(Some(30.0))).loadgen.duration_s, Some(30.0));
     }
 }

@@ -158,17 +158,80 @@ fn mistakes_are_located() {
 }
 
 #[test]
-fn an_open_loop_rate_is_refused_with_the_reason() {
+fn an_open_loop_rate_needs_oha() {
     let e = err(&with_tune(
-        "  targets:\n    - { workload: hello, rate: 500 }\n  cpus: { min: 0.1, max: 1 }",
+        "  targets:\n    - { workload: hello, rate: 500, connections: 10 }\n  cpus: { min: 0.1, max: 1 }",
     ));
     assert_err(
         &e,
         11,
         32,
         "tune.targets[0].rate",
-        "closed-loop targets only",
+        "an open-loop target needs oha",
     );
+}
+
+/// A valid oha file (open-loop `rate` with `duration`) with `tune` appended.
+fn oha_with_tune(tune: &str) -> String {
+    format!(
+        "{}tune:\n{tune}\n",
+        simple(
+            "{ cpus: 1, memory: 64m }",
+            "{ tool: oha, rate: [500], duration: 5s, concurrency: 10 }"
+        )
+    )
+}
+
+#[test]
+fn an_open_loop_target_is_a_rate_over_connections() {
+    let lab = ok(&oha_with_tune(
+        "  targets:\n    - { workload: hello, rate: 600, connections: 16, p99: 60ms }\n  cpus: { min: 0.1, max: 1 }",
+    ));
+    let t = &lab.tune.unwrap().targets[0];
+    assert_eq!(
+        t.load,
+        TargetLoad::Open {
+            rate: 600,
+            connections: 16
+        }
+    );
+    // The rate is the req/s to achieve; probes run for a time, not a count.
+    assert_eq!((t.rps, t.requests, t.load.concurrency()), (600.0, 0, 16));
+    assert_eq!(
+        t.describe(),
+        "hello: 600 req/s offered over 16 connections, achieved within 5%, p99 ≤ 60 ms, no errors"
+    );
+    // `concurrency` is read as the connections' other name.
+    let lab = ok(&oha_with_tune(
+        "  targets:\n    - { workload: hello, rate: 600, concurrency: 8 }\n  cpus: { min: 0.1, max: 1 }",
+    ));
+    assert_eq!(lab.tune.unwrap().targets[0].load.concurrency(), 8);
+    // Line 11 holds the target.
+    for (target, field, message) in [
+        (
+            "{ workload: hello, rate: 600 }",
+            "tune.targets[0]",
+            "missing `connections`",
+        ),
+        (
+            "{ workload: hello, rate: 600, rps: 600, connections: 4 }",
+            "tune.targets[0].rps",
+            "not both",
+        ),
+        (
+            "{ workload: hello, rate: fast, connections: 4 }",
+            "tune.targets[0].rate",
+            "not a rate",
+        ),
+    ] {
+        let e = err(&oha_with_tune(&format!(
+            "  targets:\n    - {target}\n  cpus: {{ min: 0.1, max: 1 }}"
+        )));
+        assert!(
+            e.path == field && e.message.contains(message) && e.line == 11,
+            "{target}: {e:?}"
+        );
+    }
 }
 
 #[test]
