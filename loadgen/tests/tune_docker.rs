@@ -221,6 +221,10 @@ fn an_open_loop_target_is_answered_and_confirmed_with_oha() {
             .contains("of 300 offered"),
         "{failed_below}"
     );
+    // The answer's utilisation at the rate, and the autoscaler figure from it.
+    let md = std::fs::read_to_string(tune.join("tune.md")).unwrap();
+    assert!(md.contains("at 300 req/s the server used"), "{md}");
+    assert!(md.contains("averageUtilization: "), "{md}");
     // Every probe is an oha cell at the target's rate and connections.
     for p in probes {
         let run = tune.join(p["dir"].as_str().unwrap());

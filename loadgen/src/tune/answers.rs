@@ -5,6 +5,7 @@ use super::probe::Figures;
 use super::record::{Dimension, Phase, SearchRecord, TuneRecord};
 use super::search::{Answer, Outcome};
 use crate::config::format_memory;
+use crate::config::tune::TargetLoad;
 
 /// What a load generator that cannot drive the target should be replaced with.
 pub const LOADGEN_ADVICE: &str = "the load generator cannot test this target on this machine: \
@@ -35,6 +36,11 @@ pub struct Row<'a> {
     pub memory_peak_bytes: Option<u64>,
     /// Probes the search ran.
     pub probes: usize,
+    /// Open-loop targets: the server's CPU use (cores) at the target's rate at the CPU
+    /// answer, for the autoscaler figure (see [`snippets::hpa_utilization`]).
+    ///
+    /// [`snippets::hpa_utilization`]: super::snippets::hpa_utilization
+    pub cores_at_rate: Option<f64>,
     /// The spread of the passing probe and the failing one below it, per limit.
     pub confidence: Vec<String>,
     /// What the reader must know: bounds, the load generator, the budget, noise.
@@ -99,10 +105,30 @@ fn row<'a>(record: &'a TuneRecord, s: &'a SearchRecord) -> Row<'a> {
         .flatten()
         .find_map(at_answer)
         .and_then(|f| f.memory_peak_bytes);
+    let cores_at_rate = match record.target(s).load {
+        TargetLoad::Open { rate, .. } => s
+            .cpus
+            .as_ref()
+            .and_then(at_answer)
+            .and_then(|f| Some((f.server_cores?, f.throttled_share)))
+            .zip(cpus.value)
+            .map(|((cores, throttled), answer)| {
+                notes.push(format!(
+                    "at {rate} req/s the server used {cores:.2} of its {answer} CPUs ({:.0}% of the request){}; a HorizontalPodAutoscaler on CPU should scale out below that (see Limits to paste)",
+                    100.0 * cores / answer,
+                    throttled
+                        .map(|t| format!(", throttled in {:.0}% of its quota periods", t * 100.0))
+                        .unwrap_or_default()
+                ));
+                cores
+            }),
+        TargetLoad::Closed { .. } => None,
+    };
     Row {
         server: &s.server,
         model: &s.model,
         target: s.target,
+        cores_at_rate,
         cpus,
         memory,
         figures,

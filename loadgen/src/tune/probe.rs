@@ -42,6 +42,9 @@ pub struct Figures {
     pub limiter: Option<Limiter>,
     /// The server's median CPU use over the cells, in cores.
     pub server_cores: Option<f64>,
+    /// The median share of its quota periods in which the server was throttled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttled_share: Option<f64>,
     /// The server's highest memory use in any repetition, bytes.
     pub memory_peak_bytes: Option<u64>,
     /// The fewest quota periods of steady load any repetition covered (`None`: no
@@ -262,6 +265,11 @@ fn summarise(ok: &[&Cell], failed: usize) -> Figures {
         limiter: crate::judge::prevailing(ok.iter().filter_map(|c| c.verdict.as_ref()))
             .map(|v| v.limiter),
         server_cores: median(&cores),
+        throttled_share: median(
+            &ok.iter()
+                .filter_map(|c| c.server_resources.as_ref()?.throttled_share())
+                .collect::<Vec<f64>>(),
+        ),
         memory_peak_bytes: ok
             .iter()
             .filter_map(|c| c.server_resources.as_ref().map(|r| r.memory_peak_bytes))

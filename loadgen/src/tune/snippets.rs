@@ -6,6 +6,10 @@
 //! of the machine, a bigger request, or a neighbour. Kubernetes' `requests` (what the
 //! scheduler reserves) get the measured minimum itself. CPUs round up to the millicore,
 //! memory up to the MiB.
+//!
+//! Open-loop targets also give a HorizontalPodAutoscaler figure: the CPU utilisation (of
+//! the request) at which a pod is serving the target's rate, less [`HPA_MARGIN`], so that
+//! scaling out starts before a pod reaches the load that just meets the target.
 
 use super::answers::Row;
 
@@ -18,6 +22,20 @@ pub struct Need {
     /// Targets (by description) the server did not meet or that had no answer: the
     /// snippet does not cover them.
     pub uncovered: Vec<String>,
+    /// `averageUtilization` for a HorizontalPodAutoscaler on CPU (open-loop targets only).
+    pub hpa: Option<u32>,
+}
+
+/// How far below the utilisation measured at the target's rate the autoscaler's target
+/// sits: the HPA acts on a 15 s sync and its own 10% tolerance, and a new pod takes
+/// seconds to start, while the load keeps rising.
+pub const HPA_MARGIN: f64 = 0.20;
+
+/// The HPA `averageUtilization` (percent of the CPU request) for a pod whose request is
+/// `request` CPUs and which uses `cores` at the target's rate: that utilisation less
+/// [`HPA_MARGIN`], rounded down, at least 1.
+pub fn hpa_utilization(cores: f64, request: f64) -> u32 {
+    ((cores / request * (1.0 - HPA_MARGIN) * 100.0).floor() as u32).max(1)
 }
 
 /// Per server, in first-seen order: the largest answer over its targets.
@@ -32,6 +50,7 @@ pub fn needs(rows: &[Row<'_>], describe: impl Fn(usize) -> String) -> Vec<Need> 
                     cpus: None,
                     memory_bytes: None,
                     uncovered: Vec::new(),
+                    hpa: None,
                 });
                 out.len() - 1
             }
@@ -45,6 +64,16 @@ pub fn needs(rows: &[Row<'_>], describe: impl Fn(usize) -> String) -> Vec<Need> 
             }
             _ => n.uncovered.push(describe(r.target)),
         }
+    }
+    // The request is the largest answer: each open-loop target's utilisation is of it.
+    for n in &mut out {
+        let Some(request) = n.cpus else { continue };
+        n.hpa = rows
+            .iter()
+            .filter(|r| r.server == n.server)
+            .filter_map(|r| r.cores_at_rate)
+            .map(|cores| hpa_utilization(cores, request))
+            .min();
     }
     out
 }
@@ -97,6 +126,12 @@ pub fn kubernetes(needs: &[Need], headroom: f64) -> String {
             millicores(c, headroom),
             mebibytes(m, headroom)
         ));
+        if let Some(u) = n.hpa {
+            s.push_str(&format!(
+                "# HorizontalPodAutoscaler (autoscaling/v2) spec.metrics for {}: scale out before a pod reaches its target's rate\nmetrics:\n  - type: Resource\n    resource:\n      name: cpu\n      target:\n        type: Utilization\n        averageUtilization: {u}\n",
+                n.server
+            ));
+        }
     }
     s
 }
@@ -123,6 +158,7 @@ mod tests {
             cpus: Some(cpus),
             memory_bytes: Some(mib << 20),
             uncovered: Vec::new(),
+            hpa: None,
         }
     }
 
@@ -148,12 +184,33 @@ mod tests {
     }
 
     #[test]
+    fn an_open_loop_answer_gives_the_autoscaler_its_utilisation_less_the_margin() {
+        // 0.26 cores at the target's rate of a 0.3 request: 86.7%, less 20%: 69.
+        assert_eq!(hpa_utilization(0.26, 0.3), 69);
+        assert_eq!(hpa_utilization(0.0, 0.3), 1);
+        let n = [Need {
+            hpa: Some(69),
+            ..need(0.3, 12)
+        }];
+        let k = kubernetes(&n, 0.25);
+        assert!(
+            k.ends_with(
+                "      target:\n        type: Utilization\n        averageUtilization: 69\n"
+            ),
+            "{k}"
+        );
+        // Without one (closed-loop targets), no autoscaler block.
+        assert!(!kubernetes(&[need(0.3, 12)], 0.25).contains("averageUtilization"));
+    }
+
+    #[test]
     fn a_server_without_an_answer_gets_no_limits() {
         let n = [Need {
             server: "thread".into(),
             cpus: None,
             memory_bytes: None,
             uncovered: vec!["cpu ≥ 400 req/s".into()],
+            hpa: None,
         }];
         assert!(compose(&n, 0.2).contains("# no answer"));
         assert!(!kubernetes(&n, 0.2).contains("cpu:"));

@@ -283,3 +283,37 @@ fn the_memory_search_runs_above_the_bare_cpu_answer() {
     );
     assert_eq!(super::memory_search_cpus(0.35, 0.0, 1.0), 0.35);
 }
+
+#[test]
+fn an_open_loop_answer_says_its_utilisation_and_gives_the_autoscaler_figure() {
+    let mut r = three();
+    r.tune.targets[0].load = TargetLoad::Open {
+        rate: 400,
+        connections: 4,
+    };
+    // At the CPU answer (0.4 CPUs) the server used 0.36 cores, throttled in 30% of periods.
+    let cpus = r.searches[0].cpus.as_mut().unwrap();
+    for p in cpus.probes.iter_mut().filter(|p| p.index == 3) {
+        p.figures.server_cores = Some(0.36);
+        p.figures.throttled_share = Some(0.3);
+    }
+    let rows = answers::rows(&r);
+    assert_eq!(rows[0].cores_at_rate, Some(0.36));
+    let note = rows[0]
+        .notes
+        .iter()
+        .find(|n| n.contains("HorizontalPodAutoscaler"))
+        .expect("the utilisation note");
+    assert!(
+        note.starts_with("at 400 req/s the server used 0.36 of its 0.4 CPUs (90% of the request), throttled in 30% of its quota periods"),
+        "{note}"
+    );
+    // The request is the answer, 0.4: 90% less the 20% margin.
+    let needs = super::snippets::needs(&rows, |t| r.tune.targets[t].describe());
+    assert_eq!(needs[0].hpa, Some(72));
+    assert!(report::markdown(&report::blocks(&r)).contains("averageUtilization: 72"));
+    // Closed-loop targets (the server saturated by design) give no figure.
+    assert!(answers::rows(&three())
+        .iter()
+        .all(|r| r.cores_at_rate.is_none()));
+}
