@@ -242,6 +242,130 @@ fn an_open_loop_target_is_answered_and_confirmed_with_oha() {
     }
 }
 
+/// The nginx config of the packaged image: one process (no workers to set up), root
+/// without capabilities (so no `chown` of its temp paths), everything it writes in /tmp
+/// (the lab gives an image server a writable /tmp on a read-only root).
+const NGINX_CONF: &str = "daemon off;\nmaster_process off;\nuser root root;\npid /tmp/nginx.pid;\n\
+error_log stderr warn;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n\
+  client_body_temp_path /tmp/body;\n  proxy_temp_path /tmp/proxy;\n  fastcgi_temp_path /tmp/fastcgi;\n\
+  uwsgi_temp_path /tmp/uwsgi;\n  scgi_temp_path /tmp/scgi;\n\
+  server {\n    listen 8080 backlog=1024;\n\
+    location = / { default_type text/plain; return 200 \"hello from nginx\\n\"; }\n  }\n}\n";
+
+/// The host's nginx (Debian's `nginx-light`) packaged `FROM scratch` with the shared
+/// libraries `ldd` names, the way the lab packages the host's ab: a third-party server
+/// image built offline. `None` (with the reason printed) where the host has no nginx; on
+/// CI that is a failure.
+fn package_host_nginx(dir: &Path, image: &str) -> Option<()> {
+    let nginx = Path::new("/usr/sbin/nginx");
+    if !nginx.exists() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI=true but /usr/sbin/nginx is missing: install nginx-light (.ci/run does)"
+        );
+        eprintln!("skipping: no /usr/sbin/nginx to package (apt-get install nginx-light)");
+        return None;
+    }
+    let root = dir.join("rootfs");
+    let copy = |from: &Path| {
+        let to = root.join(from.strip_prefix("/").unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, &to).unwrap();
+    };
+    copy(nginx);
+    let ldd = Command::new("ldd").arg(nginx).output().unwrap();
+    for lib in String::from_utf8_lossy(&ldd.stdout)
+        .split_whitespace()
+        .filter(|w| w.starts_with('/'))
+    {
+        copy(Path::new(lib));
+    }
+    std::fs::create_dir_all(root.join("etc/nginx")).unwrap();
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    std::fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/false\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
+    std::fs::write(root.join("etc/nginx/nginx.conf"), NGINX_CONF).unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM scratch\nCOPY rootfs/ /\nENTRYPOINT [\"/usr/sbin/nginx\", \"-e\", \"stderr\", \"-p\", \"/tmp/\", \"-c\", \"/etc/nginx/nginx.conf\"]\n",
+    )
+    .unwrap();
+    let o = Command::new("docker")
+        .args(["build", "-q", "-t", image])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "docker build: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Some(())
+}
+
+/// Issue 23: `lab tune` of a server the lab did not build (`image:`), offline: the host's
+/// nginx, packaged by the test, tuned for 3000 req/s without keep-alive.
+#[test]
+fn an_image_server_is_tuned_offline() {
+    if !docker_available("an_image_server_is_tuned_offline") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let image = "lab-test/nginx:local";
+    if package_host_nginx(&dir.path().join("image"), image).is_none() {
+        return;
+    }
+    let out_dir = dir.path().join("results");
+    let yaml = format!(
+        "name: nginx\noutput: {}\nwarmup: 50\nrepeat: 2\n\
+         servers:\n  - {{ name: nginx, image: \"{image}\", port: 8080 }}\n\
+         resources: {{ cpus: 0.5, memory: 32m }}\n\
+         loadgen: {{ concurrency: 4, keepalive: false, timeout: 10s }}\n\
+         workloads:\n  - {{ name: hello, path: / }}\n\
+         tune:\n  targets:\n    - {{ workload: hello, rps: 3000, concurrency: 4 }}\n  \
+         cpus: {{ min: 0.05, max: 0.5, resolution: 0.05 }}\n  confirm: 3s\n  hold: 75%\n  \
+         budget: {{ probes: 16, time: 6m }}\n",
+        out_dir.display()
+    );
+    let file = lab_file(dir.path(), "nginx.yaml", &yaml);
+    let o = lab(&["tune", file.to_str().unwrap()]);
+    let _ = Command::new("docker").args(["rmi", "-f", image]).output();
+    assert!(o.status.success(), "{}", text(&o));
+    let tune = only_run(&out_dir);
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tune.join("tune.json")).unwrap()).unwrap();
+    let search = &record["searches"][0];
+    assert_eq!(search["model"], image);
+    let phase = &search["cpus"];
+    assert_eq!(phase["answer"]["kind"], "found", "{}", phase["answer"]);
+    let at = phase["answer"]["at"].as_u64().unwrap();
+    let probes = phase["probes"].as_array().unwrap();
+    assert!(
+        probes
+            .iter()
+            .any(|p| p["index"] == at && !p["confirm_s"].is_null() && p["outcome"] == "pass"),
+        "the answer was confirmed: {probes:#?}"
+    );
+    for p in probes {
+        let run = tune.join(p["dir"].as_str().unwrap());
+        for c in results_json(&run)["cells"].as_array().unwrap() {
+            assert_eq!(c["model"], image, "{c}");
+            assert_eq!(c["status"], "ok", "{c}");
+        }
+        let id = run.file_name().unwrap().to_str().unwrap();
+        assert!(
+            leftovers(id).is_empty(),
+            "probe {id} left {:?}",
+            leftovers(id)
+        );
+    }
+}
+
 #[test]
 fn tune_without_a_tune_section_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();
