@@ -34,8 +34,9 @@ pub struct Row<'a> {
     pub figures: Option<&'a Figures>,
     /// The server's memory peak at the memory answer (else the CPU answer).
     pub memory_peak_bytes: Option<u64>,
-    /// Probes the search ran.
+    /// Probes the search ran (confirmation runs included), and their wall time, seconds.
     pub probes: usize,
+    pub probes_s: f64,
     /// Open-loop targets: the server's CPU use (cores) at the target's rate at the CPU
     /// answer, for the autoscaler figure (see [`snippets::hpa_utilization`]).
     ///
@@ -137,6 +138,12 @@ fn row<'a>(record: &'a TuneRecord, s: &'a SearchRecord) -> Row<'a> {
             .iter()
             .flatten()
             .map(|p| p.probes.len())
+            .sum(),
+        probes_s: [s.cpus.as_ref(), s.memory.as_ref()]
+            .iter()
+            .flatten()
+            .flat_map(|p| p.probes.iter())
+            .filter_map(|p| p.wall_s)
             .sum(),
         confidence,
         notes,

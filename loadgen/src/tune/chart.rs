@@ -104,6 +104,7 @@ mod tests {
                 },
                 dir: String::new(),
                 confirm_s: None,
+                wall_s: None,
             });
         }
         phase

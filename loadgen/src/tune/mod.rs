@@ -322,7 +322,9 @@ impl Tuner<'_> {
             number,
             confirm_s,
         };
+        let started = Instant::now();
         let ran = probe::run(self.engines, &spec, self.current).await?;
+        let wall_s = Some(started.elapsed().as_secs_f64());
         let failure = ran
             .results
             .server_failures
@@ -350,6 +352,7 @@ impl Tuner<'_> {
             figures,
             dir,
             confirm_s,
+            wall_s,
         })
     }
 }

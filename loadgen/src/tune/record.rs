@@ -178,4 +178,8 @@ pub struct ProbeRecord {
     /// A confirmation run at an answer: its length, seconds (`None`: a search probe).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_s: Option<f64>,
+    /// Wall time the probe took, start and stop of its containers included, seconds
+    /// (`None`: records from before the lab timed them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_s: Option<f64>,
 }

@@ -147,7 +147,7 @@ fn target_blocks(
         "seconds held",
         "limited by",
         "memory peak",
-        "probes",
+        "probes (time)",
     ];
     let mut table = Table::new(header);
     for r in &of {
@@ -176,7 +176,7 @@ fn target_blocks(
                 .map_or(DASH.into(), |l| l.as_str().into()),
             r.memory_peak_bytes
                 .map_or(DASH.into(), crate::report::doc::mib),
-            r.probes.to_string(),
+            probes_text(r),
         ];
         table.push(cells.into_iter().map(Cell::text).collect(), false);
     }
@@ -306,6 +306,16 @@ fn heading(level: u8, text: String) -> Block {
     }
 }
 
+/// `9 (85 s)`: the probes of one answer and the time they took (confirmation runs
+/// included); the count alone for records from before the lab timed probes.
+fn probes_text(r: &Row<'_>) -> String {
+    if r.probes_s > 0.0 {
+        format!("{} ({:.0} s)", r.probes, r.probes_s)
+    } else {
+        r.probes.to_string()
+    }
+}
+
 fn para(text: String) -> Block {
     Block::Paragraph(Text::from(text))
 }
@@ -318,13 +328,13 @@ pub fn terminal(record: &TuneRecord, dir: &Path) -> String {
     for (t, target) in record.tune.targets.iter().enumerate() {
         s.push_str(&format!("\n{}\n", target.describe()));
         s.push_str(&format!(
-            "  {:<10} {:<28} {:<28} {:>10} {:>8} {:>6}\n",
-            "server", "cpus", "memory", "req/s", "p99 ms", "probes"
+            "  {:<10} {:<28} {:<28} {:>10} {:>8} {:>13}\n",
+            "server", "cpus", "memory", "req/s", "p99 ms", "probes (time)"
         ));
         for r in rows.iter().filter(|r| r.target == t) {
             let f = r.figures;
             s.push_str(&format!(
-                "  {:<10} {:<28} {:<28} {:>10} {:>8} {:>6}\n",
+                "  {:<10} {:<28} {:<28} {:>10} {:>8} {:>13}\n",
                 r.server,
                 r.cpus.text,
                 r.memory.text,
@@ -332,7 +342,7 @@ pub fn terminal(record: &TuneRecord, dir: &Path) -> String {
                     .map_or("—".into(), |v| format!("{v:.0}")),
                 f.and_then(|f| f.p99_ms)
                     .map_or("—".into(), |v| format!("{v:.1}")),
-                r.probes
+                probes_text(r)
             ));
             for n in r.confidence.iter().chain(&r.notes) {
                 s.push_str(&format!("    {}: {n}\n", r.server));

@@ -31,6 +31,7 @@ fn probe(index: usize, grid: &[f64], outcome: Outcome, rps: f64) -> ProbeRecord 
         },
         dir: format!("probes/p{index}"),
         confirm_s: None,
+        wall_s: Some(7.0),
     }
 }
 
@@ -212,7 +213,7 @@ fn answers_say_what_was_found_and_what_was_not() {
 fn the_report_has_the_table_the_charts_and_the_snippets() {
     let r = three();
     let md = report::markdown(&report::blocks(&r));
-    assert!(md.contains("| async | async | 0.4 | ≤ 8m (at cpus=0.5) | 415 [405–425] | 20.0 | — | — | server-cpu | 3.0 MiB | 9 |"), "{md}");
+    assert!(md.contains("| async | async | 0.4 | ≤ 8m (at cpus=0.5) | 415 [405–425] | 20.0 | — | — | server-cpu | 3.0 MiB | 9 (63 s) |"), "{md}");
     assert!(md.contains("- [async: cpus probes](charts/async-cpu-cpus.svg)"));
     assert!(md.contains("[report](probes/p3/report.md)"));
     // 0.4 CPUs and 8 MiB, +25% in the limits.
