@@ -211,9 +211,24 @@ impl Tuner<'_> {
         mut phase: Phase,
         limits: impl Fn(f64) -> (f64, u64),
     ) -> Result<Phase> {
+        let target_rps = self.record.target(&self.record.searches[at]).rps;
         loop {
             let history = phase.history();
-            let step = search::next(&phase.grid, &history);
+            // A CPU search starts from the first probe's CPU per request (see
+            // `search::next_from`); a memory search has no such guess.
+            let guess = phase
+                .probes
+                .first()
+                .filter(|_| phase.dimension == Dimension::Cpus)
+                .and_then(|p| {
+                    search::guess(
+                        &phase.grid,
+                        target_rps,
+                        p.figures.server_cores,
+                        p.figures.rps,
+                    )
+                });
+            let step = search::next_from(&phase.grid, &history, guess);
             let (i, confirm_s) = match step.clone() {
                 // An answer is given only once a confirmation run there passed (see
                 // `probe::confirmation`); one that fails counts as a failure at that

@@ -116,6 +116,36 @@ pub fn next(grid: &[f64], history: &[(usize, Outcome)]) -> Step {
     }
 }
 
+/// [`next`], started from a first guess: the grid index that the first probe's CPU per
+/// request puts the answer at (see [`guess`]). After the top of the range passed, the
+/// guess is probed instead of half the top, and after the guess passed, the step below
+/// it: when the guess was right, the answer is checked after four probes instead of six
+/// or more. Anything else (the guess failed, or the step below it passed) goes on as
+/// [`next`] would from there, so a wrong guess costs a probe or two, never the answer.
+pub fn next_from(grid: &[f64], history: &[(usize, Outcome)], guess: Option<usize>) -> Step {
+    let top = grid.len() - 1;
+    match (guess.filter(|g| *g < top), history) {
+        (Some(g), [(t, Outcome::Pass)]) if *t == top => Step::Probe(g),
+        (Some(g), [(t, Outcome::Pass), (at, Outcome::Pass)]) if *t == top && *at == g && g > 0 => {
+            Step::Probe(g - 1)
+        }
+        _ => next(grid, history),
+    }
+}
+
+/// The grid index a CPU search should try first, from a probe at `cpus` that served
+/// `rps` using `cores`: the limit that serves `target_rps` at the same CPU per request,
+/// rounded up to the grid. `None` without the figures.
+pub fn guess(grid: &[f64], target_rps: f64, cores: Option<f64>, rps: Option<f64>) -> Option<usize> {
+    let per_request = cores? / rps.filter(|r| *r > 0.0)?;
+    let needed = target_rps * per_request;
+    (needed.is_finite() && needed > 0.0).then(|| {
+        grid.iter()
+            .position(|v| *v >= needed - 1e-9)
+            .unwrap_or(grid.len() - 1)
+    })
+}
+
 /// The answer so far, for a search the budget stopped.
 pub fn unfinished(grid_len: usize, history: &[(usize, Outcome)]) -> Answer {
     let fail = highest_fail(history, grid_len);
@@ -237,6 +267,58 @@ mod tests {
         // Top, halve (0.5, 0.25), bisect (0.35, 0.3), the answer again.
         let limits: Vec<f64> = probes.iter().map(|(i, _)| grid[*i]).collect();
         assert_eq!(limits, vec![1.0, 0.5, 0.25, 0.35, 0.3, 0.35]);
+    }
+
+    /// [`simulate`] with a first guess.
+    fn simulate_from(
+        grid: &[f64],
+        guess: usize,
+        mut server: impl FnMut(f64) -> Outcome,
+    ) -> (Answer, Vec<(usize, Outcome)>) {
+        let mut history = Vec::new();
+        loop {
+            match next_from(grid, &history, Some(guess)) {
+                Step::Probe(i) => history.push((i, server(grid[i]))),
+                Step::Done(a) => return (a, history),
+            }
+            assert!(history.len() <= 4 * grid.len(), "the search must end");
+        }
+    }
+
+    #[test]
+    fn a_good_first_guess_checks_the_answer_in_four_probes_and_a_bad_one_still_finds_it() {
+        let grid = cpus();
+        let (plain, plain_probes) = simulate(&grid, threshold(0.35));
+        // Right: top, the guess, the step below, the guess again.
+        let (answer, probes) = simulate_from(&grid, 6, threshold(0.35));
+        assert_eq!(answer, plain);
+        let limits: Vec<f64> = probes.iter().map(|(i, _)| grid[*i]).collect();
+        assert_eq!(limits, vec![1.0, 0.35, 0.3, 0.35]);
+        assert!(probes.len() < plain_probes.len());
+        // Wrong either way, or anywhere: the same answer as without a guess.
+        for g in 0..grid.len() {
+            for at in [0.05, 0.2, 0.35, 0.7, 1.0] {
+                let (a, _) = simulate_from(&grid, g, threshold(at));
+                assert_eq!(
+                    a,
+                    simulate(&grid, threshold(at)).0,
+                    "guess {g}, threshold {at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_guess_is_the_limit_serving_the_target_at_the_measured_cpu_per_request() {
+        let grid = cpus();
+        // 1 core served 1200 req/s: 600 req/s need 0.5.
+        assert_eq!(guess(&grid, 600.0, Some(1.0), Some(1200.0)), Some(9));
+        // 0.52 rounds up to 0.55.
+        assert_eq!(guess(&grid, 624.0, Some(1.0), Some(1200.0)), Some(10));
+        // More than the range: the top.
+        assert_eq!(guess(&grid, 5000.0, Some(1.0), Some(1200.0)), Some(19));
+        assert_eq!(guess(&grid, 600.0, None, Some(1200.0)), None);
+        assert_eq!(guess(&grid, 600.0, Some(1.0), Some(0.0)), None);
     }
 
     #[test]
