@@ -9,11 +9,22 @@ Markdown table (median req/s, median ratio to nginx and the range of the per-rou
 and writes it to target/bench/bench.md. A benchmark, not a test: nothing is asserted.
 
 Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (default 5).
+
+`--costs` measures where the time goes instead (needs `perf`): the same runs, with `perf
+stat -a -C 0,1` counting what happens on each CPU (the server's on CPU 0, wrk's on CPU 1),
+divided by the requests wrk completed. Columns: CPU time per request (from /proc/stat, so
+the kernel's network work done on that CPU counts), system calls, `epoll_wait` calls and
+context switches per request. Written to target/bench/costs.md.
+BENCH_BIN_DIR (default target/release) names the folder of the two server binaries;
+BENCH_BASELINE_DIR, if set, adds the two binaries of that folder (an older build kept
+aside) to every round as `async-base` and `thread-base`, so a change is measured side by
+side with what it replaces.
 """
 
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -23,10 +34,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RELEASE = ROOT / "target" / "release"
+RELEASE = Path(os.environ.get("BENCH_BIN_DIR", ROOT / "target" / "release"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+BASELINE = os.environ.get("BENCH_BASELINE_DIR")
 SERVER_CPU, LOAD_CPU = "0", "1"
+# Before anything starts: the neighbours' load. (During a run the thread model's runnable
+# connection threads count in the load average themselves.)
+LOAD_BEFORE = os.getloadavg()[0]
 
 NGINX_CONF = """daemon off;
 worker_processes 1;
@@ -68,26 +83,47 @@ def wait_listening(port, proc):
     sys.exit(f"bench: nothing listens on port {port}")
 
 
-def start(name, workdir):
+def start(name, workdir, prefix=()):
+    """Start `name` on the server CPU, under `prefix` (e.g. `perf stat ... --`)."""
     port = free_port()
     if name == "nginx":
         conf = Path(workdir) / "nginx.conf"
         conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
         command = ["nginx", "-c", str(conf), "-p", workdir]
     else:
-        command = [str(RELEASE / f"server-{name}"), "--port", str(port), "--bind", "127.0.0.1"]
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + command,
+        binary = (Path(BASELINE) / f"server-{name.removesuffix('-base')}" if name.endswith("-base")
+                  else RELEASE / f"server-{name}")
+        command = [str(binary), "--port", str(port), "--bind", "127.0.0.1"]
+    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, *prefix] + command,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_listening(port, proc)
     return proc, port
 
 
-def wrk(port, seconds, close):
-    command = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", "-c100", f"-d{seconds}s"]
+def stop(proc):
+    """SIGTERM to the server, and to its own child when it runs under a prefix."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    pids = children.read_text().split() if children.exists() else []
+    for pid in pids:
+        os.kill(int(pid), signal.SIGTERM)
+    try:
+        proc.wait(timeout=10 if pids else 0)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        proc.wait()
+
+
+def wrk_output(port, seconds, close, prefix=()):
+    command = ["taskset", "-c", LOAD_CPU, *prefix, "wrk", "-t1", "-c100", f"-d{seconds}s"]
     if close:
         command += ["-H", "Connection: close"]
     out = subprocess.run(command + [f"http://127.0.0.1:{port}/"],
                          capture_output=True, text=True, check=True).stdout
+    return out
+
+
+def wrk(port, seconds, close):
+    out = wrk_output(port, seconds, close)
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if not match:
         sys.exit(f"bench: no Requests/sec in wrk's output:\n{out}")
@@ -103,8 +139,117 @@ def measure(name, close, workdir):
         wrk(port, 1, close)  # warm-up
         return wrk(port, SECONDS, close)
     finally:
-        proc.terminate()
-        proc.wait()
+        stop(proc)
+
+
+# Counted per process by `perf stat` (software events and tracepoints: no hardware
+# counters needed). task-clock includes the kernel's network work done in the process's
+# context (on loopback, a send also delivers the segment to the peer's socket).
+COST_EVENTS = {
+    "task-clock": "µs",
+    "raw_syscalls:sys_enter": "syscalls",
+    "syscalls:sys_enter_epoll_wait": "epoll_wait",
+    "context-switches": "switches",
+}
+
+
+def perf_stat(output, control=None):
+    """The `perf stat` prefix of a command; `control`: a folder for its control FIFOs (the
+    counters start disabled, see `enable`)."""
+    command = ["perf", "stat", "-x,", "-o", str(output), "-e", ",".join(COST_EVENTS)]
+    if control:
+        for fifo in ("ctl", "ack"):
+            os.mkfifo(Path(control) / fifo)
+        command += ["-D", "-1", "--control", f"fifo:{control}/ctl,{control}/ack"]
+    return command + ["--"]
+
+
+class PerfControl:
+    """The control FIFOs of a `perf stat` started with `control`: `send("enable")`, then
+    `send("disable")`, each waiting for perf's ack. (The FIFOs stay open in between: perf
+    stops listening once the writer closes.)"""
+
+    def __init__(self, control):
+        self.ctl = open(Path(control) / "ctl", "w")
+        self.ack = open(Path(control) / "ack")
+
+    def send(self, command):
+        self.ctl.write(command + "\n")
+        self.ctl.flush()
+        self.ack.readline()
+
+    def close(self):
+        self.ctl.close()
+        self.ack.close()
+
+
+def perf_counts(output):
+    """The counts `perf stat -x,` wrote: `count,unit,event,...` lines."""
+    counts = {}
+    for line in Path(output).read_text().splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[2] in COST_EVENTS:
+            value = float(fields[0]) if fields[0][:1].isdigit() else float("nan")
+            if fields[2] == "task-clock":
+                value *= 1000  # msec -> µs
+            counts[COST_EVENTS[fields[2]]] = value
+    return counts
+
+
+def costs_one(name, close, workdir):
+    """One run of the server under `perf stat`, counting only while wrk runs (itself under
+    `perf stat`); every count divided by the requests wrk completed."""
+    control = tempfile.mkdtemp(dir=workdir)
+    server_out, wrk_out = Path(control) / "server.csv", Path(control) / "wrk.csv"
+    proc, port = start(name, workdir, perf_stat(server_out, control))
+    try:
+        wrk(port, 1, close)  # warm-up
+        perf = PerfControl(control)
+        perf.send("enable")
+        out = wrk_output(port, SECONDS, close, perf_stat(wrk_out))
+        perf.send("disable")
+        perf.close()
+    finally:
+        stop(proc)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    row = {"req/s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    for who, output in (("server", server_out), ("wrk", wrk_out)):
+        for event, count in perf_counts(output).items():
+            row[f"{who} {event}"] = count / requests
+    return row
+
+
+def costs(names):
+    if not shutil.which("perf"):
+        sys.exit("bench: `perf` is not on PATH")
+    # Kernel tracepoints (system calls) need root or a permissive perf_event_paranoid.
+    results = {}  # (close, name) -> [row per round]
+    with tempfile.TemporaryDirectory(prefix="lab-bench-") as workdir:
+        for round_ in range(ROUNDS):
+            order = names[round_ % len(names):] + names[:round_ % len(names)]
+            for close in (False, True):
+                for name in order:
+                    row = costs_one(name, close, workdir)
+                    results.setdefault((close, name), []).append(row)
+                    print(f"round {round_ + 1} {'close' if close else 'keep-alive'} {name}: "
+                          f"{row['server µs']:.2f} µs/req, {row['server syscalls']:.2f} "
+                          f"syscalls/req", file=sys.stderr)
+    columns = ["server µs", "server syscalls", "server epoll_wait", "server switches",
+               "wrk µs", "wrk syscalls", "req/s"]
+    lines = [f"perf stat per process: the server on CPU {SERVER_CPU}, wrk -t1 -c100 -d{SECONDS}s "
+             f"on CPU {LOAD_CPU}; counts per request, median of {ROUNDS} interleaved rounds "
+             f"(µs: task-clock); load average "
+             f"before {LOAD_BEFORE:.1f}, at the end {os.getloadavg()[0]:.1f}", "",
+             "| connections | server | " + " | ".join(columns) + " |",
+             "|---|---|" + "---:|" * len(columns)]
+    for close in (False, True):
+        for name in names:
+            rows = results[(close, name)]
+            cells = [statistics.median(r[c] for r in rows) for c in columns]
+            lines.append(f"| {'close' if close else 'keep-alive'} | {name} | "
+                         + " | ".join(f"{v:,.0f}" if c == "req/s" else f"{v:.2f}"
+                                      for c, v in zip(columns, cells)) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def main():
@@ -114,11 +259,18 @@ def main():
     for name in ("async", "thread"):
         if not (RELEASE / f"server-{name}").exists():
             sys.exit("bench: build the servers first: cargo build --release -p server")
-    names = ["nginx", "async", "thread"]
+    names = ["nginx", "async", "thread"] + (["async-base", "thread-base"] if BASELINE else [])
+    if "--costs" in sys.argv[1:]:
+        table = costs(names)
+        out = ROOT / "target" / "bench" / "costs.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(table)
+        print(table)
+        return
     results = {}  # (mode, name) -> [req/s per round]
     with tempfile.TemporaryDirectory(prefix="lab-bench-") as workdir:
         for round_ in range(ROUNDS):
-            order = names[round_ % 3:] + names[:round_ % 3]
+            order = names[round_ % len(names):] + names[:round_ % len(names)]
             for close in (False, True):
                 for name in order:
                     rps = measure(name, close, workdir)
@@ -134,7 +286,7 @@ def main():
 
 def render(results, names):
     lines = [f"wrk -t1 -c100 -d{SECONDS}s on CPU {LOAD_CPU}, each server on CPU {SERVER_CPU}, "
-             f"{ROUNDS} interleaved rounds; load average at the end "
+             f"{ROUNDS} interleaved rounds; load average before {LOAD_BEFORE:.1f}, at the end "
              f"{os.getloadavg()[0]:.1f}", "",
              "| connections | server | req/s (median) | × nginx (median) | × nginx (range) |",
              "|---|---|---:|---:|---|"]
