@@ -180,7 +180,6 @@ impl Listener {
                 return Ok(()); // the semaphore is never closed
             };
             let stream = self.accept().await;
-            let _ = stream.set_nodelay(true);
 
             let mut handler = Handler {
                 stream,
