@@ -10,11 +10,13 @@ and writes it to target/bench/bench.md. A benchmark, not a test: nothing is asse
 
 Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (default 5).
 
-`--costs` measures where the time goes instead (needs `perf`): the same runs, with `perf
-stat -a -C 0,1` counting what happens on each CPU (the server's on CPU 0, wrk's on CPU 1),
-divided by the requests wrk completed. Columns: CPU time per request (from /proc/stat, so
-the kernel's network work done on that CPU counts), system calls, `epoll_wait` calls and
-context switches per request. Written to target/bench/costs.md.
+`--costs` measures where the time goes instead (needs `perf` and root): the same runs,
+the server and wrk each under `perf stat` (the server's counters on only while wrk runs),
+every count divided by the requests wrk completed. Columns: CPU time per request
+(task-clock, so the kernel's network work done in the process counts; inflated by the
+system-call tracepoints counted alongside), system calls, `epoll_wait` calls and context
+switches per request, and the share of its CPU each side used ("busy": the side
+near 1.00 is the bottleneck). Written to target/bench/costs.md.
 BENCH_BIN_DIR (default target/release) names the folder of the two server binaries;
 BENCH_BASELINE_DIR, if set, adds the two binaries of that folder (an older build kept
 aside) to every round as `async-base` and `thread-base`, so a change is measured side by
@@ -216,7 +218,96 @@ def costs_one(name, close, workdir):
     for who, output in (("server", server_out), ("wrk", wrk_out)):
         for event, count in perf_counts(output).items():
             row[f"{who} {event}"] = count / requests
+        # Which side was the bottleneck: the share of its CPU each process used.
+        row[f"{who} busy"] = row[f"{who} µs"] * row["req/s"] / 1e6
     return row
+
+
+# Where a profile's samples go, by symbol (first match wins); user space is every sample
+# outside the kernel. Loopback TCP includes the peer's receive path and waking it up: on
+# loopback a send runs the receiving side in the sender's context. (Without hardware
+# counters, samples taken with interrupts off land where they are turned back on: most of
+# `_raw_spin_unlock_irqrestore` is the wake-up of the peer in the send path.)
+PROFILE_GROUPS = [
+    ("netfilter (iptables, conntrack)", re.compile(r"^(ipt_|nf_|nft_|__nf_|ipv4_conntrack)")),
+    ("scheduler, context switches", re.compile(
+        r"(schedule|switch|finish_task|pick_next|(en|de)queue_(task|entity)|ttwu|try_to_wake"
+        r"|wake_up_new|update_curr|update_load|sched_|psi_|place_entity|reweight|set_next"
+        r"|put_prev)")),
+    ("epoll", re.compile(r"(^ep_|epoll)")),
+    ("system call entry and exit", re.compile(
+        r"(do_syscall|entry_SYSCALL|syscall_exit|syscall_return|__x64_sys|x64_sys_call|^__sys_"
+        r"|fdget|fput|__fget|srso|return_thunk|retbleed|import_ubuf|check_object_size"
+        r"|virt_addr_valid|__get_user|__put_user|rseq|irqentry_exit)")),
+    ("thread and memory management", re.compile(
+        r"(clone|copy_process|mmap|munmap|mprotect|vma|^clear_page|alloc_pages|free_pages"
+        r"|get_page_from|^folio|^__folio|tlb|^exit_|do_exit|futex|madvise|sigaltstack)")),
+]
+PROFILE_GROUPS.append(("TCP/IP, sockets (both ends of loopback)", re.compile(
+    r"(tcp|^ip|^__ip|inet|skb|sock|^sk_|^__sk|^net|napi|netif|^dev_|^__dev|loopback|copy"
+    r"|bbr|^__local_bh|^kfree|^kmem|^__kmalloc|^kmalloc|^__alloc_skb|^dst_|^validate_xmit"
+    r"|backlog|local_deliver|eth_type_trans|softirq|_bh$|__wake_up|wait_woken|siphash|slab"
+    r"|mod_timer|^_raw_spin_unlock_irqrestore$)")))
+# Reading the clock: packet timestamps, TCP's RTT and timers, the server's own clock reads.
+PROFILE_GROUPS.append(("clock reads", re.compile(r"(read_tsc|ktime_get|clocksource)")))
+KERNEL_REST = "other kernel (interrupts-off time, timers, ...)"
+USER = "user space (server, libc)"
+
+
+def profile_one(name, close, workdir):
+    """`perf record` of the server while wrk runs: sample shares by group."""
+    control = tempfile.mkdtemp(dir=workdir)
+    data = Path(control) / "perf.data"
+    for fifo in ("ctl", "ack"):
+        os.mkfifo(Path(control) / fifo)
+    prefix = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "4000", "-o", str(data),
+              "-D", "-1", "--control", f"fifo:{control}/ctl,{control}/ack", "--"]
+    proc, port = start(name, workdir, prefix)
+    try:
+        wrk(port, 1, close)  # warm-up
+        perf = PerfControl(control)
+        perf.send("enable")
+        wrk(port, SECONDS, close)
+        perf.send("disable")
+        perf.close()
+    finally:
+        stop(proc)
+    report = subprocess.run(
+        ["perf", "report", "-i", str(data), "--stdio", "--no-children", "-g", "none",
+         "--sort", "dso,sym", "--percent-limit", "0"],
+        capture_output=True, text=True, check=True).stdout
+    shares = {}
+    for line in report.splitlines():
+        match = re.match(r"\s+([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(\S+)", line)
+        if not match:
+            continue
+        share, kind, symbol = float(match.group(1)), match.group(3), match.group(4)
+        if kind != "k":
+            group = USER
+        else:
+            group = next((g for g, pattern in PROFILE_GROUPS if pattern.search(symbol)),
+                         KERNEL_REST)
+        shares[group] = shares.get(group, 0.0) + share
+    return shares
+
+
+def profile(names):
+    if not shutil.which("perf"):
+        sys.exit("bench: `perf` is not on PATH")
+    groups = [group for group, _ in PROFILE_GROUPS] + [KERNEL_REST, USER]
+    lines = [f"perf record -e cpu-clock -F 4000 of each server (CPU {SERVER_CPU}) while wrk "
+             f"-t1 -c100 -d{SECONDS}s runs (CPU {LOAD_CPU}): % of the server's samples; "
+             f"load average before {LOAD_BEFORE:.1f}", "",
+             "| connections | server | " + " | ".join(groups) + " |",
+             "|---|---|" + "---:|" * len(groups)]
+    with tempfile.TemporaryDirectory(prefix="lab-bench-") as workdir:
+        for close in (False, True):
+            for name in names:
+                shares = profile_one(name, close, workdir)
+                lines.append(f"| {'close' if close else 'keep-alive'} | {name} | "
+                             + " | ".join(f"{shares.get(g, 0.0):.0f}" for g in groups) + " |")
+                print(lines[-1], file=sys.stderr)
+    return "\n".join(lines) + "\n"
 
 
 def costs(names):
@@ -235,7 +326,7 @@ def costs(names):
                           f"{row['server µs']:.2f} µs/req, {row['server syscalls']:.2f} "
                           f"syscalls/req", file=sys.stderr)
     columns = ["server µs", "server syscalls", "server epoll_wait", "server switches",
-               "wrk µs", "wrk syscalls", "req/s"]
+               "server busy", "wrk µs", "wrk syscalls", "wrk busy", "req/s"]
     lines = [f"perf stat per process: the server on CPU {SERVER_CPU}, wrk -t1 -c100 -d{SECONDS}s "
              f"on CPU {LOAD_CPU}; counts per request, median of {ROUNDS} interleaved rounds "
              f"(µs: task-clock); load average "
@@ -260,9 +351,12 @@ def main():
         if not (RELEASE / f"server-{name}").exists():
             sys.exit("bench: build the servers first: cargo build --release -p server")
     names = ["nginx", "async", "thread"] + (["async-base", "thread-base"] if BASELINE else [])
-    if "--costs" in sys.argv[1:]:
-        table = costs(names)
-        out = ROOT / "target" / "bench" / "costs.md"
+    for flag, measure_all, file in (("--costs", costs, "costs.md"),
+                                    ("--profile", profile, "profile.md")):
+        if flag not in sys.argv[1:]:
+            continue
+        table = measure_all(names)
+        out = ROOT / "target" / "bench" / file
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(table)
         print(table)
