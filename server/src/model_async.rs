@@ -162,9 +162,6 @@ struct Handler {
     stream: TcpStream,
     conn: Connection,
     shutdown: Shutdown,
-    /// The read timeout's timer, one per connection and re-armed lazily (see
-    /// [`Handler::read`]).
-    timer: Pin<Box<Sleep>>,
     /// Counts the connection in `server_connections_open` while the handler lives.
     _open: OpenConnection,
     /// Dropped with the handler; see [`run`].
@@ -185,7 +182,6 @@ impl Listener {
                 stream,
                 conn: Connection::new(&self.config, SERVER.as_bytes()),
                 shutdown: Shutdown::new(self.notify_shutdown.subscribe()),
-                timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
                 _open: METRICS.connection_opened(),
                 _shutdown_complete: self.shutdown_complete_tx.clone(),
             };
@@ -228,10 +224,14 @@ impl Listener {
 impl Handler {
     /// Do what the connection asks until it is done (see [`crate::http::Connection`]).
     async fn run(&mut self) -> io::Result<()> {
+        // The read timeout's timer: one per connection, re-armed lazily (see `read`). It
+        // lives in the task's own (pinned) state, not in an allocation of its own.
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
         loop {
             match self.conn.next(self.shutdown.is_shutdown()) {
                 Io::Read(timeout) => {
-                    let read = self.read(timeout).await?;
+                    let read = self.read(timer.as_mut(), timeout).await?;
                     self.conn.read_done(read);
                 }
                 Io::Write(timeout) => {
@@ -255,18 +255,18 @@ impl Handler {
     /// is moved to the deadline and the read goes on. The read still times out `timeout`
     /// after it started, and a connection that keeps a steady pace pays about one timer
     /// move per timeout instead of two wheel updates per request.
-    async fn read(&mut self, timeout: Duration) -> io::Result<Read> {
+    async fn read(&mut self, mut timer: Pin<&mut Sleep>, timeout: Duration) -> io::Result<Read> {
         let deadline = Instant::now() + timeout;
-        if self.timer.deadline() > deadline || self.timer.is_elapsed() {
-            self.timer.as_mut().reset(deadline);
+        if timer.deadline() > deadline || timer.is_elapsed() {
+            timer.as_mut().reset(deadline);
         }
         loop {
             let result = tokio::select! {
                 biased;
                 result = self.stream.read(self.conn.read_buf()) => result,
-                () = &mut self.timer => {
+                () = timer.as_mut() => {
                     if Instant::now() < deadline {
-                        self.timer.as_mut().reset(deadline); // fired for an earlier read
+                        timer.as_mut().reset(deadline); // fired for an earlier read
                         continue;
                     }
                     return Ok(Read::TimedOut);
