@@ -104,14 +104,16 @@ def start(name, workdir, prefix=()):
         command = [str(binary), "--port", str(port), "--bind", "127.0.0.1"]
     proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, *prefix] + command,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc.prefixed = bool(prefix)
     wait_listening(port, proc)
     return proc, port
 
 
 def stop(proc):
-    """SIGTERM to the server, and to its own child when it runs under a prefix."""
+    """SIGTERM to the server: to the process started, or to its child when it runs under a
+    prefix (`perf`). (Not to nginx's worker: its master would start another.)"""
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-    pids = children.read_text().split() if children.exists() else []
+    pids = children.read_text().split() if proc.prefixed and children.exists() else []
     for pid in pids:
         os.kill(int(pid), signal.SIGTERM)
     try:
