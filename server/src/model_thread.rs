@@ -202,7 +202,6 @@ impl Listener {
             let Some(shutdown) = self.notify_shutdown.subscribe(&stream) else {
                 return Ok(()); // woken for shutdown
             };
-            let _ = stream.set_nodelay(true);
 
             let handler = Handler {
                 stream,

@@ -13,10 +13,16 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 /// Bind `addr` and listen with exactly `backlog` pending connections (the kernel still caps
 /// it at `net.core.somaxconn`). The returned listener is blocking.
+///
+/// Accepted connections have `TCP_NODELAY` set: Linux copies it from the listener to each
+/// accepted socket, so it is set here once instead of with one `setsockopt` per connection
+/// (a sixth of the system calls of a one-request connection in the async model).
 pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     // Lets a restarted server bind while old connections sit in TIME_WAIT.
     socket.set_reuse_address(true)?;
+    // Answers are written whole; a long body's last piece must not wait for an ACK.
+    socket.set_tcp_nodelay(true)?;
     socket.bind(&addr.into())?;
     let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
     socket.listen(backlog)?;
@@ -151,7 +157,9 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         assert_ne!(addr.port(), 0);
         let _client = TcpStream::connect(addr).unwrap();
-        let (_conn, _) = listener.accept().unwrap();
+        let (conn, _) = listener.accept().unwrap();
+        // Neither model sets it per connection: it comes from the listener.
+        assert!(conn.nodelay().unwrap(), "accepted without TCP_NODELAY");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 
 use tokio::sync::watch;
 
@@ -62,11 +63,24 @@ pub fn on_signal(on_signal: impl FnOnce(&'static str) + Send + 'static) -> io::R
 /// `select!`, [`Shutdown::is_shutdown`] is a cheap check between requests. (mini-redis uses a
 /// broadcast channel; a watch channel does the same job here, and checking it is one atomic
 /// load, which matters at 100k requests per second.)
-#[derive(Debug)]
+///
+/// The wait is one future for the life of the connection, not one per read: a fresh
+/// `changed()` per read joined the channel's waiter list and left it again around every
+/// request (two lock round trips and a waker clone). Kept alive, it joins once.
 pub struct Shutdown {
     /// Set once the notice has been seen.
     is_shutdown: bool,
     notify: watch::Receiver<()>,
+    /// Resolves when the sender is dropped; created on the first [`Shutdown::recv`].
+    wait: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl std::fmt::Debug for Shutdown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shutdown")
+            .field("is_shutdown", &self.is_shutdown)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shutdown {
@@ -74,6 +88,7 @@ impl Shutdown {
         Shutdown {
             is_shutdown: false,
             notify,
+            wait: None,
         }
     }
 
@@ -83,14 +98,22 @@ impl Shutdown {
         self.is_shutdown || self.notify.has_changed().is_err()
     }
 
-    /// Wait for the shutdown notice, returning at once if it was already seen.
+    /// Wait for the shutdown notice, returning at once if it was already seen. Cancel-safe:
+    /// dropping the returned future keeps the wait (and its place in the waiter list).
     pub async fn recv(&mut self) {
         if self.is_shutdown {
             return;
         }
-        // Nothing is ever sent, so `changed` only returns when the sender is dropped.
-        let _ = self.notify.changed().await;
+        let wait = self.wait.get_or_insert_with(|| {
+            let mut notify = self.notify.clone();
+            // Nothing is ever sent, so `changed` only returns when the sender is dropped.
+            Box::pin(async move {
+                let _ = notify.changed().await;
+            })
+        });
+        wait.await;
         self.is_shutdown = true;
+        self.wait = None;
     }
 }
 
@@ -109,5 +132,19 @@ mod tests {
         a.recv().await;
         b.recv().await;
         a.recv().await;
+    }
+
+    /// A `recv` dropped while waiting (a read won the `select!`) leaves the wait in place:
+    /// the notice still arrives through the next `recv`.
+    #[tokio::test]
+    async fn a_dropped_recv_keeps_the_wait() {
+        let (tx, rx) = watch::channel(());
+        let mut shutdown = Shutdown::new(rx);
+        let timed_out = tokio::time::timeout(std::time::Duration::from_millis(10), shutdown.recv());
+        assert!(timed_out.await.is_err());
+        assert!(shutdown.wait.is_some());
+        drop(tx);
+        shutdown.recv().await;
+        assert!(shutdown.is_shutdown() && shutdown.wait.is_none());
     }
 }
