@@ -480,7 +480,26 @@ pub(crate) fn check(raw: RawTune, cx: &Context<'_>, fail: &mut dyn FnMut(String,
         },
         |b| budget(b, fail),
     );
-    let confirm_s = match raw.confirm {
+    let (confirm_s, hold) = confirmation(raw.confirm, raw.hold, fail);
+    Tune {
+        targets,
+        cpus,
+        memory,
+        headroom,
+        budget,
+        confirm_s,
+        hold,
+    }
+}
+
+/// `tune.confirm` and `tune.hold`, checked: the confirmation run's length (`None`: off) and
+/// the share of its seconds that must hold the target.
+fn confirmation(
+    confirm: Option<RawConfirm>,
+    hold: Option<Share>,
+    fail: &mut dyn FnMut(String, String),
+) -> (Option<f64>, f64) {
+    let confirm_s = match confirm {
         Some(RawConfirm::Off) => None,
         None => Some(DEFAULT_CONFIRM_S),
         Some(RawConfirm::For(d)) => {
@@ -497,7 +516,7 @@ pub(crate) fn check(raw: RawTune, cx: &Context<'_>, fail: &mut dyn FnMut(String,
             Some(s)
         }
     };
-    let hold = raw.hold.map_or(DEFAULT_HOLD, |h| h.0);
+    let hold = hold.map_or(DEFAULT_HOLD, |h| h.0);
     if !(0.5..=1.0).contains(&hold) {
         fail(
             "tune.hold".into(),
@@ -507,15 +526,7 @@ pub(crate) fn check(raw: RawTune, cx: &Context<'_>, fail: &mut dyn FnMut(String,
             ),
         );
     }
-    Tune {
-        targets,
-        cpus,
-        memory,
-        headroom,
-        budget,
-        confirm_s,
-        hold,
-    }
+    (confirm_s, hold)
 }
 
 /// A confirmation run shorter than this holds too few one-second windows for a share.

@@ -12,6 +12,25 @@ use crate::meta::sweep::{Fingerprint, ShardRun};
 use crate::meta::Meta;
 use crate::record::Results;
 
+/// A shard's `--confirm` checks, for the merged run: with their rows (labelled with the
+/// shard's host when hosts are mixed), without links to their control and counterfactual
+/// runs, which stay in the shard's folder (the merged run does not copy them).
+fn confirmations(shard: &Results, host: Option<&str>) -> Vec<crate::record::Confirmation> {
+    shard
+        .confirmations
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            if let Some(host) = host {
+                c.row.group_label = format!("{} · {host}", c.row.group_label);
+            }
+            c.run.clear();
+            c.control_run.clear();
+            c
+        })
+        .collect()
+}
+
 /// The merged results.json and meta.json.
 pub fn join(shards: &[ShardDir], checked: &Checked, output: &Path) -> Result<(Results, Meta)> {
     let run_id = output
@@ -49,19 +68,9 @@ pub fn join(shards: &[ShardDir], checked: &Checked, output: &Path) -> Result<(Re
         results
             .server_failures
             .extend(s.results.server_failures.iter().cloned());
-        // `--confirm` checks stay with their rows; their control and counterfactual runs
-        // stay in the shard's folder, which the merged run does not copy.
         results
             .confirmations
-            .extend(s.results.confirmations.iter().map(|c| {
-                let mut c = c.clone();
-                if mixed {
-                    c.row.group_label = format!("{} · {host}", c.row.group_label);
-                }
-                c.run.clear();
-                c.control_run.clear();
-                c
-            }));
+            .extend(confirmations(&s.results, mixed.then_some(host.as_str())));
     }
     let times = |pick: fn(&Results) -> Option<&String>| -> Vec<String> {
         checked

@@ -106,25 +106,7 @@ fn row<'a>(record: &'a TuneRecord, s: &'a SearchRecord) -> Row<'a> {
         .flatten()
         .find_map(at_answer)
         .and_then(|f| f.memory_peak_bytes);
-    let cores_at_rate = match record.target(s).load {
-        TargetLoad::Open { rate, .. } => s
-            .cpus
-            .as_ref()
-            .and_then(at_answer)
-            .and_then(|f| Some((f.server_cores?, f.throttled_share)))
-            .zip(cpus.value)
-            .map(|((cores, throttled), answer)| {
-                notes.push(format!(
-                    "at {rate} req/s the server used {cores:.2} of its {answer} CPUs ({:.0}% of the request){}; a HorizontalPodAutoscaler on CPU should scale out below that (see Limits to paste)",
-                    100.0 * cores / answer,
-                    throttled
-                        .map(|t| format!(", throttled in {:.0}% of its quota periods", t * 100.0))
-                        .unwrap_or_default()
-                ));
-                cores
-            }),
-        TargetLoad::Closed { .. } => None,
-    };
+    let cores_at_rate = cores_at_rate(record, s, cpus.value, &mut notes);
     Row {
         server: &s.server,
         model: &s.model,
@@ -148,6 +130,34 @@ fn row<'a>(record: &'a TuneRecord, s: &'a SearchRecord) -> Row<'a> {
         confidence,
         notes,
     }
+}
+
+/// Open-loop targets: the server's CPU (cores) at the target's rate at the CPU answer, and
+/// a note saying how busy that keeps it; `None` for closed-loop targets (their probes keep
+/// the server as busy as its quota allows, by design).
+fn cores_at_rate(
+    record: &TuneRecord,
+    s: &SearchRecord,
+    answer: Option<f64>,
+    notes: &mut Vec<String>,
+) -> Option<f64> {
+    let TargetLoad::Open { rate, .. } = record.target(s).load else {
+        return None;
+    };
+    let at_answer = s.cpus.as_ref().and_then(|p| match p.answer {
+        Some(Answer::Found { at, .. }) => p.passing_at(at).map(|r| &r.figures),
+        _ => None,
+    })?;
+    let (cores, answer) = (at_answer.server_cores?, answer?);
+    notes.push(format!(
+        "at {rate} req/s the server used {cores:.2} of its {answer} CPUs ({:.0}% of the request){}; a HorizontalPodAutoscaler on CPU should scale out below that (see Limits to paste)",
+        100.0 * cores / answer,
+        at_answer
+            .throttled_share
+            .map(|t| format!(", throttled in {:.0}% of its quota periods", t * 100.0))
+            .unwrap_or_default()
+    ));
+    Some(cores)
 }
 
 /// The answer of one phase, or the file's own limit (`base`) when it was not searched: the

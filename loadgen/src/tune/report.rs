@@ -136,50 +136,7 @@ fn target_blocks(
 ) -> Vec<Block> {
     let mut b = vec![heading(2, format!("Target: {}", target.describe()))];
     let of: Vec<&Row> = rows.iter().filter(|r| r.target == t).collect();
-    let header = [
-        "server",
-        "model",
-        "cpus",
-        "memory",
-        "req/s at the answer",
-        "p99 ms",
-        "quota periods",
-        "seconds held",
-        "limited by",
-        "memory peak",
-        "probes (time)",
-    ];
-    let mut table = Table::new(header);
-    for r in &of {
-        let f = r.figures;
-        let cells = [
-            r.server.to_string(),
-            r.model.to_string(),
-            r.cpus.text.clone(),
-            r.memory.text.clone(),
-            f.map_or(DASH.into(), |f| {
-                let mut s = f.rps.map_or(DASH.into(), |v| format!("{v:.0}"));
-                if let Some((lo, hi)) = f.rps_range.filter(|(lo, hi)| hi > lo) {
-                    s.push_str(&format!(" [{lo:.0}–{hi:.0}]"));
-                }
-                s
-            }),
-            f.and_then(|f| f.p99_ms)
-                .map_or(DASH.into(), |v| format!("{v:.1}")),
-            // The answer's probe: the fewest quota periods of steady load a repetition
-            // covered (20 or more under the steady-state policy).
-            f.and_then(|f| f.periods_covered)
-                .map_or(DASH.into(), |v| format!("{v:.0}")),
-            // The confirmation run's, when the answer has one (else the probe's).
-            f.and_then(|f| f.held_text()).unwrap_or_else(|| DASH.into()),
-            f.and_then(|f| f.limiter)
-                .map_or(DASH.into(), |l| l.as_str().into()),
-            r.memory_peak_bytes
-                .map_or(DASH.into(), crate::report::doc::mib),
-            probes_text(r),
-        ];
-        table.push(cells.into_iter().map(Cell::text).collect(), false);
-    }
+    let table = answers_table(&of);
     b.push(Block::Table(table));
     if let Some(s) = answers::who_needs_less(record, rows, t) {
         b.push(para(format!("Which needs less: {s}.")));
@@ -209,6 +166,55 @@ fn target_blocks(
     b.push(heading(3, "Probes".into()));
     b.push(probe_table(record, t));
     b
+}
+
+/// One target's answers: a row per server.
+fn answers_table(of: &[&Row<'_>]) -> Table {
+    let header = [
+        "server",
+        "model",
+        "cpus",
+        "memory",
+        "req/s at the answer",
+        "p99 ms",
+        "quota periods",
+        "seconds held",
+        "limited by",
+        "memory peak",
+        "probes (time)",
+    ];
+    let mut table = Table::new(header);
+    for r in of {
+        let f = r.figures;
+        let cells = [
+            r.server.to_string(),
+            r.model.to_string(),
+            r.cpus.text.clone(),
+            r.memory.text.clone(),
+            f.map_or(DASH.into(), |f| {
+                let mut s = f.rps.map_or(DASH.into(), |v| format!("{v:.0}"));
+                if let Some((lo, hi)) = f.rps_range.filter(|(lo, hi)| hi > lo) {
+                    s.push_str(&format!(" [{lo:.0}–{hi:.0}]"));
+                }
+                s
+            }),
+            f.and_then(|f| f.p99_ms)
+                .map_or(DASH.into(), |v| format!("{v:.1}")),
+            // The answer's probe: the fewest quota periods of steady load a repetition
+            // covered (20 or more under the steady-state policy).
+            f.and_then(|f| f.periods_covered)
+                .map_or(DASH.into(), |v| format!("{v:.0}")),
+            // The confirmation run's, when the answer has one (else the probe's).
+            f.and_then(|f| f.held_text()).unwrap_or_else(|| DASH.into()),
+            f.and_then(|f| f.limiter)
+                .map_or(DASH.into(), |l| l.as_str().into()),
+            r.memory_peak_bytes
+                .map_or(DASH.into(), crate::report::doc::mib),
+            probes_text(r),
+        ];
+        table.push(cells.into_iter().map(Cell::text).collect(), false);
+    }
+    table
 }
 
 fn probe_table(record: &TuneRecord, t: usize) -> Block {
