@@ -59,12 +59,22 @@ pub struct RunReport {
     /// The same URLs, just after the tool exited.
     #[serde(default)]
     pub scrapes_after: Vec<Fetch>,
+    /// The second and further processes of a run of several (`--and`), started together
+    /// with the first: each its own exit, output, files and exact rusage; the fields above
+    /// are the first process's (and the scrapes, the run's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<RunReport>,
 }
 
 impl RunReport {
     /// The tool's CPU time (user + sys) in seconds.
     pub fn cpu_s(&self) -> f64 {
         self.user_s + self.sys_s
+    }
+
+    /// Every process of the run, the first one first.
+    pub fn processes(&self) -> impl Iterator<Item = &RunReport> {
+        std::iter::once(self).chain(&self.others)
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! lab-agent idle                         keep the container alive (PID 1), exit on SIGTERM
-//! lab-agent run [--scrape URL]... [--collect FILE]... [--timeout SECS] [--start-between LO HI] -- PROGRAM ARGS...
+//! lab-agent run [--scrape URL]... [--collect FILE]... [--timeout SECS] [--start-between LO HI] -- PROGRAM ARGS... [--and PROGRAM ARGS...]...
 //! lab-agent get [--wait SECS] URL        one GET, as JSON; retry refused connects for SECS
 //! lab-agent cpu-model                    the CPU model of the machine it runs on
 //! lab-agent version
@@ -93,8 +93,18 @@ fn parse_run(args: &[String]) -> Result<RunSpec, String> {
                 spec.start_between = Some((lo, hi));
             }
             "--" => {
-                spec.program = it.next().ok_or("nothing to run after --")?.clone();
-                spec.args = it.cloned().collect();
+                let rest: Vec<String> = it.cloned().collect();
+                let mut commands = rest.split(|a| a == AND);
+                let first = commands.next().unwrap_or_default();
+                let (program, args) = first.split_first().ok_or("nothing to run after --")?;
+                spec.program = program.clone();
+                spec.args = args.to_vec();
+                for more in commands {
+                    if more.is_empty() {
+                        return Err(format!("nothing to run after {AND}"));
+                    }
+                    spec.also.push(more.to_vec());
+                }
                 return Ok(spec);
             }
             other => return Err(format!("run: unknown argument `{other}`")),
@@ -102,6 +112,9 @@ fn parse_run(args: &[String]) -> Result<RunSpec, String> {
     }
     Err("run: expected `-- PROGRAM ARGS...`".into())
 }
+
+/// Separates the commands of a run of several processes: `-- ab ... --and ab ...`.
+const AND: &str = "--and";
 
 fn parse_get(args: &[String]) -> Result<(String, Duration), String> {
     match args {
@@ -172,6 +185,10 @@ mod tests {
         assert!(parse_run(&strings(&["ab"])).is_err());
         assert!(parse_run(&strings(&["--timeout", "x", "--", "ab"])).is_err());
         assert!(parse_run(&strings(&["--"])).is_err());
+        let two = parse_run(&strings(&["--", "ab", "-c", "5", "--and", "ab", "-c", "4"])).unwrap();
+        assert_eq!((two.program.as_str(), two.args.len()), ("ab", 2));
+        assert_eq!(two.also, vec![strings(&["ab", "-c", "4"])]);
+        assert!(parse_run(&strings(&["--", "ab", "--and"])).is_err());
         let aligned =
             parse_run(&strings(&["--start-between", "0.25", "0.95", "--", "ab"])).unwrap();
         assert_eq!(aligned.start_between, Some((0.25, 0.95)));

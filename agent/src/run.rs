@@ -1,7 +1,8 @@
 //! `lab-agent run`: the tool as a measured child.
 
+use std::collections::BTreeMap;
 use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -14,11 +15,16 @@ use crate::{http, RunReport};
 pub struct RunSpec {
     pub program: String,
     pub args: Vec<String>,
-    /// Metrics URLs scraped just before the tool starts and just after it exits.
+    /// More commands (program first) started together with the first one (`--and`): a
+    /// single-threaded tool (ab) run as several processes to use more than one core.
+    pub also: Vec<Vec<String>>,
+    /// Metrics URLs scraped just before the tools start and just after the last exits.
     pub scrapes: Vec<String>,
-    /// Files the tool writes (ab's `-e` CSV, ...): read after it exits, then removed.
+    /// Files each tool writes (ab's `-e` CSV, ...): read after it exits, then removed. A
+    /// relative path is in the process's own work folder (see [`WorkDirs`]), so processes
+    /// of one run can write files of the same name.
     pub collect: Vec<String>,
-    /// Kill the tool (SIGKILL) when it runs longer than this.
+    /// Kill the tools (SIGKILL) when they run longer than this.
     pub timeout: Option<Duration>,
     /// Start the tool only while the wall clock's fraction of a second is within
     /// `[lo, hi]` (else wait for the next `lo`). A tool that stamps its requests with whole
@@ -27,6 +33,50 @@ pub struct RunSpec {
     /// before a timed run of `T` s stops: such a run always holds `T - 1` whole seconds of
     /// steady load. Costs `lo² / 2 + (1 - hi)(lo + (1 - hi) / 2)` s of waiting on average.
     pub start_between: Option<(f64, f64)>,
+}
+
+impl RunSpec {
+    /// Every command of the run (program first), the first one first.
+    fn commands(&self) -> Vec<Vec<String>> {
+        let first = std::iter::once(self.program.clone()).chain(self.args.iter().cloned());
+        std::iter::once(first.collect())
+            .chain(self.also.iter().cloned())
+            .collect()
+    }
+}
+
+/// Runs started by this agent process: each run's work folders are its own.
+static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The work folders of one run: one per process, created empty before the run and removed
+/// after it, so what a tool leaves there is its own.
+struct WorkDirs(Vec<PathBuf>);
+
+impl WorkDirs {
+    fn new(processes: usize) -> WorkDirs {
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dirs = (1..=processes)
+            .map(|i| {
+                let name = format!("lab-run-{}-{run}-{i}", std::process::id());
+                let dir = std::env::temp_dir().join(name);
+                let _ = std::fs::remove_dir_all(&dir);
+                // Where no folder can be made, the tool runs in the temp folder itself.
+                match std::fs::create_dir_all(&dir) {
+                    Ok(()) => dir,
+                    Err(_) => std::env::temp_dir(),
+                }
+            })
+            .collect();
+        WorkDirs(dirs)
+    }
+}
+
+impl Drop for WorkDirs {
+    fn drop(&mut self) {
+        for dir in self.0.iter().filter(|d| **d != std::env::temp_dir()) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// Seconds since the Unix epoch on this machine's wall clock (the clock the tool's own
@@ -52,76 +102,166 @@ fn wait_for_fraction(lo: f64, hi: f64) {
     }
 }
 
-/// Run the tool, wait for it, and report. Never panics on the tool's behalf: a tool that
-/// cannot start is a report with `spawn_error`.
+/// One started process: its pid, when it started, and the threads draining its output.
+struct Started {
+    pid: libc::pid_t,
+    at: Instant,
+    stdout: thread::JoinHandle<String>,
+    stderr: thread::JoinHandle<String>,
+}
+
+/// Run the tools, wait for them all, and report. Never panics on a tool's behalf: a tool
+/// that cannot start is a report with `spawn_error`.
 pub fn run(spec: &RunSpec) -> RunReport {
-    let mut report = RunReport {
-        scrapes_before: scrape_all(&spec.scrapes),
-        ..RunReport::default()
-    };
-    for path in &spec.collect {
+    let scrapes_before = scrape_all(&spec.scrapes);
+    let commands = spec.commands();
+    let dirs = WorkDirs::new(commands.len());
+    for path in spec.collect.iter().filter(|p| Path::new(p).is_absolute()) {
         let _ = std::fs::remove_file(path);
     }
     if let Some((lo, hi)) = spec.start_between {
         wait_for_fraction(lo, hi);
     }
-    report.started_unix_s = Some(unix_now());
-    let started = Instant::now();
-    let child = Command::new(&spec.program)
-        .args(&spec.args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            report.spawn_error = Some(format!("cannot run {}: {e}", spec.program));
-            return report;
-        }
-    };
-    // Drain both pipes while the tool runs: a full pipe would block it.
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
+    let started_unix_s = Some(unix_now());
+    let mut reports: Vec<RunReport> = Vec::new();
+    let mut started: Vec<Option<Started>> = Vec::new();
+    for (i, cmd) in commands.iter().enumerate() {
+        let (report, process) = spawn(cmd, &dirs.0[i]);
+        reports.push(report);
+        started.push(process);
+    }
+    let pids: Vec<libc::pid_t> = started.iter().flatten().map(|s| s.pid).collect();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let watchdog = spec.timeout.map(|limit| {
-        let pid = child.id() as libc::pid_t;
         thread::spawn(move || {
             let expired = done_rx.recv_timeout(limit).is_err();
             if expired {
-                // SAFETY: kill(2) has no memory effects; the child is not reaped until the
-                // main thread's wait returns, so the pid still names it.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+                for pid in pids {
+                    // SAFETY: kill(2) has no memory effects. A process is reaped only by
+                    // its waiter below; one reaped already is gone, and its pid is not
+                    // reused within the moments between.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
             }
             expired
         })
     });
-    let status = child.wait();
-    report.wall_s = started.elapsed().as_secs_f64();
-    report.ended_unix_s = Some(unix_now());
+    let waiters: Vec<_> = started
+        .into_iter()
+        .map(|s| s.map(|s| thread::spawn(move || (reap(s.pid), s.at.elapsed(), s))))
+        .collect();
+    let mut finished = Vec::new();
+    for (report, waiter) in reports.iter_mut().zip(waiters) {
+        if let Some(w) = waiter {
+            finished.push((report, w.join()));
+        }
+    }
+    let ended_unix_s = Some(unix_now());
     let _ = done_tx.send(());
-    report.timed_out = watchdog.is_some_and(|w| w.join().unwrap_or(false));
-    match status {
-        Ok(s) => {
-            report.exit_code = s.code();
-            report.signal = s.signal();
-        }
-        Err(e) => report.spawn_error = Some(format!("waiting for {}: {e}", spec.program)),
+    let timed_out = watchdog.is_some_and(|w| w.join().unwrap_or(false));
+    for (report, joined) in finished {
+        let Ok((reaped, wall, s)) = joined else {
+            continue;
+        };
+        report.wall_s = wall.as_secs_f64();
+        report.timed_out = timed_out;
+        finish(report, reaped, s);
     }
-    let (user_s, sys_s, max_rss_kib) = children_usage();
-    report.user_s = user_s;
-    report.sys_s = sys_s;
-    report.max_rss_kib = max_rss_kib;
-    report.stdout = stdout.join().unwrap_or_default();
-    report.stderr = stderr.join().unwrap_or_default();
-    report.scrapes_after = scrape_all(&spec.scrapes);
-    for path in &spec.collect {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            report.files.insert(path.clone(), text);
-            let _ = std::fs::remove_file(path);
+    for (i, report) in reports.iter_mut().enumerate() {
+        report.started_unix_s = started_unix_s;
+        report.ended_unix_s = ended_unix_s;
+        report.files = collect(&spec.collect, &dirs.0[i]);
+    }
+    let mut reports = reports.into_iter();
+    let mut first = reports.next().unwrap_or_default();
+    first.others = reports.collect();
+    first.scrapes_before = scrapes_before;
+    first.scrapes_after = scrape_all(&spec.scrapes);
+    first
+}
+
+/// Start one command in `dir` with its output drained; a command that cannot start is a
+/// report with `spawn_error` and no process.
+fn spawn(cmd: &[String], dir: &Path) -> (RunReport, Option<Started>) {
+    let mut report = RunReport::default();
+    let program = cmd.first().cloned().unwrap_or_default();
+    let at = Instant::now();
+    let child = Command::new(&program)
+        .args(&cmd[1.min(cmd.len())..])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    match child {
+        Ok(mut c) => {
+            // Drain both pipes while the tool runs: a full pipe would block it.
+            let process = Started {
+                pid: c.id() as libc::pid_t,
+                at,
+                stdout: drain(c.stdout.take()),
+                stderr: drain(c.stderr.take()),
+            };
+            (report, Some(process))
+        }
+        Err(e) => {
+            report.spawn_error = Some(format!("cannot run {program}: {e}"));
+            (report, None)
         }
     }
-    report
+}
+
+/// A reaped process's exit, rusage and output into its report.
+fn finish(report: &mut RunReport, reaped: std::io::Result<(i32, libc::rusage)>, s: Started) {
+    match reaped {
+        Ok((status, usage)) => {
+            if libc::WIFEXITED(status) {
+                report.exit_code = Some(libc::WEXITSTATUS(status));
+            }
+            if libc::WIFSIGNALED(status) {
+                report.signal = Some(libc::WTERMSIG(status));
+            }
+            let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+            report.user_s = secs(usage.ru_utime);
+            report.sys_s = secs(usage.ru_stime);
+            report.max_rss_kib = usage.ru_maxrss;
+        }
+        Err(e) => report.spawn_error = Some(format!("waiting for the tool: {e}")),
+    }
+    report.stdout = s.stdout.join().unwrap_or_default();
+    report.stderr = s.stderr.join().unwrap_or_default();
+}
+
+/// Wait for one child and take its exit status and its own rusage (`wait4`): exact per
+/// process, the children it waited for included.
+fn reap(pid: libc::pid_t) -> std::io::Result<(i32, libc::rusage)> {
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: wait4 writes into the two locals we pass; `pid` is our own child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            return Ok((status, usage));
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// The `--collect` files a process left (relative paths in its work folder), read and
+/// removed.
+fn collect(paths: &[String], dir: &Path) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    for path in paths {
+        let full = dir.join(path);
+        if let Ok(text) = std::fs::read_to_string(&full) {
+            files.insert(path.clone(), text);
+            let _ = std::fs::remove_file(&full);
+        }
+    }
+    files
 }
 
 fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
@@ -136,19 +276,6 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String>
 
 fn scrape_all(urls: &[String]) -> Vec<crate::Fetch> {
     urls.iter().map(|u| http::get(u, Duration::ZERO)).collect()
-}
-
-/// CPU time and peak RSS of the reaped children of this process. `lab-agent run` has
-/// exactly one child, so this is the tool's own usage, exact to the kernel's accounting.
-fn children_usage() -> (f64, f64, i64) {
-    // SAFETY: getrusage writes into the zeroed struct we pass; nothing else is touched.
-    let usage = unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
-        u
-    };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (secs(usage.ru_utime), secs(usage.ru_stime), usage.ru_maxrss)
 }
 
 #[cfg(test)]
@@ -184,18 +311,13 @@ mod tests {
         assert_eq!(r.files.get(&file).map(String::as_str), Some("1,2\n"));
         assert!(!std::path::Path::new(&file).exists());
 
-        // CPU time is the child's: a busy loop of a known length shows up in user time.
-        let before = children_usage().0 + children_usage().1;
+        // CPU time is the child's: a busy loop shows up in its user time.
         let r = run(&spec(
             "sh",
             &["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"],
         ));
         assert_eq!(r.exit_code, Some(0));
-        assert!(
-            r.cpu_s() > before,
-            "cpu {} should exceed {before}",
-            r.cpu_s()
-        );
+        assert!(r.cpu_s() > 0.01, "cpu {}", r.cpu_s());
         assert!(
             r.cpu_s() <= r.wall_s * 1.05 + 0.01,
             "one thread cannot use more CPU than wall time"
@@ -213,5 +335,35 @@ mod tests {
         let r = run(&spec("/nonexistent/tool", &[]));
         assert!(r.spawn_error.unwrap().contains("cannot run"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Several processes start together, each in its own work folder (so files of one name
+    /// do not collide), and each has its own exit, output, files and CPU time: a busy one
+    /// beside an idle one shows the difference.
+    #[test]
+    fn several_processes_each_report_their_own() {
+        let busy = "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo busy > out.txt";
+        let mut s = spec("sh", &["-c", busy]);
+        s.also = vec![vec![
+            "sh".into(),
+            "-c".into(),
+            "echo idle > out.txt; echo two; exit 5".into(),
+        ]];
+        s.collect = vec!["out.txt".into()];
+        let r = run(&s);
+        assert_eq!(r.others.len(), 1, "{r:?}");
+        let two = &r.others[0];
+        assert_eq!((r.exit_code, two.exit_code), (Some(0), Some(5)), "{r:?}");
+        assert_eq!(two.stdout, "two\n");
+        assert_eq!(r.files.get("out.txt").map(String::as_str), Some("busy\n"));
+        assert_eq!(two.files.get("out.txt").map(String::as_str), Some("idle\n"));
+        assert!(
+            r.cpu_s() > 5.0 * two.cpu_s(),
+            "{} vs {}",
+            r.cpu_s(),
+            two.cpu_s()
+        );
+        assert!(r.wall_s > two.wall_s, "each process's own wall time");
+        assert_eq!(r.processes().count(), 2);
     }
 }

@@ -57,10 +57,10 @@ const STEADY_COLUMNS: [&str; 8] = [
 fn csv_has_the_steady_columns_at_the_end_and_old_runs_leave_them_empty() {
     let run = load("e-steady");
     let (header, rows) = csv_rows(&run);
-    assert_eq!(
-        header[header.len() - STEADY_COLUMNS.len()..],
-        STEADY_COLUMNS
-    );
+    // The steady columns, then the one added after them (`tool_processes`).
+    let end = header.len() - 1;
+    assert_eq!(header[end - STEADY_COLUMNS.len()..end], STEADY_COLUMNS);
+    assert_eq!(header[end], "tool_processes");
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     assert_eq!(rows.len(), run.results.cells.len());
     for (row, c) in rows.iter().zip(&run.results.cells) {
@@ -76,6 +76,7 @@ fn csv_has_the_steady_columns_at_the_end_and_old_runs_leave_them_empty() {
             s.server_throttled_share
         );
         assert_eq!(Some(num("halves_change")), s.halves_change);
+        assert_eq!(row[col("tool_processes")], "1", "one ab process");
         assert_eq!(
             Some(num("server_cpu_per_request_us")),
             c.server_cpu_per_request_us()

@@ -34,6 +34,7 @@ mod image_ref;
 pub mod length;
 mod locate;
 pub mod plan;
+pub mod processes;
 mod read;
 pub mod redact;
 pub mod repeat;
@@ -50,6 +51,7 @@ mod tests;
 pub use crate::record::rate::{self, RateSpec};
 pub use aliases::MAX_ALIAS_EXPANSION;
 pub use plan::{describe, CellRef, Group, Instance, Plan, Point};
+pub use processes::Processes;
 pub use read::MAX_FILE_BYTES;
 pub use repeat::AutoRepeat;
 pub use tune::{Target, Tune};
@@ -355,6 +357,9 @@ pub struct Loadgen {
     /// Quota periods of steady load a cell sized by the lab covers (`min_periods`).
     #[serde(default = "default_min_periods")]
     pub min_periods: u32,
+    /// Load tool processes per cell (`processes`: a number or `auto`; see `processes.rs`).
+    #[serde(default)]
+    pub processes: Processes,
 }
 
 fn default_min_periods() -> u32 {

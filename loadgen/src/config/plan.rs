@@ -218,9 +218,14 @@ pub fn describe(lab: &Lab, plan: &Plan) -> String {
         ),
         None => format!("{} requests per run", lg.requests),
     };
+    let processes = match lg.processes {
+        super::Processes::Count(1) => String::new(),
+        super::Processes::Auto => ", processes: one per CPU it may use".to_string(),
+        super::Processes::Count(n) => format!(", {n} processes per cell"),
+    };
     let _ = writeln!(
         s,
-        "loadgen: {} in {}{}, {amount}, timeout {}s",
+        "loadgen: {} in {}{}{processes}, {amount}, timeout {}s",
         lg.tool,
         lg.image,
         lg.cpus.map(|c| format!(" (cpus {c})")).unwrap_or_default(),

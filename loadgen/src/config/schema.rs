@@ -190,6 +190,8 @@ pub struct RawLoadgen {
     pub timeout: Option<DurationMs>,
     /// Quota periods of steady load a cell covers when the lab sizes it (no `requests`).
     pub min_periods: Option<u32>,
+    /// Load tool processes per cell (see `processes.rs`).
+    pub processes: Option<super::Processes>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -16,7 +16,7 @@ use super::schema::{
 };
 use super::units::{format_memory, parse_cpuset, DurationMs, OneOrMany, Text};
 use super::{
-    Background, Lab, Loadgen, Model, Nofile, Pin, ResourceOverride, Resources, Server,
+    Background, Lab, Loadgen, Model, Nofile, Pin, Processes, ResourceOverride, Resources, Server,
     ServerSource, Workload, DEFAULT_LOADGEN_IMAGE, DEFAULT_OHA_IMAGE, DEFAULT_OUTPUT,
     DEFAULT_TIMEOUT_S, DEFAULT_WARMUP,
 };
@@ -660,6 +660,14 @@ fn loadgen(c: &mut Checker, raw: RawLoadgen, host_cpus: usize, cpuset: CpusetSiz
         );
     }
     requests_and_concurrency(c, tool, requests, &raw.concurrency);
+    let processes = raw.processes.unwrap_or_default();
+    if tool == Tool::Oha && processes != Processes::Count(1) {
+        c.fail(
+            "loadgen.processes",
+            "oha runs a thread per core itself: leave `processes` out (it is for ab, which \
+             uses one core per process)",
+        );
+    }
     let keepalive = raw.keepalive.unwrap_or(OneOrMany {
         items: vec![false],
         list: false,
@@ -688,6 +696,7 @@ fn loadgen(c: &mut Checker, raw: RawLoadgen, host_cpus: usize, cpuset: CpusetSiz
         keepalive: keepalive.items,
         timeout_s,
         min_periods,
+        processes,
     }
 }
 

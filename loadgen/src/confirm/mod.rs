@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | `server-cpu` | the server's `cpus` × 1.5 | req/s rises at least [`RISE`]× |
 //! | `loadgen`, the load generator has a CPU limit | the load generator's `cpus` × 1.5 | req/s rises at least [`RISE`]× |
+//! | `loadgen`, ab at a whole core of a limit of 2 CPUs or more | twice the ab processes (`loadgen.processes`) | req/s rises at least [`RISE`]× |
 //! | `loadgen`, no limit (ab already has its one core) | the server's `cpus` × 1.5 | req/s stays within [`FLAT`]× |
 //!
 //! Between [`FLAT`] and [`RISE`] the check does not decide (this machine's speed drifts by
@@ -42,8 +43,20 @@ const MIN_GROWTH: f64 = 1.2;
 /// What a counterfactual run changes, from the row's value to the new one.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Change {
-    ServerCpus { from: f64, to: f64 },
-    LoadgenCpus { from: f64, to: f64 },
+    ServerCpus {
+        from: f64,
+        to: f64,
+    },
+    LoadgenCpus {
+        from: f64,
+        to: f64,
+    },
+    /// A single-threaded tool at a whole core: twice its processes (`loadgen.processes`),
+    /// where the load generator's CPUs allow them.
+    LoadgenProcesses {
+        from: u32,
+        to: u32,
+    },
 }
 
 impl Change {
@@ -52,6 +65,9 @@ impl Change {
         match self {
             Change::ServerCpus { from, to } => format!("server cpus {from} → {to}"),
             Change::LoadgenCpus { from, to } => format!("load generator cpus {from} → {to}"),
+            Change::LoadgenProcesses { from, to } => {
+                format!("load generator processes {from} → {to}")
+            }
         }
     }
 
@@ -60,6 +76,7 @@ impl Change {
         match self {
             Change::ServerCpus { to, .. } => format!("server-cpus-{to}"),
             Change::LoadgenCpus { to, .. } => format!("loadgen-cpus-{to}"),
+            Change::LoadgenProcesses { to, .. } => format!("loadgen-processes-{to}"),
         }
     }
 }
@@ -141,6 +158,7 @@ impl Batch {
             (Change::LoadgenCpus { to, .. }, true) => (first.cpus, Some(to)),
             (Change::ServerCpus { from, .. }, false) => (from, lab.loadgen.cpus),
             (Change::LoadgenCpus { from, .. }, false) => (first.cpus, Some(from)),
+            (Change::LoadgenProcesses { .. }, _) => (first.cpus, lab.loadgen.cpus),
         };
         let pick = |f: &dyn Fn(&Pending) -> String| -> BTreeSet<String> {
             self.rows.iter().map(f).collect()
@@ -163,6 +181,10 @@ impl Batch {
         out.resources.memory = vec![first.memory_bytes];
         out.resources.pids = first.pids;
         out.loadgen.cpus = loadgen_cpus;
+        if let Change::LoadgenProcesses { from, to } = self.change {
+            let n = if moved { to } else { from };
+            out.loadgen.processes = crate::config::Processes::Count(n);
+        }
         let concurrency: BTreeSet<u32> = self.rows.iter().map(|p| p.row.concurrency).collect();
         let keepalive: BTreeSet<bool> = self.rows.iter().map(|p| p.row.keepalive).collect();
         out.loadgen.concurrency = concurrency.into_iter().collect();
@@ -218,15 +240,22 @@ pub fn plan(results: &Results, server_host_cpus: f64) -> (Vec<Batch>, Vec<Confir
                     limits.loadgen_cpuset.as_deref(),
                     limits.loadgen_host_cpus.map_or(server_host_cpus, f64::from),
                 );
-                let tool_room = if cell.command.first().is_some_and(|c| c.contains("oha")) {
-                    tool_room
-                } else {
+                let single_threaded = !cell.command.first().is_some_and(|c| c.contains("oha"));
+                let per_process = if single_threaded {
                     tool_room.min(1.0)
+                } else {
+                    tool_room
                 };
-                (
-                    grow(l, tool_room).map(|to| Change::LoadgenCpus { from: l, to }),
-                    Prediction::Rises,
-                )
+                let change = grow(l, per_process)
+                    .map(|to| Change::LoadgenCpus { from: l, to })
+                    .or_else(|| {
+                        // ab at a whole core: more processes, where its CPUs allow them.
+                        let from = cell.processes.len().max(1) as u32;
+                        let to = (2 * from).min(cell.concurrency);
+                        (single_threaded && to > from && l.min(tool_room) >= f64::from(to))
+                            .then_some(Change::LoadgenProcesses { from, to })
+                    });
+                (change, Prediction::Rises)
             }
             (Limiter::Loadgen, None) => (
                 grow(limits.cpus, server_room).map(|to| Change::ServerCpus {
@@ -260,7 +289,7 @@ pub fn plan(results: &Results, server_host_cpus: f64) -> (Vec<Batch>, Vec<Confir
         let Some(change) = change else {
             let what = match (verdict, limits.loadgen_cpus) {
                 (Limiter::Loadgen, Some(l)) => format!(
-                    "the load generator's cpus {l} cannot grow {MIN_GROWTH}× (ab uses one core at most, within its cpuset)"
+                    "the load generator's cpus {l} cannot grow {MIN_GROWTH}× (ab uses one core at most, within its cpuset), nor hold twice its processes"
                 ),
                 _ => format!(
                     "the server's cpus {} cannot grow {MIN_GROWTH}× ({server_room} CPUs to use{})",

@@ -110,6 +110,38 @@ fn a_limit_that_cannot_grow_is_recorded_as_not_checked_with_the_reason() {
 }
 
 #[test]
+fn ab_at_a_whole_core_of_a_two_cpu_limit_is_checked_with_twice_its_processes() {
+    let mut r = run_with(|_| Limiter::Loadgen, 1.0, None);
+    for c in &mut r.cells {
+        c.limits.loadgen_cpus = Some(if c.concurrency == 1 { 1.0 } else { 2.0 });
+        c.limits.loadgen_host_cpus = Some(2);
+    }
+    let (batches, unchecked) = plan(&r, 2.0);
+    let changes: Vec<Change> = batches.iter().map(|b| b.change).collect();
+    assert_eq!(
+        changes,
+        [Change::LoadgenProcesses { from: 1, to: 2 }],
+        "c = 1 has one connection: no second process for it"
+    );
+    // c = 1 (at a 1-CPU limit, one connection) cannot be checked: both servers' rows.
+    assert_eq!(unchecked.len(), 2, "{unchecked:?}");
+    assert!(unchecked.iter().all(|c| c.reason.contains("processes")));
+    let b = &batches[0];
+    let sub = b.lab(&lab(), Path::new("/tmp/x"), true);
+    assert_eq!(sub.loadgen.processes, crate::config::Processes::Count(2));
+    let control = b.lab(&lab(), Path::new("/tmp/x"), false);
+    assert_eq!(
+        control.loadgen.processes,
+        crate::config::Processes::Count(1)
+    );
+    assert_eq!(
+        sub.loadgen.cpus, control.loadgen.cpus,
+        "only the processes move"
+    );
+    assert_eq!(b.change.describe(), "load generator processes 1 → 2");
+}
+
+#[test]
 fn a_load_generator_under_a_quota_gets_one_and_a_half_times_it_up_to_one_core() {
     let mut r = run_with(|_| Limiter::Loadgen, 1.0, None);
     for c in &mut r.cells {

@@ -305,14 +305,20 @@ impl Fake {
             "run" => {
                 let tool = cmd.iter().skip_while(|a| *a != "--").skip(1);
                 let tool: Vec<String> = tool.cloned().collect();
-                let report = match tool.iter().find(|a| a.starts_with("http://")) {
-                    Some(url) => self.holder(url).cell(url, &tool).await?,
-                    None => agent::RunReport {
-                        exit_code: Some(0),
-                        stdout: "This is ApacheBench, Version 2.3 <fake>\n".into(),
-                        ..agent::RunReport::default()
-                    },
-                };
+                // Several processes (`-- A --and B`): each one a cell of its own rate.
+                let mut reports = Vec::new();
+                for process in tool.split(|a| a == "--and") {
+                    reports.push(match process.iter().find(|a| a.starts_with("http://")) {
+                        Some(url) => self.holder(url).cell(url, process).await?,
+                        None => agent::RunReport {
+                            exit_code: Some(0),
+                            stdout: "This is ApacheBench, Version 2.3 <fake>\n".into(),
+                            ..agent::RunReport::default()
+                        },
+                    });
+                }
+                let mut report = reports.remove(0);
+                report.others = reports;
                 serde_json::to_string(&report)?
             }
             other => bail!("the fake agent has no `{other}`"),

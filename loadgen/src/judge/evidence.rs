@@ -27,7 +27,12 @@ pub struct Evidence {
     /// over the tool's time stands in.
     pub tool_cpu_s: Option<f64>,
     pub tool_wall_s: f64,
+    /// The cores the tool can use: its processes (ab: one core each) within what the
+    /// load generator may use.
     pub tool_cores: f64,
+    /// Several processes: the busiest one's CPU over its own wall time (ab: of its one
+    /// core). One saturated process holds its connections back even when the others idle.
+    pub busiest_process_share: Option<f64>,
     pub loadgen_throttled_share: Option<f64>,
     /// The route's known wait per request (`/sleep/{ms}`), in ms.
     pub wait_ms: Option<f64>,
@@ -52,10 +57,10 @@ impl Evidence {
         let tool = cell.tool();
         // ab is single-threaded (1 core at most); oha uses every core it may, which is at
         // most the load generator host's (as recorded, not the machine reading the record).
+        let processes = cell.processes.len().max(1) as f64;
         let max_cores = tool
             .and_then(|t| t.driver().max_cores())
-            .unwrap_or(f64::INFINITY);
-        let host = limits.loadgen_host_cpus.map_or(f64::INFINITY, f64::from);
+            .map_or(f64::INFINITY, |c| c * processes);
         let lg = cell.loadgen_resources.as_ref();
         let (tool_cpu_s, tool_wall_s) = match (&cell.tool_usage, lg, m.time_taken_s) {
             (Some(u), _, _) => (Some(u.cpu_s), u.wall_s),
@@ -85,9 +90,8 @@ impl Evidence {
             }),
             tool_cpu_s,
             tool_wall_s,
-            tool_cores: cores_of(limits.loadgen_cpus, limits.loadgen_cpuset.as_deref())
-                .min(max_cores)
-                .min(host),
+            tool_cores: limits.loadgen_cores().min(max_cores),
+            busiest_process_share: busiest_process_share(cell),
             loadgen_throttled_share: lg.and_then(|r| r.throttled_share()),
             wait_ms: sleep_ms(&cell.path),
             offered_rps: cell.offered_rps,
@@ -172,6 +176,9 @@ impl Evidence {
     /// start dilutes): the load generator, not the server, set the pace.
     pub fn loadgen_bound(&self) -> bool {
         self.tool_share().is_some_and(|s| s >= CPU_SATURATED)
+            || self
+                .busiest_process_share
+                .is_some_and(|s| s >= CPU_SATURATED)
             || self.loadgen_throttled_share.is_some_and(|s| s >= THROTTLED)
     }
 
@@ -195,6 +202,21 @@ fn cores_of(cpus: Option<f64>, cpuset: Option<&str>) -> f64 {
         .into_iter()
         .flatten()
         .fold(f64::INFINITY, f64::min)
+}
+
+/// Of a cell's several processes, the busiest one's CPU over its wall time, per core it
+/// can use (`None` for one process: the tool's own share says it all).
+fn busiest_process_share(cell: &Cell) -> Option<f64> {
+    let per_process = cell
+        .tool()
+        .and_then(|t| t.driver().max_cores())
+        .unwrap_or(1.0);
+    cell.processes
+        .iter()
+        .filter_map(|p| p.usage.as_ref())
+        .filter_map(|u| share(Some(u.cpu_s), u.wall_s, per_process))
+        .reduce(f64::max)
+        .filter(|_| cell.processes.len() > 1)
 }
 
 /// CPU seconds over wall seconds over cores, when all are known and positive.

@@ -203,7 +203,7 @@ fn merged<'a>(hists: impl Iterator<Item = &'a BTreeMap<u64, u64>>) -> BTreeMap<u
 }
 
 /// Nearest-rank percentile of a histogram of whole ms.
-fn percentile_ms(hist: &BTreeMap<u64, u64>, p: f64) -> Option<f64> {
+pub(crate) fn percentile_ms(hist: &BTreeMap<u64, u64>, p: f64) -> Option<f64> {
     let total: u64 = hist.values().sum();
     if total == 0 {
         return None;

@@ -21,6 +21,7 @@ fn hello() -> Evidence {
         tool_cpu_s: Some(0.077),
         tool_wall_s: 0.080,
         tool_cores: 1.0,
+        busiest_process_share: None,
         loadgen_throttled_share: Some(0.0),
         wait_ms: None,
         offered_rps: None,
@@ -274,6 +275,39 @@ fn an_unlimited_tool_is_judged_against_the_load_generator_host() {
     assert!(!bound(Some(16)), "7.5 of 16 cores");
     // Not recorded: unknown, never the CPU count of the machine reading the record.
     assert!(!bound(None));
+}
+
+#[test]
+fn one_saturated_process_of_several_makes_the_cell_loadgen_bound() {
+    // Two ab processes on a 2-CPU load generator: one at 97% of its core, the other at
+    // 30%. Together they used 64% of the two cores, but the busy one held its connections.
+    let mut c = recorded();
+    c.limits.loadgen_cpus = Some(2.0);
+    c.limits.loadgen_cpuset = None;
+    if let Some(lg) = c.loadgen_resources.as_mut() {
+        lg.periods = 0;
+    }
+    let wall = c.tool_usage.as_ref().unwrap().wall_s;
+    let process = |share: f64| crate::record::ProcessRun {
+        usage: Some(crate::record::ToolUsage {
+            cpu_s: share * wall,
+            wall_s: wall,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let bound = |shares: &[f64]| {
+        let mut c = c.clone();
+        c.processes = shares.iter().map(|s| process(*s)).collect();
+        c.tool_usage.as_mut().unwrap().cpu_s = shares.iter().sum::<f64>() * wall;
+        let e = Evidence::of(&c).unwrap();
+        assert_eq!(e.tool_cores, shares.len() as f64, "one core per process");
+        judge(&mut c);
+        c.flags.contains(&Flag::LoadgenBound)
+    };
+    assert!(bound(&[0.97, 0.3]));
+    assert!(!bound(&[0.6, 0.55]));
+    assert!(bound(&[0.95, 0.95]));
 }
 
 #[test]

@@ -69,7 +69,7 @@ pub fn verdict(f: &Evidence) -> Verdict {
         return verdict(
             Limiter::Loadgen,
             cpu_text,
-            Some("the load generator set this number, not the server: lower the server's cpus, give the load generator its own CPU, turn keep-alive on, or use oha (multi-threaded)"),
+            Some("the load generator set this number, not the server: lower the server's cpus, give the load generator its own CPU, turn keep-alive on, run more ab processes (loadgen.processes, given the CPUs for them), or use oha (multi-threaded)"),
         );
     }
     if let Some(v) = open_loop(f, &cpu_text).or_else(|| workload(f, &cpu_text)) {
@@ -157,8 +157,12 @@ fn describe_cpu(f: &Evidence) -> String {
         }
         s
     };
+    let busiest = f
+        .busiest_process_share
+        .map(|b| format!(", its busiest process {:.0}% of its core", b * 100.0))
+        .unwrap_or_default();
     format!(
-        "{}; {}",
+        "{}; {}{busiest}",
         part(
             "server",
             f.server_cpu_s,

@@ -168,6 +168,21 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// The CPUs the load generator may use: its `cpus`, its pinned CPUs and its host's,
+    /// whichever is fewest (infinite when none is known).
+    pub fn loadgen_cores(&self) -> f64 {
+        let set = self
+            .loadgen_cpuset
+            .as_deref()
+            .and_then(crate::pin::cpuset_size)
+            .map(|n| n as f64);
+        let host = self.loadgen_host_cpus.map(f64::from);
+        [self.loadgen_cpus, set, host]
+            .into_iter()
+            .flatten()
+            .fold(f64::INFINITY, f64::min)
+    }
+
     /// The server's own limits as reports name them: `cpus=1 memory=256m pids=4096`.
     pub fn label(&self) -> String {
         let mut s = format!(
@@ -243,6 +258,12 @@ pub struct Cell {
     /// reported by `lab-agent` inside the load generator container).
     #[serde(default)]
     pub tool_usage: Option<ToolUsage>,
+    /// The load tool's processes when the cell ran several (`loadgen.processes`), the
+    /// first one first: each its command, raw output and exact resource use. The cell's
+    /// own `command` and raw files are the first process's; `tool_usage` sums them (CPU)
+    /// and takes the longest wall time; `measurement` is their merge (see `tool::processes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<ProcessRun>,
     /// What the server counted during the cell (built-in models' `/metrics`): exact peaks
     /// of open connections and threads.
     #[serde(default)]
@@ -276,6 +297,22 @@ pub struct ToolUsage {
     /// Spawn to exit, seconds.
     pub wall_s: f64,
     pub max_rss_kib: i64,
+}
+
+/// One of a cell's load tool processes (see [`Cell::processes`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessRun {
+    pub command: Vec<String>,
+    /// Its stdout, stderr and per-request file under `raw/`.
+    pub raw_stdout: String,
+    pub raw_stderr: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_requests: Option<String>,
+    pub exit_code: Option<i64>,
+    pub usage: Option<ToolUsage>,
+    /// Requests it completed, and its own rate (its report's).
+    pub complete: Option<u64>,
+    pub rps: Option<f64>,
 }
 
 impl Cell {

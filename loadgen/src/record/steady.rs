@@ -29,6 +29,27 @@ impl RequestLog {
         self.len() == 0
     }
 
+    /// Add another process's requests (several processes of one cell share one log).
+    pub fn merge(&mut self, other: &RequestLog) {
+        for (second, hist) in &other.by_second {
+            let into = self.by_second.entry(*second).or_default();
+            for (ms, n) in hist {
+                *into.entry(*ms).or_insert(0) += n;
+            }
+        }
+    }
+
+    /// All its requests' total times, whole ms → requests.
+    pub fn histogram(&self) -> BTreeMap<u64, u64> {
+        let mut out = BTreeMap::new();
+        for hist in self.by_second.values() {
+            for (ms, n) in hist {
+                *out.entry(*ms).or_insert(0) += n;
+            }
+        }
+        out
+    }
+
     /// The longest total time of any request, ms.
     pub fn max_ms(&self) -> Option<u64> {
         self.by_second

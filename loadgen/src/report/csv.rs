@@ -166,6 +166,8 @@ const COLUMNS: &[Column] = &[
     ("halves_change", |c, _| {
         f(steady(c).and_then(|s| s.halves_change))
     }),
+    // Added with `loadgen.processes`: the tool processes that sent the cell's load.
+    ("tool_processes", |c, _| c.processes.len().max(1).to_string()),
 ];
 
 fn steady(c: &Cell) -> Option<&Steady> {

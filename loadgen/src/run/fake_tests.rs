@@ -205,6 +205,46 @@ async fn cells_sized_by_the_policy_have_steady_windows_and_settle_in_two_rounds(
     }
 }
 
+/// `loadgen.processes: 2`: a cell of two connections is sent by two ab processes of one
+/// connection each, both started by one agent run; their reports merge (requests summed,
+/// the steady window over both processes' requests) and each keeps its raw files. A cell
+/// of one connection stays one process.
+#[tokio::test]
+async fn two_processes_share_a_cell_and_merge() {
+    let bench = Bench::sending(
+        "{ cpus: 0.25, memory: 64m }",
+        "processes: 2, ",
+        "pin: off\nrepeat: 1\n",
+    );
+    bench.fake.rates("a", &[3000.0]);
+    bench.fake.rates("b", &[2000.0]);
+    let results = finished(bench.run().await);
+    let dir = std::path::Path::new(&bench.owned.id.dir);
+    for c in &results.cells {
+        let per_process = if c.server == "a" { 3000.0 } else { 2000.0 };
+        let s = c.steady.as_ref().expect("a steady window");
+        if c.concurrency == 1 {
+            assert!(c.processes.is_empty(), "one connection, one process");
+            assert_eq!(s.rps, per_process);
+            continue;
+        }
+        assert_eq!(c.processes.len(), 2, "{}", c.id);
+        assert_eq!(s.rps, 2.0 * per_process, "both processes' requests");
+        let m = c.measurement().unwrap();
+        let complete: u64 = c.processes.iter().map(|p| p.complete.unwrap()).sum();
+        assert_eq!(m.complete, Some(complete));
+        assert!(c.percentiles_fine.is_none(), "-e files do not merge");
+        assert_eq!(m.latency_ms["99"], 1.0, "whole ms from the union of -g");
+        for (i, p) in c.processes.iter().enumerate() {
+            assert!(p.command.join(" ").contains(" -c 1 "), "{:?}", p.command);
+            assert!(dir.join(&p.raw_stdout).is_file(), "{}", p.raw_stdout);
+            assert!(dir.join(p.raw_requests.as_ref().unwrap()).is_file());
+            assert_eq!(i == 0, p.raw_stdout == c.raw_stdout);
+        }
+        assert!(c.processes[1].raw_stdout.contains(".p2."));
+    }
+}
+
 /// A point whose requests take 0.7 s leaves a 3 s cell one steady second (the requests
 /// still in flight end the window): its first cell is measured again for 4 s, its next
 /// cells run 4 s from the start, and the other server's cells stay at 3 s.

@@ -76,7 +76,7 @@ pub async fn measure(
     };
     let before = neighbours_before(ctx, session, cell).await;
     let timed = policy_s.is_some();
-    let mut measured = run_bracketed(ctx, session, srv, &cell.command, &collect, timed).await;
+    let mut measured = run_bracketed(ctx, session, srv, &commands(cell), &collect, timed).await;
     let longer = match &measured {
         Ok(m) if sized && learnt.is_none() => longer_try(ctx, cell, m),
         _ => None,
@@ -92,7 +92,7 @@ pub async fn measure(
             lengths.insert(key, s);
         }
         set_length(ctx, srv, cell, Some(s));
-        measured = run_bracketed(ctx, session, srv, &cell.command, &collect, timed).await;
+        measured = run_bracketed(ctx, session, srv, &commands(cell), &collect, timed).await;
     }
     match measured {
         Ok(m) => fill(ctx, cell, m),
@@ -130,7 +130,7 @@ fn point_key(cell: &Cell) -> String {
 }
 
 /// Give the cell its length (`seconds`; `None`: its requests) and the load tool's command
-/// for it; the files the tool leaves to collect.
+/// for it (one per process, see `loadgen.processes`); the files the tool leaves to collect.
 fn set_length(
     ctx: &Ctx<'_>,
     srv: &LiveServer,
@@ -153,8 +153,54 @@ fn set_length(
         percentiles: true,
         per_request: true,
     };
-    cell.command = driver.command(&load);
+    // A tool that runs a thread per core itself (oha) is always one process.
+    let n = match driver.max_cores() {
+        Some(_) => ctx
+            .lab
+            .loadgen
+            .processes
+            .resolve(cell.limits.loadgen_cores(), cell.concurrency),
+        None => 1,
+    };
+    let mut commands = tool::processes::split(&load, n)
+        .iter()
+        .map(|l| driver.command(l))
+        .collect::<Vec<_>>();
+    cell.command = commands.first().cloned().unwrap_or_default();
+    cell.processes = match commands.len() {
+        1 => Vec::new(),
+        _ => commands
+            .drain(..)
+            .enumerate()
+            .map(|(i, command)| process_run(cell, i, command))
+            .collect(),
+    };
     driver.collect(&load)
+}
+
+/// Process `i` (from 0) of a cell that runs several: its command and its raw files (the
+/// first process's are the cell's own; the others' carry `.p2`, `.p3`, ...).
+fn process_run(cell: &Cell, i: usize, command: Vec<String>) -> results::ProcessRun {
+    let stem = format!("raw/{}.", cell.id);
+    let renamed = |path: &str| match i {
+        0 => path.to_string(),
+        _ => path.replacen(&stem, &format!("raw/{}.p{}.", cell.id, i + 1), 1),
+    };
+    results::ProcessRun {
+        command,
+        raw_stdout: renamed(&cell.raw_stdout),
+        raw_stderr: renamed(&cell.raw_stderr),
+        raw_requests: Some(renamed(&format!("raw/{}.requests.tsv.gz", cell.id))),
+        ..Default::default()
+    }
+}
+
+/// The commands of a cell's run: one per process.
+fn commands(cell: &Cell) -> Vec<Vec<String>> {
+    match cell.processes.is_empty() {
+        true => vec![cell.command.clone()],
+        false => cell.processes.iter().map(|p| p.command.clone()).collect(),
+    }
 }
 
 /// A first try of a cell sized by the policy that kept fewer quota periods of steady load
@@ -243,7 +289,7 @@ async fn run_bracketed(
     ctx: &Ctx<'_>,
     session: &Session,
     srv: &LiveServer,
-    command: &[String],
+    commands: &[Vec<String>],
     collect: &[&str],
     timed: bool,
 ) -> Result<Measured> {
@@ -266,7 +312,7 @@ async fn run_bracketed(
     let report = session
         .run_tool_aligned(
             ctx,
-            command,
+            commands,
             &scrapes,
             collect,
             cell_deadline(ctx),
@@ -300,15 +346,15 @@ async fn run_bracketed(
 /// Interpret a measurement into the cell: raw files, ab's report, resources, metrics.
 fn fill(ctx: &Ctx<'_>, cell: &mut Cell, m: Measured) {
     let r = &m.report;
-    cell.exit_code = r.exit_code.map(i64::from);
+    // Several processes: the first that did not exit 0 speaks for the cell.
+    cell.exit_code = r
+        .processes()
+        .find(|p| p.exit_code != Some(0))
+        .unwrap_or(r)
+        .exit_code
+        .map(i64::from);
     save_raw(ctx, cell, r);
-    cell.tool_usage = Some(ToolUsage {
-        cpu_s: r.cpu_s(),
-        user_s: r.user_s,
-        sys_s: r.sys_s,
-        wall_s: r.wall_s,
-        max_rss_kib: r.max_rss_kib,
-    });
+    cell.tool_usage = Some(usage_of_all(r));
     let mut server = resources::summarize(
         &m.server.0,
         &m.server.1,
@@ -323,19 +369,9 @@ fn fill(ctx: &Ctx<'_>, cell: &mut Cell, m: Measured) {
         let metrics = CellMetrics::between(&metrics::parse(&b.body), &metrics::parse(&a.body));
         cell.server_metrics = (!metrics.is_empty()).then_some(metrics);
     }
-    match ctx.lab.loadgen.tool.driver().parse(&r.stdout, &r.files) {
-        Ok(parsed) => {
+    match parse_all(ctx, cell, r) {
+        Ok(counts) => {
             cell.status = Status::Ok;
-            // ab's -e rows are wrong for 50 requests or fewer (see NOTES): keep the
-            // whole-ms table then. A timed cell asks for no count: what it completed counts.
-            let done = tool::measurement(&parsed, None).complete.unwrap_or(0);
-            cell.percentiles_fine = r
-                .files
-                .get(PERCENTILE_FILE)
-                .and_then(|text| ab::parse_percentile_csv(text).ok())
-                .filter(|_| done > 50);
-            let counts = tool::measurement(&parsed, cell.percentiles_fine.as_ref());
-            cell.report = Some(parsed);
             cell.measurement = Some(counts.clone());
             cell.steady = steady_window(ctx, cell, &m);
             // Without a background load, all of the server's CPU in the window went to
@@ -354,23 +390,99 @@ fn fill(ctx: &Ctx<'_>, cell: &mut Cell, m: Measured) {
                 ));
             }
         }
-        Err(e) => {
-            let detail = last_line(&r.stderr).unwrap_or(e);
-            cell.reason = Some(format!(
-                "{} {}: {detail}",
-                ctx.lab.loadgen.tool,
-                describe_exit(r)
-            ));
-        }
+        Err(e) => cell.reason = Some(e),
     }
     cell.server_resources = Some(server);
+}
+
+/// Parse every process's report into the cell (its tool report: the first process's) and
+/// return the cell's measurement: the one process's, or the exact merge of several (see
+/// `tool::processes`). `Err`: why a process's output gave no report.
+fn parse_all(
+    ctx: &Ctx<'_>,
+    cell: &mut Cell,
+    r: &RunReport,
+) -> Result<results::Measurement, String> {
+    let tool = ctx.lab.loadgen.tool;
+    let several = !r.others.is_empty();
+    let mut parts = Vec::new();
+    for (i, p) in r.processes().enumerate() {
+        let parsed = tool.driver().parse(&p.stdout, &p.files).map_err(|e| {
+            let detail = last_line(&p.stderr).unwrap_or(e);
+            let which = if several {
+                format!(" (process {})", i + 1)
+            } else {
+                String::new()
+            };
+            format!("{tool}{which} {}: {detail}", describe_exit(p))
+        })?;
+        let counts = tool::measurement(&parsed, None);
+        if let Some(run) = cell.processes.get_mut(i) {
+            run.exit_code = p.exit_code.map(i64::from);
+            run.usage = Some(usage_of(p));
+            run.complete = counts.complete;
+            run.rps = counts.rps;
+        }
+        if i == 0 {
+            // ab's -e rows are wrong for 50 requests or fewer (see NOTES): keep the
+            // whole-ms table then. A timed cell asks for no count: what it completed
+            // counts. Several processes' -e files cannot be merged: none then.
+            cell.percentiles_fine = r
+                .files
+                .get(PERCENTILE_FILE)
+                .and_then(|text| ab::parse_percentile_csv(text).ok())
+                .filter(|_| counts.complete.unwrap_or(0) > 50 && !several);
+            cell.report = Some(parsed.clone());
+        }
+        parts.push(tool::measurement(&parsed, cell.percentiles_fine.as_ref()));
+    }
+    Ok(match several {
+        false => parts.remove(0),
+        true => tool::processes::merge(&parts, request_log(ctx, r).as_ref(), cell.concurrency),
+    })
+}
+
+/// One process's exact resource use.
+fn usage_of(p: &RunReport) -> ToolUsage {
+    ToolUsage {
+        cpu_s: p.cpu_s(),
+        user_s: p.user_s,
+        sys_s: p.sys_s,
+        wall_s: p.wall_s,
+        max_rss_kib: p.max_rss_kib,
+    }
+}
+
+/// The tool's resource use over all its processes: CPU summed, the longest wall time, the
+/// largest peak memory.
+fn usage_of_all(r: &RunReport) -> ToolUsage {
+    r.processes()
+        .map(usage_of)
+        .fold(ToolUsage::default(), |a, b| ToolUsage {
+            cpu_s: a.cpu_s + b.cpu_s,
+            user_s: a.user_s + b.user_s,
+            sys_s: a.sys_s + b.sys_s,
+            wall_s: a.wall_s.max(b.wall_s),
+            max_rss_kib: a.max_rss_kib.max(b.max_rss_kib),
+        })
+}
+
+/// The per-request data of every process of the run, as one log; `None` when a process
+/// wrote none (then no figure may come from part of the requests).
+fn request_log(ctx: &Ctx<'_>, r: &RunReport) -> Option<results::RequestLog> {
+    let driver = ctx.lab.loadgen.tool.driver();
+    let mut log = results::RequestLog::default();
+    for p in r.processes() {
+        log.merge(&driver.request_log(&p.files)?);
+    }
+    Some(log)
 }
 
 /// The cell's steady window, from the tool's per-request data (ab `-g`) and the server's
 /// per-period counters; `None` when the tool wrote no per-request data.
 fn steady_window(ctx: &Ctx<'_>, cell: &Cell, m: &Measured) -> Option<crate::record::Steady> {
     let r = &m.report;
-    let log = ctx.lab.loadgen.tool.driver().request_log(&r.files)?;
+    let log = request_log(ctx, r)?;
     let started = r.started_unix_s?;
     let ended = r.ended_unix_s.unwrap_or(started + r.wall_s);
     // A timed tool stops sending at its duration; what follows is its report being written.
@@ -396,13 +508,19 @@ fn steady_window(ctx: &Ctx<'_>, cell: &Cell, m: &Measured) -> Option<crate::reco
     ))
 }
 
-/// ab's stdout and stderr, and the server's metrics scrapes, under `raw/`.
+/// The tool's stdout and stderr (every process's), its per-request files, and the server's
+/// metrics scrapes, under `raw/`.
 fn save_raw(ctx: &Ctx<'_>, cell: &Cell, r: &RunReport) {
     let dir = &ctx.run.dir;
-    let mut files = vec![
-        (cell.raw_stdout.clone(), r.stdout.clone()),
-        (cell.raw_stderr.clone(), r.stderr.clone()),
-    ];
+    let mut files = Vec::new();
+    for (i, p) in r.processes().enumerate() {
+        let (stdout, stderr) = match cell.processes.get(i) {
+            Some(run) => (run.raw_stdout.clone(), run.raw_stderr.clone()),
+            None => (cell.raw_stdout.clone(), cell.raw_stderr.clone()),
+        };
+        files.push((stdout, p.stdout.clone()));
+        files.push((stderr, p.stderr.clone()));
+    }
     if !r.scrapes_before.is_empty() {
         let text = |label: &str, f: &[agent::Fetch]| {
             f.iter()
@@ -419,9 +537,20 @@ fn save_raw(ctx: &Ctx<'_>, cell: &Cell, r: &RunReport) {
             tracing::error!("{e:#}");
         }
     }
-    // The per-request file: tens of thousands of similar lines, kept compressed.
-    if let Some(text) = r.files.get(tool::ab::REQUESTS_FILE) {
-        let path = dir.join(format!("raw/{}.requests.tsv.gz", cell.id));
+    // The per-request files: tens of thousands of similar lines, kept compressed.
+    for (i, p) in r.processes().enumerate() {
+        let Some(text) = p.files.get(tool::ab::REQUESTS_FILE) else {
+            continue;
+        };
+        let path = match cell
+            .processes
+            .get(i)
+            .and_then(|run| run.raw_requests.clone())
+        {
+            Some(path) => path,
+            None => format!("raw/{}.requests.tsv.gz", cell.id),
+        };
+        let path = dir.join(path);
         if let Err(e) = gzip(text.as_bytes()).and_then(|b| results::write_atomic(&path, &b)) {
             tracing::error!("{e:#}");
         }

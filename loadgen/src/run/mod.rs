@@ -333,6 +333,7 @@ fn new_cell(lab: &Lab, group: &config::Group, cref: &config::CellRef, limits: Li
         server_resources: None,
         loadgen_resources: None,
         tool_usage: None,
+        processes: Vec::new(),
         server_metrics: None,
         steady: None,
         verdict: None,

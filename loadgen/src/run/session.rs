@@ -132,16 +132,18 @@ impl Session {
         collect: &[&str],
         timeout: Duration,
     ) -> Result<RunReport> {
-        self.run_tool_aligned(ctx, command, scrapes, collect, timeout, None)
+        let commands = [command.to_vec()];
+        self.run_tool_aligned(ctx, &commands, scrapes, collect, timeout, None)
             .await
     }
 
     /// [`Session::run_tool`], started within a fraction of a second (`lab-agent
-    /// --start-between LO HI`): how a timed cell gets whole seconds of steady load.
+    /// --start-between LO HI`): how a timed cell gets whole seconds of steady load. Several
+    /// commands are several processes started together (`lab-agent run -- A --and B`).
     pub async fn run_tool_aligned(
         &self,
         ctx: &Ctx<'_>,
-        command: &[String],
+        commands: &[Vec<String>],
         scrapes: &[String],
         collect: &[&str],
         timeout: Duration,
@@ -162,8 +164,10 @@ impl Session {
             cmd.extend(["--collect".to_string(), path.to_string()]);
         }
         cmd.extend(["--timeout".to_string(), timeout.as_secs().to_string()]);
-        cmd.push("--".into());
-        cmd.extend(command.iter().cloned());
+        for (i, command) in commands.iter().enumerate() {
+            cmd.push(if i == 0 { "--" } else { "--and" }.into());
+            cmd.extend(command.iter().cloned());
+        }
         let out = ctx
             .loadgen
             .engine

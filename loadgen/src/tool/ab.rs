@@ -7,13 +7,14 @@ use super::{Amount, Load, LoadTool, Tool};
 use crate::ab::AbReport;
 use crate::record::{FailureKind, Measurement, RequestLog, TimeSummary, ToolReport};
 
-/// Where ab writes its `-e` percentile file inside the load generator container (`/tmp` is
-/// world-writable there: the lab copies it in with the agent).
-pub const PERCENTILE_FILE: &str = "/tmp/lab-percentiles.csv";
+/// Where ab writes its `-e` percentile file: relative, so in the work folder `lab-agent`
+/// gives each process of a run (under `/tmp`, world-writable in the load generator
+/// container: the lab copies it in with the agent), so that processes do not collide.
+pub const PERCENTILE_FILE: &str = "lab-percentiles.csv";
 
 /// Where ab writes its `-g` per-request file (start second and total time of each
-/// request): the steady window and its timeline are computed from it.
-pub const REQUESTS_FILE: &str = "/tmp/lab-requests.tsv";
+/// request): the steady window and its timeline are computed from it. Relative, as above.
+pub const REQUESTS_FILE: &str = "lab-requests.tsv";
 
 /// ab's `-t` sets the request count to 50000 (see NOTES); a `-n` given after it lifts
 /// that cap. ab reserves a record per request up front (calloc: pages are touched only as
@@ -199,7 +200,7 @@ mod tests {
         };
         assert_eq!(
             Ab.command(&load).join(" "),
-            "ab -n 1000 -c 10 -s 30 -r -e /tmp/lab-percentiles.csv -k http://172.18.0.2:45000/"
+            "ab -n 1000 -c 10 -s 30 -r -e lab-percentiles.csv -k http://172.18.0.2:45000/"
         );
         assert_eq!(Ab.collect(&load), vec![PERCENTILE_FILE]);
         let plain = Load {
@@ -219,7 +220,7 @@ mod tests {
         };
         assert_eq!(
             Ab.command(&timed).join(" "),
-            "ab -t 3 -n 10000000 -c 10 -s 30 -r -g /tmp/lab-requests.tsv http://172.18.0.2:45000/"
+            "ab -t 3 -n 10000000 -c 10 -s 30 -r -g lab-requests.tsv http://172.18.0.2:45000/"
         );
         assert_eq!(Ab.collect(&timed), vec![REQUESTS_FILE]);
     }

@@ -15,6 +15,7 @@ use crate::record::{Cell, Measurement, RequestLog, ToolReport};
 
 pub mod ab;
 pub mod oha;
+pub mod processes;
 
 pub use ab::PERCENTILE_FILE;
 

@@ -251,3 +251,27 @@ fn the_open_loop_example_is_valid() {
     assert!(lab.loadgen.rate.iter().all(|r| r.is_percent()));
     assert_eq!(Plan::new(&lab).cell_count(), 40);
 }
+
+#[test]
+fn processes_are_a_number_or_auto_and_ab_s_alone() {
+    let lab = ok(&simple(RES, "{ concurrency: 2, processes: auto }"));
+    assert_eq!(lab.loadgen.processes, crate::config::Processes::Auto);
+    let lab = ok(&simple(RES, "{ concurrency: 2 }"));
+    assert_eq!(lab.loadgen.processes, crate::config::Processes::Count(1));
+    let text = simple(RES, "{ concurrency: 2, processes: 0 }");
+    assert_err(
+        &err(&text),
+        6,
+        col(&text, 6, "0 }"),
+        "loadgen.processes",
+        "out of range",
+    );
+    let text = simple(RES, "{ tool: oha, duration: 5s, concurrency: 2, processes: 2 }");
+    assert_err(
+        &err(&text),
+        6,
+        col(&text, 6, "2 }"),
+        "loadgen.processes",
+        "oha runs a thread per core",
+    );
+}

@@ -41,6 +41,17 @@ fn amount(lg: &crate::config::Loadgen) -> String {
         None if lg.sized_by_policy() => "cells sized by the lab (see Cell length)".into(),
         None => format!("{} requests per cell", lg.requests),
     };
+    let per_cell = match lg.processes {
+        crate::config::Processes::Count(1) => per_cell,
+        crate::config::Processes::Auto => format!(
+            "{per_cell}, sent by one process per CPU the load generator may use, the \
+             connections shared out and the results merged from every request"
+        ),
+        crate::config::Processes::Count(n) => format!(
+            "{per_cell}, sent by {n} processes (never more than the connections), the \
+             connections shared out and the results merged from every request"
+        ),
+    };
     if lg.rate.is_empty() {
         return per_cell;
     }
