@@ -6,7 +6,9 @@
 //! show: that process is saturated and the cell is `loadgen`. Given two CPUs
 //! (`loadgen.cpus: 2`, `processes: auto`), two ab processes send more requests per
 //! second. Runs of one and two processes alternate (this machine's speed drifts 10–20% in
-//! minutes: only side-by-side ratios mean anything). Then the record is checked against
+//! minutes: only side-by-side ratios mean anything); one of the one-process runs is
+//! checked with `--confirm`, which puts its `loadgen` verdict to twice the processes.
+//! Then the record is checked against
 //! the raw files: each process's output and per-request file kept, counts summed, and the
 //! merged latency percentiles equal to the nearest-rank percentiles of the union of every
 //! request's total time in the raw `-g` files.
@@ -29,20 +31,23 @@ fn lab_yaml(output: &Path, name: &str, processes: &str) -> String {
     )
 }
 
-/// One run of `file`: its one cell.
-fn run_one(file: &Path, output: &Path) -> serde_json::Value {
-    let o = lab(&[
+/// One run of `file` (with `extra` arguments): its folder, its one cell and its checks.
+fn run_one(file: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
         "run",
         file.to_str().unwrap(),
         "--output",
         output.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(extra);
+    let o = lab(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let run = only_run(output);
     let mut results = results_json(&run);
     let cell = results["cells"][0].take();
     assert_eq!(cell["status"], "ok", "{cell:#}");
-    serde_json::json!({ "run": run, "cell": cell })
+    let checks = results["confirmations"].take();
+    serde_json::json!({ "run": run, "cell": cell, "confirmations": checks })
 }
 
 /// The total times (ms) of every request in a gzipped ab `-g` file.
@@ -75,8 +80,11 @@ fn two_processes_outrun_one_and_their_merge_equals_the_raw_requests() {
     let two = lab_file(dir.path(), "two.yaml", &lab_yaml(dir.path(), "two", "auto"));
     let (mut ones, mut twos) = (Vec::new(), Vec::new());
     for round in 0..2 {
-        ones.push(run_one(&one, &dir.path().join(format!("one-{round}"))));
-        twos.push(run_one(&two, &dir.path().join(format!("two-{round}"))));
+        // The second one-process run checks its verdict: twice the processes.
+        let confirm: &[&str] = if round == 1 { &["--confirm"] } else { &[] };
+        let out = dir.path().join(format!("one-{round}"));
+        ones.push(run_one(&one, &out, confirm));
+        twos.push(run_one(&two, &dir.path().join(format!("two-{round}")), &[]));
     }
     let rps = |runs: &[serde_json::Value]| -> Vec<f64> {
         runs.iter()
@@ -99,6 +107,18 @@ fn two_processes_outrun_one_and_their_merge_equals_the_raw_requests() {
             cell["verdict"]
         );
     }
+
+    // `--confirm` puts the loadgen verdict to twice the processes: more req/s, not refuted.
+    let check = &ones[1]["confirmations"][0];
+    assert_eq!(
+        check["change"], "load generator processes 1 → 2",
+        "{check:#}"
+    );
+    assert_ne!(check["confirmed"], false, "{check:#}");
+    assert!(
+        check["after_rps"].as_f64() > check["control_rps"].as_f64(),
+        "{check:#}"
+    );
 
     // The record of a two-process cell against its raw files.
     let run = Path::new(twos[1]["run"].as_str().unwrap());
@@ -147,7 +167,11 @@ fn two_processes_outrun_one_and_their_merge_equals_the_raw_requests() {
     }
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(
-        report.contains("processes"),
-        "the report says how it was sent"
+        report.contains("sent by one process per CPU the load generator may use"),
+        "the report says how the load was sent"
+    );
+    assert!(
+        report.contains("p2 stdout"),
+        "and links every process's output"
     );
 }

@@ -131,7 +131,11 @@ mod tests {
         // Recorded as written, and read back.
         for p in [Processes::Count(3), Processes::Auto] {
             let json = serde_json::to_string(&p).unwrap();
-            assert_eq!(serde_json::from_str::<Processes>(&json).unwrap(), p, "{json}");
+            assert_eq!(
+                serde_json::from_str::<Processes>(&json).unwrap(),
+                p,
+                "{json}"
+            );
         }
         assert_eq!(serde_json::to_string(&Processes::Auto).unwrap(), "\"auto\"");
     }

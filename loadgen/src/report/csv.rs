@@ -167,7 +167,9 @@ const COLUMNS: &[Column] = &[
         f(steady(c).and_then(|s| s.halves_change))
     }),
     // Added with `loadgen.processes`: the tool processes that sent the cell's load.
-    ("tool_processes", |c, _| c.processes.len().max(1).to_string()),
+    ("tool_processes", |c, _| {
+        c.processes.len().max(1).to_string()
+    }),
 ];
 
 fn steady(c: &Cell) -> Option<&Steady> {

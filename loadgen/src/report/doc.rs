@@ -115,6 +115,12 @@ impl Text {
         self
     }
 
+    /// Append another text's inlines.
+    pub fn extend(mut self, other: Text) -> Text {
+        self.0.extend(other.0);
+        self
+    }
+
     pub fn run_report(mut self, text: impl Into<String>, dir: impl Into<String>) -> Text {
         self.0.push(Inline::RunReport {
             text: text.into(),

@@ -109,14 +109,29 @@ pub fn blocks(record: &TuneRecord) -> Vec<Block> {
              machine's noise, whatever the memory). The figures are those of the CPU answer; \
              the memory peak that of the memory answer.",
         )),
-        Block::Paragraph(Text::from(match record.tune.confirm_s {
-            Some(len) => format!(
-                "Before an answer is given, it is held for {len:.0} s in one confirmation run                  and must pass the target there too, and hold it (req/s and p99) in at least                  {:.0}% of that run's one-second windows (`seconds held`); a confirmation that                  fails counts as a failure at that limit, and the search goes on above it. The                  figures at an answer are its confirmation run's.",
-                record.tune.hold * 100.0
-            ),
-            None => "Answers are not confirmed by a long run (`tune.confirm: off`, or a tune from before the lab confirmed its answers): each rests on the search's short probes."
-                .to_string(),
-        })),
+        Block::Paragraph(match record.tune.confirm_s {
+            Some(len) => Text::new()
+                .plain(format!(
+                    "Before an answer is given, it is held for {len:.0} s in one confirmation \
+                     run and must pass the target there too, and hold it (req/s and p99) in at \
+                     least {:.0}% of that run's one-second windows (",
+                    record.tune.hold * 100.0
+                ))
+                .code("seconds held")
+                .plain(
+                    "; a tool without per-request data, such as oha, is judged on the whole \
+                     run); a confirmation that fails counts as a failure at that limit, and the \
+                     search goes on above it. The figures at an answer are its confirmation \
+                     run's.",
+                ),
+            None => Text::new()
+                .plain("Answers are not confirmed by a long run (")
+                .code("tune.confirm: off")
+                .plain(
+                    ", or a tune from before the lab confirmed its answers): each rests on the \
+                     search's short probes.",
+                ),
+        }),
     ];
     if let Some(note) = &record.budget_note {
         b.push(para(format!("Stopped early: {note}.")));

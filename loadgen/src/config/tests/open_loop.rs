@@ -266,7 +266,10 @@ fn processes_are_a_number_or_auto_and_ab_s_alone() {
         "loadgen.processes",
         "out of range",
     );
-    let text = simple(RES, "{ tool: oha, duration: 5s, concurrency: 2, processes: 2 }");
+    let text = simple(
+        RES,
+        "{ tool: oha, duration: 5s, concurrency: 2, processes: 2 }",
+    );
     assert_err(
         &err(&text),
         6,

@@ -231,11 +231,29 @@ fn failures(r: &Results) -> Vec<Text> {
                     ": {} — ",
                     c.reason.as_deref().unwrap_or("no result")
                 ))
-                .link("stdout", &c.raw_stdout)
-                .plain(" · ")
-                .link("stderr", &c.raw_stderr)
+                .extend(raw_links(c))
         });
     servers.chain(cells).collect()
+}
+
+/// Links to a cell's raw tool output: every process's when it ran several; none when the
+/// tool never returned a report (the cell failed before its output could be kept).
+fn raw_links(c: &crate::record::Cell) -> Text {
+    if c.tool_usage.is_none() && c.measurement.is_none() {
+        return Text::from("no tool output (the load tool gave no report)");
+    }
+    let mut t = Text::new()
+        .link("stdout", &c.raw_stdout)
+        .plain(" · ")
+        .link("stderr", &c.raw_stderr);
+    for (i, p) in c.processes.iter().enumerate().skip(1) {
+        t = t
+            .plain(" · ")
+            .link(format!("p{} stdout", i + 1), &p.raw_stdout)
+            .plain(" · ")
+            .link(format!("p{} stderr", i + 1), &p.raw_stderr);
+    }
+    t
 }
 
 /// One row per cell: its status or flags, its raw outputs, its command line.
@@ -250,10 +268,7 @@ fn raw_table(r: &Results) -> Table {
                 Cell::text(Text::new()).flag_marks(steady::flag_marks(&flags, &[c]))
             }
         };
-        let mut output = Text::new()
-            .link("stdout", &c.raw_stdout)
-            .plain(" · ")
-            .link("stderr", &c.raw_stderr);
+        let mut output = raw_links(c);
         if c.server_metrics.is_some() {
             output = output
                 .plain(" · ")
