@@ -213,6 +213,56 @@ fn room(cpuset: Option<&str>, host_cpus: f64) -> f64 {
         .map_or(host_cpus, |n| n as f64)
 }
 
+/// The counterfactual that checks a row's verdict (`None`: its limit cannot grow enough)
+/// and what the verdict predicts it does to req/s.
+fn counterfactual(
+    verdict: Limiter,
+    cell: &Cell,
+    server_room: f64,
+    server_host_cpus: f64,
+) -> (Option<Change>, Prediction) {
+    let limits = &cell.limits;
+    match (verdict, limits.loadgen_cpus) {
+        (Limiter::Loadgen, Some(l)) => {
+            // ab is single-threaded: past one core, more CPU is no more ab.
+            let tool_room = room(
+                limits.loadgen_cpuset.as_deref(),
+                limits.loadgen_host_cpus.map_or(server_host_cpus, f64::from),
+            );
+            let single_threaded = !cell.command.first().is_some_and(|c| c.contains("oha"));
+            let per_process = if single_threaded {
+                tool_room.min(1.0)
+            } else {
+                tool_room
+            };
+            let change = grow(l, per_process)
+                .map(|to| Change::LoadgenCpus { from: l, to })
+                .or_else(|| {
+                    // ab at a whole core: more processes, where its CPUs allow them.
+                    let from = cell.processes.len().max(1) as u32;
+                    let to = (2 * from).min(cell.concurrency);
+                    (single_threaded && to > from && l.min(tool_room) >= f64::from(to))
+                        .then_some(Change::LoadgenProcesses { from, to })
+                });
+            (change, Prediction::Rises)
+        }
+        (Limiter::Loadgen, None) => (
+            grow(limits.cpus, server_room).map(|to| Change::ServerCpus {
+                from: limits.cpus,
+                to,
+            }),
+            Prediction::Stays,
+        ),
+        _ => (
+            grow(limits.cpus, server_room).map(|to| Change::ServerCpus {
+                from: limits.cpus,
+                to,
+            }),
+            Prediction::Rises,
+        ),
+    }
+}
+
 /// The checks a run's record calls for: batches to run, and the rows that cannot be
 /// checked, already recorded as undecided with the reason. `server_host_cpus`: CPUs of the
 /// servers' machine (Docker refuses a `--cpus` above it).
@@ -233,45 +283,7 @@ pub fn plan(results: &Results, server_host_cpus: f64) -> (Vec<Batch>, Vec<Confir
         let cell: &Cell = row.representative;
         let limits = &cell.limits;
         let server_room = room(limits.cpuset.as_deref(), server_host_cpus);
-        let (change, prediction) = match (verdict, limits.loadgen_cpus) {
-            (Limiter::Loadgen, Some(l)) => {
-                // ab is single-threaded: past one core, more CPU is no more ab.
-                let tool_room = room(
-                    limits.loadgen_cpuset.as_deref(),
-                    limits.loadgen_host_cpus.map_or(server_host_cpus, f64::from),
-                );
-                let single_threaded = !cell.command.first().is_some_and(|c| c.contains("oha"));
-                let per_process = if single_threaded {
-                    tool_room.min(1.0)
-                } else {
-                    tool_room
-                };
-                let change = grow(l, per_process)
-                    .map(|to| Change::LoadgenCpus { from: l, to })
-                    .or_else(|| {
-                        // ab at a whole core: more processes, where its CPUs allow them.
-                        let from = cell.processes.len().max(1) as u32;
-                        let to = (2 * from).min(cell.concurrency);
-                        (single_threaded && to > from && l.min(tool_room) >= f64::from(to))
-                            .then_some(Change::LoadgenProcesses { from, to })
-                    });
-                (change, Prediction::Rises)
-            }
-            (Limiter::Loadgen, None) => (
-                grow(limits.cpus, server_room).map(|to| Change::ServerCpus {
-                    from: limits.cpus,
-                    to,
-                }),
-                Prediction::Stays,
-            ),
-            _ => (
-                grow(limits.cpus, server_room).map(|to| Change::ServerCpus {
-                    from: limits.cpus,
-                    to,
-                }),
-                Prediction::Rises,
-            ),
-        };
+        let (change, prediction) = counterfactual(verdict, cell, server_room, server_host_cpus);
         let placeholder = Change::ServerCpus {
             from: limits.cpus,
             to: limits.cpus,
