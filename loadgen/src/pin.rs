@@ -74,6 +74,21 @@ pub fn cpuset_cpus(set: &str) -> Option<std::collections::BTreeSet<usize>> {
     Some(out)
 }
 
+/// The CPUs a cell's load generator may use: its `cpus`, its pinned CPUs and its host's,
+/// whichever is fewest (infinite when none is known).
+pub fn loadgen_cores(limits: &crate::record::Limits) -> f64 {
+    let set = limits
+        .loadgen_cpuset
+        .as_deref()
+        .and_then(cpuset_size)
+        .map(|n| n as f64);
+    let host = limits.loadgen_host_cpus.map(f64::from);
+    [limits.loadgen_cpus, set, host]
+        .into_iter()
+        .flatten()
+        .fold(f64::INFINITY, f64::min)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,7 +90,7 @@ impl Evidence {
             }),
             tool_cpu_s,
             tool_wall_s,
-            tool_cores: limits.loadgen_cores().min(max_cores),
+            tool_cores: crate::pin::loadgen_cores(limits).min(max_cores),
             busiest_process_share: busiest_process_share(cell),
             loadgen_throttled_share: lg.and_then(|r| r.throttled_share()),
             wait_ms: sleep_ms(&cell.path),

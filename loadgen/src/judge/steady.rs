@@ -109,7 +109,7 @@ pub fn steady(i: &Inputs<'_>) -> Steady {
             Percentile::MAX,
         ]
         .into_iter()
-        .filter_map(|p| Some((p.key(), percentile_ms(&hist, p.0)?)))
+        .filter_map(|p| Some((p.key(), crate::record::steady::percentile_ms(&hist, p.0)?)))
         .collect(),
         server_cpu_per_request_us: server_cpu_s
             .filter(|_| requests > 0)
@@ -132,7 +132,7 @@ fn window(i: &Inputs<'_>) -> (f64, f64) {
     // outliers (a SYN retried after 1 s while the connections open) say nothing about
     // how long the last second's requests take.
     let after_ramp = merged(i.log.by_second.range(start as u64..).map(|(_, h)| h));
-    let latency_s = percentile_ms(&after_ramp, 99.9).unwrap_or(0.0) / 1000.0;
+    let latency_s = crate::record::steady::percentile_ms(&after_ramp, 99.9).unwrap_or(0.0) / 1000.0;
     let end = (i.tool_end_unix_s - latency_s + END_SLACK_S)
         .floor()
         .max(start);
@@ -147,8 +147,8 @@ fn per_second(log: &RequestLog, start: f64, end: f64) -> Vec<SecondFigures> {
             SecondFigures {
                 offset_s: s as f64 - start,
                 requests: h.values().sum(),
-                p50_ms: percentile_ms(&h, 50.0).unwrap_or(0.0),
-                p99_ms: percentile_ms(&h, 99.0).unwrap_or(0.0),
+                p50_ms: crate::record::steady::percentile_ms(&h, 50.0).unwrap_or(0.0),
+                p99_ms: crate::record::steady::percentile_ms(&h, 99.0).unwrap_or(0.0),
             }
         })
         .collect()
@@ -200,23 +200,6 @@ fn merged<'a>(hists: impl Iterator<Item = &'a BTreeMap<u64, u64>>) -> BTreeMap<u
         }
     }
     out
-}
-
-/// Nearest-rank percentile of a histogram of whole ms.
-pub(crate) fn percentile_ms(hist: &BTreeMap<u64, u64>, p: f64) -> Option<f64> {
-    let total: u64 = hist.values().sum();
-    if total == 0 {
-        return None;
-    }
-    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
-    let mut seen = 0;
-    for (ms, n) in hist {
-        seen += n;
-        if seen >= rank {
-            return Some(*ms as f64);
-        }
-    }
-    hist.keys().next_back().map(|ms| *ms as f64)
 }
 
 /// The server's CPU between `a` and `b`, from the readings interpolated at both.
@@ -404,9 +387,12 @@ mod tests {
     #[test]
     fn percentiles_are_nearest_rank() {
         let h: BTreeMap<u64, u64> = [(1, 98), (5, 1), (9, 1)].into_iter().collect();
-        assert_eq!(percentile_ms(&h, 50.0), Some(1.0));
-        assert_eq!(percentile_ms(&h, 99.0), Some(5.0));
-        assert_eq!(percentile_ms(&h, 100.0), Some(9.0));
-        assert_eq!(percentile_ms(&BTreeMap::new(), 50.0), None);
+        assert_eq!(crate::record::steady::percentile_ms(&h, 50.0), Some(1.0));
+        assert_eq!(crate::record::steady::percentile_ms(&h, 99.0), Some(5.0));
+        assert_eq!(crate::record::steady::percentile_ms(&h, 100.0), Some(9.0));
+        assert_eq!(
+            crate::record::steady::percentile_ms(&BTreeMap::new(), 50.0),
+            None
+        );
     }
 }

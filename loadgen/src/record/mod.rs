@@ -168,22 +168,6 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The CPUs the load generator may use: its `cpus`, its pinned CPUs and its host's,
-    /// whichever is fewest (infinite when none is known).
-    pub fn loadgen_cores(&self) -> f64 {
-        let set = self
-            .loadgen_cpuset
-            .as_deref()
-            .and_then(crate::pin::cpuset_size)
-            .map(|n| n as f64);
-        let host = self.loadgen_host_cpus.map(f64::from);
-        [self.loadgen_cpus, set, host]
-            .into_iter()
-            .flatten()
-            .fold(f64::INFINITY, f64::min)
-    }
-
-    /// The server's own limits as reports name them: `cpus=1 memory=256m pids=4096`.
     pub fn label(&self) -> String {
         let mut s = format!(
             "cpus={} memory={}",

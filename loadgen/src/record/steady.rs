@@ -59,6 +59,23 @@ impl RequestLog {
     }
 }
 
+/// Nearest-rank percentile of a histogram of whole ms.
+pub fn percentile_ms(hist: &BTreeMap<u64, u64>, p: f64) -> Option<f64> {
+    let total: u64 = hist.values().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (ms, n) in hist {
+        seen += n;
+        if seen >= rank {
+            return Some(*ms as f64);
+        }
+    }
+    hist.keys().next_back().map(|ms| *ms as f64)
+}
+
 /// One reading of the server container's cumulative CPU counters during a cell (cgroup
 /// files, read by the lab every quota period).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

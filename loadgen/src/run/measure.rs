@@ -159,7 +159,7 @@ fn set_length(
             .lab
             .loadgen
             .processes
-            .resolve(cell.limits.loadgen_cores(), cell.concurrency),
+            .resolve(crate::pin::loadgen_cores(&cell.limits), cell.concurrency),
         None => 1,
     };
     let mut commands = tool::processes::split(&load, n)

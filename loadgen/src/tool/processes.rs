@@ -105,7 +105,7 @@ pub fn merge(parts: &[Measurement], log: Option<&RequestLog>, concurrency: u32) 
         latency_ms: AB_PERCENTILES
             .iter()
             .filter_map(|&p| {
-                let ms = crate::judge::steady::percentile_ms(&histogram, p)?;
+                let ms = crate::record::steady::percentile_ms(&histogram, p)?;
                 Some((Percentile(p).key(), ms))
             })
             .collect(),

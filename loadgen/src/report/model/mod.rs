@@ -239,7 +239,7 @@ fn failures(r: &Results) -> Vec<Text> {
 /// Links to a cell's raw tool output: every process's when it ran several; none when the
 /// tool never returned a report (the cell failed before its output could be kept).
 fn raw_links(c: &crate::record::Cell) -> Text {
-    if c.tool_usage.is_none() && c.measurement.is_none() {
+    if c.exit_code.is_none() && c.tool_usage.is_none() && c.measurement.is_none() {
         return Text::from("no tool output (the load tool gave no report)");
     }
     let mut t = Text::new()
