@@ -209,7 +209,7 @@ fn commands(cell: &Cell) -> Vec<Vec<String>> {
 /// seconds, that holds them at that latency, when it is longer than the try's.
 fn longer_try(ctx: &Ctx<'_>, cell: &Cell, m: &Measured) -> Option<f64> {
     let seconds = cell.duration_s?;
-    let steady = steady_window(ctx, cell, m)?;
+    let steady = steady_window(ctx, cell, m, &request_log(ctx, &m.report)?)?;
     if steady.periods_covered >= f64::from(steady.periods_wanted) {
         return None;
     }
@@ -369,11 +369,14 @@ fn fill(ctx: &Ctx<'_>, cell: &mut Cell, m: Measured) {
         let metrics = CellMetrics::between(&metrics::parse(&b.body), &metrics::parse(&a.body));
         cell.server_metrics = (!metrics.is_empty()).then_some(metrics);
     }
-    match parse_all(ctx, cell, r) {
+    // Every process's per-request data, parsed once: the merge's percentiles and the
+    // steady window both read it.
+    let log = request_log(ctx, r);
+    match parse_all(ctx, cell, r, log.as_ref()) {
         Ok(counts) => {
             cell.status = Status::Ok;
             cell.measurement = Some(counts.clone());
-            cell.steady = steady_window(ctx, cell, &m);
+            cell.steady = log.as_ref().and_then(|l| steady_window(ctx, cell, &m, l));
             // Without a background load, all of the server's CPU in the window went to
             // this run: average it over the time the tool actually measured.
             if ctx.lab.background.is_none() {
@@ -402,6 +405,7 @@ fn parse_all(
     ctx: &Ctx<'_>,
     cell: &mut Cell,
     r: &RunReport,
+    log: Option<&results::RequestLog>,
 ) -> Result<results::Measurement, String> {
     let tool = ctx.lab.loadgen.tool;
     let several = !r.others.is_empty();
@@ -434,11 +438,14 @@ fn parse_all(
                 .filter(|_| counts.complete.unwrap_or(0) > 50 && !several);
             cell.report = Some(parsed.clone());
         }
-        parts.push(tool::measurement(&parsed, cell.percentiles_fine.as_ref()));
+        parts.push(match (i, &cell.percentiles_fine) {
+            (0, Some(fine)) => tool::measurement(&parsed, Some(fine)),
+            _ => counts,
+        });
     }
     Ok(match several {
         false => parts.remove(0),
-        true => tool::processes::merge(&parts, request_log(ctx, r).as_ref(), cell.concurrency),
+        true => tool::processes::merge(&parts, log, cell.concurrency),
     })
 }
 
@@ -478,11 +485,15 @@ fn request_log(ctx: &Ctx<'_>, r: &RunReport) -> Option<results::RequestLog> {
     Some(log)
 }
 
-/// The cell's steady window, from the tool's per-request data (ab `-g`) and the server's
-/// per-period counters; `None` when the tool wrote no per-request data.
-fn steady_window(ctx: &Ctx<'_>, cell: &Cell, m: &Measured) -> Option<crate::record::Steady> {
+/// The cell's steady window, from the tool's per-request data (`log`: ab `-g`, every
+/// process's) and the server's per-period counters.
+fn steady_window(
+    ctx: &Ctx<'_>,
+    cell: &Cell,
+    m: &Measured,
+    log: &results::RequestLog,
+) -> Option<crate::record::Steady> {
     let r = &m.report;
-    let log = request_log(ctx, r)?;
     let started = r.started_unix_s?;
     let ended = r.ended_unix_s.unwrap_or(started + r.wall_s);
     // A timed tool stops sending at its duration; what follows is its report being written.
@@ -492,7 +503,7 @@ fn steady_window(ctx: &Ctx<'_>, cell: &Cell, m: &Measured) -> Option<crate::reco
     let (period_s, quota, source) = m.bandwidth;
     Some(crate::judge::steady::steady(
         &crate::judge::steady::Inputs {
-            log: &log,
+            log,
             tool_start_unix_s: started,
             tool_end_unix_s: stopped,
             samples: &m.server_periods,
