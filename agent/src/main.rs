@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! lab-agent idle                         keep the container alive (PID 1), exit on SIGTERM
-//! lab-agent run [--scrape URL]... [--collect FILE]... [--timeout SECS] [--start-between LO HI] -- PROGRAM ARGS... [--and PROGRAM ARGS...]...
+//! lab-agent run [--scrape URL]... [--collect FILE]... [--timeout SECS] [--start-between LO HI | --start-at UNIX_S] -- PROGRAM ARGS... [--and PROGRAM ARGS...]...
 //! lab-agent get [--wait SECS] URL        one GET, as JSON; retry refused connects for SECS
 //! lab-agent cpu-model                    the CPU model of the machine it runs on
 //! lab-agent version
@@ -91,6 +91,14 @@ fn parse_run(args: &[String]) -> Result<RunSpec, String> {
                     );
                 }
                 spec.start_between = Some((lo, hi));
+            }
+            "--start-at" => {
+                spec.start_at = Some(
+                    it.next()
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .filter(|t| t.is_finite() && *t > 0.0)
+                        .ok_or("--start-at needs a time in Unix seconds")?,
+                );
             }
             "--" => {
                 let rest: Vec<String> = it.cloned().collect();
@@ -194,6 +202,9 @@ mod tests {
         assert_eq!(aligned.start_between, Some((0.25, 0.95)));
         assert!(parse_run(&strings(&["--start-between", "0.5", "0.4", "--", "ab"])).is_err());
         assert!(parse_run(&strings(&["--start-between", "0.5", "1", "--", "ab"])).is_err());
+        let at = parse_run(&strings(&["--start-at", "1790000000.25", "--", "ab"])).unwrap();
+        assert_eq!(at.start_at, Some(1_790_000_000.25));
+        assert!(parse_run(&strings(&["--start-at", "soon", "--", "ab"])).is_err());
     }
 
     #[test]

@@ -33,6 +33,10 @@ pub struct RunSpec {
     /// before a timed run of `T` s stops: such a run always holds `T - 1` whole seconds of
     /// steady load. Costs `lo² / 2 + (1 - hi)(lo + (1 - hi) / 2)` s of waiting on average.
     pub start_between: Option<(f64, f64)>,
+    /// Start the tools at this wall-clock time (Unix seconds; at once when it has passed):
+    /// how agents on several load generator hosts start one cell together. Wins over
+    /// `start_between` (the lab picks a time inside that window).
+    pub start_at: Option<f64>,
 }
 
 impl RunSpec {
@@ -102,6 +106,14 @@ fn wait_for_fraction(lo: f64, hi: f64) {
     }
 }
 
+/// Sleep until the wall clock reads `at` (Unix seconds).
+fn wait_until(at: f64) {
+    let wait = at - unix_now();
+    if wait > 0.0 {
+        thread::sleep(Duration::from_secs_f64(wait));
+    }
+}
+
 /// One started process: its pid, when it started, and the threads draining its output.
 struct Started {
     pid: libc::pid_t,
@@ -119,8 +131,10 @@ pub fn run(spec: &RunSpec) -> RunReport {
     for path in spec.collect.iter().filter(|p| Path::new(p).is_absolute()) {
         let _ = std::fs::remove_file(path);
     }
-    if let Some((lo, hi)) = spec.start_between {
-        wait_for_fraction(lo, hi);
+    match (spec.start_at, spec.start_between) {
+        (Some(at), _) => wait_until(at),
+        (None, Some((lo, hi))) => wait_for_fraction(lo, hi),
+        (None, None) => {}
     }
     let started_unix_s = Some(unix_now());
     let mut reports: Vec<RunReport> = Vec::new();
@@ -330,6 +344,18 @@ mod tests {
         let r = run(&s);
         assert!(r.timed_out);
         assert_eq!(r.signal, Some(libc::SIGKILL));
+
+        // `start_at`: the tool starts no earlier than the time given (how agents on
+        // several hosts start a cell together).
+        let at = unix_now() + 0.3;
+        let mut s = spec("true", &[]);
+        s.start_at = Some(at);
+        let r = run(&s);
+        assert!(
+            r.started_unix_s.unwrap() >= at,
+            "{:?} < {at}",
+            r.started_unix_s
+        );
 
         // A tool that does not exist is a report, not a panic.
         let r = run(&spec("/nonexistent/tool", &[]));

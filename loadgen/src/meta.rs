@@ -59,6 +59,17 @@ pub struct HostsMeta {
     pub one_daemon: bool,
     /// How ab reached the servers: `private network` or `ADDRESS (published ports)`.
     pub route: crate::record::Route,
+    /// The load generator hosts after the first (`hosts.loadgen` as a list).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loadgen_also: Vec<AlsoHostMeta>,
+}
+
+/// A load generator host after the first, and how it reached the servers.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct AlsoHostMeta {
+    #[serde(flatten)]
+    pub host: HostMeta,
+    pub route: crate::record::Route,
 }
 
 /// One role's Docker host.

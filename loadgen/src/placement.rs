@@ -92,6 +92,10 @@ impl Overrides {
                 });
             }
         }
+        // `--loadgen-host` names the one load generator host, in place of a whole list.
+        if self.loadgen.is_some() {
+            hosts.loadgen_also.clear();
+        }
         if let Some(address) = &self.address {
             if let Some(problem) = crate::config::hosts::address_problem(address) {
                 return Err(format!("--servers-address: {problem}"));
@@ -107,6 +111,8 @@ impl Overrides {
 pub struct Placement {
     pub servers: Endpoint,
     pub loadgen: Endpoint,
+    /// The load generator hosts after the first (`hosts.loadgen` as a list).
+    pub loadgen_also: Vec<Endpoint>,
     /// `hosts.servers.address`, if given.
     pub address: Option<String>,
 }
@@ -120,17 +126,17 @@ impl Placement {
         env: &dyn Fn(&str) -> Option<String>,
         config: Option<&std::path::Path>,
     ) -> Result<Placement, EndpointError> {
-        let one = |role: Role, host: Option<&Host>| -> Result<Endpoint, EndpointError> {
+        let one = |field: &str, host: Option<&Host>| -> Result<Endpoint, EndpointError> {
             let Some(host) = host.filter(|h| h.docker.is_some() || h.context.is_some()) else {
                 return endpoint::resolve(env, config);
             };
-            let named = format!("{} in {file}", role.field());
+            let named = format!("{field} in {file}");
             if let Some(name) = &host.context {
                 return endpoint::context(name, named, config);
             }
             let docker = host.docker.clone().unwrap_or_default();
             let tls = match &host.tls {
-                Some(dir) => Some(endpoint::tls_files(dir, &format!("{}.tls", role.field()))?),
+                Some(dir) => Some(endpoint::tls_files(dir, &format!("{field}.tls"))?),
                 None => None,
             };
             Ok(Endpoint {
@@ -139,9 +145,17 @@ impl Placement {
                 source: Source::Setting(named),
             })
         };
+        let listed = !hosts.loadgen_also.is_empty();
+        let first = match listed {
+            true => "hosts.loadgen[0]",
+            false => Role::Loadgen.field(),
+        };
         Ok(Placement {
-            servers: one(Role::Servers, hosts.servers.as_ref())?,
-            loadgen: one(Role::Loadgen, hosts.loadgen.as_ref())?,
+            servers: one(Role::Servers.field(), hosts.servers.as_ref())?,
+            loadgen: one(first, hosts.loadgen.as_ref())?,
+            loadgen_also: (hosts.loadgen_also.iter().enumerate())
+                .map(|(i, h)| one(&format!("hosts.loadgen[{}]", i + 1), Some(h)))
+                .collect::<Result<_, _>>()?,
             address: hosts.servers.as_ref().and_then(|h| h.address.clone()),
         })
     }
@@ -154,6 +168,20 @@ impl Placement {
     /// What `lab check` prints: which role goes where, and how the load generator reaches
     /// the servers.
     pub fn describe(&self) -> String {
+        let mut text = self.describe_first();
+        for also in &self.loadgen_also {
+            let one = also.host == self.servers.host;
+            text.push_str(&format!(
+                "\n           load generator also on {also}, sending its share of every cell \
+                 at the same moment; it reaches each server {}",
+                self.reach_words(one, also)
+            ));
+        }
+        text
+    }
+
+    /// [`Placement::describe`] of the servers and the first load generator host.
+    fn describe_first(&self) -> String {
         if self.one_endpoint() {
             return format!(
                 "placement: servers and load generator on one Docker host, {}; the load \
@@ -161,24 +189,29 @@ impl Placement {
                 self.servers
             );
         }
-        let reach = match route(false, self.address.as_deref(), &self.servers, &self.loadgen) {
+        format!(
+            "placement: servers on {}\n           load generator on {}\n           the \
+             load generator reaches each server {}",
+            self.servers,
+            self.loadgen,
+            self.reach_words(false, &self.loadgen)
+        )
+    }
+
+    /// How a load generator host on `loadgen` reaches the servers, in words.
+    fn reach_words(&self, one_daemon: bool, loadgen: &Endpoint) -> String {
+        match route(one_daemon, self.address.as_deref(), &self.servers, loadgen) {
             Some(Route::Address(a)) => format!("at {a}:<published port>"),
             Some(Route::LoadgenGateway) => {
                 "at the gateway of its network on the load generator's daemon (both daemons \
                  are on this machine)"
                     .into()
             }
-            Some(Route::Network) | None => {
-                "nowhere yet: set hosts.servers.address (or --servers-address), which \
+            Some(Route::Network) => "on a private network".into(),
+            None => "nowhere yet: set hosts.servers.address (or --servers-address), which \
                  `lab run` requires here"
-                    .into()
-            }
-        };
-        format!(
-            "placement: servers on {}\n           load generator on {}\n           the \
-             load generator reaches each server {reach}",
-            self.servers, self.loadgen
-        )
+                .into(),
+        }
     }
 }
 
@@ -199,6 +232,18 @@ pub fn host_name(endpoint: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_string())
 }
 
+/// A load generator host after the first: its daemon, and whether that daemon is one the
+/// run already uses (the servers', or the first load generator's).
+#[derive(Clone)]
+pub struct AlsoLoadgen {
+    pub engine: Arc<dyn Engine>,
+    pub info: EngineInfo,
+    /// The servers' daemon: this host reaches them on the run's private network.
+    pub with_servers: bool,
+    /// The first load generator host's daemon (reached another way).
+    pub with_loadgen: bool,
+}
+
 /// The connected daemons of a run.
 #[derive(Clone)]
 pub struct Engines {
@@ -206,6 +251,8 @@ pub struct Engines {
     pub loadgen: Arc<dyn Engine>,
     pub servers_info: EngineInfo,
     pub loadgen_info: EngineInfo,
+    /// The load generator hosts after the first (`hosts.loadgen` as a list).
+    pub loadgen_also: Vec<AlsoLoadgen>,
     /// Both endpoints reach one daemon (the same endpoint, or one daemon reached two ways).
     one_daemon: bool,
     /// `hosts.servers.address`, as [`Placement`] read it.
@@ -220,6 +267,7 @@ impl Engines {
             loadgen: engine,
             servers_info: info.clone(),
             loadgen_info: info,
+            loadgen_also: Vec::new(),
             one_daemon: true,
             address: None,
         }
@@ -238,6 +286,7 @@ impl Engines {
             loadgen,
             servers_info: info.clone(),
             loadgen_info: info,
+            loadgen_also: Vec::new(),
             one_daemon: false,
             address: Some(address.to_string()),
         }
@@ -276,11 +325,16 @@ impl Engines {
             };
             (info(Role::Loadgen, &loadgen).await?, same)
         };
+        let mut loadgen_also = Vec::new();
+        for also in &placement.loadgen_also {
+            loadgen_also.push(connect_also(also, (&servers, &loadgen)).await?);
+        }
         Ok(Engines {
             servers: Arc::new(servers),
             loadgen: Arc::new(loadgen),
             servers_info,
             loadgen_info,
+            loadgen_also,
             one_daemon,
             address: placement.address.clone(),
         })
@@ -302,11 +356,16 @@ impl Engines {
 
     /// Each distinct engine once, with its role(s): for cleanup and sweeps.
     pub fn each(&self) -> Vec<&Arc<dyn Engine>> {
-        if self.one_daemon() {
-            vec![&self.servers]
-        } else {
-            vec![&self.servers, &self.loadgen]
+        let mut each = vec![&self.servers];
+        if !self.one_daemon() {
+            each.push(&self.loadgen);
         }
+        each.extend(
+            (self.loadgen_also.iter())
+                .filter(|a| !a.with_servers && !a.with_loadgen)
+                .map(|a| &a.engine),
+        );
+        each
     }
 }
 
@@ -348,17 +407,59 @@ pub fn route(
 impl Engines {
     /// The route to the servers, or why there is none.
     pub fn route(&self) -> Result<Route, String> {
-        let (servers, loadgen) = (self.servers.endpoint(), self.loadgen.endpoint());
-        route(self.one_daemon(), self.address.as_deref(), servers, loadgen).ok_or_else(|| {
+        self.route_from(self.one_daemon(), &*self.loadgen)
+    }
+
+    /// The route to the servers from load generator host `i + 2` (`loadgen_also[i]`).
+    pub fn route_also(&self, i: usize) -> Result<Route, String> {
+        let also = &self.loadgen_also[i];
+        self.route_from(also.with_servers, &*also.engine)
+    }
+
+    fn route_from(&self, one_daemon: bool, loadgen: &dyn Engine) -> Result<Route, String> {
+        let (servers, loadgen) = (self.servers.endpoint(), loadgen.endpoint());
+        route(one_daemon, self.address.as_deref(), servers, loadgen).ok_or_else(|| {
             format!(
                 "hosts.servers.address is needed: the servers' host ({}) is a local socket that \
              the load generator's host ({}) cannot reach; give the name or IP the load \
              generator connects to (--servers-address or hosts.servers.address)",
-                self.servers.endpoint(),
-                self.loadgen.endpoint()
+                servers, loadgen
             )
         })
     }
+}
+
+/// Connect to a load generator host after the first, reusing the connection of a role on
+/// the same endpoint, and find whether it is the servers' or the first host's daemon.
+async fn connect_also(
+    endpoint: &Endpoint,
+    (servers, loadgen): (&Docker, &Docker),
+) -> Result<AlsoLoadgen, Unreachable> {
+    let engine = if endpoint.host == servers.endpoint().host {
+        servers.clone()
+    } else {
+        connect_role(Role::Loadgen, endpoint).await?
+    };
+    let info = engine.info().await.map_err(|e| Unreachable::Daemon {
+        endpoint: format!("{} ({})", engine.endpoint(), Role::Loadgen.noun()),
+        reason: format!("{e:#}"),
+        hint: "it answered ping but not `info`",
+    })?;
+    Ok(AlsoLoadgen {
+        with_servers: one_daemon(&engine, servers).await,
+        with_loadgen: one_daemon(&engine, loadgen).await,
+        engine: Arc::new(engine),
+        info,
+    })
+}
+
+/// Two connections reach one daemon: the same endpoint, or networks in common.
+async fn one_daemon(a: &Docker, b: &Docker) -> bool {
+    a.endpoint().host == b.endpoint().host
+        || match (a.network_ids().await, b.network_ids().await) {
+            (Ok(x), Ok(y)) => !x.is_disjoint(&y),
+            _ => false,
+        }
 }
 
 async fn connect_role(role: Role, endpoint: &Endpoint) -> Result<Docker, Unreachable> {
@@ -424,6 +525,7 @@ mod tests {
         let p = Placement {
             servers: sock,
             loadgen: tcp,
+            loadgen_also: Vec::new(),
             address: None,
         };
         assert!(p.describe().contains("nowhere yet"), "{}", p.describe());
@@ -432,6 +534,49 @@ mod tests {
             ..p
         };
         assert!(p.describe().contains("at bench:<published port>"));
+    }
+
+    #[test]
+    fn a_list_of_loadgen_hosts_is_placed_and_described_host_by_host() {
+        let hosts = Hosts {
+            servers: None,
+            loadgen: Some(Host {
+                docker: Some("unix:///tmp/d.sock".into()),
+                ..Host::default()
+            }),
+            loadgen_also: vec![Host {
+                docker: Some("unix:///tmp/second.sock".into()),
+                ..Host::default()
+            }],
+        };
+        let p = Placement::resolve(
+            &hosts,
+            "lab.yaml",
+            &env(&[("DOCKER_HOST", "unix:///tmp/d.sock")]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            p.loadgen.source,
+            Source::Setting("hosts.loadgen[0] in lab.yaml".into())
+        );
+        assert_eq!(p.loadgen_also.len(), 1);
+        assert_eq!(p.loadgen_also[0].host, "unix:///tmp/second.sock");
+        assert_eq!(
+            p.loadgen_also[0].source,
+            Source::Setting("hosts.loadgen[1] in lab.yaml".into())
+        );
+        let text = p.describe();
+        // The first host shares the servers' daemon; the second reaches them from its own.
+        assert!(
+            text.contains("one Docker host, unix:///tmp/d.sock"),
+            "{text}"
+        );
+        assert!(
+            text.contains("load generator also on unix:///tmp/second.sock")
+                && text.contains("at the gateway of its network"),
+            "{text}"
+        );
     }
 
     fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
@@ -451,6 +596,7 @@ mod tests {
                 ..Host::default()
             }),
             loadgen: None,
+            loadgen_also: Vec::new(),
         };
         let p = Placement::resolve(
             &hosts,
@@ -485,6 +631,7 @@ mod tests {
                 tls: Some(dir.path().to_path_buf()),
                 ..Host::default()
             }),
+            loadgen_also: Vec::new(),
         };
         let err = Placement::resolve(&hosts, "lab.yaml", &env(&[]), None).unwrap_err();
         assert!(err.0.contains("hosts.loadgen.tls"), "{err}");
@@ -505,6 +652,10 @@ mod tests {
                 ..Host::default()
             }),
             loadgen: None,
+            loadgen_also: vec![Host {
+                docker: Some("unix:///run/third.sock".into()),
+                ..Host::default()
+            }],
         };
         let o = Overrides {
             servers: Some("tcp://10.0.0.7:2375".into()),
@@ -520,6 +671,8 @@ mod tests {
             hosts.loadgen.unwrap().docker.as_deref(),
             Some("unix:///run/other.sock")
         );
+        // `--loadgen-host` is the one load generator host: the list's others go too.
+        assert!(hosts.loadgen_also.is_empty());
         let bad = Overrides {
             loadgen: Some("docker.sock".into()),
             ..Overrides::default()

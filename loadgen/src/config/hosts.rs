@@ -6,6 +6,10 @@
 //!   loadgen: "unix:///var/run/docker.sock"     # short for { docker: "unix:///..." }
 //! ```
 //!
+//! `loadgen` may also be a list of such hosts: every cell's load is then shared out among
+//! them (each runs `loadgen.processes` processes) and sent at once; the first host is the
+//! one whose container counters, pinning and tool version the run records.
+//!
 //! Leaving `hosts` (or a role) out means the daemon the docker CLI would use
 //! (`DOCKER_HOST`, then the current Docker context). `address` is how the load generator
 //! reaches the servers' host when the two roles are on different daemons; see
@@ -24,6 +28,10 @@ pub struct Hosts {
     pub servers: Option<Host>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loadgen: Option<Host>,
+    /// The load generator hosts after the first when `hosts.loadgen` is a list: each sends
+    /// its share of every cell at the same moment as the first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loadgen_also: Vec<Host>,
 }
 
 /// One role's Docker host as checked: exactly one of `docker` and `context`.
@@ -52,7 +60,7 @@ pub struct Host {
 )]
 pub struct RawHosts {
     pub servers: Option<RawServersHost>,
-    pub loadgen: Option<RawLoadgenHost>,
+    pub loadgen: Option<RawLoadgenHosts>,
 }
 
 /// `hosts.servers` in its mapping form: `{ docker | context, tls, address }`.
@@ -87,6 +95,53 @@ pub struct RawServersHost(pub ServersFields);
 /// `hosts.loadgen` as written: an endpoint string or the mapping.
 #[derive(Debug)]
 pub struct RawLoadgenHost(pub LoadgenFields);
+
+/// `hosts.loadgen` as written: one host, or a list of them.
+#[derive(Debug)]
+pub struct RawLoadgenHosts {
+    pub hosts: Vec<RawLoadgenHost>,
+    pub list: bool,
+}
+
+impl<'de> Deserialize<'de> for RawLoadgenHosts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawLoadgenHosts;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "an endpoint such as \"unix:///var/run/docker.sock\", { docker: ENDPOINT }, \
+                     or a list of them",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawLoadgenHosts, E> {
+                let one = RawLoadgenHost::deserialize(de::value::StrDeserializer::new(v))?;
+                Ok(RawLoadgenHosts {
+                    hosts: vec![one],
+                    list: false,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawLoadgenHosts, A::Error> {
+                let one = RawLoadgenHost::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(RawLoadgenHosts {
+                    hosts: vec![one],
+                    list: false,
+                })
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawLoadgenHosts, A::Error> {
+                let mut hosts = Vec::new();
+                while let Some(h) = seq.next_element::<RawLoadgenHost>()? {
+                    hosts.push(h);
+                }
+                Ok(RawLoadgenHosts { hosts, list: true })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 /// A plain string is short for `{ docker: STRING }`.
 macro_rules! string_or_map {
@@ -135,11 +190,39 @@ pub fn check(raw: Option<RawHosts>) -> Result<Hosts, (String, String)> {
         .servers
         .map(|RawServersHost(s)| host("hosts.servers", s.docker, s.context, s.tls, s.address))
         .transpose()?;
-    let loadgen = raw
-        .loadgen
-        .map(|RawLoadgenHost(l)| host("hosts.loadgen", l.docker, l.context, l.tls, None))
-        .transpose()?;
-    Ok(Hosts { servers, loadgen })
+    let mut loadgen = Vec::new();
+    if let Some(RawLoadgenHosts { hosts, list }) = raw.loadgen {
+        if hosts.is_empty() {
+            return Err((
+                "hosts.loadgen".into(),
+                "an empty list names no host; leave `loadgen` out for the docker CLI's daemon"
+                    .into(),
+            ));
+        }
+        for (i, RawLoadgenHost(l)) in hosts.into_iter().enumerate() {
+            let at = match list {
+                true => format!("hosts.loadgen[{i}]"),
+                false => "hosts.loadgen".into(),
+            };
+            let h = host(&at, l.docker, l.context, l.tls, None)?;
+            if let Some(j) = loadgen.iter().position(|seen| *seen == h) {
+                return Err((
+                    at,
+                    format!(
+                        "the same host as hosts.loadgen[{j}]; one host sends with more \
+                         processes through `loadgen.processes`"
+                    ),
+                ));
+            }
+            loadgen.push(h);
+        }
+    }
+    let mut loadgen = loadgen.into_iter();
+    Ok(Hosts {
+        servers,
+        loadgen: loadgen.next(),
+        loadgen_also: loadgen.collect(),
+    })
 }
 
 fn host(

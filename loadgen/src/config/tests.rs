@@ -1280,3 +1280,68 @@ fn bad_hosts_point_at_the_field() {
     let e = err(&format!("{base}hosts:\n  loadgen: \"ftp://x\"\n"));
     assert_err(&e, line, 12, "hosts.loadgen.docker", "scheme");
 }
+
+#[test]
+fn hosts_loadgen_takes_a_list_of_hosts_that_send_together() {
+    let base = simple(
+        "{ cpus: 1, memory: 64m }",
+        "{ requests: 10, concurrency: 1 }",
+    );
+    let lab = ok(&format!(
+        "{base}hosts:\n  loadgen: [\"unix:///var/run/docker.sock\", {{ docker: \"tcp://10.0.0.7:2376\", tls: /certs }}, {{ context: bench }}]\n"
+    ));
+    let first = lab.hosts.loadgen.unwrap();
+    assert_eq!(first.docker.as_deref(), Some("unix:///var/run/docker.sock"));
+    let also = &lab.hosts.loadgen_also;
+    assert_eq!(also.len(), 2);
+    assert_eq!(also[0].docker.as_deref(), Some("tcp://10.0.0.7:2376"));
+    assert_eq!(also[1].context.as_deref(), Some("bench"));
+    // A list of one is one host.
+    let one = ok(&format!("{base}hosts:\n  loadgen: [\"unix:///a.sock\"]\n"));
+    assert!(one.hosts.loadgen.is_some() && one.hosts.loadgen_also.is_empty());
+    // A block list reads the same.
+    let block = ok(&format!(
+        "{base}hosts:\n  loadgen:\n    - \"unix:///a.sock\"\n    - \"unix:///b.sock\"\n"
+    ));
+    assert_eq!(block.hosts.loadgen_also.len(), 1);
+}
+
+#[test]
+fn bad_loadgen_lists_point_at_the_entry() {
+    let base = simple(
+        "{ cpus: 1, memory: 64m }",
+        "{ requests: 10, concurrency: 1 }",
+    );
+    let line = base.lines().count() + 2;
+    let e = err(&format!(
+        "{base}hosts:\n  loadgen: [\"unix:///a.sock\", \"ftp://x\"]\n"
+    ));
+    assert_eq!(e.path, "hosts.loadgen[1].docker", "{e}");
+    assert_eq!(e.line, line, "{e}");
+    assert!(e.message.contains("scheme"), "{e}");
+    let e = err(&format!(
+        "{base}hosts:\n  loadgen: [\"unix:///a.sock\", \"unix:///a.sock\"]\n"
+    ));
+    assert_eq!(e.path, "hosts.loadgen[1]", "{e}");
+    assert!(
+        e.message.contains("the same host as hosts.loadgen[0]"),
+        "{e}"
+    );
+    let e = err(&format!("{base}hosts:\n  loadgen: []\n"));
+    assert_err(&e, line, 12, "hosts.loadgen", "empty list");
+    let e = err(&format!(
+        "{base}hosts:\n  loadgen: [{{ context: a, docker: \"unix:///a.sock\" }}]\n"
+    ));
+    assert_eq!(e.path, "hosts.loadgen[0].context", "{e}");
+    // oha cannot share its rate out among hosts.
+    let oha = simple(
+        "{ cpus: 1, memory: 64m }",
+        "{ tool: oha, rate: 100, duration: 2s, concurrency: 1 }",
+    );
+    let e = err(&format!(
+        "{oha}hosts:\n  loadgen: [\"unix:///a.sock\", \"unix:///b.sock\"]\n"
+    ));
+    assert_eq!(e.path, "hosts.loadgen", "{e}");
+    assert!(e.message.contains("oha"), "{e}");
+    assert!(!e.to_string().contains('\n'), "{e}");
+}

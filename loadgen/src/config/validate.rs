@@ -234,6 +234,13 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
         c.fail(field, msg);
         Default::default()
     });
+    if loadgen.tool == Tool::Oha && !hosts.loadgen_also.is_empty() {
+        c.fail(
+            "hosts.loadgen",
+            "oha sends an open-loop rate that one host cannot share out: give one load \
+             generator host with oha (several are for ab)",
+        );
+    }
     cells(&mut c, &servers, &resources, &loadgen, &workloads, repeat);
     let tune = raw.tune.map(|t| {
         let cx = super::tune::Context {

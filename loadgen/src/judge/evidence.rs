@@ -90,7 +90,10 @@ impl Evidence {
             }),
             tool_cpu_s,
             tool_wall_s,
-            tool_cores: crate::pin::loadgen_cores(limits).min(max_cores),
+            // Every load generator host may use as many cores as the first.
+            tool_cores: (crate::pin::loadgen_cores(limits)
+                * f64::from(limits.loadgen_hosts.unwrap_or(1)))
+            .min(max_cores),
             busiest_process_share: busiest_process_share(cell),
             loadgen_throttled_share: lg.and_then(|r| r.throttled_share()),
             wait_ms: sleep_ms(&cell.path),

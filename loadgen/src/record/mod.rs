@@ -31,7 +31,7 @@ pub mod upgrade;
 pub use confirmation::{Confirmation, RowKey};
 pub use judgment::{Flag, Limiter, Verdict};
 pub use measurement::{FailureKind, Measurement, OhaReport, TimeSummary, ToolReport};
-pub use placed::{Placed, Route};
+pub use placed::{Placed, PlacedLoadgen, Route};
 pub use rate::RateSpec;
 pub use resources::ResourceSummary;
 pub use steady::{CounterSample, RequestLog, Steady};
@@ -165,6 +165,10 @@ pub struct Limits {
     /// before the lab recorded it): what an unlimited, multi-threaded tool may use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loadgen_host_cpus: Option<u32>,
+    /// Load generator hosts that sent the cell together (`hosts.loadgen` as a list; `None`:
+    /// one), each with the CPUs above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loadgen_hosts: Option<u32>,
 }
 
 impl Limits {
@@ -294,6 +298,10 @@ pub struct ProcessRun {
     pub raw_requests: Option<String>,
     pub exit_code: Option<i64>,
     pub usage: Option<ToolUsage>,
+    /// The load generator host it ran on (its Docker endpoint), when the cell was sent
+    /// from several (`hosts.loadgen` as a list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// Requests it completed, and its own rate (its report's).
     pub complete: Option<u64>,
     pub rps: Option<f64>,

@@ -12,6 +12,17 @@ pub struct Placed {
     pub servers: String,
     pub loadgen: String,
     pub route: Route,
+    /// The load generator hosts after the first (`hosts.loadgen` as a list), each with its
+    /// own route to the servers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loadgen_also: Vec<PlacedLoadgen>,
+}
+
+/// A load generator host after the first: its endpoint and how it reached the servers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct PlacedLoadgen {
+    pub loadgen: String,
+    pub route: Route,
 }
 
 impl Placed {

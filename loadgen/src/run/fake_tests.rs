@@ -100,6 +100,7 @@ impl Bench {
             ids: BTreeMap::new(),
             loadgen: "lab/ab:local".into(),
             loadgen_source: "the fake engine".into(),
+            loadgen_also: vec!["lab/ab:local".into(); self.engines.loadgen_also.len()],
             failures: HashMap::new(),
         };
         let work = run_with(&self.engines, &self.opts, &self.owned, async {
@@ -243,6 +244,99 @@ async fn two_processes_share_a_cell_and_merge() {
         }
         assert!(c.processes[1].raw_stdout.contains(".p2."));
     }
+}
+
+/// Two load generator hosts (`hosts.loadgen` as a list): a cell's connections are shared
+/// out between them, both hosts' agents are told one start time, each reaches the servers
+/// by its own route, and the cell's figures merge both hosts' requests; nothing is left on
+/// either host.
+#[tokio::test]
+async fn two_loadgen_hosts_share_a_cell_and_merge() {
+    let hosts = "hosts:\n  servers: { docker: \"tcp://10.0.0.5:2375\", address: 10.0.0.5 }\n  loadgen: [\"tcp://10.0.0.6:2375\", \"tcp://10.0.0.7:2375\"]\n";
+    let mut bench = Bench::sending(
+        "{ cpus: 0.25, memory: 64m }",
+        "",
+        &format!("pin: off\nrepeat: 1\n{hosts}"),
+    );
+    let servers = Arc::new(Fake::named("servers"));
+    let (first, second) = (
+        Arc::new(Fake::named("loadgen")),
+        Arc::new(Fake::named("second")),
+    );
+    first.reaches(servers.clone());
+    second.reaches(servers.clone());
+    bench.engines = Engines::pair(
+        servers.clone(),
+        first.clone(),
+        EngineInfo::default(),
+        "10.0.0.5",
+    );
+    bench
+        .engines
+        .loadgen_also
+        .push(crate::placement::AlsoLoadgen {
+            engine: second.clone(),
+            info: EngineInfo::default(),
+            with_servers: false,
+            with_loadgen: false,
+        });
+    (bench.fake, bench.loadgen) = (servers, first.clone());
+    bench.fake.rates("a", &[3000.0]);
+    bench.fake.rates("b", &[2000.0]);
+    let results = finished(bench.run().await);
+    assert_eq!(results.cells.len(), 4);
+    for c in &results.cells {
+        let per_process = if c.server == "a" { 3000.0 } else { 2000.0 };
+        let s = c.steady.as_ref().expect("a steady window");
+        assert_eq!(c.limits.loadgen_hosts, Some(2), "{}", c.id);
+        if c.concurrency == 1 {
+            assert!(
+                c.processes.is_empty(),
+                "one connection: the first host alone"
+            );
+            assert_eq!(s.rps, per_process);
+            continue;
+        }
+        let hosts: Vec<_> = c.processes.iter().map(|p| p.host.as_deref()).collect();
+        assert_eq!(hosts, [Some("fake://loadgen"), Some("fake://second")]);
+        assert_eq!(s.rps, 2.0 * per_process, "both hosts' requests");
+        let m = c.measurement().unwrap();
+        let complete: u64 = c.processes.iter().map(|p| p.complete.unwrap()).sum();
+        assert_eq!(m.complete, Some(complete));
+        for p in &c.processes {
+            assert!(p.command.join(" ").contains(" -c 1 "), "{:?}", p.command);
+            assert!(p.command.last().unwrap().starts_with("http://10.0.0.5:"));
+        }
+    }
+    // One start time for both hosts' agents, per cell that both sent.
+    let starts = |fake: &Fake| -> Vec<String> {
+        (fake.log().iter())
+            .filter(|l| l.contains("lab-agent run") && l.contains("--start-at"))
+            .map(|l| {
+                let at = l
+                    .split("--start-at ")
+                    .nth(1)
+                    .unwrap_or_else(|| panic!("{l}"));
+                at.split(' ').next().unwrap().to_string()
+            })
+            .collect()
+    };
+    assert_eq!(
+        starts(&first).len(),
+        2,
+        "the two cells of 2 connections: {:?}",
+        first.log()
+    );
+    assert_eq!(starts(&first), starts(&second));
+    let placed = results.placement.as_ref().unwrap();
+    assert_eq!(placed.loadgen_also.len(), 1);
+    assert_eq!(placed.loadgen_also[0].loadgen, "fake://second");
+    assert_eq!(
+        placed.loadgen_also[0].route.to_string(),
+        "10.0.0.5 (published ports)"
+    );
+    assert_eq!(second.leftovers(), Vec::<String>::new());
+    assert_eq!(first.leftovers(), Vec::<String>::new());
 }
 
 /// A point whose requests take 0.7 s leaves a 3 s cell one steady second (the requests

@@ -76,7 +76,8 @@ pub async fn measure(
     };
     let before = neighbours_before(ctx, session, cell).await;
     let timed = policy_s.is_some();
-    let mut measured = run_bracketed(ctx, session, srv, &commands(cell), &collect, timed).await;
+    let mut measured =
+        run_bracketed(ctx, session, srv, &commands(ctx, cell), &collect, timed).await;
     let longer = match &measured {
         Ok(m) if sized && learnt.is_none() => longer_try(ctx, cell, m),
         _ => None,
@@ -92,7 +93,7 @@ pub async fn measure(
             lengths.insert(key, s);
         }
         set_length(ctx, srv, cell, Some(s));
-        measured = run_bracketed(ctx, session, srv, &commands(cell), &collect, timed).await;
+        measured = run_bracketed(ctx, session, srv, &commands(ctx, cell), &collect, timed).await;
     }
     match measured {
         Ok(m) => fill(ctx, cell, m),
@@ -130,7 +131,8 @@ fn point_key(cell: &Cell) -> String {
 }
 
 /// Give the cell its length (`seconds`; `None`: its requests) and the load tool's command
-/// for it (one per process, see `loadgen.processes`); the files the tool leaves to collect.
+/// for it (one per process, see `loadgen.processes`, on each load generator host, see
+/// `spread`); the files the tool leaves to collect.
 fn set_length(
     ctx: &Ctx<'_>,
     srv: &LiveServer,
@@ -138,6 +140,10 @@ fn set_length(
     seconds: Option<f64>,
 ) -> Vec<&'static str> {
     let url = srv.url(&cell.path);
+    // Each host connects to the server by its own route.
+    let urls: Vec<String> = (0..ctx.loadgen_hosts())
+        .map(|h| srv.url_from(h, &cell.path))
+        .collect();
     let driver = ctx.lab.loadgen.tool.driver();
     cell.duration_s = seconds;
     let load = Load {
@@ -153,8 +159,8 @@ fn set_length(
         percentiles: true,
         per_request: true,
     };
-    // A tool that runs a thread per core itself (oha) is always one process.
-    let n = match driver.max_cores() {
+    // A tool that runs a thread per core itself (oha) is always one process (per host).
+    let per_host = match driver.max_cores() {
         Some(_) => ctx
             .lab
             .loadgen
@@ -162,17 +168,25 @@ fn set_length(
             .resolve(crate::pin::loadgen_cores(&cell.limits), cell.concurrency),
         None => 1,
     };
-    let mut commands = tool::processes::split(&load, n)
-        .iter()
-        .map(|l| driver.command(l))
+    let hosts = ctx.loadgen_hosts();
+    let loads = tool::processes::split(&load, per_host * hosts as u32);
+    let owners = super::spread::hosts_of(loads.len(), hosts);
+    let mut commands = (loads.iter().zip(&owners))
+        .map(|(l, &h)| {
+            driver.command(&Load {
+                url: &urls[h],
+                ..l.clone()
+            })
+        })
         .collect::<Vec<_>>();
     cell.command = commands.first().cloned().unwrap_or_default();
     cell.processes = match commands.len() {
         1 => Vec::new(),
-        _ => commands
-            .drain(..)
-            .enumerate()
-            .map(|(i, command)| process_run(cell, i, command))
+        _ => (commands.drain(..).zip(owners).enumerate())
+            .map(|(i, (command, h))| results::ProcessRun {
+                host: (hosts > 1).then(|| ctx.loadgen_side(h).engine.endpoint().host.clone()),
+                ..process_run(cell, i, command)
+            })
             .collect(),
     };
     driver.collect(&load)
@@ -195,11 +209,14 @@ fn process_run(cell: &Cell, i: usize, command: Vec<String>) -> results::ProcessR
     }
 }
 
-/// The commands of a cell's run: one per process.
-fn commands(cell: &Cell) -> Vec<Vec<String>> {
+/// The commands of a cell's run: one per process, each with the load generator host it
+/// runs on (0 the first).
+fn commands(ctx: &Ctx<'_>, cell: &Cell) -> Vec<(usize, Vec<String>)> {
     match cell.processes.is_empty() {
-        true => vec![cell.command.clone()],
-        false => cell.processes.iter().map(|p| p.command.clone()).collect(),
+        true => vec![(0, cell.command.clone())],
+        false => (cell.processes.iter())
+            .map(|p| (super::spread::host_of(ctx, p), p.command.clone()))
+            .collect(),
     }
 }
 
@@ -289,7 +306,7 @@ async fn run_bracketed(
     ctx: &Ctx<'_>,
     session: &Session,
     srv: &LiveServer,
-    commands: &[Vec<String>],
+    commands: &[(usize, Vec<String>)],
     collect: &[&str],
     timed: bool,
 ) -> Result<Measured> {
@@ -309,16 +326,16 @@ async fn run_bracketed(
         .samples_peaks()
         .then(|| ctx.servers.engine.sample(&srv.container));
     let periods = PeriodSampler::start(&srv.counters, Duration::from_secs_f64(bandwidth.0));
-    let report = session
-        .run_tool_aligned(
-            ctx,
-            commands,
-            &scrapes,
-            collect,
-            cell_deadline(ctx),
-            timed.then_some(config::length::START_BETWEEN),
-        )
-        .await;
+    let report = super::spread::run(
+        ctx,
+        session,
+        commands,
+        &scrapes,
+        collect,
+        cell_deadline(ctx),
+        timed,
+    )
+    .await;
     let server_periods = periods.finish().await;
     let server_samples = match sampler {
         Some(s) => srv.counters.adjust_all(s.finish().await),

@@ -18,6 +18,7 @@ mod rounds;
 mod sampler;
 mod servers;
 mod session;
+mod spread;
 mod stop;
 
 use std::collections::{BTreeMap, HashMap};
@@ -25,7 +26,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use agent::RunReport;
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 
 use crate::config::{self, Lab, Plan, ServerSource};
 use crate::engine::{Engine, RUN_LABEL};
@@ -62,10 +63,26 @@ pub struct Side<'a> {
 /// results.json and meta.json.
 pub type Reach = crate::record::Route;
 
+/// A load generator host after the first (`hosts.loadgen` as a list): it sends its share of
+/// every cell at the same moment as the first (see `measure`).
+pub struct AlsoLoadgen<'a> {
+    pub side: Side<'a>,
+    /// How it reaches the servers (the first host's route is [`Ctx::reach`]).
+    pub reach: Reach,
+    /// The load generator image on its daemon.
+    pub image: String,
+    /// Its Docker endpoint, as the record names the host.
+    pub endpoint: String,
+}
+
 /// What every step of a run shares.
 pub struct Ctx<'a> {
     pub servers: Side<'a>,
     pub loadgen: Side<'a>,
+    /// The load generator hosts after the first, in `hosts.loadgen`'s order.
+    pub loadgen_also: Vec<AlsoLoadgen<'a>>,
+    /// Their sessions, in the same order (started once the rest of the context exists).
+    pub also_sessions: Vec<session::Session>,
     pub reach: &'a Reach,
     pub lab: &'a Lab,
     pub loadgen_image: &'a str,
@@ -82,6 +99,29 @@ pub struct Ctx<'a> {
     pub loadgen_host_cpus: Option<u32>,
     /// Servers and load generator share one machine's CPUs (so `pin: auto` separates them).
     pub one_machine: bool,
+}
+
+impl<'a> Ctx<'a> {
+    /// Load generator host `host`: 0 the first, `i` `loadgen_also[i - 1]`.
+    pub fn loadgen_side(&self, host: usize) -> &Side<'a> {
+        match host {
+            0 => &self.loadgen,
+            i => &self.loadgen_also[i - 1].side,
+        }
+    }
+
+    /// The load generator image on host `host`'s daemon.
+    pub fn loadgen_image(&self, host: usize) -> &str {
+        match host {
+            0 => self.loadgen_image,
+            i => &self.loadgen_also[i - 1].image,
+        }
+    }
+
+    /// How many load generator hosts send each cell.
+    pub fn loadgen_hosts(&self) -> usize {
+        1 + self.loadgen_also.len()
+    }
 }
 
 /// Run the experiment in the run folder `owned`. Returns the results as written.
@@ -116,8 +156,20 @@ async fn run_with(
         (OWNER_LABEL.to_string(), owned.label()),
     ]);
     let network = format!("lab-{}", run.id);
-    let reach = place(engines, &network, &labels, &mut record).await?;
-    let ctx = Ctx {
+    let (reach, reach_also) = place(engines, &network, &labels, &mut record).await?;
+    let loadgen_also = (engines.loadgen_also.iter().zip(reach_also))
+        .zip(&images.loadgen_also)
+        .map(|((also, reach), image)| AlsoLoadgen {
+            side: Side {
+                engine: &*also.engine,
+                network: &network,
+            },
+            reach,
+            image: image.clone(),
+            endpoint: also.engine.endpoint().host.clone(),
+        })
+        .collect();
+    let mut ctx = Ctx {
         servers: Side {
             engine: &*engines.servers,
             network: &network,
@@ -126,6 +178,8 @@ async fn run_with(
             engine: &*engines.loadgen,
             network: &network,
         },
+        loadgen_also,
+        also_sessions: Vec::new(),
         reach: &reach,
         lab,
         loadgen_image: &images.loadgen,
@@ -147,6 +201,7 @@ async fn run_with(
         Some(sweep) => sweep.shard.select(Plan::new(lab)),
         None => Plan::new(lab),
     };
+    ctx.also_sessions = session::start_also(&ctx).await?;
     let mut sessions = session::Sessions::default();
     let mut meta = meta(&ctx, &images, load_start, engines, &limits);
     meta.sweep = opts.sweep.clone();
@@ -163,6 +218,8 @@ async fn run_with(
     .await;
     progress.done();
     sessions.stop_all(&ctx).await;
+    let also = std::mem::take(&mut ctx.also_sessions);
+    session::stop(&ctx, also).await;
     meta.fingerprint = meta.hosts.as_ref().map(crate::meta::sweep::Fingerprint::of);
     outcome?;
     record::write_meta(run, &meta)?;
@@ -177,13 +234,14 @@ async fn run_with(
 }
 
 /// The run's network on each role's daemon (one private network when they are one daemon),
-/// how the load generator reaches the servers, and that placement in results.json.
+/// how each load generator host reaches the servers (the first's, then the others' in
+/// order), and that placement in results.json.
 async fn place(
     engines: &Engines,
     network: &str,
     labels: &HashMap<String, String>,
     record: &mut record::Record,
-) -> Result<Reach> {
+) -> Result<(Reach, Vec<Reach>)> {
     let one_daemon = engines.one_daemon();
     engines
         .servers
@@ -195,11 +253,27 @@ async fn place(
             .create_network(network, labels, false)
             .await?;
     }
+    for also in &engines.loadgen_also {
+        if !also.with_servers && !also.with_loadgen {
+            also.engine.create_network(network, labels, false).await?;
+        }
+    }
     let reach = reach(engines, network).await?;
+    let mut reach_also = Vec::new();
+    for (i, also) in engines.loadgen_also.iter().enumerate() {
+        let route = engines.route_also(i).map_err(|e| anyhow!(e))?;
+        reach_also.push(resolve_route(route, &*also.engine, network).await?);
+    }
     record.set_placement(Placed {
         servers: engines.servers.endpoint().host.clone(),
         loadgen: engines.loadgen.endpoint().host.clone(),
         route: reach.clone(),
+        loadgen_also: (engines.loadgen_also.iter().zip(&reach_also))
+            .map(|(also, route)| crate::record::PlacedLoadgen {
+                loadgen: also.engine.endpoint().host.clone(),
+                route: route.clone(),
+            })
+            .collect(),
     })?;
     if let Reach::Published { address } = &reach {
         tracing::info!(
@@ -209,16 +283,28 @@ async fn place(
             engines.loadgen.endpoint()
         );
     }
-    Ok(reach)
+    for (also, route) in engines.loadgen_also.iter().zip(&reach_also) {
+        tracing::info!(
+            "load generator also on {}, reaching the servers on {route}",
+            also.engine.endpoint()
+        );
+    }
+    Ok((reach, reach_also))
 }
 
-/// How the load generator will reach the servers (see [`placement::Route`]).
+/// How the (first) load generator will reach the servers (see [`placement::Route`]).
 async fn reach(engines: &Engines, network: &str) -> Result<Reach> {
-    Ok(match engines.route().map_err(|e| anyhow!(e))? {
+    let route = engines.route().map_err(|e| anyhow!(e))?;
+    resolve_route(route, &*engines.loadgen, network).await
+}
+
+/// A route from a load generator host on `loadgen`, now that the networks exist.
+async fn resolve_route(route: Route, loadgen: &dyn Engine, network: &str) -> Result<Reach> {
+    Ok(match route {
         Route::Network => Reach::Network,
         Route::Address(address) => Reach::Published { address },
         Route::LoadgenGateway => Reach::Published {
-            address: engines.loadgen.network_gateway(network).await?,
+            address: loadgen.network_gateway(network).await?,
         },
     })
 }
@@ -241,6 +327,9 @@ async fn measure_groups(
             meta.ab_version = ab_version(ctx, session).await;
             if let Some(hosts) = &mut meta.hosts {
                 hosts.loadgen.cpu_model = session.cpu_model(ctx).await;
+                for (also, s) in hosts.loadgen_also.iter_mut().zip(&ctx.also_sessions) {
+                    also.host.cpu_model = s.cpu_model(ctx).await;
+                }
                 hosts.servers.cpu_model = if ctx.one_machine {
                     hosts.loadgen.cpu_model.clone()
                 } else {
@@ -263,6 +352,7 @@ async fn measure_groups(
             loadgen_cpus: ctx.lab.loadgen.cpus,
             loadgen_cpuset: loadgen_cpuset.clone(),
             loadgen_host_cpus: ctx.loadgen_host_cpus,
+            loadgen_hosts: (ctx.loadgen_hosts() > 1).then(|| ctx.loadgen_hosts() as u32),
         };
         let step = rounds::Step {
             ctx,
@@ -349,6 +439,8 @@ struct Images {
     ids: BTreeMap<String, String>,
     loadgen: String,
     loadgen_source: String,
+    /// The load generator image on each host after the first.
+    loadgen_also: Vec<String>,
     /// Servers whose image could not be had: server index → reason.
     failures: HashMap<usize, String>,
 }
@@ -384,6 +476,15 @@ impl Images {
         let (loadgen, loadgen_id, loadgen_source) =
             images::resolve_loadgen(&*engines.loadgen, &lab.loadgen.image).await?;
         ids.insert(loadgen.clone(), loadgen_id);
+        let mut loadgen_also = Vec::new();
+        for also in &engines.loadgen_also {
+            let (name, _, _) = images::resolve_loadgen(&*also.engine, &lab.loadgen.image)
+                .await
+                .with_context(|| {
+                    format!("the load generator image on {}", also.engine.endpoint())
+                })?;
+            loadgen_also.push(name);
+        }
         let mut failures = HashMap::new();
         for (i, s) in lab.servers.iter().enumerate() {
             if let ServerSource::Image(img) = &s.source {
@@ -402,6 +503,7 @@ impl Images {
             ids,
             loadgen,
             loadgen_source,
+            loadgen_also,
             failures,
         })
     }
@@ -437,6 +539,12 @@ fn meta(
         loadgen: HostMeta::new(&engines.loadgen_info, String::new()),
         one_daemon: engines.one_daemon(),
         route: ctx.reach.clone(),
+        loadgen_also: (engines.loadgen_also.iter().zip(&ctx.loadgen_also))
+            .map(|(also, side)| crate::meta::AlsoHostMeta {
+                host: HostMeta::new(&also.info, String::new()),
+                route: side.reach.clone(),
+            })
+            .collect(),
     };
     Meta {
         run_id: ctx.run.id.clone(),

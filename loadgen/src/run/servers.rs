@@ -35,6 +35,9 @@ pub struct LiveServer {
     pub container: String,
     pub ip: String,
     pub port: u16,
+    /// Where each load generator host after the first connects to it (`hosts.loadgen` as a
+    /// list): its address and port by that host's own route.
+    pub also: Vec<(String, u16)>,
     /// The server answered its metrics endpoint when verified (built-in models do).
     pub metrics: bool,
     pub counters: Counters,
@@ -43,6 +46,14 @@ pub struct LiveServer {
 impl LiveServer {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}:{}{}", self.ip, self.port, path)
+    }
+
+    /// [`LiveServer::url`] from load generator host `host` (0 the first).
+    pub fn url_from(&self, host: usize, path: &str) -> String {
+        match host.checked_sub(1).and_then(|i| self.also.get(i)) {
+            Some((ip, port)) => format!("http://{ip}:{port}{path}"),
+            None => self.url(path),
+        }
     }
 
     /// Where the lab scrapes the server's own counters, when it has them.
@@ -166,7 +177,15 @@ async fn start_server(
     let server = &ctx.lab.servers[inst.server];
     let spec = server_spec(ctx, group, inst, cpuset);
     let container = ctx.servers.engine.start(&spec, None).await?;
-    let (ip, port) = match reach(ctx, &container, server.port).await {
+    let found = async {
+        let first = reach(ctx, ctx.reach, &container, server.port).await?;
+        let mut also = Vec::new();
+        for a in &ctx.loadgen_also {
+            also.push(reach(ctx, &a.reach, &container, server.port).await?);
+        }
+        anyhow::Ok((first, also))
+    };
+    let ((ip, port), also) = match found.await {
         Ok(found) => found,
         Err(e) => {
             // A server that exits at once loses its address before we ask for it: say how
@@ -183,12 +202,16 @@ async fn start_server(
         container,
         ip,
         port,
+        also,
         metrics: false,
         counters,
     };
     match verify(ctx, session, &srv).await {
         Ok(metrics) => srv.metrics = metrics,
         Err(e) => return Err(give_up(ctx, &srv.container, e).await),
+    }
+    if let Err(e) = verify_also(ctx, &srv).await {
+        return Err(give_up(ctx, &srv.container, e).await);
     }
     warm_up(ctx, session, server, &srv).await?;
     tracing::info!(
@@ -238,7 +261,11 @@ fn server_spec(
         labels,
         network: Some(ctx.servers.network.to_string()),
         aliases: vec![server.name.clone()],
-        publish: matches!(ctx.reach, Reach::Published { .. }).then_some(server.port),
+        // Published when any load generator host reaches the servers from another daemon.
+        publish: std::iter::once(ctx.reach)
+            .chain(ctx.loadgen_also.iter().map(|a| &a.reach))
+            .any(|r| matches!(r, Reach::Published { .. }))
+            .then_some(server.port),
         cpus: Some(inst.cpus),
         memory: Some(inst.memory),
         pids: inst.pids,
@@ -250,11 +277,11 @@ fn server_spec(
     }
 }
 
-/// Where the load generator connects to a started server: its address on the shared
-/// network and its own port (one host), or the servers' host address and the port Docker
-/// published it on (two hosts).
-async fn reach(ctx: &Ctx<'_>, container: &str, port: u16) -> Result<(String, u16)> {
-    match ctx.reach {
+/// Where a load generator host whose route is `route` connects to a started server: its
+/// address on the shared network and its own port (one host), or the servers' host address
+/// and the port Docker published it on (two hosts).
+async fn reach(ctx: &Ctx<'_>, route: &Reach, container: &str, port: u16) -> Result<(String, u16)> {
+    match route {
         Reach::Network => Ok((
             ctx.servers
                 .engine
@@ -344,6 +371,33 @@ async fn first_get(
             return Err(anyhow!("the server container {}", end.describe()));
         }
     }
+}
+
+/// GET the first workload path from every load generator host after the first, by its own
+/// route, and require 2xx: a host that cannot reach the server fails it here, once, not
+/// every cell.
+async fn verify_also(ctx: &Ctx<'_>, srv: &LiveServer) -> Result<()> {
+    let Some(w) = ctx.lab.workloads.first() else {
+        return Ok(());
+    };
+    for (i, session) in ctx.also_sessions.iter().enumerate() {
+        let url = srv.url_from(i + 1, &w.path);
+        let fetch = session.get(ctx, &url, READY_STEP).await?;
+        match fetch.status {
+            Some(status) if (200..300).contains(&status) => {}
+            status => {
+                return Err(anyhow!(
+                    "verification failed: the load generator on {} got {} for GET {url}",
+                    session.engine(ctx).endpoint(),
+                    status.map_or_else(
+                        || format!("no answer ({})", fetch.error.unwrap_or_default()),
+                        |s| format!("HTTP {s}")
+                    )
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// GET every workload path from the load generator container (the path ab will take) and

@@ -27,6 +27,8 @@ pub const LOADGEN_PIDS: i64 = 256;
 
 /// A running load generator container.
 pub struct Session {
+    /// Which load generator host it runs on: 0 the first, `i` `ctx.loadgen_also[i - 1]`.
+    pub host: usize,
     pub container: String,
     pub cpuset: Option<String>,
     pub counters: Counters,
@@ -38,6 +40,17 @@ pub struct Session {
     /// was too short for its requests' latency: learnt from the point's first cell, so
     /// its later repetitions are not measured twice.
     pub lengths: std::sync::Mutex<HashMap<String, f64>>,
+}
+
+/// When the agent starts a run's tools.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Start {
+    /// As soon as it can.
+    Now,
+    /// Within this fraction of a second (`lab-agent --start-between LO HI`).
+    Between(f64, f64),
+    /// At this wall-clock time, Unix seconds (`lab-agent --start-at`).
+    At(f64),
 }
 
 /// One look for other lab runs on a cell's CPUs.
@@ -59,41 +72,67 @@ impl Sessions {
     pub async fn get(&mut self, ctx: &Ctx<'_>, cpuset: Option<&str>) -> Result<&Session> {
         let key = cpuset.map(str::to_string);
         if !self.by_cpuset.contains_key(&key) {
-            let session = Session::start(ctx, cpuset).await?;
+            let session = Session::start(ctx, 0, cpuset).await?;
             self.by_cpuset.insert(key.clone(), session);
         }
         Ok(&self.by_cpuset[&key])
     }
 
     pub async fn stop_all(self, ctx: &Ctx<'_>) {
-        // Nothing can be removed from a daemon that went away; the run's end says so once.
-        if !ctx.loadgen.engine.answers().await {
-            return;
+        stop(ctx, self.by_cpuset.into_values()).await;
+    }
+}
+
+/// Stop and remove `sessions`, on the daemons that still answer (nothing can be removed
+/// from one that went away; the run's end says so once).
+pub async fn stop(ctx: &Ctx<'_>, sessions: impl IntoIterator<Item = Session>) {
+    for s in sessions {
+        let engine = s.engine(ctx);
+        if !engine.answers().await {
+            continue;
         }
-        for s in self.by_cpuset.into_values() {
-            if let Err(e) = ctx
-                .loadgen
-                .engine
-                .stop_and_remove(&s.container, Duration::from_secs(2))
-                .await
-            {
-                tracing::warn!("{e:#}");
-            }
+        if let Err(e) = engine
+            .stop_and_remove(&s.container, Duration::from_secs(2))
+            .await
+        {
+            tracing::warn!("{e:#}");
         }
     }
 }
 
+/// A session on every load generator host after the first (`hosts.loadgen` as a list), in
+/// their order: not pinned (`pin` places the first host's CPUs), each under `loadgen.cpus`.
+pub async fn start_also(ctx: &Ctx<'_>) -> Result<Vec<Session>> {
+    let mut sessions = Vec::new();
+    for host in 1..=ctx.loadgen_also.len() {
+        match Session::start(ctx, host, None).await {
+            Ok(s) => sessions.push(s),
+            Err(e) => {
+                stop(ctx, sessions).await;
+                return Err(e);
+            }
+        }
+    }
+    Ok(sessions)
+}
+
 impl Session {
-    async fn start(ctx: &Ctx<'_>, cpuset: Option<&str>) -> Result<Session> {
+    /// The daemon of the host the session runs on.
+    pub fn engine<'c>(&self, ctx: &Ctx<'c>) -> &'c dyn crate::engine::Engine {
+        ctx.loadgen_side(self.host).engine
+    }
+
+    async fn start(ctx: &Ctx<'_>, host: usize, cpuset: Option<&str>) -> Result<Session> {
+        let side = ctx.loadgen_side(host);
         let mut labels = ctx.labels.clone();
         labels.insert("lab.role".into(), "loadgen".into());
         let spec = ContainerSpec {
             name: unique_name(&format!("lab-{}-loadgen", ctx.run.id)),
-            image: ctx.loadgen_image.to_string(),
+            image: ctx.loadgen_image(host).to_string(),
             entrypoint: Some(vec![AGENT_PATH.into()]),
             cmd: vec!["idle".into()],
             labels,
-            network: Some(ctx.loadgen.network.to_string()),
+            network: Some(side.network.to_string()),
             cpus: ctx.lab.loadgen.cpus,
             memory: Some(LOADGEN_MEMORY),
             pids: Some(LOADGEN_PIDS),
@@ -106,14 +145,20 @@ impl Session {
             ulimits: ctx.ulimits.to_vec(),
             ..Default::default()
         };
-        let container = ctx
-            .loadgen
+        let container = side
             .engine
             .start(&spec, Some(ctx.agent_archive.to_vec()))
             .await
-            .context("starting the load generator container")?;
-        let counters = Counters::locate(ctx.loadgen.engine, &container).await;
+            .with_context(|| match host {
+                0 => "starting the load generator container".to_string(),
+                _ => format!(
+                    "starting the load generator container on {}",
+                    side.engine.endpoint()
+                ),
+            })?;
+        let counters = Counters::locate(side.engine, &container).await;
         Ok(Session {
+            host,
             last_neighbours: std::sync::Mutex::new(None),
             lengths: std::sync::Mutex::new(HashMap::new()),
             container,
@@ -133,12 +178,12 @@ impl Session {
         timeout: Duration,
     ) -> Result<RunReport> {
         let commands = [command.to_vec()];
-        self.run_tool_aligned(ctx, &commands, scrapes, collect, timeout, None)
+        self.run_tool_aligned(ctx, &commands, scrapes, collect, timeout, Start::Now)
             .await
     }
 
-    /// [`Session::run_tool`], started within a fraction of a second (`lab-agent
-    /// --start-between LO HI`): how a timed cell gets whole seconds of steady load. Several
+    /// [`Session::run_tool`], started when `start` says: how a timed cell gets whole
+    /// seconds of steady load, and how several hosts start one cell together. Several
     /// commands are several processes started together (`lab-agent run -- A --and B`).
     pub async fn run_tool_aligned(
         &self,
@@ -147,15 +192,17 @@ impl Session {
         scrapes: &[String],
         collect: &[&str],
         timeout: Duration,
-        start_between: Option<(f64, f64)>,
+        start: Start,
     ) -> Result<RunReport> {
         let mut cmd = vec![AGENT_PATH.to_string(), "run".into()];
-        if let Some((lo, hi)) = start_between {
-            cmd.extend([
+        match start {
+            Start::Now => {}
+            Start::Between(lo, hi) => cmd.extend([
                 "--start-between".to_string(),
                 lo.to_string(),
                 hi.to_string(),
-            ]);
+            ]),
+            Start::At(at) => cmd.extend(["--start-at".to_string(), format!("{at:.6}")]),
         }
         for url in scrapes {
             cmd.extend(["--scrape".to_string(), url.clone()]);
@@ -168,9 +215,8 @@ impl Session {
             cmd.push(if i == 0 { "--" } else { "--and" }.into());
             cmd.extend(command.iter().cloned());
         }
-        let out = ctx
-            .loadgen
-            .engine
+        let out = self
+            .engine(ctx)
             .exec(&self.container, &cmd, timeout + EXEC_SLACK)
             .await?;
         serde_json::from_str(out.stdout.trim()).map_err(|e| {
@@ -194,9 +240,8 @@ impl Session {
             wait.as_secs_f64().to_string(),
             url.into(),
         ];
-        let out = ctx
-            .loadgen
-            .engine
+        let out = self
+            .engine(ctx)
             .exec(&self.container, &cmd, wait + EXEC_SLACK)
             .await?;
         serde_json::from_str(out.stdout.trim())
@@ -206,9 +251,8 @@ impl Session {
     /// The CPU model of the load generator's host, as `lab-agent cpu-model` reads it there.
     pub async fn cpu_model(&self, ctx: &Ctx<'_>) -> String {
         let cmd = [AGENT_PATH.to_string(), "cpu-model".into()];
-        match ctx
-            .loadgen
-            .engine
+        match self
+            .engine(ctx)
             .exec(&self.container, &cmd, EXEC_SLACK)
             .await
         {
@@ -220,8 +264,6 @@ impl Session {
 
     /// The load generator container's cumulative counters.
     pub async fn read_counters(&self, ctx: &Ctx<'_>) -> Result<StatsSample> {
-        self.counters
-            .read(ctx.loadgen.engine, &self.container)
-            .await
+        self.counters.read(self.engine(ctx), &self.container).await
     }
 }

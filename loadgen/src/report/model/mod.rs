@@ -252,6 +252,14 @@ fn raw_links(c: &crate::record::Cell) -> Text {
             .link(format!("p{} stdout", i + 1), &p.raw_stdout)
             .plain(" · ")
             .link(format!("p{} stderr", i + 1), &p.raw_stderr);
+        // Sent from another load generator host than the first process (`hosts.loadgen`).
+        if let Some(host) = p
+            .host
+            .as_ref()
+            .filter(|h| Some(*h) != c.processes[0].host.as_ref())
+        {
+            t = t.plain(format!(" (on {host})"));
+        }
     }
     t
 }

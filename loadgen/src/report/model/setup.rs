@@ -82,8 +82,16 @@ fn lab_fields(lab: &Lab, tool: Tool, out: &mut Vec<Field>) {
             .plain(format!("{tool} ("))
             .code(&lg.image)
             .plain(format!(
-                "), {}, concurrency {}, keep-alive {}, timeout {} s",
+                "), {}{}, concurrency {}, keep-alive {}, timeout {} s",
                 amount(lg),
+                match lab.hosts.loadgen_also.len() {
+                    0 => String::new(),
+                    n => format!(
+                        ", from {} load generator hosts at once (each with its share of \
+                         the connections and processes; see Placement)",
+                        n + 1
+                    ),
+                },
                 list(lg.concurrency.iter().map(u32::to_string).collect()),
                 list(
                     lg.keepalive
@@ -119,6 +127,42 @@ fn lab_fields(lab: &Lab, tool: Tool, out: &mut Vec<Field>) {
     for s in &lab.servers {
         out.push((format!("Server {}", s.name), server(s)));
     }
+}
+
+/// Where the roles ran, when not all on one daemon with one load generator host.
+fn placement_field(h: &crate::meta::HostsMeta, out: &mut Vec<Field>) {
+    if h.one_daemon && h.loadgen_also.is_empty() {
+        return;
+    }
+    let host = |h: &crate::meta::HostMeta| {
+        format!(
+            "{} ({}, {} CPUs, {}, kernel {}, {})",
+            h.endpoint, h.hostname, h.cpus, h.cpu_model, h.kernel, h.engine
+        )
+    };
+    let mut text = match h.one_daemon {
+        true => format!(
+            "servers and load generator on {}; ab reached the servers on a {}",
+            host(&h.servers),
+            h.route
+        ),
+        false => format!(
+            "servers on {}; load generator on {}; ab reached the servers at {}, so the \
+             network between the two hosts is part of every cell's latency",
+            host(&h.servers),
+            host(&h.loadgen),
+            h.route
+        ),
+    };
+    for also in &h.loadgen_also {
+        text.push_str(&format!(
+            "; load generator also on {}, reaching the servers at {}, sending its share of \
+             every cell at the same moment as the first",
+            host(&also.host),
+            also.route
+        ));
+    }
+    out.push(("Placement".into(), Text::from(text)));
 }
 
 fn repetitions(lab: &Lab) -> String {
@@ -256,23 +300,8 @@ fn meta_fields(m: &Meta, out: &mut Vec<Field>) {
         "Load generator".into(),
         Text::from(format!("{} — {}", m.loadgen_image_source, m.ab_version)),
     ));
-    if let Some(h) = m.hosts.as_ref().filter(|h| !h.one_daemon) {
-        let host = |h: &crate::meta::HostMeta| {
-            format!(
-                "{} ({}, {} CPUs, {}, kernel {}, {})",
-                h.endpoint, h.hostname, h.cpus, h.cpu_model, h.kernel, h.engine
-            )
-        };
-        out.push((
-            "Placement".into(),
-            Text::from(format!(
-                "servers on {}; load generator on {}; ab reached the servers at {}, so the \
-                 network between the two hosts is part of every cell's latency",
-                host(&h.servers),
-                host(&h.loadgen),
-                h.route
-            )),
-        ));
+    if let Some(h) = m.hosts.as_ref() {
+        placement_field(h, out);
     }
     if !m.images.is_empty() {
         let mut t = Text::new();
