@@ -353,3 +353,139 @@ fn an_unreachable_loadgen_host_fails_before_anything_starts() {
         out_dir.display()
     );
 }
+
+/// The gzipped ab `-g` file's request start times, whole Unix seconds (its `seconds`
+/// column), in file order.
+fn request_seconds(path: &Path) -> Vec<u64> {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split('\t').nth(1).unwrap().trim().parse().unwrap())
+        .collect()
+}
+
+/// `hosts.loadgen` as a list (issue 22): the servers and the first load generator host on
+/// the docker CLI's daemon, a second load generator host on a second daemon. Every cell is
+/// sent by both at once: one ab process on each, each by its own route (the private
+/// network; the second daemon's gateway and the published port), started at one moment,
+/// and merged from both hosts' per-request files.
+#[test]
+fn two_loadgen_hosts_send_each_cell_at_once_and_merge() {
+    if !SecondDaemon::available("two_loadgen_hosts_send_each_cell_at_once_and_merge") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let second = SecondDaemon::start();
+    let first = std::env::var("DOCKER_HOST").unwrap_or("unix:///var/run/docker.sock".into());
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("results");
+    let yaml = format!(
+        "name: two-loadgens\noutput: {}\nrepeat: 1\nwarmup: 100\npin: off\n\
+         hosts:\n  loadgen: [\"{first}\", \"{}\"]\n\
+         servers:\n  - {{ name: async, model: async, port: 45000 }}\n\
+         resources: {{ cpus: 0.5, memory: 64m }}\n\
+         loadgen: {{ concurrency: [1, 10] }}\n\
+         workloads:\n  - {{ name: w, path: / }}\n",
+        out_dir.display(),
+        second.host()
+    );
+    let file = lab_file(dir.path(), "lab.yaml", &yaml);
+
+    let check = lab(&["check", file.to_str().unwrap()]);
+    assert!(check.status.success(), "{}", text(&check));
+    let plan = String::from_utf8_lossy(&check.stdout).to_string();
+    assert!(
+        plan.contains(&format!("load generator also on {}", second.host())),
+        "{plan}"
+    );
+
+    let run = lab(&["run", file.to_str().unwrap()]);
+    assert!(run.status.success(), "{}\n{}", text(&run), second.log());
+    let run_dir = only_run(&out_dir);
+    let results = results_json(&run_dir);
+    let cells = results["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2);
+    let one = cells.iter().find(|c| c["concurrency"] == 1).unwrap();
+    assert_eq!(one["status"], "ok", "{one:#}");
+    assert!(
+        one.get("processes").is_none(),
+        "one connection: one host, {one:#}"
+    );
+    let cell = cells.iter().find(|c| c["concurrency"] == 10).unwrap();
+    assert_eq!(cell["status"], "ok", "{cell:#}");
+    assert_eq!(cell["limits"]["loadgen_hosts"], 2, "{cell:#}");
+    let processes = cell["processes"].as_array().unwrap();
+    assert_eq!(processes.len(), 2, "{cell:#}");
+    assert_eq!(processes[0]["host"], first.as_str());
+    assert_eq!(processes[1]["host"], second.host());
+    // Each host by its own route: the first on the private network, the second at its
+    // daemon's gateway and the server's published port.
+    let url = |p: &serde_json::Value| p["command"].as_array().unwrap().last().unwrap().clone();
+    let (url0, url1) = (url(&processes[0]), url(&processes[1]));
+    assert!(!url0.as_str().unwrap().contains(POOL_PREFIX), "{url0}");
+    assert!(
+        url1.as_str()
+            .unwrap()
+            .starts_with(&format!("http://{POOL_PREFIX}")),
+        "{url1}"
+    );
+    for p in processes {
+        assert!(
+            p["command"].as_array().unwrap().iter().any(|a| a == "5"),
+            "5 connections each: {p}"
+        );
+        assert!(p["complete"].as_u64().unwrap() > 0, "{p}");
+    }
+
+    // Merged exactly: every request of both hosts' raw files, sent over the same seconds.
+    let seconds: Vec<Vec<u64>> = processes
+        .iter()
+        .map(|p| request_seconds(&run_dir.join(p["raw_requests"].as_str().unwrap())))
+        .collect();
+    let total: usize = seconds.iter().map(Vec::len).sum();
+    assert_eq!(
+        cell["measurement"]["complete"].as_u64(),
+        Some(total as u64),
+        "{cell:#}"
+    );
+    let span = |s: &[u64]| (*s.iter().min().unwrap(), *s.iter().max().unwrap());
+    let ((a0, a1), (b0, b1)) = (span(&seconds[0]), span(&seconds[1]));
+    assert!(
+        a0 == b0 && a1 == b1,
+        "both hosts send from the same second to the same second: {a0}..{a1} vs {b0}..{b1}"
+    );
+    assert!(cell["steady"]["requests"].as_u64().unwrap() > 0, "{cell:#}");
+
+    // Recorded where it ran: results.json, meta.json and the report name both hosts.
+    let also = &results["placement"]["loadgen_also"][0];
+    assert_eq!(also["loadgen"], second.host(), "{also}");
+    assert!(
+        also["route"].as_str().unwrap().starts_with(POOL_PREFIX),
+        "{also}"
+    );
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("meta.json")).unwrap()).unwrap();
+    let also_meta = &meta["hosts"]["loadgen_also"][0];
+    assert!(
+        !also_meta["cpu_model"].as_str().unwrap().is_empty(),
+        "{also_meta}"
+    );
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(report.contains("load generator also on"), "{report}");
+    assert!(
+        report.contains("from 2 load generator hosts at once"),
+        "{report}"
+    );
+
+    let run_id = results["run_id"].as_str().unwrap();
+    assert_eq!(leftovers(run_id), Vec::<String>::new());
+    assert_eq!(
+        leftovers_with(|| second.cli(), run_id),
+        Vec::<String>::new()
+    );
+}

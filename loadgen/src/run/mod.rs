@@ -243,9 +243,12 @@ async fn place(
     record: &mut record::Record,
 ) -> Result<(Reach, Vec<Reach>)> {
     let one_daemon = engines.one_daemon();
+    // Private (internal) only when no load generator host reaches the servers from another
+    // daemon: an internal network publishes no ports.
+    let private = one_daemon && engines.loadgen_also.iter().all(|a| a.with_servers);
     engines
         .servers
-        .create_network(network, labels, one_daemon)
+        .create_network(network, labels, private)
         .await?;
     if !one_daemon {
         engines
