@@ -8,6 +8,15 @@ neighbour hits all of them alike; each round's ratio to nginx is one sample. Pri
 Markdown table (median req/s, median ratio to nginx and the range of the per-round ratios)
 and writes it to target/bench/bench.md. A benchmark, not a test: nothing is asserted.
 
+On two CPUs wrk needs about as much CPU per request as a server, so it can be what sets
+the pace, and then a req/s ratio compares wrk's runs. So every counted run also measures,
+over the counted wrk run alone, the server's CPU seconds (/proc/<pid>/stat: all threads;
+nginx's master and worker), wrk's (its rusage) and the requests wrk completed. The table
+adds the server's CPU µs per request, the ratio nginx's µs ÷ the server's (> 1: less CPU
+than nginx; it holds whichever side is busy) and what limited the runs: `server` when the
+server used ≥ 0.9 of its CPU in most rounds, `wrk` when wrk did and the server not, else
+`neither`, with the median busy shares.
+
 Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (default 5). A run during which other
 processes used more than BENCH_QUIET (default 0.05) of a CPU is run again, up to
 BENCH_RETRIES (default 3) times, and the least disturbed run counts; the table gives the
@@ -132,22 +141,34 @@ def wrk_output(port, seconds, close, prefix=()):
     return out
 
 
-def wrk(port, seconds, close):
-    out = wrk_output(port, seconds, close)
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if not match:
-        sys.exit(f"bench: no Requests/sec in wrk's output:\n{out}")
+def wrk_counts(out):
+    """req/s and the requests completed, from wrk's output; stops the bench on non-2xx
+    answers (a server answering errors fast is not faster)."""
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    done = re.search(r"(\d+) requests in", out)
+    if not rate or not done:
+        sys.exit(f"bench: no Requests/sec or requests count in wrk's output:\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         sys.exit(f"bench: {errors.group(1)} non-2xx responses")
-    return float(match.group(1))
+    return float(rate.group(1)), int(done.group(1))
+
+
+def wrk(port, seconds, close):
+    """req/s of one wrk run (warm-ups, `--profile`: where only the rate matters)."""
+    return wrk_counts(wrk_output(port, seconds, close))[0]
 
 
 def cpu_seconds():
-    """User and system seconds of every CPU so far, from /proc/stat (interrupt time apart)."""
+    """Busy seconds of every CPU so far, from /proc/stat: user, nice, system, and interrupt
+    and softirq time. The last two count because, without IRQ time accounting, the
+    loopback softirq work done in a process's context is charged to that process (so to
+    our children's rusage) while /proc/stat files it apart: leaving it out made a clean
+    keep-alive run read as -0.6 CPUs of others, so a neighbour using up to that much of a
+    CPU read as 0.00."""
     with open("/proc/stat") as stat:
         fields = stat.readline().split()
-    return sum(int(f) for f in fields[1:4]) / os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[1:4] + fields[6:8]) / os.sysconf("SC_CLK_TCK")
 
 
 def children_seconds():
@@ -155,17 +176,55 @@ def children_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
+def process_cpu_seconds(pid):
+    """utime + stime of one process from /proc/<pid>/stat: every thread of it, the exited
+    ones included (the thread model's close-mode threads live one connection each). The
+    kernel scales the total to the scheduler's exact runtime; only the unit (a clock tick,
+    10 ms) is coarse, against seconds of CPU per run."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(proc):
+    """The server's processes: the one started (taskset execs it) and its children, i.e.
+    nginx's master and worker; the worker does the serving, the master counts too."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    return [proc.pid] + [int(pid) for pid in children.read_text().split()]
+
+
+def server_cpu_seconds(pids):
+    """CPU seconds of all the server's processes so far; read before and after a run (the
+    processes outlive it), so only the difference means anything."""
+    return sum(process_cpu_seconds(pid) for pid in pids)
+
+
+def measured_wrk(proc, port, close):
+    """The counted wrk run, with what each side spent on it: the server's CPU seconds
+    (/proc), wrk's (its rusage: the only child reaped meanwhile) and the wall time, all over
+    this run alone (not the warm-up). CPU per request is what compares two servers when
+    wrk, on its one CPU, sets the pace: req/s then measures wrk."""
+    pids = server_pids(proc)
+    server, load, started = server_cpu_seconds(pids), children_seconds(), time.monotonic()
+    out = wrk_output(port, SECONDS, close)
+    wall = time.monotonic() - started
+    server, load = server_cpu_seconds(pids) - server, children_seconds() - load
+    rps, requests = wrk_counts(out)
+    return {"req/s": rps, "µs/req": server / requests * 1e6,
+            "server busy": server / wall, "wrk busy": load / wall}
+
+
 def measure_once(name, close, workdir):
-    """req/s, and the CPUs other processes used meanwhile (all CPU time but ours)."""
+    """The counted run (`measured_wrk`), and the CPUs other processes used meanwhile (all
+    CPU time but ours)."""
     started, machine, ours = time.monotonic(), cpu_seconds(), children_seconds()
     proc, port = start(name, workdir)
     try:
         wrk(port, 1, close)  # warm-up
-        rps = wrk(port, SECONDS, close)
+        run = measured_wrk(proc, port, close)
     finally:
         stop(proc)
     others = (cpu_seconds() - machine) - (children_seconds() - ours)
-    return rps, max(others, 0.0) / (time.monotonic() - started)
+    return run, max(others, 0.0) / (time.monotonic() - started)
 
 
 def measure(name, close, workdir):
@@ -399,19 +458,20 @@ def main():
         out.write_text(table)
         print(table)
         return
-    results = {}  # (mode, name) -> [req/s per round]
+    results = {}  # (mode, name) -> [`measured_wrk` run per round]
     disturbed = 0.0  # the most CPU other processes used during a counted run
     with tempfile.TemporaryDirectory(prefix="lab-bench-") as workdir:
         for round_ in range(ROUNDS):
             order = names[round_ % len(names):] + names[:round_ % len(names)]
             for close in (False, True):
                 for name in order:
-                    rps, others = measure(name, close, workdir)
-                    results.setdefault((close, name), []).append(rps)
+                    run, others = measure(name, close, workdir)
+                    results.setdefault((close, name), []).append(run)
                     disturbed = max(disturbed, others)
                     print(f"round {round_ + 1} {'close' if close else 'keep-alive'} "
-                          f"{name}: {rps:,.0f} req/s (others: {others:.2f} CPUs)",
-                          file=sys.stderr)
+                          f"{name}: {run['req/s']:,.0f} req/s, {run['µs/req']:.2f} µs/req, "
+                          f"busy server {run['server busy']:.2f} wrk {run['wrk busy']:.2f} "
+                          f"(others: {others:.2f} CPUs)", file=sys.stderr)
     table = render(results, names, disturbed)
     out = ROOT / "target" / "bench" / "bench.md"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -419,21 +479,62 @@ def main():
     print(table)
 
 
+# A side using at least this share of its CPU over a run is taken as the one that set the pace.
+BUSY = 0.9
+
+
+def limited_by(runs):
+    """What set the pace of a server's runs: `server` when the server was busy (≥ BUSY of
+    its CPU) in most rounds, `wrk` when wrk was and the server not, else `neither`; with
+    the median busy shares, so the reader can judge a near miss."""
+    server = statistics.median(r["server busy"] for r in runs)
+    load = statistics.median(r["wrk busy"] for r in runs)
+    if sum(r["server busy"] >= BUSY for r in runs) * 2 > len(runs):
+        return f"server ({server:.2f} vs wrk {load:.2f})"
+    if sum(r["wrk busy"] >= BUSY for r in runs) * 2 > len(runs):
+        return f"wrk ({load:.2f} vs server {server:.2f})"
+    return f"neither (wrk {load:.2f}, server {server:.2f})"
+
+
+def ratio_cells(ratios):
+    """Median and range of per-round ratios: each round is one sample, taken under the
+    same neighbours for every server."""
+    return f"{statistics.median(ratios):.2f} | {min(ratios):.2f}–{max(ratios):.2f}"
+
+
+def render_row(close, name, runs, base):
+    """One table row: req/s against nginx's in the same rounds, CPU per request against
+    nginx's (nginx's µs ÷ the server's: > 1 is less CPU than nginx), and what limited it."""
+    rps = [r["req/s"] / b["req/s"] for r, b in zip(runs, base)]
+    cpu = [b["µs/req"] / r["µs/req"] for r, b in zip(runs, base)]
+    return (f"| {'close' if close else 'keep-alive'} | {name} | "
+            f"{statistics.median(r['req/s'] for r in runs):,.0f} | {ratio_cells(rps)} | "
+            f"{statistics.median(r['µs/req'] for r in runs):.2f} | {ratio_cells(cpu)} | "
+            f"{limited_by(runs)} |")
+
+
 def render(results, names, disturbed):
+    """The table. The req/s ratio is kept, but on two CPUs wrk needs about as much CPU per
+    request as a server, so where wrk is the busy side that ratio compares wrk's runs, not
+    the servers; the CPU-per-request ratio holds either way."""
     lines = [f"wrk -t1 -c100 -d{SECONDS}s on CPU {LOAD_CPU}, each server on CPU {SERVER_CPU}, "
              f"{ROUNDS} interleaved rounds; load average before {LOAD_BEFORE:.1f}, at the end "
              f"{os.getloadavg()[0]:.1f}; other processes used at most {disturbed:.2f} CPUs "
              f"during a counted run", "",
-             "| connections | server | req/s (median) | × nginx (median) | × nginx (range) |",
-             "|---|---|---:|---:|---|"]
+             f"Where wrk limited a row's runs (wrk busy ≥ {BUSY} of its CPU, the server "
+             f"not), that row's req/s measures wrk, not the server, and so does every req/s "
+             f"ratio it enters (nginx's row enters all of them); the ratio by CPU per request "
+             f"(server CPU seconds from /proc over the counted wrk run ÷ requests wrk "
+             f"completed) is the comparison that holds then. \"limited by\": the side busy "
+             f"≥ {BUSY} of its CPU in most rounds (median busy shares).", "",
+             "| connections | server | req/s (median) | × nginx (median) | × nginx (range) "
+             "| server CPU µs/request (median) | × nginx by CPU per request (median) "
+             "| × nginx by CPU per request (range) | limited by |",
+             "|---|---|---:|---:|---|---:|---:|---|---|"]
     for close in (False, True):
-        base = results[(close, "nginx")]
         for name in names:
-            rps = results[(close, name)]
-            ratios = [r / b for r, b in zip(rps, base)]
-            lines.append(f"| {'close' if close else 'keep-alive'} | {name} | "
-                         f"{statistics.median(rps):,.0f} | {statistics.median(ratios):.2f} | "
-                         f"{min(ratios):.2f}–{max(ratios):.2f} |")
+            lines.append(render_row(close, name, results[(close, name)],
+                                    results[(close, "nginx")]))
     return "\n".join(lines) + "\n"
 
 
