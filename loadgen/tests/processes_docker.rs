@@ -15,7 +15,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::Path;
 
 use common::*;
@@ -52,14 +51,9 @@ fn run_one(file: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
 
 /// The total times (ms) of every request in a gzipped ab `-g` file.
 fn request_times(path: &Path) -> Vec<u64> {
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
-        .read_to_string(&mut text)
-        .unwrap();
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split('\t').nth(4).unwrap().trim().parse().unwrap())
+    requests_tsv(path)
+        .iter()
+        .map(|row| row[4].parse().unwrap())
         .collect()
 }
 

@@ -354,18 +354,11 @@ fn an_unreachable_loadgen_host_fails_before_anything_starts() {
     );
 }
 
-/// The gzipped ab `-g` file's request start times, whole Unix seconds (its `seconds`
-/// column), in file order.
+/// The request start times of a gzipped ab `-g` file, whole Unix seconds.
 fn request_seconds(path: &Path) -> Vec<u64> {
-    use std::io::Read;
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
-        .read_to_string(&mut text)
-        .unwrap();
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split('\t').nth(1).unwrap().trim().parse().unwrap())
+    requests_tsv(path)
+        .iter()
+        .map(|row| row[1].parse().unwrap())
         .collect()
 }
 

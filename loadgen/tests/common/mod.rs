@@ -227,3 +227,18 @@ pub fn copy_dir(src: &Path, dst: &Path) {
         }
     }
 }
+
+/// The rows of a gzipped ab `-g` file kept under `raw/` (its header skipped), each split
+/// into its tab-separated fields: starttime, seconds, ctime, dtime, ttime, wait.
+pub fn requests_tsv(path: &Path) -> Vec<Vec<String>> {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split('\t').map(|f| f.trim().to_string()).collect())
+        .collect()
+}
