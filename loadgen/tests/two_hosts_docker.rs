@@ -427,6 +427,17 @@ fn two_loadgen_hosts_send_each_cell_at_once_and_merge() {
             .starts_with(&format!("http://{POOL_PREFIX}")),
         "{url1}"
     );
+    // Both agents waited for one wall-clock time (this machine's clock for both daemons):
+    // a late `docker exec` would start one host up to the half-second lead later.
+    let started: Vec<f64> = processes
+        .iter()
+        .map(|p| p["started_unix_s"].as_f64().unwrap())
+        .collect();
+    eprintln!("the two hosts' processes started at {started:?}");
+    assert!(
+        (started[0] - started[1]).abs() < 0.25,
+        "the hosts must start together: {started:?}"
+    );
     for p in processes {
         assert!(
             p["command"].as_array().unwrap().iter().any(|a| a == "5"),

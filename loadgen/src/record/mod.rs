@@ -302,6 +302,10 @@ pub struct ProcessRun {
     /// from several (`hosts.loadgen` as a list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// When its agent started it (Unix seconds, that host's clock): the processes of
+    /// several hosts start within milliseconds of each other when the hosts' clocks agree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_unix_s: Option<f64>,
     /// Requests it completed, and its own rate (its report's).
     pub complete: Option<u64>,
     pub rps: Option<f64>,

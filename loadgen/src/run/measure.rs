@@ -443,6 +443,7 @@ fn parse_all(
             run.usage = Some(usage_of(p));
             run.complete = counts.complete;
             run.rps = counts.rps;
+            run.started_unix_s = p.started_unix_s;
         }
         if i == 0 {
             // ab's -e rows are wrong for 50 requests or fewer (see NOTES): keep the

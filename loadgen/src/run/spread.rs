@@ -113,20 +113,42 @@ pub async fn run(
     });
     let reports = futures_util::future::join_all(runs).await;
     let reports = reports.into_iter().collect::<Result<Vec<_>>>()?;
+    let starts: Vec<f64> = reports.iter().filter_map(|r| r.started_unix_s).collect();
+    let skew = starts.iter().copied().fold(f64::NAN, f64::max)
+        - starts.iter().copied().fold(f64::NAN, f64::min);
+    if skew > MAX_SKEW_S {
+        tracing::warn!(
+            "the load generator hosts started this cell {skew:.3} s apart (a `docker exec` \
+             arrived late, or the hosts' clocks disagree): the first and last moments of the \
+             cell had fewer senders, which the steady window's per-second counts show"
+        );
+    }
     Ok(join(reports))
 }
 
+/// How far apart the hosts' starts may be before the lab says so (the agents wait for one
+/// wall-clock time; on one machine they start within a millisecond).
+const MAX_SKEW_S: f64 = 0.05;
+
 /// One report of several hosts' (each with its own processes), in host order: the first
-/// host's first process leads, every other process follows in `others`; the run spans
-/// from the earliest start to the latest end.
+/// host's first process leads, every other process follows in `others`, each with its own
+/// host's start; the run starts with the first host's (the hosts start at one moment, see
+/// [`run`]) and ends with the last to end.
 pub fn join(reports: Vec<RunReport>) -> RunReport {
     let mut reports = reports.into_iter();
     let Some(mut joined) = reports.next() else {
         return RunReport::default();
     };
+    let first_started = joined.started_unix_s;
+    for o in &mut joined.others {
+        o.started_unix_s = o.started_unix_s.or(first_started);
+    }
     for mut report in reports {
-        let others = std::mem::take(&mut report.others);
-        joined.started_unix_s = earliest(joined.started_unix_s, report.started_unix_s);
+        let mut others = std::mem::take(&mut report.others);
+        // An agent stamps its run's start once: each of its processes started then.
+        for o in &mut others {
+            o.started_unix_s = o.started_unix_s.or(report.started_unix_s);
+        }
         joined.ended_unix_s = match (joined.ended_unix_s, report.ended_unix_s) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -135,13 +157,6 @@ pub fn join(reports: Vec<RunReport>) -> RunReport {
         joined.others.extend(others);
     }
     joined
-}
-
-fn earliest(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 fn unix_now() -> f64 {
@@ -185,13 +200,20 @@ mod tests {
             others,
             ..RunReport::default()
         };
-        let first = report(10.0, 13.0, "a1", vec![report(10.0, 13.0, "a2", vec![])]);
-        let second = report(9.9, 13.2, "b1", vec![report(9.9, 13.1, "b2", vec![])]);
+        let unstamped = |stdout: &str| RunReport {
+            stdout: stdout.into(),
+            ..RunReport::default()
+        };
+        let first = report(10.0, 13.0, "a1", vec![unstamped("a2")]);
+        let second = report(9.9, 13.2, "b1", vec![unstamped("b2")]);
         let joined = join(vec![first, second]);
         let order: Vec<&str> = joined.processes().map(|p| p.stdout.as_str()).collect();
         assert_eq!(order, ["a1", "a2", "b1", "b2"]);
-        assert_eq!(joined.started_unix_s, Some(9.9));
+        assert_eq!(joined.started_unix_s, Some(10.0));
         assert_eq!(joined.ended_unix_s, Some(13.2));
         assert!(joined.others.iter().all(|o| o.others.is_empty()));
+        // Each process carries its own host's start.
+        let starts: Vec<_> = joined.processes().map(|p| p.started_unix_s).collect();
+        assert_eq!(starts, [Some(10.0), Some(10.0), Some(9.9), Some(9.9)]);
     }
 }
