@@ -26,6 +26,9 @@ pub struct Sweep {
 pub struct Fingerprint {
     pub servers: HostPrint,
     pub loadgen: HostPrint,
+    /// The load generator hosts after the first (`hosts.loadgen` as a list).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loadgen_also: Vec<HostPrint>,
 }
 
 /// One role's host, as far as comparability goes.
@@ -45,6 +48,11 @@ impl Fingerprint {
         Fingerprint {
             servers: HostPrint::of(&hosts.servers),
             loadgen: HostPrint::of(&hosts.loadgen),
+            loadgen_also: hosts
+                .loadgen_also
+                .iter()
+                .map(|a| HostPrint::of(&a.host))
+                .collect(),
         }
     }
 
@@ -65,10 +73,21 @@ impl Fingerprint {
     /// What differs from `other`, field by field: `servers cpu_model: X vs Y`.
     pub fn differences(&self, other: &Fingerprint) -> Vec<String> {
         let mut d = Vec::new();
-        for (role, a, b) in [
-            ("servers", &self.servers, &other.servers),
-            ("loadgen", &self.loadgen, &other.loadgen),
-        ] {
+        if self.loadgen_also.len() != other.loadgen_also.len() {
+            d.push(format!(
+                "load generator hosts: {} vs {}",
+                1 + self.loadgen_also.len(),
+                1 + other.loadgen_also.len()
+            ));
+        }
+        let also = (self.loadgen_also.iter().zip(&other.loadgen_also))
+            .enumerate()
+            .map(|(i, (a, b))| (format!("loadgen[{}]", i + 1), a, b));
+        let roles = [
+            ("servers".to_string(), &self.servers, &other.servers),
+            ("loadgen".to_string(), &self.loadgen, &other.loadgen),
+        ];
+        for (role, a, b) in roles.into_iter().chain(also) {
             for (field, x, y) in a
                 .fields()
                 .into_iter()
@@ -169,11 +188,19 @@ mod tests {
         let a = Fingerprint {
             servers: print("Xeon"),
             loadgen: print("Xeon"),
+            loadgen_also: vec![],
         };
         let mut b = a.clone();
         b.servers.cpu_model = "EPYC".into();
         assert_eq!(a.differences(&a), Vec::<String>::new());
         assert_eq!(a.differences(&b), ["servers cpu_model: Xeon vs EPYC"]);
+        // Several load generator hosts: their number, then each one, count.
+        let mut c = a.clone();
+        c.loadgen_also.push(print("EPYC"));
+        assert_eq!(a.differences(&c), ["load generator hosts: 1 vs 2"]);
+        let mut d = c.clone();
+        d.loadgen_also[0].cpu_model = "Xeon".into();
+        assert_eq!(c.differences(&d), ["loadgen[1] cpu_model: EPYC vs Xeon"]);
         assert_eq!(
             print("Xeon").to_string(),
             "Xeon, 2 CPUs, 8.0 GiB, kernel 6.1.0, Docker 20.10.24 (API 1.41), cgroup v1"
