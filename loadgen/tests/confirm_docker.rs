@@ -54,6 +54,27 @@ fn the_check(results: &serde_json::Value, verdict: &str) -> serde_json::Value {
     checks[0].clone()
 }
 
+/// The check of `file`'s one cell (whose verdict must be `verdict`), run again once when
+/// the check did not confirm it: on this shared 2-core VM one check in many is swamped by
+/// the machine (once in CI: ab at 0.3 CPU sent 2,912 req/s against 2,922 at 0.2, using
+/// 1.5× the CPU per request). A lab that never changes what it predicts fails both tries.
+fn check_confirmed(
+    file: &std::path::Path,
+    output: &std::path::Path,
+    verdict: &str,
+) -> serde_json::Value {
+    let mut check = serde_json::Value::Null;
+    for attempt in 0..2 {
+        let (_, results) = run_confirmed(file, &output.join(format!("try-{attempt}")));
+        check = the_check(&results, verdict);
+        if check["confirmed"] == true {
+            break;
+        }
+        eprintln!("{verdict}: not confirmed on try {attempt}: {check:#}");
+    }
+    check
+}
+
 #[test]
 fn confirm_checks_server_cpu_and_loadgen_verdicts_and_catches_a_wrong_one() {
     if !docker_available("confirm_checks_server_cpu_and_loadgen_verdicts_and_catches_a_wrong_one") {
@@ -105,8 +126,7 @@ fn confirm_checks_server_cpu_and_loadgen_verdicts_and_catches_a_wrong_one() {
              workloads:\n  - { name: hello, path: / }\n",
         ),
     );
-    let (_, results) = run_confirmed(&loadgen, &dir.path().join("loadgen"));
-    let check = the_check(&results, "loadgen");
+    let check = check_confirmed(&loadgen, &dir.path().join("loadgen"), "loadgen");
     assert_eq!(
         check["change"], "load generator cpus 0.2 → 0.3",
         "{check:#}"

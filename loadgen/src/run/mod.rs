@@ -157,18 +157,7 @@ async fn run_with(
     ]);
     let network = format!("lab-{}", run.id);
     let (reach, reach_also) = place(engines, &network, &labels, &mut record).await?;
-    let loadgen_also = (engines.loadgen_also.iter().zip(reach_also))
-        .zip(&images.loadgen_also)
-        .map(|((also, reach), image)| AlsoLoadgen {
-            side: Side {
-                engine: &*also.engine,
-                network: &network,
-            },
-            reach,
-            image: image.clone(),
-            endpoint: also.engine.endpoint().host.clone(),
-        })
-        .collect();
+    let loadgen_also = also_sides(engines, reach_also, &images.loadgen_also, &network);
     let mut ctx = Ctx {
         servers: Side {
             engine: &*engines.servers,
@@ -231,6 +220,28 @@ async fn run_with(
     meta.load_average_end = host::load_average();
     record::write_meta(run, &meta)?;
     Ok(results)
+}
+
+/// The load generator hosts after the first, each with its route (`reach`, in their order)
+/// and its daemon's load generator image.
+fn also_sides<'a>(
+    engines: &'a Engines,
+    reach: Vec<Reach>,
+    images: &[String],
+    network: &'a str,
+) -> Vec<AlsoLoadgen<'a>> {
+    (engines.loadgen_also.iter().zip(reach))
+        .zip(images)
+        .map(|((also, reach), image)| AlsoLoadgen {
+            side: Side {
+                engine: &*also.engine,
+                network,
+            },
+            reach,
+            image: image.clone(),
+            endpoint: also.engine.endpoint().host.clone(),
+        })
+        .collect()
 }
 
 /// The run's network on each role's daemon (one private network when they are one daemon),
