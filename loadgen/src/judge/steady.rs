@@ -125,14 +125,20 @@ pub fn steady(i: &Inputs<'_>) -> Steady {
     }
 }
 
+/// The latency, seconds, that the window's end leaves room for: the 99.9th percentile of
+/// the total time of the requests from whole second `start` (Unix time) on.
+pub fn tail_latency_s(log: &RequestLog, start: f64) -> f64 {
+    let after_ramp = merged(log.by_second.range(start as u64..).map(|(_, h)| h));
+    crate::record::steady::percentile_ms(&after_ramp, 99.9).unwrap_or(0.0) / 1000.0
+}
+
 /// The window's first and last whole second (Unix time; the end excluded).
 fn window(i: &Inputs<'_>) -> (f64, f64) {
     let start = (i.tool_start_unix_s + RAMP_S).ceil();
     // The tail of the requests from the window's first second on: the start-up's own
     // outliers (a SYN retried after 1 s while the connections open) say nothing about
     // how long the last second's requests take.
-    let after_ramp = merged(i.log.by_second.range(start as u64..).map(|(_, h)| h));
-    let latency_s = crate::record::steady::percentile_ms(&after_ramp, 99.9).unwrap_or(0.0) / 1000.0;
+    let latency_s = tail_latency_s(i.log, start);
     let end = (i.tool_end_unix_s - latency_s + END_SLACK_S)
         .floor()
         .max(start);

@@ -226,11 +226,16 @@ fn commands(ctx: &Ctx<'_>, cell: &Cell) -> Vec<(usize, Vec<String>)> {
 /// seconds, that holds them at that latency, when it is longer than the try's.
 fn longer_try(ctx: &Ctx<'_>, cell: &Cell, m: &Measured) -> Option<f64> {
     let seconds = cell.duration_s?;
-    let steady = steady_window(ctx, cell, m, &request_log(ctx, &m.report)?)?;
+    let log = request_log(ctx, &m.report)?;
+    let steady = steady_window(ctx, cell, m, &log)?;
     if steady.periods_covered >= f64::from(steady.periods_wanted) {
         return None;
     }
-    let latency_s = steady.latency_ms.get("100").copied()? / 1000.0;
+    // The latency that ended the window early: the tail of the requests from its first
+    // second on, as `judge::steady` allows for it (the window's own requests may not hold
+    // that tail: it is what cut the window short).
+    let tail_s = crate::judge::steady::tail_latency_s(&log, steady.window_start_unix_s);
+    let latency_s = (steady.latency_ms.get("100").copied()? / 1000.0).max(tail_s);
     let longer = config::length::seconds_for_latency(ctx.lab, &cell.path, latency_s);
     (longer > seconds).then_some(longer)
 }
