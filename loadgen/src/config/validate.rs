@@ -234,13 +234,7 @@ pub(crate) fn lab(raw: RawLab, host_cpus: usize) -> Result<Lab, Vec<Issue>> {
         c.fail(field, msg);
         Default::default()
     });
-    if loadgen.tool == Tool::Oha && !hosts.loadgen_also.is_empty() {
-        c.fail(
-            "hosts.loadgen",
-            "oha sends an open-loop rate that one host cannot share out: give one load \
-             generator host with oha (several are for ab)",
-        );
-    }
+    oha_on_one_host(&mut c, &loadgen, &hosts);
     cells(&mut c, &servers, &resources, &loadgen, &workloads, repeat);
     let tune = raw.tune.map(|t| {
         let cx = super::tune::Context {
@@ -643,6 +637,17 @@ struct Mem(u64);
 impl std::fmt::Display for Mem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&format_memory(self.0))
+    }
+}
+
+/// oha sends an open-loop rate that the lab does not split among load generator hosts.
+fn oha_on_one_host(c: &mut Checker, loadgen: &Loadgen, hosts: &super::hosts::Hosts) {
+    if loadgen.tool == Tool::Oha && !hosts.loadgen_also.is_empty() {
+        c.fail(
+            "hosts.loadgen",
+            "oha sends an open-loop rate that one host cannot share out: give one load \
+             generator host with oha (several are for ab)",
+        );
     }
 }
 

@@ -54,6 +54,41 @@ impl Bench {
         bench
     }
 
+    /// The servers on one fake engine, two load generator hosts on two others
+    /// (`hosts.loadgen` as a list): the bench, and the two load generators' fakes.
+    fn two_loadgen_hosts() -> (Bench, Arc<Fake>, Arc<Fake>) {
+        let hosts = "hosts:\n  servers: { docker: \"tcp://10.0.0.5:2375\", address: 10.0.0.5 }\n  loadgen: [\"tcp://10.0.0.6:2375\", \"tcp://10.0.0.7:2375\"]\n";
+        let mut bench = Bench::sending(
+            "{ cpus: 0.25, memory: 64m }",
+            "",
+            &format!("pin: off\nrepeat: 1\n{hosts}"),
+        );
+        let servers = Arc::new(Fake::named("servers"));
+        let (first, second) = (
+            Arc::new(Fake::named("loadgen")),
+            Arc::new(Fake::named("second")),
+        );
+        first.reaches(servers.clone());
+        second.reaches(servers.clone());
+        bench.engines = Engines::pair(
+            servers.clone(),
+            first.clone(),
+            EngineInfo::default(),
+            "10.0.0.5",
+        );
+        bench
+            .engines
+            .loadgen_also
+            .push(crate::placement::AlsoLoadgen {
+                engine: second.clone(),
+                info: EngineInfo::default(),
+                with_servers: false,
+                with_loadgen: false,
+            });
+        (bench.fake, bench.loadgen) = (servers, first.clone());
+        (bench, first, second)
+    }
+
     fn new(resources: &str, extra: &str) -> Bench {
         Bench::sending(resources, "requests: 1000, ", extra)
     }
@@ -252,35 +287,7 @@ async fn two_processes_share_a_cell_and_merge() {
 /// either host.
 #[tokio::test]
 async fn two_loadgen_hosts_share_a_cell_and_merge() {
-    let hosts = "hosts:\n  servers: { docker: \"tcp://10.0.0.5:2375\", address: 10.0.0.5 }\n  loadgen: [\"tcp://10.0.0.6:2375\", \"tcp://10.0.0.7:2375\"]\n";
-    let mut bench = Bench::sending(
-        "{ cpus: 0.25, memory: 64m }",
-        "",
-        &format!("pin: off\nrepeat: 1\n{hosts}"),
-    );
-    let servers = Arc::new(Fake::named("servers"));
-    let (first, second) = (
-        Arc::new(Fake::named("loadgen")),
-        Arc::new(Fake::named("second")),
-    );
-    first.reaches(servers.clone());
-    second.reaches(servers.clone());
-    bench.engines = Engines::pair(
-        servers.clone(),
-        first.clone(),
-        EngineInfo::default(),
-        "10.0.0.5",
-    );
-    bench
-        .engines
-        .loadgen_also
-        .push(crate::placement::AlsoLoadgen {
-            engine: second.clone(),
-            info: EngineInfo::default(),
-            with_servers: false,
-            with_loadgen: false,
-        });
-    (bench.fake, bench.loadgen) = (servers, first.clone());
+    let (bench, first, second) = Bench::two_loadgen_hosts();
     bench.fake.rates("a", &[3000.0]);
     bench.fake.rates("b", &[2000.0]);
     let results = finished(bench.run().await);
