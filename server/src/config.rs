@@ -101,6 +101,11 @@ pub struct ThreadArgs {
     #[arg(long, env = "SERVER_STACK_SIZE", value_parser = parse_size)]
     pub stack_size: Option<usize>,
 
+    /// How long a connection thread whose connection closed waits for the next connection
+    /// before it ends (0 = a new thread for every connection). Accepts 1s, 500ms.
+    #[arg(long, env = "SERVER_IDLE_THREAD_TIMEOUT", default_value = "100ms", value_parser = parse_duration_or_zero)]
+    pub idle_thread_timeout: Duration,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -163,6 +168,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err("the duration must be greater than zero".into());
     }
     Ok(duration)
+}
+
+/// [`parse_duration`], and also `0` (turned off).
+pub fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
+    match text.trim() {
+        "0" | "0ms" | "0s" | "0m" | "0min" => Ok(Duration::ZERO),
+        _ => parse_duration(text),
+    }
 }
 
 /// Parse a byte size: `8192`, `8k`/`8KiB`, `1m`/`1MiB` (binary multiples). Must be > 0.
@@ -235,6 +248,9 @@ mod tests {
         let args = ThreadArgs::try_parse_from(["server-thread", "--stack-size", "64KiB"]).unwrap();
         assert_eq!(args.port, 46000);
         assert_eq!(args.stack_size, Some(64 * 1024));
+        assert_eq!(args.idle_thread_timeout, Duration::from_millis(100));
+        let args = ThreadArgs::try_parse_from(["server-thread", "--idle-thread-timeout", "0s"]);
+        assert_eq!(args.unwrap().idle_thread_timeout, Duration::ZERO);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod http;
+pub mod idle_threads;
 pub mod limits;
 pub mod metrics;
 pub mod model_async;

@@ -15,7 +15,7 @@
 //! | `server_connections_accepted_total` | counter | connections accepted |
 //! | `server_connections_open` | gauge | connections open now, the scrape's own included |
 //! | `server_connections_open_peak` | gauge | most connections open at once since the previous scrape |
-//! | `server_threads_alive` | gauge | thread model: connection threads alive now; async model: runtime worker threads (constant) |
+//! | `server_threads_alive` | gauge | thread model: connection threads alive now (idle ones waiting for the next connection included, see `--idle-thread-timeout`); async model: runtime worker threads (constant) |
 //! | `server_threads_alive_peak` | gauge | most threads alive at once since the previous scrape |
 //! | `server_rejected_total{reason="connection_cap"\|"spawn_failed"}` | counter | connections answered 503 because the connection cap was reached / no thread could be started (refused by the kernel, or past the thread budget of [`crate::limits`]); both labels always present |
 //! | `server_accept_errors_total` | counter | `accept(2)` calls that failed (out of file descriptors, connection aborted before accept ...); `EINTR`/`EAGAIN` are not errors |

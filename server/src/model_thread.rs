@@ -4,8 +4,9 @@
 //! virtual memory, touched lazily) that blocks in `read` and `write` as plain sequential code
 //! does. The kernel's scheduler provides the concurrency: a thread that computes
 //! (`/cpu/{n}`) or sleeps (`/sleep/{ms}`) holds nothing but itself. The price: a thread
-//! and a stack per connection, a thread creation per connection, and a context switch per
-//! wake-up.
+//! and a stack per open connection, and a context switch per wake-up. A thread whose
+//! connection closed waits `--idle-thread-timeout` for the next one before it ends (see
+//! [`crate::idle_threads`]), so a thread is created only when no idle one is left.
 //!
 //! Diff this file against `model_async.rs`: the structure and the names are the same
 //! (`Listener`, `Handler`, `Shutdown`, a semaphore capping connections, a channel whose
@@ -23,6 +24,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, ThreadArgs};
 use crate::http::{Connection, Io, Read};
+use crate::idle_threads::IdleThreads;
 use crate::limits;
 use crate::metrics::{OpenConnection, Rejection, METRICS};
 use crate::net::{self, FdReserve, RateLimited};
@@ -34,7 +36,11 @@ pub const SERVER: &str = concat!("Server: lab-thread/", env!("CARGO_PKG_VERSION"
 /// Bind, announce, serve until SIGTERM, SIGINT or SIGHUP.
 pub fn main(args: ThreadArgs) -> io::Result<()> {
     let config = args.common.config(args.port);
-    let threads = Threads::from_limits(args.stack_size, config.max_connections);
+    let threads = Threads::from_limits(
+        args.stack_size,
+        args.idle_thread_timeout,
+        config.max_connections,
+    );
     METRICS.set_model("thread");
 
     let listener = net::bind(config.addr, config.backlog)?;
@@ -55,6 +61,7 @@ pub fn main(args: ThreadArgs) -> io::Result<()> {
         %addr,
         backlog = config.backlog,
         stack_size = threads.stack_size.map_or_else(|| "default (2 MiB)".to_string(), |s| s.to_string()),
+        idle_thread_timeout = ?threads.idle_timeout,
         max_connections = config.max_connections,
         max_threads = threads.max,
         "listening"
@@ -69,7 +76,9 @@ pub fn main(args: ThreadArgs) -> io::Result<()> {
 pub struct Threads {
     /// `--stack-size` (`None`: Rust's default, 2 MiB).
     pub stack_size: Option<usize>,
-    /// Past this many connection threads, a connection is answered 503 instead of getting
+    /// `--idle-thread-timeout`: how long a thread waits for its next connection.
+    pub idle_timeout: Duration,
+    /// Past this many connection threads (idle ones included), a connection is answered 503 instead of getting
     /// one: more would not fit in `vm.max_map_count`, and the thread that does not fit
     /// aborts the process (see [`crate::limits`]).
     pub max: usize,
@@ -78,7 +87,11 @@ pub struct Threads {
 impl Threads {
     /// Read the process's limits; warn when `--max-connections` asks for more threads than
     /// the process can start (or more files than it may open).
-    fn from_limits(stack_size: Option<usize>, max_connections: usize) -> Threads {
+    fn from_limits(
+        stack_size: Option<usize>,
+        idle_timeout: Duration,
+        max_connections: usize,
+    ) -> Threads {
         if let Some(bound) = limits::tightest() {
             if max_connections > bound.threads {
                 warn!(
@@ -91,6 +104,7 @@ impl Threads {
         limits::warn_if_over_open_files(max_connections);
         Threads {
             stack_size,
+            idle_timeout,
             max: limits::map_budget().map_or(usize::MAX, |budget| budget.threads),
         }
     }
@@ -112,6 +126,7 @@ pub fn run(
         config,
         threads,
         running: Arc::new(AtomicUsize::new(0)),
+        idle: Arc::new(IdleThreads::new(threads.idle_timeout)),
         limit_connections: Arc::new(Semaphore::new(config.max_connections)),
         notify_shutdown,
         shutdown_complete_tx,
@@ -130,10 +145,12 @@ pub fn run(
         limit_connections,
         notify_shutdown,
         shutdown_complete_tx,
+        idle,
         ..
     } = server;
     drop(listener);
     notify_shutdown.notify();
+    idle.close();
     drop(shutdown_complete_tx);
 
     match shutdown_complete_rx.recv_timeout(config.shutdown_timeout) {
@@ -155,6 +172,8 @@ struct Listener {
     threads: Threads,
     /// Connection threads started and not finished: at most `threads.max`.
     running: Arc<AtomicUsize>,
+    /// Threads whose connection closed, waiting for the next.
+    idle: Arc<IdleThreads<(Handler, Permit)>>,
     /// At most `--max-connections` handlers at once: accept waits for a permit.
     limit_connections: Arc<Semaphore>,
     notify_shutdown: Arc<NotifyShutdown>,
@@ -215,10 +234,13 @@ impl Listener {
         }
     }
 
-    /// A thread per connection. If the thread cannot be created (out of memory, or the
-    /// container's pids limit), or [`Threads::max`] are running, the handler comes back
-    /// here to answer 503.
-    fn spawn(&mut self, mut handler: Handler, permit: Permit) {
+    /// A thread per connection: an idle one if there is one, else a new one. If the thread
+    /// cannot be created (out of memory, or the container's pids limit), or
+    /// [`Threads::max`] are running, the handler comes back here to answer 503.
+    fn spawn(&mut self, handler: Handler, permit: Permit) {
+        let Err((mut handler, permit)) = self.idle.hand_over((handler, permit)) else {
+            return;
+        };
         let Some(running) = Running::enter(&self.running, self.threads.max) else {
             let err = io::Error::other(format!("{} connection threads", self.threads.max));
             self.spawn_failures.warn(
@@ -230,6 +252,7 @@ impl Listener {
         };
         let slot = Arc::new(Mutex::new(Some(handler)));
         let handed_over = slot.clone();
+        let idle = self.idle.clone();
         let mut builder = thread::Builder::new();
         if let Some(size) = self.threads.stack_size {
             builder = builder.stack_size(size);
@@ -237,12 +260,14 @@ impl Listener {
         let spawned = builder.spawn(move || {
             let _running = running;
             let _alive = METRICS.thread_started();
-            if let Some(mut handler) = lock(&handed_over).take() {
+            let mut next = lock(&handed_over).take().map(|handler| (handler, permit));
+            while let Some((mut handler, permit)) = next {
                 if let Err(err) = handler.run() {
                     debug!(cause = %err, "connection error");
                 }
+                // Closed and counted out once the thread counts as idle.
+                next = idle.next(|| drop((handler, permit)));
             }
-            drop(permit);
         });
         if let Err(err) = spawned {
             self.spawn_failures
@@ -497,8 +522,17 @@ impl Drop for Shutdown {
 /// A counting semaphore (tokio's `Semaphore`, in std).
 #[derive(Debug)]
 struct Semaphore {
-    permits: Mutex<usize>,
+    permits: Mutex<Permits>,
     released: Condvar,
+}
+
+#[derive(Debug)]
+struct Permits {
+    available: usize,
+    /// Threads waiting for a permit. A returned permit wakes one only if there is one:
+    /// std's `Condvar::notify_one` is a system call even when nobody waits, and a permit is
+    /// returned once per connection.
+    waiting: usize,
 }
 
 /// Gives its permit back when dropped.
@@ -508,7 +542,10 @@ struct Permit(Arc<Semaphore>);
 impl Semaphore {
     fn new(permits: usize) -> Semaphore {
         Semaphore {
-            permits: Mutex::new(permits),
+            permits: Mutex::new(Permits {
+                available: permits,
+                waiting: 0,
+            }),
             released: Condvar::new(),
         }
     }
@@ -517,27 +554,35 @@ impl Semaphore {
     fn acquire_timeout(self: &Arc<Self>, timeout: Duration) -> Option<Permit> {
         let deadline = Instant::now() + timeout;
         let mut permits = lock(&self.permits);
-        while *permits == 0 {
-            let left = deadline.checked_duration_since(Instant::now())?;
+        while permits.available == 0 {
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .filter(|left| !left.is_zero())?;
+            permits.waiting += 1;
             permits = self
                 .released
                 .wait_timeout(permits, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+            permits.waiting -= 1;
         }
-        *permits -= 1;
+        permits.available -= 1;
         Some(Permit(self.clone()))
     }
 
     fn available_permits(&self) -> usize {
-        *lock(&self.permits)
+        lock(&self.permits).available
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        *lock(&self.0.permits) += 1;
-        self.0.released.notify_one();
+        let mut permits = lock(&self.0.permits);
+        permits.available += 1;
+        if permits.waiting > 0 {
+            drop(permits);
+            self.0.released.notify_one();
+        }
     }
 }
 
