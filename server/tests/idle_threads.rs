@@ -19,14 +19,24 @@ fn serve_n_at_once(server: &Server) {
     }
 }
 
+/// A thread server with this `--idle-thread-timeout`, a scraper connection (its thread is
+/// counted too), and one wave of `N` connections served and closed.
+fn after_one_wave(idle_thread_timeout: &str) -> (Server, Client) {
+    let server = Server::start_with(
+        Model::Thread,
+        &["--idle-thread-timeout", idle_thread_timeout],
+    );
+    let mut scraper = server.client();
+    scraper.scrape();
+    serve_n_at_once(&server);
+    (server, scraper)
+}
+
 /// Two waves of `N` connections: the second is served by the first wave's threads, so
 /// no thread is created for it and the threads alive never pass the scraper's + `N`.
 #[test]
 fn the_next_connections_reuse_idle_threads() {
-    let server = Server::start_with(Model::Thread, &["--idle-thread-timeout", "60s"]);
-    let mut scraper = server.client();
-    scraper.scrape();
-    serve_n_at_once(&server);
+    let (server, mut scraper) = after_one_wave("60s");
     // Once the first wave's connections are closed, their threads are idle (a thread counts
     // as idle before it lets its connection go) and stay, beside the scraper's own.
     let idle = scraper.scrape_until("server_connections_open", |open| open == 1);
@@ -51,9 +61,6 @@ fn the_next_connections_reuse_idle_threads() {
 /// With `--idle-thread-timeout 0` a thread ends with its connection, as before.
 #[test]
 fn a_zero_timeout_ends_each_thread_with_its_connection() {
-    let server = Server::start_with(Model::Thread, &["--idle-thread-timeout", "0"]);
-    let mut scraper = server.client();
-    scraper.scrape();
-    serve_n_at_once(&server);
+    let (_server, mut scraper) = after_one_wave("0");
     scraper.scrape_until("server_threads_alive", |alive| alive == 1);
 }
