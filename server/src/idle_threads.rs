@@ -5,8 +5,9 @@
 //! about 17 system calls (clone3, the stack's mmap/mprotect/munmap, the signal stack's
 //! sigaltstack and mprotect, rseq, set_robust_list, signal masks, madvise...), so a server
 //! answering one request per connection spent more on its threads than on the request:
-//! 23.6 system calls and 94.5 µs of CPU per request against nginx's 6.1 and 35.8
-//! (`python3 scripts/bench.py --costs`, without keep-alive). Thread-per-connection servers
+//! 23.1 system calls and 86.4 µs of CPU per request against nginx's 6.1 and 31.0
+//! (`BENCH_ROUNDS=3 python3 scripts/bench.py --costs`, without keep-alive; README
+//! "Server performance" has the run). Thread-per-connection servers
 //! keep finished threads for the next connection (Apache's worker MPM keeps spare threads,
 //! Java's cached thread pool keeps them 60 s); so does this one, for
 //! `--idle-thread-timeout` (default 100 ms). The model is unchanged: a connection still
