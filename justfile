@@ -48,9 +48,9 @@ clean:
     {{lab_bin}} clean
 
 # The servers against nginx on loopback, pinned, with and without keep-alive (a benchmark, not a test)
-bench:
-    cargo build -q --release -p server --bins
-    python3 scripts/bench.py
+bench *args:
+    cargo build -q --release -p server --bins --examples
+    python3 scripts/bench.py {{args}}
 
 # Every test: unit, real sockets, real ab, real Docker (CI=true makes missing tools fatal)
 test:

@@ -29,6 +29,13 @@ every count divided by the requests wrk completed. Columns: CPU time per request
 system-call tracepoints counted alongside), system calls, `epoll_wait` calls and context
 switches per request, and the share of its CPU each side used ("busy": the side
 near 1.00 is the bottleneck). Written to target/bench/costs.md.
+`--floor` adds each model's floor to every round (`server/examples/floor.rs`): a server
+of that model reduced to the system calls the model needs, with a canned answer:
+`async-floor` (one thread, raw epoll), `tokio-floor` (a tokio task per connection and
+nothing else) and `thread-floor` (a blocking thread per connection). A lab server's
+distance to its floor is what its implementation costs (for async: tokio's share, then the
+server's own), the floor's distance to nginx what the model costs. It combines with
+`--costs` and `--profile`.
 BENCH_BIN_DIR (default target/release) names the folder of the two server binaries;
 BENCH_BASELINE_DIR, if set, adds the two binaries of that folder (an older build kept
 aside) to every round as `async-base` and `thread-base`, so a change is measured side by
@@ -107,6 +114,9 @@ def start(name, workdir, prefix=()):
         conf = Path(workdir) / "nginx.conf"
         conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
         command = ["nginx", "-c", str(conf), "-p", workdir]
+    elif name.endswith("-floor"):
+        command = [str(RELEASE / "examples" / "floor"), name.removesuffix("-floor"),
+                   "--port", str(port), "--bind", "127.0.0.1"]
     else:
         binary = (Path(BASELINE) / f"server-{name.removesuffix('-base')}" if name.endswith("-base")
                   else RELEASE / f"server-{name}")
@@ -441,6 +451,12 @@ def costs(names):
 
 
 def main():
+    unknown = [a for a in sys.argv[1:] if a not in ("--costs", "--profile", "--floor")]
+    if unknown == ["--help"]:
+        print(__doc__)
+        return
+    if unknown:
+        sys.exit(f"bench: unknown argument {unknown[0]!r} (known: --floor, --costs, --profile, --help)")
     for tool in ("nginx", "wrk", "taskset"):
         if not shutil.which(tool):
             sys.exit(f"bench: `{tool}` is not on PATH")
@@ -448,6 +464,10 @@ def main():
         if not (RELEASE / f"server-{name}").exists():
             sys.exit("bench: build the servers first: cargo build --release -p server")
     names = ["nginx", "async", "thread"] + (["async-base", "thread-base"] if BASELINE else [])
+    if "--floor" in sys.argv[1:]:
+        if not (RELEASE / "examples" / "floor").exists():
+            sys.exit("bench: build the floors first: cargo build --release -p server --examples")
+        names += ["async-floor", "tokio-floor", "thread-floor"]
     for flag, measure_all, file in (("--costs", costs, "costs.md"),
                                     ("--profile", profile, "profile.md")):
         if flag not in sys.argv[1:]:

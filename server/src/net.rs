@@ -29,6 +29,28 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     Ok(socket.into())
 }
 
+/// Accept one connection as a non-blocking, close-on-exec stream, in one `accept4`.
+/// (`std`'s `accept` makes a blocking stream; making it non-blocking is another call.)
+pub fn accept_nonblocking(listener: &TcpListener) -> io::Result<TcpStream> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: no address is asked for (null pointers); a non-negative result is a new
+    // descriptor that nothing else owns.
+    let fd = unsafe {
+        libc::accept4(
+            listener.as_raw_fd(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            flags,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a connected TCP socket owned by nobody else.
+    Ok(unsafe { TcpStream::from_raw_fd(fd) })
+}
+
 /// Print the `listening on <ip>:<port>` line on stdout and flush it.
 ///
 /// This line is a contract: tests start a server with `--port 0` and read the real port
