@@ -17,6 +17,10 @@ than nginx; it holds whichever side is busy) and what limited the runs: `server`
 server used ≥ 0.9 of its CPU in most rounds, `wrk` when wrk did and the server not, else
 `neither`, with the median busy shares.
 
+BENCH_CPU_QUOTA=0.3 runs every server in a cgroup with that CPU quota per 100 ms period
+(as the lab's `cpus` does; root, cgroup v1 or v2): then each server, not wrk, sets the
+pace, and req/s compares the servers in the regime the lab measures them in.
+
 Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (default 5). A run during which other
 processes used more than BENCH_QUIET (default 0.05) of a CPU is run again, up to
 BENCH_RETRIES (default 3) times, and the least disturbed run counts; the table gives the
@@ -62,6 +66,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 BASELINE = os.environ.get("BENCH_BASELINE_DIR")
 QUIET = float(os.environ.get("BENCH_QUIET", "0.05"))
 RETRIES = int(os.environ.get("BENCH_RETRIES", "3"))
+QUOTA = float(os.environ.get("BENCH_CPU_QUOTA", "0"))
 SERVER_CPU, LOAD_CPU = "0", "1"
 # Before anything starts: the neighbours' load. (During a run the thread model's runnable
 # connection threads count in the load average themselves.)
@@ -121,11 +126,36 @@ def start(name, workdir, prefix=()):
         binary = (Path(BASELINE) / f"server-{name.removesuffix('-base')}" if name.endswith("-base")
                   else RELEASE / f"server-{name}")
         command = [str(binary), "--port", str(port), "--bind", "127.0.0.1"]
+    if QUOTA:  # join the quota's cgroup, then become the server (same pid)
+        prefix = ("sh", "-c", 'echo $$ > "$0" && exec "$@"', str(QUOTA_PROCS), *prefix)
     proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, *prefix] + command,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proc.prefixed = bool(prefix)
     wait_listening(port, proc)
     return proc, port
+
+
+# BENCH_CPU_QUOTA: the cgroup every server runs in, and its `cgroup.procs`.
+QUOTA_CGROUP = None
+QUOTA_PROCS = None
+PERIOD_US = 100_000
+
+
+def quota_cgroup():
+    """Make the bench's cgroup with a CPU quota of BENCH_CPU_QUOTA per 100 ms period (the
+    lab's `cpus`, as Docker sets it), on cgroup v2 or v1; returns its folder."""
+    quota = int(QUOTA * PERIOD_US)
+    if Path("/sys/fs/cgroup/cgroup.controllers").exists():  # v2
+        Path("/sys/fs/cgroup/cgroup.subtree_control").write_text("+cpu")
+        group = Path("/sys/fs/cgroup/lab-bench")
+        group.mkdir(exist_ok=True)
+        (group / "cpu.max").write_text(f"{quota} {PERIOD_US}")
+    else:
+        group = Path("/sys/fs/cgroup/cpu/lab-bench")
+        group.mkdir(exist_ok=True)
+        (group / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+        (group / "cpu.cfs_quota_us").write_text(str(quota))
+    return group
 
 
 def stop(proc):
@@ -219,8 +249,9 @@ def measured_wrk(proc, port, close):
     wall = time.monotonic() - started
     server, load = server_cpu_seconds(pids) - server, children_seconds() - load
     rps, requests = wrk_counts(out)
+    # Under a quota the server's whole CPU is the quota.
     return {"req/s": rps, "µs/req": server / requests * 1e6,
-            "server busy": server / wall, "wrk busy": load / wall}
+            "server busy": server / wall / (QUOTA or 1.0), "wrk busy": load / wall}
 
 
 def measure_once(name, close, workdir):
@@ -468,16 +499,33 @@ def main():
         if not (RELEASE / "examples" / "floor").exists():
             sys.exit("bench: build the floors first: cargo build --release -p server --examples")
         names += ["async-floor", "tokio-floor", "thread-floor"]
-    for flag, measure_all, file in (("--costs", costs, "costs.md"),
-                                    ("--profile", profile, "profile.md")):
-        if flag not in sys.argv[1:]:
-            continue
-        table = measure_all(names)
-        out = ROOT / "target" / "bench" / file
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(table)
-        print(table)
-        return
+    if QUOTA:
+        global QUOTA_CGROUP, QUOTA_PROCS
+        if not 0.01 <= QUOTA <= 1:
+            sys.exit(f"bench: BENCH_CPU_QUOTA={QUOTA}: give a share of one CPU, 0.01 to 1")
+        try:
+            QUOTA_CGROUP = quota_cgroup()
+        except OSError as err:
+            sys.exit(f"bench: cannot make a cgroup for BENCH_CPU_QUOTA (root needed): {err}")
+        QUOTA_PROCS = QUOTA_CGROUP / "cgroup.procs"
+    try:
+        for flag, measure_all, file in (("--costs", costs, "costs.md"),
+                                        ("--profile", profile, "profile.md"),
+                                        (None, run_rounds, "bench.md")):
+            if flag is None or flag in sys.argv[1:]:
+                table = measure_all(names)
+                out = ROOT / "target" / "bench" / file
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(table)
+                print(table)
+                return
+    finally:
+        if QUOTA_CGROUP:
+            QUOTA_CGROUP.rmdir()
+
+
+def run_rounds(names):
+    """The interleaved rounds; returns the table."""
     results = {}  # (mode, name) -> [`measured_wrk` run per round]
     disturbed = 0.0  # the most CPU other processes used during a counted run
     with tempfile.TemporaryDirectory(prefix="lab-bench-") as workdir:
@@ -492,11 +540,7 @@ def main():
                           f"{name}: {run['req/s']:,.0f} req/s, {run['µs/req']:.2f} µs/req, "
                           f"busy server {run['server busy']:.2f} wrk {run['wrk busy']:.2f} "
                           f"(others: {others:.2f} CPUs)", file=sys.stderr)
-    table = render(results, names, disturbed)
-    out = ROOT / "target" / "bench" / "bench.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(table)
-    print(table)
+    return render(results, names, disturbed)
 
 
 # A side using at least this share of its CPU over a run is taken as the one that set the pace.
@@ -537,7 +581,9 @@ def render(results, names, disturbed):
     """The table. The req/s ratio is kept, but on two CPUs wrk needs about as much CPU per
     request as a server, so where wrk is the busy side that ratio compares wrk's runs, not
     the servers; the CPU-per-request ratio holds either way."""
-    lines = [f"wrk -t1 -c100 -d{SECONDS}s on CPU {LOAD_CPU}, each server on CPU {SERVER_CPU}, "
+    quota = (f" under a CPU quota of {QUOTA} (cgroup, {PERIOD_US // 1000} ms period; a server's "
+             f"busy share is of its quota)" if QUOTA else "")
+    lines = [f"wrk -t1 -c100 -d{SECONDS}s on CPU {LOAD_CPU}, each server on CPU {SERVER_CPU}{quota}, "
              f"{ROUNDS} interleaved rounds; load average before {LOAD_BEFORE:.1f}, at the end "
              f"{os.getloadavg()[0]:.1f}; other processes used at most {disturbed:.2f} CPUs "
              f"during a counted run", "",
