@@ -20,7 +20,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 
 const KEEP_ALIVE: &[u8] = b"HTTP/1.1 200 OK\r\nServer: lab-floor/0.1.0\r\nDate: Fri, 04 Dec 2026 22:48:39 GMT\r\nContent-Type: text/plain\r\nContent-Length: 15\r\nConnection: keep-alive\r\n\r\nhello from lab\n";
 const CLOSE: &[u8] = b"HTTP/1.1 200 OK\r\nServer: lab-floor/0.1.0\r\nDate: Fri, 04 Dec 2026 22:48:39 GMT\r\nContent-Type: text/plain\r\nContent-Length: 15\r\nConnection: close\r\n\r\nhello from lab\n";
@@ -131,64 +131,61 @@ fn serve(mut stream: TcpStream) {
 /// socket removes it from the set).
 fn event_loop(listener: TcpListener) -> io::Result<()> {
     listener.set_nonblocking(true)?;
-    let lfd = listener.as_raw_fd();
     // SAFETY: plain system calls on descriptors this function owns; every buffer passed is
     // valid for the length given.
-    unsafe {
-        let ep = check(libc::epoll_create1(libc::EPOLL_CLOEXEC))?;
-        register(ep, lfd, u64::MAX)?;
-        let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 512];
-        let mut pending: Vec<Vec<u8>> = Vec::new(); // a partial request per descriptor
-        let (mut out, mut chunk) = (Vec::new(), [0u8; 4096]);
-        loop {
-            let n = libc::epoll_wait(ep, events.as_mut_ptr(), events.len() as i32, -1);
-            for event in events.iter().take(n.max(0) as usize) {
-                if event.u64 == u64::MAX {
-                    let fd = libc::accept4(
-                        lfd,
-                        std::ptr::null_mut(),
-                        std::ptr::null_mut(),
-                        libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                    );
-                    if fd >= 0 {
-                        register(ep, fd, fd as u64)?;
-                    }
-                    continue;
-                }
+    let ep = check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+    register(ep, listener.as_raw_fd(), u64::MAX)?;
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 512];
+    let mut pending: Vec<Vec<u8>> = Vec::new(); // a partial request per descriptor
+    let mut out = Vec::new(); // answers, reused: no allocation per request
+    loop {
+        let n = unsafe { libc::epoll_wait(ep, events.as_mut_ptr(), events.len() as i32, -1) };
+        for event in events.iter().take(n.max(0) as usize) {
+            if event.u64 != u64::MAX {
                 let fd = event.u64 as RawFd;
-                let read = libc::recv(fd, chunk.as_mut_ptr().cast(), chunk.len(), 0);
-                if read < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock {
-                    continue;
+                if pending.len() <= fd as usize {
+                    pending.resize_with(fd as usize + 1, Vec::new);
                 }
-                let slot = fd as usize;
-                if pending.len() <= slot {
-                    pending.resize_with(slot + 1, Vec::new);
-                }
-                let buf = &mut pending[slot];
-                let mut close = read <= 0;
-                if !close {
-                    buf.extend_from_slice(&chunk[..read as usize]);
-                    close = answer(buf, &mut out);
-                    if !out.is_empty() {
-                        libc::send(fd, out.as_ptr().cast(), out.len(), libc::MSG_NOSIGNAL);
-                        out.clear();
-                    }
-                }
-                if close {
-                    buf.clear();
-                    libc::close(fd);
-                }
+                serve_ready(fd, &mut pending[fd as usize], &mut out);
+            } else if let Ok(stream) = server::net::accept_nonblocking(&listener) {
+                let fd = stream.into_raw_fd();
+                register(ep, fd, fd as u64)?;
             }
         }
     }
 }
 
-unsafe fn register(ep: RawFd, fd: RawFd, key: u64) -> io::Result<()> {
+/// Read once from a ready connection, answer what is complete, close when asked or at EOF.
+fn serve_ready(fd: RawFd, buf: &mut Vec<u8>, out: &mut Vec<u8>) {
+    let mut chunk = [0u8; 4096];
+    // SAFETY: `fd` is an open socket of the event loop's; the buffers are valid.
+    unsafe {
+        let read = libc::recv(fd, chunk.as_mut_ptr().cast(), chunk.len(), 0);
+        if read < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock {
+            return;
+        }
+        let close = read <= 0 || {
+            buf.extend_from_slice(&chunk[..read as usize]);
+            answer(buf, out)
+        };
+        if !out.is_empty() {
+            libc::send(fd, out.as_ptr().cast(), out.len(), libc::MSG_NOSIGNAL);
+            out.clear();
+        }
+        if close {
+            buf.clear();
+            libc::close(fd);
+        }
+    }
+}
+
+fn register(ep: RawFd, fd: RawFd, key: u64) -> io::Result<()> {
     let mut event = libc::epoll_event {
         events: libc::EPOLLIN as u32,
         u64: key,
     };
-    check(libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut event)).map(drop)
+    // SAFETY: `event` is valid for the call; the descriptors are open.
+    check(unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut event) }).map(drop)
 }
 
 fn check(result: i32) -> io::Result<i32> {
